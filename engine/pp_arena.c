@@ -1,0 +1,162 @@
+#include "pp_arena.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct pp_arena_chunk {
+    struct pp_arena_chunk *next;
+    size_t size; /* usable bytes in data[] */
+    size_t used;
+    max_align_t data[];
+};
+
+#define ARENA_DEFAULT_CHUNK (64 * 1024)
+
+void pp_arena_init(struct pp_arena *arena, size_t chunk_size)
+{
+    arena->head = NULL;
+    arena->chunk_size = chunk_size ? chunk_size : ARENA_DEFAULT_CHUNK;
+}
+
+void pp_arena_cleanup(struct pp_arena *arena)
+{
+    struct pp_arena_chunk *c;
+    struct pp_arena_chunk *next;
+
+    if (arena == NULL)
+        return;
+    for (c = arena->head; c != NULL; c = next) {
+        next = c->next;
+        free(c);
+    }
+    arena->head = NULL;
+}
+
+void pp_arena_reset(struct pp_arena *arena)
+{
+    struct pp_arena_chunk *keep = arena->head;
+    struct pp_arena_chunk *c;
+    struct pp_arena_chunk *next;
+
+    if (keep == NULL)
+        return;
+    for (c = keep->next; c != NULL; c = next) {
+        next = c->next;
+        free(c);
+    }
+    keep->next = NULL;
+    keep->used = 0;
+}
+
+void *pp_arena_alloc(struct pp_arena *arena, size_t len)
+{
+    struct pp_arena_chunk *c = arena->head;
+    size_t need = (len + 7) & ~(size_t)7;
+    size_t size;
+    void *p;
+
+    if (c == NULL || c->size - c->used < need) {
+        /* Oversized requests get a chunk of their own, linked behind the
+         * current one so the current chunk keeps filling. */
+        size = need > arena->chunk_size ? need : arena->chunk_size;
+        c = malloc(sizeof *c + size);
+        if (c == NULL)
+            return NULL;
+        c->size = size;
+        c->used = 0;
+        if (need > arena->chunk_size && arena->head != NULL) {
+            c->next = arena->head->next;
+            arena->head->next = c;
+        } else {
+            c->next = arena->head;
+            arena->head = c;
+        }
+    }
+    p = (char *)c->data + c->used;
+    c->used += need;
+    return p;
+}
+
+struct pp_str pp_arena_strdup(struct pp_arena *arena, const char *ptr, size_t len)
+{
+    char *p = pp_arena_alloc(arena, len ? len : 1);
+
+    if (p == NULL)
+        return PP_STR_NULL;
+    if (len)
+        memcpy(p, ptr, len);
+    return pp_str_make(p, len);
+}
+
+void pp_buf_init(struct pp_buf *buf)
+{
+    buf->data = NULL;
+    buf->len = 0;
+    buf->cap = 0;
+}
+
+void pp_buf_cleanup(struct pp_buf *buf)
+{
+    if (buf == NULL)
+        return;
+    free(buf->data);
+    pp_buf_init(buf);
+}
+
+enum pp_err pp_buf_reserve(struct pp_buf *buf, size_t extra)
+{
+    size_t cap = buf->cap ? buf->cap : 256;
+    char *p;
+
+    if (buf->cap - buf->len >= extra)
+        return PP_OK;
+    while (cap - buf->len < extra)
+        cap *= 2;
+    p = realloc(buf->data, cap);
+    if (p == NULL)
+        return PP_ERR_NOMEM;
+    buf->data = p;
+    buf->cap = cap;
+    return PP_OK;
+}
+
+enum pp_err pp_buf_append(struct pp_buf *buf, const void *ptr, size_t len)
+{
+    enum pp_err err = pp_buf_reserve(buf, len + 1);
+
+    if (err)
+        return err;
+    if (len)
+        memcpy(buf->data + buf->len, ptr, len);
+    buf->len += len;
+    buf->data[buf->len] = '\0';
+    return PP_OK;
+}
+
+enum pp_err pp_buf_append_str(struct pp_buf *buf, const char *s)
+{
+    return pp_buf_append(buf, s, strlen(s));
+}
+
+enum pp_err pp_buf_printf(struct pp_buf *buf, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    enum pp_err err;
+
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return PP_ERR_INVALID;
+    err = pp_buf_reserve(buf, (size_t)n + 1);
+    if (err)
+        return err;
+    va_start(ap, fmt);
+    vsnprintf(buf->data + buf->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    buf->len += (size_t)n;
+    return PP_OK;
+}

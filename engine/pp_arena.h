@@ -1,0 +1,62 @@
+/*
+ * pp_arena: a bump allocator of stable memory.
+ *
+ * Memory handed out stays at the same address until pp_arena_reset() or
+ * pp_arena_destroy(); this is what lets record views point into it. One
+ * arena belongs to one thread at a time (it travels inside a batch).
+ *
+ * pp_buf: a growable byte buffer for building output text. Its bytes move
+ * when it grows, so never keep pointers into it across appends.
+ */
+#ifndef PP_ARENA_H
+#define PP_ARENA_H
+
+#include <stddef.h>
+
+#include "pp_err.h"
+#include "pp_str.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct pp_arena_chunk;
+
+struct pp_arena {
+    struct pp_arena_chunk *head; /* chunk being filled; older chunks follow */
+    size_t chunk_size;           /* size of a regular chunk */
+};
+
+/* chunk_size 0 picks a default (64 KiB). */
+void pp_arena_init(struct pp_arena *arena, size_t chunk_size);
+/* Frees all chunks; accepts an arena that was never used. */
+void pp_arena_cleanup(struct pp_arena *arena);
+/* Forgets every allocation but keeps the newest chunk for reuse. */
+void pp_arena_reset(struct pp_arena *arena);
+
+/* Returns len bytes aligned to 8, or NULL when out of memory. */
+void *pp_arena_alloc(struct pp_arena *arena, size_t len);
+/* Copies bytes into the arena; returns a view of the copy (NULL ptr on
+ * out-of-memory). */
+struct pp_str pp_arena_strdup(struct pp_arena *arena, const char *ptr, size_t len);
+
+struct pp_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+};
+
+void pp_buf_init(struct pp_buf *buf);
+void pp_buf_cleanup(struct pp_buf *buf);
+/* Makes room for extra more bytes. */
+enum pp_err pp_buf_reserve(struct pp_buf *buf, size_t extra);
+enum pp_err pp_buf_append(struct pp_buf *buf, const void *ptr, size_t len);
+enum pp_err pp_buf_append_str(struct pp_buf *buf, const char *s);
+enum pp_err pp_buf_printf(struct pp_buf *buf, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,58 @@
+#include "pp_batch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct pp_batch *pp_batch_new(size_t cap)
+{
+    struct pp_batch *batch = calloc(1, sizeof *batch);
+
+    if (batch == NULL)
+        return NULL;
+    batch->data = malloc(cap + PP_BATCH_PADDING);
+    if (batch->data == NULL) {
+        free(batch);
+        return NULL;
+    }
+    /* The padding is read by SIMD loads past the last record: keep it
+     * initialised so sanitizers and valgrind see defined bytes. */
+    memset(batch->data + cap, ' ', PP_BATCH_PADDING);
+    batch->cap = cap;
+    pp_buf_init(&batch->out);
+    pp_arena_init(&batch->arena, 0);
+    return batch;
+}
+
+void pp_batch_destroy(struct pp_batch *batch)
+{
+    if (batch == NULL)
+        return;
+    free(batch->data);
+    free(batch->spans);
+    pp_buf_cleanup(&batch->out);
+    pp_arena_cleanup(&batch->arena);
+    free(batch);
+}
+
+void pp_batch_reset(struct pp_batch *batch)
+{
+    batch->len = 0;
+    batch->n_spans = 0;
+    batch->out.len = 0;
+    batch->n_out = 0;
+    pp_arena_reset(&batch->arena);
+}
+
+enum pp_err pp_batch_add_span(struct pp_batch *batch, const struct pp_batch_span *span)
+{
+    if (batch->n_spans == batch->spans_cap) {
+        size_t cap = batch->spans_cap ? batch->spans_cap * 2 : 16;
+        struct pp_batch_span *spans = realloc(batch->spans, cap * sizeof *spans);
+        if (spans == NULL)
+            return PP_ERR_NOMEM;
+        batch->spans = spans;
+        batch->spans_cap = cap;
+    }
+    batch->spans[batch->n_spans++] = *span;
+    return PP_OK;
+}

@@ -1,0 +1,190 @@
+#include "pp_hmap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The splitmix64 finalizer: a full-avalanche 64-bit mix. */
+static inline uint64_t hmap_mix(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
+}
+
+uint64_t pp_str_hash(struct pp_str s)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ s.len;
+    const unsigned char *p = (const unsigned char *)s.ptr;
+    size_t n = s.len;
+    uint64_t w;
+
+    while (n >= 8) {
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 29;
+        p += 8;
+        n -= 8;
+    }
+    w = 0;
+    if (n)
+        memcpy(&w, p, n);
+    return hmap_mix(h ^ w);
+}
+
+static inline size_t hmap_index(uint64_t k1, uint64_t k2, size_t mask)
+{
+    return (size_t)hmap_mix(k1 ^ hmap_mix(k2 + 0x632be59bd9b4e019ULL)) & mask;
+}
+
+void pp_hmap_init(struct pp_hmap *map)
+{
+    map->slots = NULL;
+    map->cap = 0;
+    map->count = 0;
+}
+
+void pp_hmap_cleanup(struct pp_hmap *map)
+{
+    if (map == NULL)
+        return;
+    free(map->slots);
+    pp_hmap_init(map);
+}
+
+uint64_t *pp_hmap_find(const struct pp_hmap *map, uint64_t k1, uint64_t k2)
+{
+    size_t mask = map->cap - 1;
+    size_t i;
+
+    if (map->cap == 0)
+        return NULL;
+    for (i = hmap_index(k1, k2, mask);; i = (i + 1) & mask) {
+        struct pp_hmap_slot *s = &map->slots[i];
+        if (!s->is_used)
+            return NULL;
+        if (s->k1 == k1 && s->k2 == k2)
+            return &s->value;
+    }
+}
+
+static enum pp_err hmap_grow(struct pp_hmap *map)
+{
+    size_t cap = map->cap ? map->cap * 2 : 64;
+    struct pp_hmap_slot *slots = calloc(cap, sizeof *slots);
+    size_t i;
+    size_t j;
+
+    if (slots == NULL)
+        return PP_ERR_NOMEM;
+    for (i = 0; i < map->cap; i++) {
+        struct pp_hmap_slot *s = &map->slots[i];
+        if (!s->is_used)
+            continue;
+        for (j = hmap_index(s->k1, s->k2, cap - 1); slots[j].is_used; j = (j + 1) & (cap - 1))
+            ;
+        slots[j] = *s;
+    }
+    free(map->slots);
+    map->slots = slots;
+    map->cap = cap;
+    return PP_OK;
+}
+
+uint64_t *pp_hmap_upsert(struct pp_hmap *map, uint64_t k1, uint64_t k2, bool *is_new)
+{
+    size_t mask;
+    size_t i;
+
+    /* Load factor at most 1/2 keeps linear probes short. */
+    if ((map->count + 1) * 2 > map->cap && hmap_grow(map) != PP_OK)
+        return NULL;
+    mask = map->cap - 1;
+    for (i = hmap_index(k1, k2, mask);; i = (i + 1) & mask) {
+        struct pp_hmap_slot *s = &map->slots[i];
+        if (!s->is_used) {
+            s->is_used = 1;
+            s->k1 = k1;
+            s->k2 = k2;
+            s->value = 0;
+            map->count++;
+            if (is_new)
+                *is_new = true;
+            return &s->value;
+        }
+        if (s->k1 == k1 && s->k2 == k2) {
+            if (is_new)
+                *is_new = false;
+            return &s->value;
+        }
+    }
+}
+
+void pp_intern_init(struct pp_intern *in)
+{
+    pp_hmap_init(&in->map);
+    in->strs = NULL;
+    in->count = 0;
+    in->cap = 0;
+    pp_arena_init(&in->arena, 0);
+}
+
+void pp_intern_cleanup(struct pp_intern *in)
+{
+    if (in == NULL)
+        return;
+    pp_hmap_cleanup(&in->map);
+    free(in->strs);
+    pp_arena_cleanup(&in->arena);
+    in->strs = NULL;
+    in->count = in->cap = 0;
+}
+
+enum pp_err pp_intern_id(struct pp_intern *in, struct pp_str s, uint32_t *id)
+{
+    uint64_t h;
+    uint64_t probe;
+    uint64_t *slot;
+    bool is_new;
+
+    if (s.ptr == NULL) {
+        *id = 0;
+        return PP_OK;
+    }
+    if (in->strs == NULL) {
+        in->cap = 64;
+        in->strs = malloc(in->cap * sizeof *in->strs);
+        if (in->strs == NULL)
+            return PP_ERR_NOMEM;
+        in->strs[0] = PP_STR_NULL;
+        in->count = 1;
+    }
+    h = pp_str_hash(s);
+    /* Distinct strings with the same 64-bit hash take the next k2. */
+    for (probe = 0;; probe++) {
+        slot = pp_hmap_upsert(&in->map, h, probe, &is_new);
+        if (slot == NULL)
+            return PP_ERR_NOMEM;
+        if (is_new)
+            break;
+        if (pp_str_eq(in->strs[*slot], s)) {
+            *id = (uint32_t)*slot;
+            return PP_OK;
+        }
+    }
+    if (in->count == in->cap) {
+        struct pp_str *strs = realloc(in->strs, in->cap * 2 * sizeof *strs);
+        if (strs == NULL)
+            return PP_ERR_NOMEM;
+        in->strs = strs;
+        in->cap *= 2;
+    }
+    in->strs[in->count] = pp_arena_strdup(&in->arena, s.ptr, s.len);
+    if (in->strs[in->count].ptr == NULL)
+        return PP_ERR_NOMEM;
+    *slot = in->count;
+    *id = (uint32_t)in->count++;
+    return PP_OK;
+}

@@ -1,0 +1,69 @@
+/*
+ * pp_hmap: an open-addressing hash map from a 128-bit key (two uint64) to a
+ * uint64 value, the one map type of pinpipe (post tables, group counters,
+ * distinct sets, value histograms).
+ *
+ * pp_intern: byte strings to small dense ids (1, 2, ...; 0 stands for NULL),
+ * with the bytes copied into its own arena.
+ *
+ * Neither is thread-safe: each belongs to the stage that owns it.
+ */
+#ifndef PP_HMAP_H
+#define PP_HMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pp_arena.h"
+#include "pp_err.h"
+#include "pp_str.h"
+
+struct pp_hmap_slot {
+    uint64_t k1;
+    uint64_t k2;
+    uint64_t value;
+    uint64_t is_used;
+};
+
+struct pp_hmap {
+    struct pp_hmap_slot *slots;
+    size_t cap; /* power of two, or 0 */
+    size_t count;
+};
+
+void pp_hmap_init(struct pp_hmap *map);
+/* Accepts NULL and a map that was never used. */
+void pp_hmap_cleanup(struct pp_hmap *map);
+
+/* Returns the value slot of the key, or NULL when absent. The pointer is
+ * valid until the next insertion. */
+uint64_t *pp_hmap_find(const struct pp_hmap *map, uint64_t k1, uint64_t k2);
+
+/* Returns the value slot of the key, inserting it with value 0 when absent
+ * (*is_new tells which; is_new may be NULL). NULL when out of memory. The
+ * pointer is valid until the next insertion. */
+uint64_t *pp_hmap_upsert(struct pp_hmap *map, uint64_t k1, uint64_t k2, bool *is_new);
+
+/* Iteration: for (i = 0; i < map->cap; i++) if (map->slots[i].is_used) ... */
+
+struct pp_intern {
+    struct pp_hmap map;  /* (hash, collision index) -> id */
+    struct pp_str *strs; /* id -> bytes; strs[0] is the NULL view */
+    size_t count;        /* ids in use, including 0 */
+    size_t cap;
+    struct pp_arena arena;
+};
+
+void pp_intern_init(struct pp_intern *in);
+void pp_intern_cleanup(struct pp_intern *in);
+/* Returns the id of s (0 for a NULL view), adding it when new; *id stays
+ * unset on PP_ERR_NOMEM. */
+enum pp_err pp_intern_id(struct pp_intern *in, struct pp_str s, uint32_t *id);
+/* The bytes of an id; valid until pp_intern_cleanup(). */
+static inline struct pp_str pp_intern_str(const struct pp_intern *in, uint32_t id)
+{
+    return in->strs[id];
+}
+
+#endif

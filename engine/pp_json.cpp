@@ -1,0 +1,411 @@
+// The one C++ file of pinpipe: a C wrapper around simdjson's On-Demand API.
+// simdjson errors are translated to enum pp_json_status here and nowhere else.
+//
+// On-Demand is compiled into the caller, so its SIMD kernel is chosen by the
+// compiler flags. This file is therefore built several times: once per
+// kernel with PP_JSON_KERNEL_<NAME> set (HASWELL, built with AVX2 flags, and
+// GENERIC, the compiler's default target), each exporting pp_json_<kernel>_* functions, and
+// once with PP_JSON_DISPATCH, which defines the public API and picks the
+// best kernel the CPU supports at run time.
+
+#include "pp_json.h"
+
+#include <cstring>
+#include <new>
+#include <string_view>
+#include <utility>
+
+#ifdef PP_JSON_DISPATCH
+
+#define PP_JSON_DECLARE_KERNEL(k)                                                           \
+    extern "C" void *pp_json_##k##_new(size_t max_doc_bytes);                              \
+    extern "C" void pp_json_##k##_destroy(void *impl);                                     \
+    extern "C" enum pp_json_status pp_json_##k##_parse(                                    \
+        void *impl, const char *buf, size_t len, size_t capacity, const struct pp_str *names, \
+        size_t n_names, struct pp_json_value *values, struct pp_arena *arena);
+
+PP_JSON_DECLARE_KERNEL(generic)
+#ifdef PP_JSON_HAVE_HASWELL
+PP_JSON_DECLARE_KERNEL(haswell)
+#endif
+
+struct pp_json_kernel {
+    void *(*new_fn)(size_t);
+    void (*destroy_fn)(void *);
+    enum pp_json_status (*parse_fn)(void *, const char *, size_t, size_t, const struct pp_str *,
+                                    size_t, struct pp_json_value *, struct pp_arena *);
+};
+
+struct pp_json_parser {
+    const struct pp_json_kernel *kernel;
+    void *impl;
+};
+
+static const struct pp_json_kernel json_generic = {pp_json_generic_new, pp_json_generic_destroy,
+                                                   pp_json_generic_parse};
+#ifdef PP_JSON_HAVE_HASWELL
+static const struct pp_json_kernel json_haswell = {pp_json_haswell_new, pp_json_haswell_destroy,
+                                                   pp_json_haswell_parse};
+#endif
+
+static const struct pp_json_kernel *json_pick_kernel(void)
+{
+#ifdef PP_JSON_HAVE_HASWELL
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
+        __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("pclmul") &&
+        __builtin_cpu_supports("lzcnt"))
+        return &json_haswell;
+#endif
+    return &json_generic;
+}
+
+extern "C" struct pp_json_parser *pp_json_parser_new(size_t max_doc_bytes)
+{
+    auto *p = new (std::nothrow) pp_json_parser;
+    if (p == nullptr)
+        return nullptr;
+    p->kernel = json_pick_kernel();
+    p->impl = p->kernel->new_fn(max_doc_bytes);
+    if (p->impl == nullptr) {
+        delete p;
+        return nullptr;
+    }
+    return p;
+}
+
+extern "C" void pp_json_parser_destroy(struct pp_json_parser *parser)
+{
+    if (parser == nullptr)
+        return;
+    parser->kernel->destroy_fn(parser->impl);
+    delete parser;
+}
+
+extern "C" enum pp_json_status
+pp_json_parse_object(struct pp_json_parser *parser, const char *buf, size_t len, size_t capacity,
+                     const struct pp_str *names, size_t n_names, struct pp_json_value *values,
+                     struct pp_arena *arena)
+{
+    return parser->kernel->parse_fn(parser->impl, buf, len, capacity, names, n_names, values,
+                                    arena);
+}
+
+#else /* a kernel */
+
+#include <simdjson.h>
+
+#if defined(PP_JSON_KERNEL_HASWELL)
+#define PP_JSON_FN(name) pp_json_haswell_##name
+#elif defined(PP_JSON_KERNEL_GENERIC)
+#define PP_JSON_FN(name) pp_json_generic_##name
+#else
+#error "build pp_json.cpp with PP_JSON_DISPATCH or a PP_JSON_KERNEL_* macro"
+#endif
+
+using namespace simdjson;
+using namespace simdjson::builtin;
+
+namespace {
+
+enum pp_json_status json_status(error_code e)
+{
+    switch (e) {
+    case SUCCESS:
+        return PP_JSON_OK;
+    case UTF8_ERROR:
+        return PP_JSON_INVALID_UTF8;
+    case MEMALLOC:
+        return PP_JSON_NOMEM;
+    default:
+        return PP_JSON_INVALID;
+    }
+}
+
+// True when tok (possibly followed by whitespace) is a JSON integer:
+// -?(0|[1-9][0-9]*).
+bool json_is_integer_token(std::string_view tok)
+{
+    size_t i = 0;
+    size_t start;
+
+    if (i < tok.size() && tok[i] == '-')
+        i++;
+    start = i;
+    while (i < tok.size() && tok[i] >= '0' && tok[i] <= '9')
+        i++;
+    if (i == start || (tok[start] == '0' && i - start > 1))
+        return false;
+    while (i < tok.size()) {
+        char c = tok[i++];
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+            return false;
+    }
+    return true;
+}
+
+// Walks a value to its end so that everything in it is validated: On-Demand
+// only checks what it is asked to read.
+error_code json_validate(ondemand::value val, int depth)
+{
+    if (depth > PP_JSON_MAX_DEPTH)
+        return DEPTH_ERROR;
+    ondemand::json_type t;
+    error_code e = val.type().get(t);
+    if (e)
+        return e;
+    switch (t) {
+    case ondemand::json_type::object: {
+        ondemand::object obj;
+        if ((e = val.get_object().get(obj)))
+            return e;
+        for (auto field_result : obj) {
+            ondemand::field field;
+            std::string_view key;
+            if ((e = std::move(field_result).get(field)))
+                return e;
+            if ((e = field.unescaped_key().get(key)))
+                return e;
+            if ((e = json_validate(field.value(), depth + 1)))
+                return e;
+        }
+        return SUCCESS;
+    }
+    case ondemand::json_type::array: {
+        ondemand::array arr;
+        if ((e = val.get_array().get(arr)))
+            return e;
+        for (auto elem : arr) {
+            ondemand::value v;
+            if ((e = elem.get(v)))
+                return e;
+            if ((e = json_validate(v, depth + 1)))
+                return e;
+        }
+        return SUCCESS;
+    }
+    case ondemand::json_type::string: {
+        std::string_view s;
+        return val.get_string().get(s);
+    }
+    case ondemand::json_type::number: {
+        double d;
+        e = val.get_double().get(d);
+        if (e && json_is_integer_token(val.raw_json_token()))
+            return SUCCESS; // an integer too wide for a double's exponent
+        return e;
+    }
+    case ondemand::json_type::boolean: {
+        bool b;
+        return val.get_bool().get(b);
+    }
+    case ondemand::json_type::null: {
+        bool is_null;
+        if ((e = val.is_null().get(is_null)))
+            return e;
+        return is_null ? SUCCESS : TAPE_ERROR;
+    }
+    }
+    return TAPE_ERROR;
+}
+
+// Reads a wanted field's value into out, validating it fully.
+error_code json_read_value(ondemand::value val, struct pp_json_value *out,
+                                  struct pp_arena *arena)
+{
+    ondemand::json_type t;
+    error_code e = val.type().get(t);
+    if (e)
+        return e;
+    switch (t) {
+    case ondemand::json_type::string: {
+        std::string_view tok = val.raw_json_token();
+        std::string_view s;
+        // A string without a backslash needs no unescaping: borrow it from
+        // the input. The token may carry trailing whitespace after the quote.
+        if (tok.find('\\') == std::string_view::npos) {
+            size_t end = tok.rfind('"');
+            if (end == std::string_view::npos || end == 0)
+                return TAPE_ERROR;
+            if ((e = val.get_string().get(s)))
+                return e;
+            out->type = PP_JSON_STRING;
+            out->str = pp_str_make(tok.data() + 1, end - 1);
+            return SUCCESS;
+        }
+        if ((e = val.get_string().get(s)))
+            return e;
+        out->type = PP_JSON_STRING;
+        out->str = pp_arena_strdup(arena, s.data(), s.size());
+        return out->str.ptr == nullptr ? MEMALLOC : SUCCESS;
+    }
+    case ondemand::json_type::number: {
+        ondemand::number_type nt;
+        if ((e = val.get_number_type().get(nt)))
+            return e;
+        if (nt == ondemand::number_type::floating_point_number) {
+            out->type = PP_JSON_DOUBLE;
+            return val.get_double().get(out->f64);
+        }
+        out->type = PP_JSON_INT;
+        e = val.get_int64().get(out->i64);
+        if (e == SUCCESS)
+            return e;
+        // A valid JSON integer outside int64 (simdjson reports several
+        // different errors for these): keep its type, not its value.
+        if (!json_is_integer_token(val.raw_json_token()))
+            return e;
+        out->type = PP_JSON_BIGINT;
+        return SUCCESS;
+    }
+    case ondemand::json_type::boolean:
+        out->type = PP_JSON_BOOL;
+        return val.get_bool().get(out->b);
+    case ondemand::json_type::null:
+        out->type = PP_JSON_NULL;
+        return json_validate(val, 2);
+    case ondemand::json_type::array:
+        out->type = PP_JSON_ARRAY;
+        return json_validate(val, 2);
+    case ondemand::json_type::object:
+        out->type = PP_JSON_OBJECT;
+        return json_validate(val, 2);
+    }
+    return TAPE_ERROR;
+}
+
+// True when nothing but whitespace follows the value just read: simdjson
+// 3.0's document has no public at_end(), but its location is out of bounds
+// exactly there.
+bool json_at_end(ondemand::document &doc)
+{
+    return doc.current_location().error() == OUT_OF_BOUNDS;
+}
+
+} // namespace
+
+extern "C" void *PP_JSON_FN(new)(size_t max_doc_bytes)
+{
+    auto *od = new (std::nothrow) ondemand::parser(max_doc_bytes + PP_JSON_PADDING);
+    if (od == nullptr)
+        return nullptr;
+    if (od->allocate(max_doc_bytes + PP_JSON_PADDING, PP_JSON_MAX_DEPTH) != SUCCESS) {
+        delete od;
+        return nullptr;
+    }
+    return od;
+}
+
+extern "C" void PP_JSON_FN(destroy)(void *impl)
+{
+    delete static_cast<ondemand::parser *>(impl);
+}
+
+namespace {
+
+enum pp_json_status json_parse(ondemand::parser *od, const char *buf, size_t len,
+                               size_t capacity, const struct pp_str *names, size_t n_names,
+                               struct pp_json_value *values, struct pp_arena *arena)
+{
+    ondemand::document doc;
+    ondemand::object obj;
+    ondemand::json_type t;
+    error_code e;
+
+    for (size_t i = 0; i < n_names; i++)
+        values[i].type = PP_JSON_ABSENT;
+
+    e = od->iterate(buf, len, capacity).get(doc);
+    if (e)
+        return json_status(e);
+    if ((e = doc.type().get(t)))
+        return json_status(e);
+    if (t != ondemand::json_type::object) {
+        // Tell "valid but not an object" from "not JSON at all".
+        if (t == ondemand::json_type::array || t == ondemand::json_type::object) {
+            ondemand::value root;
+            e = doc.get_value().get(root);
+            if (!e)
+                e = json_validate(root, 1);
+        } else {
+            ondemand::value dummy;
+            // Scalars at the root cannot be read through get_value(); the
+            // document's own getters check them and any trailing content.
+            switch (t) {
+            case ondemand::json_type::string: {
+                std::string_view s;
+                e = doc.get_string().get(s);
+                break;
+            }
+            case ondemand::json_type::number: {
+                double d;
+                e = doc.get_double().get(d);
+                break;
+            }
+            case ondemand::json_type::boolean: {
+                bool b;
+                e = doc.get_bool().get(b);
+                break;
+            }
+            case ondemand::json_type::null: {
+                bool is_null;
+                e = doc.is_null().get(is_null);
+                if (!e && !is_null)
+                    e = TAPE_ERROR;
+                break;
+            }
+            case ondemand::json_type::array:
+            case ondemand::json_type::object:
+                break;
+            }
+            (void)dummy;
+            if (!e)
+                return PP_JSON_NOT_OBJECT;
+            return json_status(e);
+        }
+        if (e)
+            return json_status(e);
+        return json_at_end(doc) ? PP_JSON_NOT_OBJECT : PP_JSON_INVALID;
+    }
+    if ((e = doc.get_object().get(obj)))
+        return json_status(e);
+    for (auto field_result : obj) {
+        ondemand::field field;
+        std::string_view key;
+        size_t i;
+        if ((e = std::move(field_result).get(field)))
+            return json_status(e);
+        if ((e = field.unescaped_key().get(key)))
+            return json_status(e);
+        for (i = 0; i < n_names; i++) {
+            if (names[i].len == key.size() && memcmp(names[i].ptr, key.data(), key.size()) == 0)
+                break;
+        }
+        if (i < n_names && values[i].type == PP_JSON_ABSENT)
+            e = json_read_value(field.value(), &values[i], arena);
+        else
+            e = json_validate(field.value(), 2);
+        if (e)
+            return json_status(e);
+    }
+    return json_at_end(doc) ? PP_JSON_OK : PP_JSON_INVALID;
+}
+
+} // namespace
+
+extern "C" enum pp_json_status PP_JSON_FN(parse)(void *impl, const char *buf, size_t len,
+                                                 size_t capacity, const struct pp_str *names,
+                                                 size_t n_names, struct pp_json_value *values,
+                                                 struct pp_arena *arena)
+{
+    enum pp_json_status st = json_parse(static_cast<ondemand::parser *>(impl), buf, len,
+                                        capacity, names, n_names, values, arena);
+
+    // simdjson may report a structural error before it sees bad UTF-8;
+    // invalid UTF-8 is the documented reason whenever both apply.
+    if (st == PP_JSON_INVALID && !simdjson::validate_utf8(buf, len))
+        st = PP_JSON_INVALID_UTF8;
+    return st;
+}
+
+#endif /* PP_JSON_DISPATCH */

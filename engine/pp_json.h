@@ -1,0 +1,88 @@
+/*
+ * pp_json: the C face of simdjson's On-Demand parser, and the only module
+ * that includes simdjson.
+ *
+ * pp_json_parse_object() parses one record, validates all of it (structure,
+ * UTF-8, escapes, numbers, nesting depth, trailing content), and returns the
+ * values of the top-level fields the caller asks for by name. Unknown fields
+ * are validated and skipped. When a name occurs twice, the first occurrence
+ * wins.
+ *
+ * String values are views: into the input buffer when the string holds no
+ * escape (the common case), otherwise into the caller's arena after
+ * unescaping. Either way they live as long as both the input buffer and the
+ * arena do.
+ *
+ * A parser belongs to one thread.
+ */
+#ifndef PP_JSON_H
+#define PP_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pp_arena.h"
+#include "pp_str.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Readable bytes the parser needs after the end of a document. */
+#define PP_JSON_PADDING 64
+/* Deepest nesting accepted; deeper documents are invalid. */
+#define PP_JSON_MAX_DEPTH 1024
+
+enum pp_json_type {
+    PP_JSON_ABSENT = 0, /* the field is not in the object */
+    PP_JSON_NULL,
+    PP_JSON_BOOL,
+    PP_JSON_INT,    /* integer in int64 range: i64 */
+    PP_JSON_BIGINT, /* integer outside int64 range (no value kept) */
+    PP_JSON_DOUBLE, /* number with a fraction or exponent: f64 */
+    PP_JSON_STRING, /* str (never a NULL view) */
+    PP_JSON_ARRAY,
+    PP_JSON_OBJECT,
+};
+
+struct pp_json_value {
+    enum pp_json_type type;
+    bool b;
+    int64_t i64;
+    double f64;
+    struct pp_str str;
+};
+
+enum pp_json_status {
+    PP_JSON_OK = 0,
+    PP_JSON_INVALID,      /* not one valid JSON value */
+    PP_JSON_INVALID_UTF8, /* bytes are not UTF-8 */
+    PP_JSON_NOT_OBJECT,   /* valid JSON, not an object */
+    PP_JSON_NOMEM,
+};
+
+struct pp_json_parser;
+
+/* max_doc_bytes: the largest document it will parse. NULL on OOM. */
+struct pp_json_parser *pp_json_parser_new(size_t max_doc_bytes);
+/* Accepts NULL. */
+void pp_json_parser_destroy(struct pp_json_parser *parser);
+
+/*
+ * Parses buf[0..len) as one JSON object. capacity >= len + PP_JSON_PADDING
+ * readable bytes must start at buf (the bytes past len are not modified and
+ * may be anything). names[0..n_names) are the wanted top-level fields;
+ * values[i] receives the first occurrence of names[i] (type PP_JSON_ABSENT
+ * when missing). values are valid only when PP_JSON_OK is returned.
+ */
+enum pp_json_status pp_json_parse_object(struct pp_json_parser *parser, const char *buf,
+                                         size_t len, size_t capacity,
+                                         const struct pp_str *names, size_t n_names,
+                                         struct pp_json_value *values, struct pp_arena *arena);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,532 @@
+#include "pp_query.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct pp_query_top {
+    uint32_t country;
+    uint32_t poster_name;
+    int64_t follower_count;
+};
+
+/* Year ranges of SPEC 5. */
+#define QUERY_POST_YEAR_MIN 2018
+#define QUERY_POST_YEAR_MAX 2022
+#define QUERY_JOIN_YEAR_MIN 2015
+#define QUERY_JOIN_YEAR_MAX 2020
+
+static const char *const query_names[PP_QUERY_COUNT] = {
+    "category_by_country",
+    "category_by_year",
+    "top_user_by_country",
+    "top_country_by_followers",
+    "category_by_age_group",
+    "median_followers_by_age_group",
+    "users_joined_by_year",
+    "median_followers_by_join_year",
+    "median_followers_by_age_group_and_join_year",
+};
+
+static const char *const cols_category_by_country[] = {"country", "category", "category_count"};
+static const char *const cols_category_by_year[] = {"post_year", "category", "category_count"};
+static const char *const cols_top_user[] = {"country", "poster_name", "follower_count"};
+static const char *const cols_top_country[] = {"country", "follower_count"};
+static const char *const cols_category_by_age[] = {"age_group", "category", "category_count"};
+static const char *const cols_median_age[] = {"age_group", "median_follower_count"};
+static const char *const cols_users_joined[] = {"post_year", "number_users_joined"};
+static const char *const cols_median_join[] = {"post_year", "median_follower_count"};
+static const char *const cols_median_age_join[] = {"age_group", "post_year",
+                                                   "median_follower_count"};
+
+/* Index 0 is "no group". */
+static const char *const query_age_groups[] = {NULL, "18-24", "25-35", "36-50", "+50"};
+
+const char *pp_query_name(enum pp_query_id id)
+{
+    return (unsigned)id < PP_QUERY_COUNT ? query_names[id] : NULL;
+}
+
+enum pp_err pp_query_lookup(const char *name, enum pp_query_id *id)
+{
+    int i;
+
+    for (i = 0; i < PP_QUERY_COUNT; i++) {
+        if (strcmp(name, query_names[i]) == 0) {
+            *id = (enum pp_query_id)i;
+            return PP_OK;
+        }
+    }
+    return PP_ERR_NOTFOUND;
+}
+
+static unsigned query_age_group_id(bool has_age, int64_t age)
+{
+    if (!has_age || age < 18)
+        return 0;
+    if (age <= 24)
+        return 1;
+    if (age <= 35)
+        return 2;
+    if (age <= 50)
+        return 3;
+    return 4;
+}
+
+const char *pp_query_age_group(bool has_age, int64_t age)
+{
+    return query_age_groups[query_age_group_id(has_age, age)];
+}
+
+void pp_query_init(struct pp_query_state *q)
+{
+    memset(q, 0, sizeof *q);
+}
+
+void pp_query_cleanup(struct pp_query_state *q)
+{
+    if (q == NULL)
+        return;
+    pp_hmap_cleanup(&q->cat_country);
+    pp_hmap_cleanup(&q->cat_year);
+    pp_hmap_cleanup(&q->cat_age);
+    pp_hmap_cleanup(&q->top_user);
+    pp_hmap_cleanup(&q->hist_age);
+    pp_hmap_cleanup(&q->users_year);
+    pp_hmap_cleanup(&q->hist_join);
+    pp_hmap_cleanup(&q->hist_age_join);
+    free(q->top);
+    memset(q, 0, sizeof *q);
+}
+
+static enum pp_err query_inc(struct pp_hmap *map, uint64_t k1, uint64_t k2)
+{
+    uint64_t *count = pp_hmap_upsert(map, k1, k2, NULL);
+
+    if (count == NULL)
+        return PP_ERR_NOMEM;
+    (*count)++;
+    return PP_OK;
+}
+
+/* Keeps, per country, the poster with the highest follower_count (ties:
+ * the smaller poster_name in byte order). */
+static enum pp_err query_top_user(struct pp_query_state *q, const struct pp_post *post,
+                                  const struct pp_intern *strings)
+{
+    bool is_new;
+    uint64_t *pos = pp_hmap_upsert(&q->top_user, post->country, 0, &is_new);
+    struct pp_query_top *top;
+
+    if (pos == NULL)
+        return PP_ERR_NOMEM;
+    if (is_new) {
+        if (q->n_top == q->top_cap) {
+            size_t cap = q->top_cap ? q->top_cap * 2 : 64;
+            struct pp_query_top *t = realloc(q->top, cap * sizeof *t);
+            if (t == NULL)
+                return PP_ERR_NOMEM;
+            q->top = t;
+            q->top_cap = cap;
+        }
+        *pos = q->n_top++;
+        q->top[*pos] = (struct pp_query_top){post->country, post->poster_name,
+                                             post->follower_count};
+        return PP_OK;
+    }
+    top = &q->top[*pos];
+    if (post->follower_count > top->follower_count ||
+        (post->follower_count == top->follower_count &&
+         pp_str_cmp(pp_intern_str(strings, post->poster_name),
+                    pp_intern_str(strings, top->poster_name)) < 0)) {
+        top->poster_name = post->poster_name;
+        top->follower_count = post->follower_count;
+    }
+    return PP_OK;
+}
+
+enum pp_err pp_query_add(struct pp_query_state *q, const struct pp_post *post,
+                         const struct pp_intern *strings)
+{
+    unsigned group = query_age_group_id(post->has_age, post->age);
+    uint64_t fc = (uint64_t)post->follower_count;
+    int32_t jy = post->join_year >= QUERY_JOIN_YEAR_MIN && post->join_year <= QUERY_JOIN_YEAR_MAX
+                     ? post->join_year
+                     : 0;
+    enum pp_err err = PP_OK;
+
+    if (post->category && post->country)
+        err = query_inc(&q->cat_country, post->country, post->category);
+    if (!err && post->category && post->post_year >= QUERY_POST_YEAR_MIN &&
+        post->post_year <= QUERY_POST_YEAR_MAX)
+        err = query_inc(&q->cat_year, (uint64_t)post->post_year, post->category);
+    if (!err && post->category && group)
+        err = query_inc(&q->cat_age, group, post->category);
+    if (!err && post->country && post->poster_name && post->has_follower_count)
+        err = query_top_user(q, post, strings);
+    if (!err && group && post->has_follower_count)
+        err = query_inc(&q->hist_age, group, fc);
+    if (!err && jy && post->user_name && post->has_date_joined)
+        err = query_inc(&q->users_year, (uint64_t)jy << 32 | post->user_name,
+                        (uint64_t)post->date_joined);
+    if (!err && jy && post->has_follower_count)
+        err = query_inc(&q->hist_join, (uint64_t)jy, fc);
+    if (!err && jy && group && post->has_follower_count)
+        err = query_inc(&q->hist_age_join, (uint64_t)group << 32 | (uint64_t)jy, fc);
+    return err;
+}
+
+/* ---- results -------------------------------------------------------------- */
+
+struct query_entry {
+    uint64_t k1;
+    uint64_t k2;
+    uint64_t count;
+};
+
+struct query_sort_ctx {
+    size_t n_cols;
+    size_t n_keys;
+};
+
+/* The map's entries as an array (caller frees), sorted by k1 then by k2 as
+ * signed (histogram values). */
+static int query_entry_cmp(const void *a, const void *b)
+{
+    const struct query_entry *x = a;
+    const struct query_entry *y = b;
+
+    if (x->k1 != y->k1)
+        return x->k1 < y->k1 ? -1 : 1;
+    if (x->k2 != y->k2)
+        return (int64_t)x->k2 < (int64_t)y->k2 ? -1 : 1;
+    return 0;
+}
+
+static enum pp_err query_entries(const struct pp_hmap *map, struct query_entry **out, size_t *n)
+{
+    struct query_entry *e = malloc((map->count ? map->count : 1) * sizeof *e);
+    size_t i;
+    size_t k = 0;
+
+    if (e == NULL)
+        return PP_ERR_NOMEM;
+    for (i = 0; i < map->cap; i++) {
+        if (map->slots[i].is_used)
+            e[k++] = (struct query_entry){map->slots[i].k1, map->slots[i].k2,
+                                          map->slots[i].value};
+    }
+    qsort(e, k, sizeof *e, query_entry_cmp);
+    *out = e;
+    *n = k;
+    return PP_OK;
+}
+
+static int query_cell_cmp(const struct pp_cell *a, const struct pp_cell *b)
+{
+    if (a->type == PP_CELL_TEXT)
+        return pp_str_cmp(a->text, b->text);
+    return (a->i > b->i) - (a->i < b->i);
+}
+
+static int query_row_cmp(const void *a, const void *b, void *arg)
+{
+    const struct query_sort_ctx *ctx = arg;
+    const struct pp_cell *x = a;
+    const struct pp_cell *y = b;
+    size_t c;
+    int r;
+
+    for (c = 0; c < ctx->n_keys; c++)
+        if ((r = query_cell_cmp(&x[c], &y[c])) != 0)
+            return r;
+    return 0;
+}
+
+static enum pp_err query_table_alloc(struct pp_table *t, enum pp_query_id id,
+                                     const char *const *columns, size_t n_cols, size_t rows)
+{
+    t->id = id;
+    t->name = query_names[id];
+    t->columns = columns;
+    t->n_cols = n_cols;
+    t->n_rows = 0;
+    t->cells = calloc(rows ? rows * n_cols : 1, sizeof *t->cells);
+    return t->cells ? PP_OK : PP_ERR_NOMEM;
+}
+
+static struct pp_cell *query_row(struct pp_table *t)
+{
+    return &t->cells[t->n_rows++ * t->n_cols];
+}
+
+static struct pp_cell query_text(struct pp_str s)
+{
+    struct pp_cell c = {PP_CELL_TEXT, false, 0, s};
+    return c;
+}
+
+static struct pp_cell query_int(int64_t i)
+{
+    struct pp_cell c = {PP_CELL_INT, false, i, PP_STR_NULL};
+    return c;
+}
+
+static struct pp_cell query_group(uint64_t k)
+{
+    const char *name = query_age_groups[k];
+    return query_text(pp_str_make(name, strlen(name)));
+}
+
+static void query_sort(struct pp_table *t, size_t n_keys)
+{
+    struct query_sort_ctx ctx = {t->n_cols, n_keys};
+
+    qsort_r(t->cells, t->n_rows, t->n_cols * sizeof *t->cells, query_row_cmp, &ctx);
+}
+
+/* The most popular k2 (a category) per k1: highest count, ties to the
+ * smaller name. The key column comes from key_cell(k1). */
+static enum pp_err query_most_popular(const struct pp_hmap *map, const struct pp_intern *strings,
+                                      struct pp_table *t, enum pp_query_id id,
+                                      const char *const *columns,
+                                      struct pp_cell (*key_cell)(const struct pp_intern *,
+                                                                 uint64_t))
+{
+    struct query_entry *e;
+    size_t n;
+    size_t i;
+    size_t j;
+    enum pp_err err;
+
+    if ((err = query_entries(map, &e, &n)))
+        return err;
+    if ((err = query_table_alloc(t, id, columns, 3, n)))
+        goto out;
+    for (i = 0; i < n; i = j) {
+        size_t best = i;
+        for (j = i + 1; j < n && e[j].k1 == e[i].k1; j++) {
+            if (e[j].count > e[best].count ||
+                (e[j].count == e[best].count &&
+                 pp_str_cmp(pp_intern_str(strings, (uint32_t)e[j].k2),
+                            pp_intern_str(strings, (uint32_t)e[best].k2)) < 0))
+                best = j;
+        }
+        struct pp_cell *row = query_row(t);
+        row[0] = key_cell(strings, e[best].k1);
+        row[1] = query_text(pp_intern_str(strings, (uint32_t)e[best].k2));
+        row[2] = query_int((int64_t)e[best].count);
+    }
+    query_sort(t, 1);
+out:
+    free(e);
+    return err;
+}
+
+static struct pp_cell query_key_country(const struct pp_intern *strings, uint64_t k1)
+{
+    return query_text(pp_intern_str(strings, (uint32_t)k1));
+}
+
+static struct pp_cell query_key_year(const struct pp_intern *strings, uint64_t k1)
+{
+    (void)strings;
+    return query_int((int64_t)k1);
+}
+
+static struct pp_cell query_key_group(const struct pp_intern *strings, uint64_t k1)
+{
+    (void)strings;
+    return query_group(k1);
+}
+
+/* Exact median of a value histogram run e[0..n) (sorted by value). */
+static struct pp_cell query_median(const struct query_entry *e, size_t n)
+{
+    uint64_t total = 0;
+    uint64_t seen = 0;
+    uint64_t lo_rank;
+    uint64_t hi_rank;
+    int64_t lo = 0;
+    int64_t hi = 0;
+    bool is_lo_set = false;
+    struct pp_cell c = {PP_CELL_MEDIAN, false, 0, PP_STR_NULL};
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        total += e[i].count;
+    /* 1-based ranks of the middle value(s). */
+    lo_rank = (total + 1) / 2;
+    hi_rank = total / 2 + 1;
+    for (i = 0; i < n; i++) {
+        seen += e[i].count;
+        if (!is_lo_set && seen >= lo_rank) {
+            lo = (int64_t)e[i].k2;
+            is_lo_set = true;
+        }
+        if (seen >= hi_rank) {
+            hi = (int64_t)e[i].k2;
+            break;
+        }
+    }
+    /* floor((lo + hi) / 2) without overflow; the value is that + 0.5 when
+     * lo + hi is odd. */
+    c.is_half = ((lo ^ hi) & 1) != 0;
+    c.i = (lo >> 1) + (hi >> 1) + (lo & hi & 1);
+    return c;
+}
+
+/* Medians per k1 of a histogram keyed (k1, value); add_keys writes the key
+ * columns of a row. */
+static enum pp_err query_medians(const struct pp_hmap *map, struct pp_table *t,
+                                 enum pp_query_id id, const char *const *columns, size_t n_cols,
+                                 void (*add_keys)(struct pp_cell *row, uint64_t k1))
+{
+    struct query_entry *e;
+    size_t n;
+    size_t i;
+    size_t j;
+    enum pp_err err;
+
+    if ((err = query_entries(map, &e, &n)))
+        return err;
+    if ((err = query_table_alloc(t, id, columns, n_cols, n)))
+        goto out;
+    for (i = 0; i < n; i = j) {
+        for (j = i + 1; j < n && e[j].k1 == e[i].k1; j++)
+            ;
+        struct pp_cell *row = query_row(t);
+        add_keys(row, e[i].k1);
+        row[n_cols - 1] = query_median(&e[i], j - i);
+    }
+    query_sort(t, n_cols - 1);
+out:
+    free(e);
+    return err;
+}
+
+static void query_keys_group(struct pp_cell *row, uint64_t k1)
+{
+    row[0] = query_group(k1);
+}
+
+static void query_keys_year(struct pp_cell *row, uint64_t k1)
+{
+    row[0] = query_int((int64_t)k1);
+}
+
+static void query_keys_group_year(struct pp_cell *row, uint64_t k1)
+{
+    row[0] = query_group(k1 >> 32);
+    row[1] = query_int((int64_t)(k1 & 0xffffffffu));
+}
+
+static enum pp_err query_top_users(const struct pp_query_state *q,
+                                   const struct pp_intern *strings, struct pp_table *t)
+{
+    enum pp_err err = query_table_alloc(t, PP_QUERY_TOP_USER_BY_COUNTRY, cols_top_user, 3,
+                                        q->n_top);
+    size_t i;
+
+    if (err)
+        return err;
+    for (i = 0; i < q->n_top; i++) {
+        struct pp_cell *row = query_row(t);
+        row[0] = query_text(pp_intern_str(strings, q->top[i].country));
+        row[1] = query_text(pp_intern_str(strings, q->top[i].poster_name));
+        row[2] = query_int(q->top[i].follower_count);
+    }
+    query_sort(t, 1);
+    return PP_OK;
+}
+
+static enum pp_err query_top_country(const struct pp_query_state *q,
+                                     const struct pp_intern *strings, struct pp_table *t)
+{
+    enum pp_err err = query_table_alloc(t, PP_QUERY_TOP_COUNTRY_BY_FOLLOWERS, cols_top_country,
+                                        2, 1);
+    const struct pp_query_top *best = NULL;
+    size_t i;
+
+    if (err)
+        return err;
+    for (i = 0; i < q->n_top; i++) {
+        const struct pp_query_top *top = &q->top[i];
+        if (best == NULL || top->follower_count > best->follower_count ||
+            (top->follower_count == best->follower_count &&
+             pp_str_cmp(pp_intern_str(strings, top->country),
+                        pp_intern_str(strings, best->country)) < 0))
+            best = top;
+    }
+    if (best != NULL) {
+        struct pp_cell *row = query_row(t);
+        row[0] = query_text(pp_intern_str(strings, best->country));
+        row[1] = query_int(best->follower_count);
+    }
+    return PP_OK;
+}
+
+static enum pp_err query_users_joined(const struct pp_query_state *q, struct pp_table *t)
+{
+    struct query_entry *e;
+    size_t n;
+    size_t i;
+    enum pp_err err;
+
+    /* Entries sort by k1 = year << 32 | user, so each year is one run. */
+    if ((err = query_entries(&q->users_year, &e, &n)))
+        return err;
+    if ((err = query_table_alloc(t, PP_QUERY_USERS_JOINED_BY_YEAR, cols_users_joined, 2, n)))
+        goto out;
+    for (i = 0; i < n; i++) {
+        int64_t year = (int64_t)(e[i].k1 >> 32);
+        if (t->n_rows == 0 || t->cells[(t->n_rows - 1) * 2].i != year) {
+            struct pp_cell *row = query_row(t);
+            row[0] = query_int(year);
+            row[1] = query_int(0);
+        }
+        t->cells[(t->n_rows - 1) * 2 + 1].i++;
+    }
+out:
+    free(e);
+    return err;
+}
+
+enum pp_err pp_query_result(const struct pp_query_state *q, const struct pp_intern *strings,
+                            enum pp_query_id id, struct pp_table *table)
+{
+    memset(table, 0, sizeof *table);
+    switch (id) {
+    case PP_QUERY_CATEGORY_BY_COUNTRY:
+        return query_most_popular(&q->cat_country, strings, table, id,
+                                  cols_category_by_country, query_key_country);
+    case PP_QUERY_CATEGORY_BY_YEAR:
+        return query_most_popular(&q->cat_year, strings, table, id, cols_category_by_year,
+                                  query_key_year);
+    case PP_QUERY_TOP_USER_BY_COUNTRY:
+        return query_top_users(q, strings, table);
+    case PP_QUERY_TOP_COUNTRY_BY_FOLLOWERS:
+        return query_top_country(q, strings, table);
+    case PP_QUERY_CATEGORY_BY_AGE_GROUP:
+        return query_most_popular(&q->cat_age, strings, table, id, cols_category_by_age,
+                                  query_key_group);
+    case PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP:
+        return query_medians(&q->hist_age, table, id, cols_median_age, 2, query_keys_group);
+    case PP_QUERY_USERS_JOINED_BY_YEAR:
+        return query_users_joined(q, table);
+    case PP_QUERY_MEDIAN_FOLLOWERS_BY_JOIN_YEAR:
+        return query_medians(&q->hist_join, table, id, cols_median_join, 2, query_keys_year);
+    case PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP_AND_JOIN_YEAR:
+        return query_medians(&q->hist_age_join, table, id, cols_median_age_join, 3,
+                             query_keys_group_year);
+    }
+    return PP_ERR_INVALID;
+}
+
+void pp_table_cleanup(struct pp_table *table)
+{
+    if (table == NULL)
+        return;
+    free(table->cells);
+    table->cells = NULL;
+    table->n_rows = 0;
+}

@@ -1,0 +1,89 @@
+/*
+ * pp_query: the nine analytics queries of SPEC 5 over joined posts.
+ *
+ * The state is incremental: pp_query_add() folds one joined post into
+ * counters, per-group value histograms (exact medians) and distinct sets,
+ * so the same state serves the batch job and, per window, the stream.
+ * pp_query_result() turns it into sorted tables at any time.
+ *
+ * A state belongs to one thread. Text in results points into the post
+ * table's interned strings: valid while both live.
+ */
+#ifndef PP_QUERY_H
+#define PP_QUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pp_hmap.h"
+#include "pp_post.h"
+
+enum pp_query_id {
+    PP_QUERY_CATEGORY_BY_COUNTRY,
+    PP_QUERY_CATEGORY_BY_YEAR,
+    PP_QUERY_TOP_USER_BY_COUNTRY,
+    PP_QUERY_TOP_COUNTRY_BY_FOLLOWERS,
+    PP_QUERY_CATEGORY_BY_AGE_GROUP,
+    PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP,
+    PP_QUERY_USERS_JOINED_BY_YEAR,
+    PP_QUERY_MEDIAN_FOLLOWERS_BY_JOIN_YEAR,
+    PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP_AND_JOIN_YEAR,
+};
+#define PP_QUERY_COUNT 9
+
+/* "category_by_country", ...; NULL for an unknown id. */
+const char *pp_query_name(enum pp_query_id id);
+/* PP_OK and *id, or PP_ERR_NOTFOUND. */
+enum pp_err pp_query_lookup(const char *name, enum pp_query_id *id);
+
+enum pp_cell_type { PP_CELL_TEXT, PP_CELL_INT, PP_CELL_MEDIAN };
+
+/* A result value. A median is i, or i + 0.5 when is_half. */
+struct pp_cell {
+    enum pp_cell_type type;
+    bool is_half;
+    int64_t i;
+    struct pp_str text;
+};
+
+struct pp_table {
+    enum pp_query_id id;
+    const char *name;
+    const char *const *columns;
+    size_t n_cols;
+    size_t n_rows;
+    struct pp_cell *cells; /* n_rows * n_cols, row-major */
+};
+
+struct pp_query_state {
+    struct pp_hmap cat_country;   /* (country, category) -> count */
+    struct pp_hmap cat_year;      /* (post year, category) -> count */
+    struct pp_hmap cat_age;       /* (age group, category) -> count */
+    struct pp_hmap top_user;      /* (country, 0) -> index into top[] */
+    struct pp_hmap hist_age;      /* (age group, follower_count) -> posts */
+    struct pp_hmap users_year;    /* (join year << 32 | user_name, date_joined) */
+    struct pp_hmap hist_join;     /* (join year, follower_count) -> posts */
+    struct pp_hmap hist_age_join; /* (age group << 32 | join year, follower_count) */
+    struct pp_query_top *top;
+    size_t n_top;
+    size_t top_cap;
+};
+
+void pp_query_init(struct pp_query_state *q);
+/* Accepts NULL. */
+void pp_query_cleanup(struct pp_query_state *q);
+
+/* Folds one joined post in. strings: the table that interned its text. */
+enum pp_err pp_query_add(struct pp_query_state *q, const struct pp_post *post,
+                         const struct pp_intern *strings);
+
+/* Computes one query's table; the caller frees it with pp_table_cleanup(). */
+enum pp_err pp_query_result(const struct pp_query_state *q, const struct pp_intern *strings,
+                            enum pp_query_id id, struct pp_table *table);
+void pp_table_cleanup(struct pp_table *table);
+
+/* The age group name of an age ("18-24", ...), or NULL when in none. */
+const char *pp_query_age_group(bool has_age, int64_t age);
+
+#endif

@@ -1,0 +1,20 @@
+/*
+ * pp_cmd: the command entry points of the pinpipe executable.
+ *
+ * Each takes the arguments after "pinpipe" (argv[0] is the command name,
+ * options follow), runs on the main thread, writes diagnostics to stderr as
+ * one "pinpipe: <command>: ..." line and returns the process exit code:
+ * 0 success, 1 runtime failure, 2 usage or configuration error.
+ */
+#ifndef PP_CMD_H
+#define PP_CMD_H
+
+/* pinpipe emulate --to <lake dir> [--count N] [--seed N] ...: writes
+ * generated posts as raw topic objects of a lake (see --help). */
+int pp_cmd_emulate(int argc, char **argv);
+
+/* pinpipe query --from <lake> [--format table|csv|json] [--query NAME]...:
+ * the nine answers over a recorded lake (see --help). */
+int pp_cmd_query(int argc, char **argv);
+
+#endif
