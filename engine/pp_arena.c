@@ -17,62 +17,81 @@ struct pp_arena_chunk {
 void pp_arena_init(struct pp_arena *arena, size_t chunk_size)
 {
     arena->head = NULL;
+    arena->cur = NULL;
+    arena->big = NULL;
     arena->chunk_size = chunk_size ? chunk_size : ARENA_DEFAULT_CHUNK;
+}
+
+static void arena_free_list(struct pp_arena_chunk *c)
+{
+    struct pp_arena_chunk *next;
+
+    for (; c != NULL; c = next) {
+        next = c->next;
+        free(c);
+    }
 }
 
 void pp_arena_cleanup(struct pp_arena *arena)
 {
-    struct pp_arena_chunk *c;
-    struct pp_arena_chunk *next;
-
     if (arena == NULL)
         return;
-    for (c = arena->head; c != NULL; c = next) {
-        next = c->next;
-        free(c);
-    }
-    arena->head = NULL;
+    arena_free_list(arena->head);
+    arena_free_list(arena->big);
+    pp_arena_init(arena, arena->chunk_size);
 }
 
 void pp_arena_reset(struct pp_arena *arena)
 {
-    struct pp_arena_chunk *keep = arena->head;
-    struct pp_arena_chunk *c;
-    struct pp_arena_chunk *next;
+    arena_free_list(arena->big);
+    arena->big = NULL;
+    arena->cur = arena->head;
+    if (arena->cur != NULL)
+        arena->cur->used = 0;
+}
 
-    if (keep == NULL)
-        return;
-    for (c = keep->next; c != NULL; c = next) {
-        next = c->next;
-        free(c);
-    }
-    keep->next = NULL;
-    keep->used = 0;
+static struct pp_arena_chunk *arena_chunk_new(size_t size)
+{
+    struct pp_arena_chunk *c = malloc(sizeof *c + size);
+
+    if (c == NULL)
+        return NULL;
+    c->next = NULL;
+    c->size = size;
+    c->used = 0;
+    return c;
 }
 
 void *pp_arena_alloc(struct pp_arena *arena, size_t len)
 {
-    struct pp_arena_chunk *c = arena->head;
     size_t need = (len + 7) & ~(size_t)7;
-    size_t size;
+    struct pp_arena_chunk *c = arena->cur;
     void *p;
 
-    if (c == NULL || c->size - c->used < need) {
-        /* Oversized requests get a chunk of their own, linked behind the
-         * current one so the current chunk keeps filling. */
-        size = need > arena->chunk_size ? need : arena->chunk_size;
-        c = malloc(sizeof *c + size);
+    if (need > arena->chunk_size / 4) {
+        /* Big requests get a chunk of their own, freed at reset. */
+        c = arena_chunk_new(need);
         if (c == NULL)
             return NULL;
-        c->size = size;
-        c->used = 0;
-        if (need > arena->chunk_size && arena->head != NULL) {
-            c->next = arena->head->next;
-            arena->head->next = c;
+        c->next = arena->big;
+        arena->big = c;
+        return c->data;
+    }
+    if (c == NULL || c->size - c->used < need) {
+        if (c != NULL && c->next != NULL) {
+            c = c->next; /* a spare chunk kept by an earlier reset */
+            c->used = 0;
         } else {
-            c->next = arena->head;
-            arena->head = c;
+            struct pp_arena_chunk *fresh = arena_chunk_new(arena->chunk_size);
+            if (fresh == NULL)
+                return NULL;
+            if (c != NULL)
+                c->next = fresh;
+            else
+                arena->head = fresh;
+            c = fresh;
         }
+        arena->cur = c;
     }
     p = (char *)c->data + c->used;
     c->used += need;

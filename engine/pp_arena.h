@@ -23,7 +23,9 @@ extern "C" {
 struct pp_arena_chunk;
 
 struct pp_arena {
-    struct pp_arena_chunk *head; /* chunk being filled; older chunks follow */
+    struct pp_arena_chunk *head; /* first regular chunk */
+    struct pp_arena_chunk *cur;  /* chunk being filled; later ones are spare */
+    struct pp_arena_chunk *big;  /* oversized allocations, one chunk each */
     size_t chunk_size;           /* size of a regular chunk */
 };
 
@@ -31,7 +33,8 @@ struct pp_arena {
 void pp_arena_init(struct pp_arena *arena, size_t chunk_size);
 /* Frees all chunks; accepts an arena that was never used. */
 void pp_arena_cleanup(struct pp_arena *arena);
-/* Forgets every allocation but keeps the newest chunk for reuse. */
+/* Forgets every allocation but keeps the regular chunks for reuse, so a
+ * reused arena allocates (and page-faults) nothing new. */
 void pp_arena_reset(struct pp_arena *arena);
 
 /* Returns len bytes aligned to 8, or NULL when out of memory. */

@@ -3,16 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The splitmix64 finalizer: a full-avalanche 64-bit mix. */
-static inline uint64_t hmap_mix(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return x;
-}
+#define hmap_mix pp_hash_u64
 
 uint64_t pp_str_hash(struct pp_str s)
 {
@@ -144,7 +135,17 @@ void pp_intern_cleanup(struct pp_intern *in)
 
 enum pp_err pp_intern_id(struct pp_intern *in, struct pp_str s, uint32_t *id)
 {
-    uint64_t h;
+    return pp_intern_id_hashed(in, s, s.ptr ? pp_str_hash(s) : 0, id);
+}
+
+void pp_hmap_prefetch(const struct pp_hmap *map, uint64_t k1, uint64_t k2)
+{
+    if (map->cap)
+        __builtin_prefetch(&map->slots[hmap_index(k1, k2, map->cap - 1)]);
+}
+
+enum pp_err pp_intern_id_hashed(struct pp_intern *in, struct pp_str s, uint64_t h, uint32_t *id)
+{
     uint64_t probe;
     uint64_t *slot;
     bool is_new;
@@ -161,7 +162,6 @@ enum pp_err pp_intern_id(struct pp_intern *in, struct pp_str s, uint32_t *id)
         in->strs[0] = PP_STR_NULL;
         in->count = 1;
     }
-    h = pp_str_hash(s);
     /* Distinct strings with the same 64-bit hash take the next k2. */
     for (probe = 0;; probe++) {
         slot = pp_hmap_upsert(&in->map, h, probe, &is_new);

@@ -32,6 +32,18 @@ struct pp_hmap {
     size_t count;
 };
 
+/* A full-avalanche mix of a 64-bit value (the splitmix64 finalizer): the
+ * hash of integer keys. */
+static inline uint64_t pp_hash_u64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
+}
+
 void pp_hmap_init(struct pp_hmap *map);
 /* Accepts NULL and a map that was never used. */
 void pp_hmap_cleanup(struct pp_hmap *map);
@@ -60,6 +72,12 @@ void pp_intern_cleanup(struct pp_intern *in);
 /* Returns the id of s (0 for a NULL view), adding it when new; *id stays
  * unset on PP_ERR_NOMEM. */
 enum pp_err pp_intern_id(struct pp_intern *in, struct pp_str s, uint32_t *id);
+/* The same, with hash == pp_str_hash(s) computed by the caller (perhaps on
+ * another thread). */
+enum pp_err pp_intern_id_hashed(struct pp_intern *in, struct pp_str s, uint64_t hash,
+                                uint32_t *id);
+/* Hints the CPU to load the map slot of a key that is about to be used. */
+void pp_hmap_prefetch(const struct pp_hmap *map, uint64_t k1, uint64_t k2);
 /* The bytes of an id; valid until pp_intern_cleanup(). */
 static inline struct pp_str pp_intern_str(const struct pp_intern *in, uint32_t id)
 {

@@ -485,13 +485,17 @@ static enum pp_err lake_produce(struct pp_lake_reader *r, char *dst, size_t cap,
     return PP_OK;
 }
 
+/* Counts newlines with memchr, whose SIMD scan beats a byte loop on
+ * records of a few hundred bytes. */
 static size_t lake_count_lines(const char *p, size_t n)
 {
+    const char *end = p + n;
     size_t lines = 0;
-    size_t i;
 
-    for (i = 0; i < n; i++)
-        lines += p[i] == '\n';
+    while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+        lines++;
+        p++;
+    }
     return lines;
 }
 

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "pp_log.h"
@@ -50,6 +51,7 @@ static void *pipeline_source_main(void *arg)
     void *item;
     size_t i;
 
+    pthread_setname_np(pthread_self(), "pp-source");
     for (;;) {
         if (pp_ring_pop_wait(p->free_ring, &item) != PP_OK)
             break; /* stopped early */
@@ -77,10 +79,16 @@ static void *pipeline_worker_main(void *arg)
 {
     struct pipeline_worker *w = arg;
     struct pp_pipeline *p = w->pipeline;
-    void *state = p->config.stage->create(p->config.stage_arg);
+    void *state;
     enum pp_err err;
     void *item;
+    char name[16];
 
+    /* Thread names show up in perf, top and gdb. */
+    snprintf(name, sizeof name, "pp-%.6s-%zu", p->config.stage->name,
+             (size_t)(w - p->workers));
+    pthread_setname_np(pthread_self(), name);
+    state = p->config.stage->create(p->config.stage_arg);
     if (state == NULL) {
         pp_log_error("%s stage: cannot start", p->config.stage->name);
         pipeline_fail(p, PP_ERR_NOMEM);

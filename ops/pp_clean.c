@@ -529,6 +529,30 @@ static void clean_stage_destroy(void *state)
     pp_clean_destroy(state);
 }
 
+static uint64_t clean_hash(struct pp_str s)
+{
+    return s.ptr ? pp_str_hash(s) : 0;
+}
+
+static void clean_hash_keys(struct pp_clean_item *item)
+{
+    const struct pp_clean_record *rec = &item->rec;
+
+    item->text_hash[0] = item->text_hash[1] = 0;
+    switch (rec->topic) {
+    case PP_TOPIC_PIN:
+        item->text_hash[0] = clean_hash(rec->u.pin.category);
+        item->text_hash[1] = clean_hash(rec->u.pin.poster_name);
+        break;
+    case PP_TOPIC_GEO:
+        item->text_hash[0] = clean_hash(rec->u.geo.country);
+        break;
+    case PP_TOPIC_USER:
+        item->text_hash[0] = clean_hash(rec->u.user.user_name);
+        break;
+    }
+}
+
 static enum pp_err clean_stage_item(struct pp_clean *clean, struct pp_batch *batch,
                                     const struct pp_batch_span *span, int64_t offset,
                                     const char *rec, size_t len)
@@ -553,6 +577,8 @@ static enum pp_err clean_stage_item(struct pp_clean *clean, struct pp_batch *bat
                                        &batch->arena, &item->rec, &err);
         if (err)
             return err;
+        if (item->reject == PP_REJECT_NONE)
+            clean_hash_keys(item);
     }
     batch->out.len += sizeof *item;
     batch->n_out++;

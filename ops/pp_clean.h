@@ -128,6 +128,10 @@ struct pp_clean_item {
     int64_t offset;
     struct pp_str raw; /* the record's bytes (empty for oversized records) */
     struct pp_clean_record rec; /* valid when reject == PP_REJECT_NONE */
+    /* pp_str_hash() of the record's text group keys (pin: category,
+     * poster_name; geo: country; user: user_name; 0 for NULL), computed
+     * by the worker so that the single consumer thread only probes. */
+    uint64_t text_hash[2];
 };
 
 extern const struct pp_stage_ops pp_clean_stage;

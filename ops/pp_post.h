@@ -48,11 +48,14 @@ struct pp_post_counts {
     uint64_t duplicates[PP_TOPIC_COUNT];
 };
 
+/* An open-addressing table of posts keyed by ind: a slot is in use when
+ * its parts != 0. Posts live in the slots themselves (one cache line each),
+ * so a lookup costs one cache miss, which pp_post_table_prefetch() can hide.
+ * Iterate with: for (i = 0; i < cap; i++) if (posts[i].parts) ... */
 struct pp_post_table {
-    struct pp_hmap index; /* ind -> position in posts */
-    struct pp_post *posts;
-    size_t n_posts;
-    size_t cap;
+    struct pp_post *posts; /* cap slots */
+    size_t cap;            /* a power of two, or 0 */
+    size_t n_posts;        /* slots in use */
     struct pp_intern strings;
     struct pp_post_counts counts;
 };
@@ -60,6 +63,9 @@ struct pp_post_table {
 void pp_post_table_init(struct pp_post_table *table);
 /* Accepts NULL. */
 void pp_post_table_cleanup(struct pp_post_table *table);
+
+/* Hints the CPU to load the slot of an item about to be added. */
+void pp_post_table_prefetch(const struct pp_post_table *table, const struct pp_clean_item *item);
 
 /* Counts the record and, when valid and first for its key, stores it. */
 enum pp_err pp_post_table_add(struct pp_post_table *table, const struct pp_clean_item *item);

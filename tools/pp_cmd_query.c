@@ -23,6 +23,7 @@
 #include "pp_render.h"
 
 #define QUERY_BATCH_MIN (4u << 20)
+#define QUERY_PREFETCH 8
 
 static const char query_usage[] =
     "usage: pinpipe query --from <lake> [options]\n"
@@ -197,8 +198,13 @@ static enum pp_err query_consume(struct pp_pipeline *pipeline, struct pp_post_ta
 
     while (pp_pipeline_next(pipeline, &batch) == PP_OK) {
         const struct pp_clean_item *items = pp_clean_items(batch);
-        for (i = 0; i < batch->n_out && !err; i++)
+        for (i = 0; i < batch->n_out && !err; i++) {
+            /* Ask for the slot of a later item now: its cache miss then
+             * overlaps with this item's work. */
+            if (i + QUERY_PREFETCH < batch->n_out)
+                pp_post_table_prefetch(table, &items[i + QUERY_PREFETCH]);
             err = pp_post_table_add(table, &items[i]);
+        }
         pp_pipeline_release(pipeline, batch);
         if (err)
             return err;
@@ -275,7 +281,7 @@ int pp_cmd_query(int argc, char **argv)
         goto fail;
     }
 
-    for (i = 0; i < table.n_posts; i++) {
+    for (i = 0; i < table.cap; i++) {
         if (table.posts[i].parts != PP_POST_ALL_PARTS)
             continue;
         if ((err = pp_query_add(&q, &table.posts[i], &table.strings)))

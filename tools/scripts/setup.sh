@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Installs what pinpipe needs on Debian 12 (as root) and builds it.
+#
+#   tools/scripts/setup.sh [--tests] [--builddir DIR]
+#
+# Build dependencies always; with --tests also what the test suite uses
+# (the DuckDB oracle's npm packages). Packages already present are not
+# reinstalled, so a second run only rebuilds.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/../.." && pwd)
+builddir="$here/build"
+with_tests=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --tests) with_tests=1 ;;
+    --builddir) builddir=$2; shift ;;
+    *) echo "setup.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+pkgs=(meson ninja-build pkg-config gcc g++ libsimdjson-dev libzstd-dev zstd)
+if [ "$with_tests" = 1 ]; then
+    pkgs+=(check nodejs npm python3)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# nodejs may come from elsewhere on the machine: a working node and npm will do.
+if [ "${#missing[@]}" -gt 0 ]; then
+    filtered=()
+    for p in "${missing[@]}"; do
+        case "$p" in
+        nodejs) command -v node >/dev/null || filtered+=("$p") ;;
+        npm) command -v npm >/dev/null || filtered+=("$p") ;;
+        *) filtered+=("$p") ;;
+        esac
+    done
+    missing=("${filtered[@]+"${filtered[@]}"}")
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "setup.sh: missing Debian packages: ${missing[*]} (run as root to install them)" >&2
+        exit 1
+    fi
+    echo "setup.sh: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -f "$builddir/build.ninja" ]; then
+    meson setup "$builddir" "$here" --buildtype=debugoptimized -Dwerror=true >/dev/null
+fi
+ninja -C "$builddir" >/dev/null
+
+if [ "$with_tests" = 1 ] && [ ! -d "$here/tests/oracle/node_modules/@duckdb" ]; then
+    echo "setup.sh: installing the DuckDB oracle (npm ci)" >&2
+    (cd "$here/tests/oracle" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
