@@ -30,6 +30,15 @@ static inline size_t hmap_index(uint64_t k1, uint64_t k2, size_t mask)
     return (size_t)hmap_mix(k1 ^ hmap_mix(k2 + 0x632be59bd9b4e019ULL)) & mask;
 }
 
+void *pp_table_alloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+
+    if (p != NULL)
+        memset(p, 0, n);
+    return p;
+}
+
 void pp_hmap_init(struct pp_hmap *map)
 {
     map->slots = NULL;
@@ -64,7 +73,7 @@ uint64_t *pp_hmap_find(const struct pp_hmap *map, uint64_t k1, uint64_t k2)
 static enum pp_err hmap_grow(struct pp_hmap *map)
 {
     size_t cap = map->cap ? map->cap * 2 : 64;
-    struct pp_hmap_slot *slots = calloc(cap, sizeof *slots);
+    struct pp_hmap_slot *slots = pp_table_alloc(cap * sizeof *slots);
     size_t i;
     size_t j;
 

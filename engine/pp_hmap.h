@@ -44,6 +44,15 @@ static inline uint64_t pp_hash_u64(uint64_t x)
     return x;
 }
 
+/*
+ * Allocates n zeroed bytes for a table that will be probed (read) before it
+ * is written. Unlike calloc, whose large blocks are fresh zero pages that
+ * the first read maps copy-on-write, so that the first write then faults
+ * again and flushes the TLB of every core running a thread of ours, this
+ * writes the zeros up front: one fault per page. NULL on OOM; free().
+ */
+void *pp_table_alloc(size_t n);
+
 void pp_hmap_init(struct pp_hmap *map);
 /* Accepts NULL and a map that was never used. */
 void pp_hmap_cleanup(struct pp_hmap *map);

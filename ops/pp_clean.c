@@ -9,7 +9,7 @@
 
 struct pp_clean {
     struct pp_json_parser *parser;
-    size_t max_record_bytes;
+    struct pp_clean_options opt;
 };
 
 const char *pp_reject_name(enum pp_reject reason)
@@ -26,22 +26,25 @@ const char *pp_reject_name(enum pp_reject reason)
     return "unknown";
 }
 
-/* Field tables: index 0 is the key of each topic. */
-enum { PIN_INDEX, PIN_UNIQUE_ID, PIN_TITLE, PIN_DESCRIPTION, PIN_POSTER_NAME,
-       PIN_FOLLOWER_COUNT, PIN_TAG_LIST, PIN_IS_IMAGE_OR_VIDEO, PIN_IMAGE_SRC,
-       PIN_SAVE_LOCATION, PIN_CATEGORY, PIN_FIELDS };
-enum { GEO_IND, GEO_TIMESTAMP, GEO_LATITUDE, GEO_LONGITUDE, GEO_COUNTRY, GEO_FIELDS };
-enum { USER_IND, USER_FIRST_NAME, USER_LAST_NAME, USER_AGE, USER_DATE_JOINED, USER_FIELDS };
+/* Field tables: index 0 is the key of each topic, then the columns the
+ * queries use (the first *_QUERY_FIELDS), then the rest. */
+enum { PIN_INDEX, PIN_CATEGORY, PIN_POSTER_NAME, PIN_FOLLOWER_COUNT, PIN_QUERY_FIELDS,
+       PIN_UNIQUE_ID = PIN_QUERY_FIELDS, PIN_TITLE, PIN_DESCRIPTION, PIN_TAG_LIST,
+       PIN_IS_IMAGE_OR_VIDEO, PIN_IMAGE_SRC, PIN_SAVE_LOCATION, PIN_FIELDS };
+enum { GEO_IND, GEO_TIMESTAMP, GEO_COUNTRY, GEO_QUERY_FIELDS, GEO_LATITUDE = GEO_QUERY_FIELDS,
+       GEO_LONGITUDE, GEO_FIELDS };
+enum { USER_IND, USER_FIRST_NAME, USER_LAST_NAME, USER_AGE, USER_DATE_JOINED, USER_FIELDS,
+       USER_QUERY_FIELDS = USER_FIELDS };
 
 static const struct pp_str clean_pin_names[PIN_FIELDS] = {
-    PP_STR_INIT("index"),       PP_STR_INIT("unique_id"),      PP_STR_INIT("title"),
-    PP_STR_INIT("description"), PP_STR_INIT("poster_name"),    PP_STR_INIT("follower_count"),
-    PP_STR_INIT("tag_list"),    PP_STR_INIT("is_image_or_video"), PP_STR_INIT("image_src"),
-    PP_STR_INIT("save_location"), PP_STR_INIT("category"),
+    PP_STR_INIT("index"),       PP_STR_INIT("category"),       PP_STR_INIT("poster_name"),
+    PP_STR_INIT("follower_count"), PP_STR_INIT("unique_id"),   PP_STR_INIT("title"),
+    PP_STR_INIT("description"), PP_STR_INIT("tag_list"),       PP_STR_INIT("is_image_or_video"),
+    PP_STR_INIT("image_src"),   PP_STR_INIT("save_location"),
 };
 static const struct pp_str clean_geo_names[GEO_FIELDS] = {
-    PP_STR_INIT("ind"), PP_STR_INIT("timestamp"), PP_STR_INIT("latitude"),
-    PP_STR_INIT("longitude"), PP_STR_INIT("country"),
+    PP_STR_INIT("ind"), PP_STR_INIT("timestamp"), PP_STR_INIT("country"),
+    PP_STR_INIT("latitude"), PP_STR_INIT("longitude"),
 };
 static const struct pp_str clean_user_names[USER_FIELDS] = {
     PP_STR_INIT("ind"), PP_STR_INIT("first_name"), PP_STR_INIT("last_name"),
@@ -61,12 +64,19 @@ static const char *const clean_image_src_ph[] = {"Image src error."};
 
 struct pp_clean *pp_clean_new(size_t max_record_bytes)
 {
+    struct pp_clean_options opt = {max_record_bytes, false};
+
+    return pp_clean_new_opts(&opt);
+}
+
+struct pp_clean *pp_clean_new_opts(const struct pp_clean_options *opt)
+{
     struct pp_clean *clean = calloc(1, sizeof *clean);
 
     if (clean == NULL)
         return NULL;
-    clean->max_record_bytes = max_record_bytes;
-    clean->parser = pp_json_parser_new(max_record_bytes);
+    clean->opt = *opt;
+    clean->parser = pp_json_parser_new(opt->max_record_bytes);
     if (clean->parser == NULL) {
         free(clean);
         return NULL;
@@ -325,13 +335,23 @@ enum pp_reject pp_clean_record(struct pp_clean *clean, enum pp_topic topic, cons
     size_t n_names;
 
     *err = PP_OK;
-    if (len > clean->max_record_bytes)
+    if (len > clean->opt.max_record_bytes)
         return PP_REJECT_TOO_LARGE;
     switch (topic) {
-    case PP_TOPIC_PIN: names = clean_pin_names; n_names = PIN_FIELDS; break;
-    case PP_TOPIC_GEO: names = clean_geo_names; n_names = GEO_FIELDS; break;
-    case PP_TOPIC_USER: names = clean_user_names; n_names = USER_FIELDS; break;
-    default: return PP_REJECT_INVALID_JSON;
+    case PP_TOPIC_PIN:
+        names = clean_pin_names;
+        n_names = clean->opt.is_query_only ? PIN_QUERY_FIELDS : PIN_FIELDS;
+        break;
+    case PP_TOPIC_GEO:
+        names = clean_geo_names;
+        n_names = clean->opt.is_query_only ? GEO_QUERY_FIELDS : GEO_FIELDS;
+        break;
+    case PP_TOPIC_USER:
+        names = clean_user_names;
+        n_names = clean->opt.is_query_only ? USER_QUERY_FIELDS : USER_FIELDS;
+        break;
+    default:
+        return PP_REJECT_INVALID_JSON;
     }
     switch (pp_json_parse_object(clean->parser, buf, len, capacity, names, n_names, v, arena)) {
     case PP_JSON_OK: break;
@@ -521,7 +541,7 @@ enum pp_err pp_clean_render_json(const struct pp_clean_record *rec, struct pp_bu
 
 static void *clean_stage_create(void *arg)
 {
-    return pp_clean_new(*(const size_t *)arg);
+    return pp_clean_new_opts(arg);
 }
 
 static void clean_stage_destroy(void *state)

@@ -83,8 +83,19 @@ struct pp_clean_record {
 
 struct pp_clean;
 
-/* max_record_bytes: longer records are rejected as too_large. NULL on OOM. */
+struct pp_clean_options {
+    size_t max_record_bytes; /* longer records are rejected as too_large */
+    /* Read only the key and the columns the nine queries use (pin
+     * category, poster_name, follower_count; geo timestamp, country; all of
+     * user); the other columns come out NULL. Every record is still
+     * validated whole, so rejects do not change. */
+    bool is_query_only;
+};
+
+/* All columns. NULL on OOM. */
 struct pp_clean *pp_clean_new(size_t max_record_bytes);
+/* NULL on OOM. */
+struct pp_clean *pp_clean_new_opts(const struct pp_clean_options *opt);
 /* Accepts NULL. */
 void pp_clean_destroy(struct pp_clean *clean);
 
@@ -119,7 +130,7 @@ struct pp_str pp_clean_text(const struct pp_json_value *v, const char *const *pl
  * The clean stage: a pipeline worker stage that cleans every record of a
  * batch's spans and writes one struct pp_clean_item per record into
  * batch->out, in input order (batch->n_out items). stage_arg points to a
- * size_t holding max_record_bytes.
+ * struct pp_clean_options.
  */
 struct pp_clean_item {
     enum pp_topic topic;

@@ -29,7 +29,7 @@ static inline size_t post_home(int64_t ind, size_t cap)
 static enum pp_err post_grow(struct pp_post_table *table)
 {
     size_t cap = table->cap ? table->cap * 2 : 1024;
-    struct pp_post *posts = calloc(cap, sizeof *posts);
+    struct pp_post *posts = pp_table_alloc(cap * sizeof *posts);
     size_t i;
     size_t j;
 

@@ -251,6 +251,8 @@ int pp_cmd_query(int argc, char **argv)
         rc = err == PP_ERR_IO || err == PP_ERR_NOMEM ? 1 : 2;
         goto out;
     }
+    struct pp_clean_options clean_opt = {o.max_record_bytes, true};
+
     reader = pp_lake_reader_new(&listing, o.skip_corrupt);
     if (reader == NULL) {
         err = PP_ERR_NOMEM;
@@ -264,7 +266,7 @@ int pp_cmd_query(int argc, char **argv)
         .fill = pp_lake_reader_fill,
         .source = reader,
         .stage = &pp_clean_stage,
-        .stage_arg = &o.max_record_bytes,
+        .stage_arg = &clean_opt,
     };
     if ((err = pp_pipeline_start(&config, &pipeline)))
         goto fail;

@@ -1,0 +1,709 @@
+/*
+ * pinpipe emulate: posts from pp_emulate written as the raw topics of a
+ * lake, as the Confluent S3 sink would have stored them after a keyed
+ * producer sent them to Kafka.
+ *
+ * Each record goes to the partition Kafka's default partitioner picks for
+ * its key (the decimal ind) and gets that partition's next offset. Every
+ * (topic, partition) has one open object; it is written when it holds
+ * flush-size records, and all open objects are written at the end (or on
+ * SIGINT/SIGTERM), so object names depend only on the records.
+ *
+ * Open objects hold plain bytes and one shared encoder compresses an object
+ * when it is written: a zstd context per open object would cost 3.6 MB at
+ * level 3 and 94 MB at level 19, times partitions x 3.
+ *
+ * Main thread only.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pp_arena.h"
+#include "pp_cmd.h"
+#include "pp_emulate.h"
+#include "pp_lake.h"
+#include "pp_log.h"
+#include "pp_topic.h"
+#include "pp_zstd.h"
+
+#define EMULATE_MAX_PARTITIONS 4096
+#define EMULATE_PREFIX_MAX 200
+/* Posts between checks of the clock (progress) and of pending signals. */
+#define EMULATE_CHECK_EVERY 4096
+
+static const char emulate_usage[] =
+    "usage: pinpipe emulate --to <lake dir> [options]\n"
+    "\n"
+    "Writes emulated posts (a pin, a geo and a user record per post, keyed by\n"
+    "ind) as raw topic objects of a lake, in the Confluent S3 sink layout:\n"
+    "<dir>/topics/<prefix>.<pin|geo|user>/partition=<p>/<topic>+<p>+<offset>.json.zst\n"
+    "Keys are drawn from [0, ind-space), so some posts repeat exactly; records\n"
+    "depend only on the seed and the key.\n"
+    "\n"
+    "options:\n"
+    "  --to <dir>              the lake's root directory (required; created)\n"
+    "  --count <n>             posts to write (default 1000)\n"
+    "  --seed <n>              random seed (default 100)\n"
+    "  --partitions <n>        partitions per topic (default 4, at most 4096)\n"
+    "  --prefix <prefix>       topic prefix (default pinterest)\n"
+    "  --topics-dir <dir>      directory of the raw topics (default topics)\n"
+    "  --flush-size <n>        records per object (default 20000)\n"
+    "  --compression zstd|none object compression (default zstd)\n"
+    "  --zstd-level <n>        1..19 (default 3)\n"
+    "  --malformed <permille>  records replaced by malformed ones, 0..1000 (default 0)\n"
+    "  --ind-space <n>         keys are drawn from [0, n) (default count + count/10)\n"
+    "  --quiet                 no summary or progress on stderr\n"
+    "  --help                  this text\n"
+    "\n"
+    "kafka:// and http:// targets arrive with the streaming engine.\n"
+    "exit status: 0 ok, 1 runtime failure, 2 usage error\n";
+
+struct emulate_opts {
+    const char *to;
+    const char *prefix;
+    const char *topics_dir;
+    int64_t count;
+    uint64_t seed;
+    int32_t partitions;
+    int64_t flush_size;
+    int zstd_level;
+    bool is_zstd;
+    unsigned malformed_permille;
+    int64_t ind_space; /* 0: derived from count */
+    bool is_quiet;
+};
+
+/* The open object of one (topic, partition). */
+struct emulate_object {
+    int64_t next_offset;  /* offset the next record gets */
+    int64_t start_offset; /* of the open object */
+    int64_t record_count; /* records in the open object; 0 when none is open */
+    struct pp_buf data;   /* its records, '\n'-terminated, uncompressed */
+    bool is_dir_ready;
+};
+
+struct emulate_writer {
+    const struct emulate_opts *o;
+    char *root; /* --to without a file:// scheme or trailing '/' */
+    char topic[PP_TOPIC_COUNT][EMULATE_PREFIX_MAX + 8];
+    struct emulate_object *objects; /* [topic * partitions + partition] */
+    struct pp_zstd_enc *enc;        /* NULL with --compression none */
+    struct pp_buf zbuf;             /* the compressed object being written */
+    struct pp_buf path;
+    struct pp_buf tmp_path;
+    uint64_t objects_written;
+    uint64_t bytes_raw;
+    uint64_t bytes_written;
+};
+
+static int emulate_usage_error(const char *fmt, ...) PP_PRINTF(1, 2);
+
+/* Prints one line naming the problem; returns exit status 2. */
+static int emulate_usage_error(const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "pinpipe: emulate: %s (see pinpipe emulate --help)\n", line);
+    return 2;
+}
+
+/* A decimal integer in [min, max], the whole string; no sign for min >= 0. */
+static bool emulate_parse_int(const char *s, int64_t min, int64_t max, int64_t *value)
+{
+    char *end;
+    long long v;
+
+    if (*s == '\0' || (min >= 0 && (*s < '0' || *s > '9')))
+        return false;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return false;
+    *value = v;
+    return true;
+}
+
+static bool emulate_parse_u64(const char *s, uint64_t *value)
+{
+    char *end;
+    unsigned long long v;
+
+    if (*s < '0' || *s > '9')
+        return false;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return false;
+    *value = v;
+    return true;
+}
+
+/* Kafka topic names allow [a-zA-Z0-9._-]. */
+static bool emulate_is_topic_text(const char *s)
+{
+    if (*s == '\0' || strlen(s) > EMULATE_PREFIX_MAX)
+        return false;
+    for (; *s != '\0'; s++) {
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '.' || *s == '_' || *s == '-'))
+            return false;
+    }
+    return true;
+}
+
+/* Returns 0 to run, -1 after --help, or the exit status of a usage error. */
+static int emulate_parse_args(int argc, char **argv, struct emulate_opts *o)
+{
+    enum {
+        OPT_TO = 256,
+        OPT_COUNT,
+        OPT_SEED,
+        OPT_PARTITIONS,
+        OPT_PREFIX,
+        OPT_TOPICS_DIR,
+        OPT_FLUSH_SIZE,
+        OPT_ZSTD_LEVEL,
+        OPT_COMPRESSION,
+        OPT_MALFORMED,
+        OPT_IND_SPACE,
+        OPT_QUIET,
+        OPT_HELP,
+    };
+    static const struct option longopts[] = {
+        {"to", required_argument, NULL, OPT_TO},
+        {"count", required_argument, NULL, OPT_COUNT},
+        {"seed", required_argument, NULL, OPT_SEED},
+        {"partitions", required_argument, NULL, OPT_PARTITIONS},
+        {"prefix", required_argument, NULL, OPT_PREFIX},
+        {"topics-dir", required_argument, NULL, OPT_TOPICS_DIR},
+        {"flush-size", required_argument, NULL, OPT_FLUSH_SIZE},
+        {"zstd-level", required_argument, NULL, OPT_ZSTD_LEVEL},
+        {"compression", required_argument, NULL, OPT_COMPRESSION},
+        {"malformed", required_argument, NULL, OPT_MALFORMED},
+        {"ind-space", required_argument, NULL, OPT_IND_SPACE},
+        {"quiet", no_argument, NULL, OPT_QUIET},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    int64_t v;
+    int c;
+
+    memset(o, 0, sizeof *o);
+    o->prefix = "pinterest";
+    o->topics_dir = PP_LAKE_TOPICS_DIR;
+    o->count = 1000;
+    o->seed = 100;
+    o->partitions = 4;
+    o->flush_size = 20000;
+    o->zstd_level = 3;
+    o->is_zstd = true;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case OPT_TO:
+            o->to = optarg;
+            break;
+        case OPT_COUNT:
+            if (!emulate_parse_int(optarg, 0, INT64_MAX / 4, &o->count))
+                return emulate_usage_error("--count must be an integer >= 0, not '%s'", optarg);
+            break;
+        case OPT_SEED:
+            if (!emulate_parse_u64(optarg, &o->seed))
+                return emulate_usage_error("--seed must be an integer in 0..2^64-1, not '%s'",
+                                           optarg);
+            break;
+        case OPT_PARTITIONS:
+            if (!emulate_parse_int(optarg, 1, EMULATE_MAX_PARTITIONS, &v))
+                return emulate_usage_error("--partitions must be an integer in 1..%d, not '%s'",
+                                           EMULATE_MAX_PARTITIONS, optarg);
+            o->partitions = (int32_t)v;
+            break;
+        case OPT_PREFIX:
+            if (!emulate_is_topic_text(optarg))
+                return emulate_usage_error("--prefix must be 1..%d characters of "
+                                           "[a-zA-Z0-9._-], not '%s'",
+                                           EMULATE_PREFIX_MAX, optarg);
+            o->prefix = optarg;
+            break;
+        case OPT_TOPICS_DIR:
+            if (*optarg == '\0' || *optarg == '/')
+                return emulate_usage_error("--topics-dir must be a relative path, not '%s'",
+                                           optarg);
+            o->topics_dir = optarg;
+            break;
+        case OPT_FLUSH_SIZE:
+            if (!emulate_parse_int(optarg, 1, INT64_MAX / 4, &o->flush_size))
+                return emulate_usage_error("--flush-size must be an integer >= 1, not '%s'",
+                                           optarg);
+            break;
+        case OPT_ZSTD_LEVEL:
+            if (!emulate_parse_int(optarg, 1, 19, &v))
+                return emulate_usage_error("--zstd-level must be an integer in 1..19, not '%s'",
+                                           optarg);
+            o->zstd_level = (int)v;
+            break;
+        case OPT_COMPRESSION:
+            if (strcmp(optarg, "zstd") == 0)
+                o->is_zstd = true;
+            else if (strcmp(optarg, "none") == 0)
+                o->is_zstd = false;
+            else
+                return emulate_usage_error("--compression must be zstd or none, not '%s'", optarg);
+            break;
+        case OPT_MALFORMED:
+            if (!emulate_parse_int(optarg, 0, 1000, &v))
+                return emulate_usage_error("--malformed must be a permille in 0..1000, not '%s'",
+                                           optarg);
+            o->malformed_permille = (unsigned)v;
+            break;
+        case OPT_IND_SPACE:
+            if (!emulate_parse_int(optarg, 1, INT64_MAX / 4, &o->ind_space))
+                return emulate_usage_error("--ind-space must be an integer >= 1, not '%s'", optarg);
+            break;
+        case OPT_QUIET:
+            o->is_quiet = true;
+            break;
+        case 'h':
+        case OPT_HELP:
+            fputs(emulate_usage, stdout);
+            return -1;
+        case ':':
+            return emulate_usage_error("%s needs a value", argv[optind - 1]);
+        default:
+            /* getopt_long reports a long option given a value it does not
+             * take with that option's code in optopt */
+            if (optopt >= OPT_TO)
+                return emulate_usage_error("'%s': the option takes no value", argv[optind - 1]);
+            if (optopt != 0)
+                return emulate_usage_error("unknown option '-%c'", optopt);
+            return emulate_usage_error("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return emulate_usage_error("unexpected argument '%s'", argv[optind]);
+    if (o->to == NULL)
+        return emulate_usage_error("--to <lake dir> is required");
+    if (strncmp(o->to, "kafka://", 8) == 0 || strncmp(o->to, "http://", 7) == 0 ||
+        strncmp(o->to, "https://", 8) == 0)
+        return emulate_usage_error("--to kafka:// and http:// arrive with the streaming "
+                                   "engine; give a lake directory");
+    if (strstr(o->to, "://") != NULL && strncmp(o->to, "file://", 7) != 0)
+        return emulate_usage_error("--to must be a lake directory (a path or file://), "
+                                   "not '%s'",
+                                   o->to);
+    if (o->to[0] == '\0' || strcmp(o->to, "file://") == 0)
+        return emulate_usage_error("--to must not be empty");
+    if (o->ind_space == 0)
+        o->ind_space = o->count + o->count / 10 > 0 ? o->count + o->count / 10 : 1;
+    return 0;
+}
+
+/* mkdir -p: creates path and its missing parents. On failure path is cut
+ * after the component that could not be created, and errno says why. */
+static enum pp_err emulate_mkdirs(char *path)
+{
+    size_t len = strlen(path);
+
+    for (size_t i = 1; i <= len; i++) {
+        if (path[i] != '/' && path[i] != '\0')
+            continue;
+        path[i] = '\0';
+        if (mkdir(path, 0777) != 0 && errno != EEXIST)
+            return PP_ERR_IO;
+        if (i < len)
+            path[i] = '/';
+    }
+    return PP_OK;
+}
+
+static enum pp_err emulate_write_all(int fd, const char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return PP_ERR_IO;
+        }
+        data += n;
+        len -= (size_t)n;
+    }
+    return PP_OK;
+}
+
+/*
+ * Writes the open object of (topic, partition) under a temporary name in
+ * its directory, then renames it into place, so a reader never sees a
+ * partial object. The file is not fsynced: the emulator makes test data,
+ * and a crash leaves a lake to regenerate anyway.
+ */
+static enum pp_err emulate_object_write(struct emulate_writer *w, int topic, int32_t partition)
+{
+    struct emulate_object *obj =
+        &w->objects[(size_t)topic * (size_t)w->o->partitions + (size_t)partition];
+    const char *what = NULL; /* the failed step, for the message */
+    const char *failed_path = NULL;
+    const char *bytes = obj->data.data;
+    size_t size = obj->data.len;
+    size_t slash;
+    int key_len;
+    int fd = -1;
+    bool is_tmp_created = false;
+    enum pp_err err;
+
+    w->path.len = 0;
+    err = pp_buf_printf(&w->path, "%s/", w->root);
+    if (err)
+        goto out;
+    key_len = pp_lake_format_key(NULL, 0, w->o->topics_dir, w->topic[topic], partition,
+                                 obj->start_offset, PP_LAKE_OFFSET_PAD, w->o->is_zstd);
+    err = pp_buf_reserve(&w->path, (size_t)key_len + 1);
+    if (err)
+        goto out;
+    pp_lake_format_key(w->path.data + w->path.len, (size_t)key_len + 1, w->o->topics_dir,
+                       w->topic[topic], partition, obj->start_offset, PP_LAKE_OFFSET_PAD,
+                       w->o->is_zstd);
+    w->path.len += (size_t)key_len;
+    slash = (size_t)(strrchr(w->path.data, '/') - w->path.data);
+
+    /* hidden, so a leftover never looks like an object to a reader */
+    w->tmp_path.len = 0;
+    err = pp_buf_printf(&w->tmp_path, "%.*s/.%s.tmp", (int)slash, w->path.data,
+                        w->path.data + slash + 1);
+    if (err)
+        goto out;
+    if (!obj->is_dir_ready) {
+        w->tmp_path.data[slash] = '\0';
+        err = emulate_mkdirs(w->tmp_path.data);
+        if (err) {
+            what = "cannot create directory";
+            failed_path = w->tmp_path.data; /* cut at the failed component */
+            goto out;
+        }
+        w->tmp_path.data[slash] = '/';
+        obj->is_dir_ready = true;
+    }
+
+    if (w->enc != NULL) {
+        w->zbuf.len = 0;
+        err = pp_zstd_enc_write(w->enc, obj->data.data, obj->data.len, &w->zbuf);
+        if (!err)
+            err = pp_zstd_enc_end(w->enc, &w->zbuf);
+        if (err)
+            goto out;
+        bytes = w->zbuf.data;
+        size = w->zbuf.len;
+    }
+
+    failed_path = w->tmp_path.data;
+    fd = open(w->tmp_path.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        what = "cannot create";
+        err = PP_ERR_IO;
+        goto out;
+    }
+    is_tmp_created = true;
+    what = "cannot write";
+    err = emulate_write_all(fd, bytes, size);
+    if (err)
+        goto out;
+    if (close(fd) != 0) {
+        fd = -1;
+        err = PP_ERR_IO;
+        goto out;
+    }
+    fd = -1;
+    if (rename(w->tmp_path.data, w->path.data) != 0) {
+        what = "cannot rename into";
+        failed_path = w->path.data;
+        err = PP_ERR_IO;
+        goto out;
+    }
+    is_tmp_created = false;
+    w->objects_written++;
+    w->bytes_raw += obj->data.len;
+    w->bytes_written += size;
+    obj->data.len = 0;
+    obj->record_count = 0;
+
+out:
+    if (err == PP_ERR_IO)
+        pp_log_error("emulate: %s %s: %s", what, failed_path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    if (is_tmp_created)
+        unlink(w->tmp_path.data);
+    return err;
+}
+
+static enum pp_err emulate_append(struct emulate_writer *w, int topic, int64_t ind,
+                                  const struct pp_buf *record)
+{
+    int32_t partition = pp_emulate_partition(ind, w->o->partitions);
+    struct emulate_object *obj =
+        &w->objects[(size_t)topic * (size_t)w->o->partitions + (size_t)partition];
+    enum pp_err err;
+
+    if (obj->record_count == 0)
+        obj->start_offset = obj->next_offset;
+    err = pp_buf_append(&obj->data, record->data, record->len);
+    if (err)
+        return err;
+    obj->record_count++;
+    obj->next_offset++;
+    if (obj->record_count >= w->o->flush_size)
+        return emulate_object_write(w, topic, partition);
+    return PP_OK;
+}
+
+static enum pp_err emulate_flush_all(struct emulate_writer *w)
+{
+    for (int t = 0; t < PP_TOPIC_COUNT; t++) {
+        for (int32_t p = 0; p < w->o->partitions; p++) {
+            struct emulate_object *obj =
+                &w->objects[(size_t)t * (size_t)w->o->partitions + (size_t)p];
+            enum pp_err err;
+
+            if (obj->record_count == 0)
+                continue;
+            err = emulate_object_write(w, t, p);
+            if (err)
+                return err;
+        }
+    }
+    return PP_OK;
+}
+
+static enum pp_err emulate_writer_init(struct emulate_writer *w, const struct emulate_opts *o)
+{
+    size_t len;
+
+    memset(w, 0, sizeof *w);
+    w->o = o;
+    pp_buf_init(&w->zbuf);
+    pp_buf_init(&w->path);
+    pp_buf_init(&w->tmp_path);
+    for (int t = 0; t < PP_TOPIC_COUNT; t++)
+        snprintf(w->topic[t], sizeof w->topic[t], "%s.%s", o->prefix,
+                 pp_topic_name((enum pp_topic)t));
+    w->root = strdup(strncmp(o->to, "file://", 7) == 0 ? o->to + 7 : o->to);
+    w->objects = calloc((size_t)o->partitions * PP_TOPIC_COUNT, sizeof *w->objects);
+    if (w->root == NULL || w->objects == NULL)
+        return PP_ERR_NOMEM;
+    len = strlen(w->root);
+    while (len > 1 && w->root[len - 1] == '/')
+        w->root[--len] = '\0';
+    for (size_t i = 0; i < (size_t)o->partitions * PP_TOPIC_COUNT; i++)
+        pp_buf_init(&w->objects[i].data);
+    if (o->is_zstd) {
+        w->enc = pp_zstd_enc_new(o->zstd_level);
+        if (w->enc == NULL)
+            return PP_ERR_NOMEM;
+    }
+    return PP_OK;
+}
+
+static void emulate_writer_cleanup(struct emulate_writer *w)
+{
+    if (w->objects != NULL) {
+        for (size_t i = 0; i < (size_t)w->o->partitions * PP_TOPIC_COUNT; i++)
+            pp_buf_cleanup(&w->objects[i].data);
+    }
+    free(w->objects);
+    free(w->root);
+    pp_zstd_enc_destroy(w->enc);
+    pp_buf_cleanup(&w->zbuf);
+    pp_buf_cleanup(&w->path);
+    pp_buf_cleanup(&w->tmp_path);
+}
+
+/* Warns when a topic directory already holds files: same-named objects are
+ * replaced, but objects of a longer earlier run would stay and mix in. */
+static void emulate_warn_existing(const struct emulate_writer *w)
+{
+    for (int t = 0; t < PP_TOPIC_COUNT; t++) {
+        char dir[4096];
+        DIR *d;
+        struct dirent *e;
+        bool is_used = false;
+
+        snprintf(dir, sizeof dir, "%s/%s/%s", w->root, w->o->topics_dir, w->topic[t]);
+        d = opendir(dir);
+        if (d == NULL)
+            continue;
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+                is_used = true;
+                break;
+            }
+        }
+        closedir(d);
+        if (is_used)
+            pp_log_warn("emulate: %s already holds objects; objects of the same name are "
+                        "replaced, others are kept",
+                        dir);
+    }
+}
+
+/* The topic directories exist even when no record reaches them, so that a
+ * lake of zero posts reads as empty rather than missing. */
+static enum pp_err emulate_create_topic_dirs(struct emulate_writer *w)
+{
+    enum pp_err err;
+
+    for (int t = 0; t < PP_TOPIC_COUNT; t++) {
+        w->path.len = 0;
+        err = pp_buf_printf(&w->path, "%s/%s/%s", w->root, w->o->topics_dir, w->topic[t]);
+        if (err)
+            return err;
+        err = emulate_mkdirs(w->path.data);
+        if (err) {
+            pp_log_error("emulate: cannot create directory %s: %s", w->path.data, strerror(errno));
+            return err;
+        }
+    }
+    return PP_OK;
+}
+
+static double emulate_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void emulate_progress(int64_t done, int64_t count, double started, bool is_final)
+{
+    double secs = emulate_now() - started;
+
+    fprintf(stderr, "\rpinpipe: emulate: %" PRId64 "/%" PRId64 " posts, %.0f posts/s\033[K", done,
+            count, secs > 0 ? (double)done / secs : 0.0);
+    if (is_final)
+        fputs("\r\033[K", stderr);
+    fflush(stderr);
+}
+
+int pp_cmd_emulate(int argc, char **argv)
+{
+    struct emulate_opts o;
+    struct emulate_writer w;
+    struct pp_emulate_options eopt;
+    struct pp_emulate *em = NULL;
+    struct pp_buf rec[PP_TOPIC_COUNT];
+    sigset_t stop_signals;
+    sigset_t old_mask;
+    sigset_t pending;
+    bool is_masked = false;
+    bool show_progress;
+    double started;
+    double last = 0;
+    int64_t done = 0;
+    enum pp_err err;
+    int rc;
+
+    rc = emulate_parse_args(argc, argv, &o);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    rc = 1;
+    for (int t = 0; t < PP_TOPIC_COUNT; t++)
+        pp_buf_init(&rec[t]);
+    err = emulate_writer_init(&w, &o);
+    if (err)
+        goto out;
+    eopt.seed = o.seed;
+    eopt.ind_space = o.ind_space;
+    eopt.malformed_permille = o.malformed_permille;
+    em = pp_emulate_new(&eopt);
+    if (em == NULL) {
+        err = PP_ERR_NOMEM;
+        goto out;
+    }
+    emulate_warn_existing(&w);
+    err = emulate_create_topic_dirs(&w);
+    if (err)
+        goto out;
+
+    /* SIGINT/SIGTERM stay pending while we poll for them, so an interrupt
+     * stops between posts and the open objects are still written. */
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    if (sigprocmask(SIG_BLOCK, &stop_signals, &old_mask) == 0)
+        is_masked = true;
+
+    show_progress = !o.is_quiet && isatty(STDERR_FILENO);
+    started = emulate_now();
+    for (done = 0; done < o.count; done++) {
+        int64_t ind;
+
+        if (done % EMULATE_CHECK_EVERY == 0 && done > 0) {
+            if (is_masked && sigpending(&pending) == 0 &&
+                (sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1))
+                break;
+            if (show_progress && emulate_now() - last > 0.25) {
+                last = emulate_now();
+                emulate_progress(done, o.count, started, false);
+            }
+        }
+        for (int t = 0; t < PP_TOPIC_COUNT; t++)
+            rec[t].len = 0;
+        err = pp_emulate_next(em, &ind, rec);
+        if (err)
+            goto out;
+        for (int t = 0; t < PP_TOPIC_COUNT; t++) {
+            err = pp_buf_append(&rec[t], "\n", 1);
+            if (!err)
+                err = emulate_append(&w, t, ind, &rec[t]);
+            if (err)
+                goto out;
+        }
+    }
+    err = emulate_flush_all(&w);
+    if (show_progress)
+        emulate_progress(done, o.count, started, true);
+    if (err)
+        goto out;
+    if (!o.is_quiet)
+        pp_log_info(
+            "emulate: %" PRId64 " posts (%" PRId64 " records) -> %" PRIu64 " objects in %s%s", done,
+            done * PP_TOPIC_COUNT, w.objects_written, o.to, done < o.count ? " (interrupted)" : "");
+    rc = 0;
+
+out:
+    if (err == PP_ERR_NOMEM)
+        pp_log_error("emulate: out of memory");
+    else if (err && err != PP_ERR_IO)
+        pp_log_error("emulate: %s", pp_err_str(err));
+    if (is_masked) {
+        /* consume the stop signal we acted on, so unblocking does not
+         * deliver it and kill the process after a clean stop */
+        struct timespec zero = {0, 0};
+
+        while (sigtimedwait(&stop_signals, NULL, &zero) > 0)
+            ;
+        sigprocmask(SIG_SETMASK, &old_mask, NULL);
+    }
+    pp_emulate_destroy(em);
+    emulate_writer_cleanup(&w);
+    for (int t = 0; t < PP_TOPIC_COUNT; t++)
+        pp_buf_cleanup(&rec[t]);
+    return rc;
+}
