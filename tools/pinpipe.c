@@ -25,9 +25,13 @@ int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : NULL;
 
-    if (cmd == NULL || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
-        fputs(main_usage, cmd ? stdout : stderr);
-        return cmd ? 0 : 2;
+    if (cmd == NULL) {
+        fprintf(stderr, "pinpipe: no command given (see pinpipe --help)\n");
+        return 2;
+    }
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(main_usage, stdout);
+        return 0;
     }
     if (strcmp(cmd, "--version") == 0) {
         printf("pinpipe %s\n", PP_VERSION);
