@@ -379,10 +379,18 @@ enum pp_json_status json_parse(ondemand::parser *od, const char *buf, size_t len
         size_t i;
         if ((e = std::move(field_result).get(field)))
             return json_status(e);
-        if ((e = field.unescaped_key().get(key)))
+        // Match the key's raw bytes (stage 1 has validated them and found
+        // its closing quote); only a key with an escape needs unescaping.
+        const char *raw = field.key().raw();
+        const char *quote = static_cast<const char *>(memchr(raw, '"', buf + len - raw));
+        if (quote != nullptr && memchr(raw, '\\', quote - raw) == nullptr) {
+            key = std::string_view(raw, quote - raw);
+        } else if ((e = field.unescaped_key().get(key))) {
             return json_status(e);
+        }
         for (i = 0; i < n_names; i++) {
-            if (names[i].len == key.size() && memcmp(names[i].ptr, key.data(), key.size()) == 0)
+            if (names[i].len == key.size() && names[i].ptr[0] == key[0] &&
+                memcmp(names[i].ptr, key.data(), key.size()) == 0)
                 break;
         }
         if (i < n_names && values[i].type == PP_JSON_ABSENT)
