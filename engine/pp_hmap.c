@@ -124,10 +124,7 @@ uint64_t *pp_hmap_upsert(struct pp_hmap *map, uint64_t k1, uint64_t k2, bool *is
 
 void pp_intern_init(struct pp_intern *in)
 {
-    pp_hmap_init(&in->map);
-    in->strs = NULL;
-    in->count = 0;
-    in->cap = 0;
+    memset(in, 0, sizeof *in);
     pp_arena_init(&in->arena, 0);
 }
 
@@ -135,11 +132,10 @@ void pp_intern_cleanup(struct pp_intern *in)
 {
     if (in == NULL)
         return;
-    pp_hmap_cleanup(&in->map);
+    free(in->slots);
     free(in->strs);
     pp_arena_cleanup(&in->arena);
-    in->strs = NULL;
-    in->count = in->cap = 0;
+    memset(in, 0, sizeof *in);
 }
 
 enum pp_err pp_intern_id(struct pp_intern *in, struct pp_str s, uint32_t *id)
@@ -153,47 +149,76 @@ void pp_hmap_prefetch(const struct pp_hmap *map, uint64_t k1, uint64_t k2)
         __builtin_prefetch(&map->slots[hmap_index(k1, k2, map->cap - 1)]);
 }
 
+static enum pp_err intern_grow(struct pp_intern *in)
+{
+    size_t cap = in->cap ? in->cap * 2 : 256;
+    struct pp_intern_slot *slots = pp_table_alloc(cap * sizeof *slots);
+    size_t i;
+    size_t j;
+
+    if (slots == NULL)
+        return PP_ERR_NOMEM;
+    for (i = 0; i < in->cap; i++) {
+        if (in->slots[i].id == 0)
+            continue;
+        for (j = in->slots[i].hash & (cap - 1); slots[j].id; j = (j + 1) & (cap - 1))
+            ;
+        slots[j] = in->slots[i];
+    }
+    free(in->slots);
+    in->slots = slots;
+    in->cap = cap;
+    return PP_OK;
+}
+
 enum pp_err pp_intern_id_hashed(struct pp_intern *in, struct pp_str s, uint64_t h, uint32_t *id)
 {
-    uint64_t probe;
-    uint64_t *slot;
-    bool is_new;
+    struct pp_intern_slot *slot;
+    enum pp_err err;
+    size_t i;
 
     if (s.ptr == NULL) {
         *id = 0;
         return PP_OK;
     }
-    if (in->strs == NULL) {
-        in->cap = 64;
-        in->strs = malloc(in->cap * sizeof *in->strs);
-        if (in->strs == NULL)
-            return PP_ERR_NOMEM;
-        in->strs[0] = PP_STR_NULL;
-        in->count = 1;
-    }
-    /* Distinct strings with the same 64-bit hash take the next k2. */
-    for (probe = 0;; probe++) {
-        slot = pp_hmap_upsert(&in->map, h, probe, &is_new);
-        if (slot == NULL)
-            return PP_ERR_NOMEM;
-        if (is_new)
+    if (s.len > UINT32_MAX)
+        return PP_ERR_TOOBIG;
+    /* Load factor at most 1/2. */
+    if ((in->count + 1) * 2 > in->cap && (err = intern_grow(in)))
+        return err;
+    for (i = h & (in->cap - 1);; i = (i + 1) & (in->cap - 1)) {
+        slot = &in->slots[i];
+        if (slot->id == 0)
             break;
-        if (pp_str_eq(in->strs[*slot], s)) {
-            *id = (uint32_t)*slot;
+        if (slot->hash == h && slot->len == s.len &&
+            memcmp(s.len <= PP_INTERN_INLINE ? slot->u.bytes : slot->u.ptr, s.ptr, s.len) == 0) {
+            *id = slot->id;
             return PP_OK;
         }
     }
-    if (in->count == in->cap) {
-        struct pp_str *strs = realloc(in->strs, in->cap * 2 * sizeof *strs);
+    if (in->strs == NULL || in->count == in->strs_cap) {
+        size_t cap = in->strs_cap ? in->strs_cap * 2 : 64;
+        struct pp_str *strs = realloc(in->strs, cap * sizeof *strs);
         if (strs == NULL)
             return PP_ERR_NOMEM;
+        if (in->strs == NULL) {
+            strs[0] = PP_STR_NULL;
+            in->count = 1;
+        }
         in->strs = strs;
-        in->cap *= 2;
+        in->strs_cap = cap;
     }
-    in->strs[in->count] = pp_arena_strdup(&in->arena, s.ptr, s.len);
-    if (in->strs[in->count].ptr == NULL)
+    struct pp_str copy = pp_arena_strdup(&in->arena, s.ptr, s.len);
+    if (copy.ptr == NULL)
         return PP_ERR_NOMEM;
-    *slot = in->count;
+    in->strs[in->count] = copy;
+    slot->hash = h;
+    slot->len = (uint32_t)s.len;
+    if (s.len <= PP_INTERN_INLINE)
+        memcpy(slot->u.bytes, s.ptr, s.len);
+    else
+        slot->u.ptr = copy.ptr;
+    slot->id = (uint32_t)in->count;
     *id = (uint32_t)in->count++;
     return PP_OK;
 }

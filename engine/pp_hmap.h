@@ -68,11 +68,27 @@ uint64_t *pp_hmap_upsert(struct pp_hmap *map, uint64_t k1, uint64_t k2, bool *is
 
 /* Iteration: for (i = 0; i < map->cap; i++) if (map->slots[i].is_used) ... */
 
+/* A slot of the intern table holds what a lookup compares, so that a hit
+ * costs one cache line: the hash, the length and the bytes themselves when
+ * they fit (PP_INTERN_INLINE), else a pointer to them. id 0: free slot. */
+#define PP_INTERN_INLINE 16
+
+struct pp_intern_slot {
+    uint64_t hash;
+    uint32_t len;
+    uint32_t id;
+    union {
+        char bytes[PP_INTERN_INLINE];
+        const char *ptr;
+    } u;
+};
+
 struct pp_intern {
-    struct pp_hmap map;  /* (hash, collision index) -> id */
+    struct pp_intern_slot *slots;
+    size_t cap;          /* slots: a power of two, or 0 */
     struct pp_str *strs; /* id -> bytes; strs[0] is the NULL view */
     size_t count;        /* ids in use, including 0 */
-    size_t cap;
+    size_t strs_cap;
     struct pp_arena arena;
 };
 
