@@ -467,28 +467,27 @@ static enum pp_err query_top_country(const struct pp_query_state *q,
 
 static enum pp_err query_users_joined(const struct pp_query_state *q, struct pp_table *t)
 {
-    struct query_entry *e;
-    size_t n;
-    size_t i;
+    uint64_t per_year[QUERY_JOIN_YEAR_MAX - QUERY_JOIN_YEAR_MIN + 1] = {0};
     enum pp_err err;
+    size_t i;
+    int y;
 
-    /* Entries sort by k1 = year << 32 | user, so each year is one run. */
-    if ((err = query_entries(&q->users_year, &e, &n)))
+    /* One pass over the distinct (year, user) set: counting needs no sort.
+     * pp_query_add keeps only join years in range. */
+    for (i = 0; i < q->users_year.cap; i++)
+        if (q->users_year.slots[i].is_used)
+            per_year[(q->users_year.slots[i].k1 >> 32) - QUERY_JOIN_YEAR_MIN]++;
+    if ((err = query_table_alloc(t, PP_QUERY_USERS_JOINED_BY_YEAR, cols_users_joined, 2,
+                                 QUERY_JOIN_YEAR_MAX - QUERY_JOIN_YEAR_MIN + 1)))
         return err;
-    if ((err = query_table_alloc(t, PP_QUERY_USERS_JOINED_BY_YEAR, cols_users_joined, 2, n)))
-        goto out;
-    for (i = 0; i < n; i++) {
-        int64_t year = (int64_t)(e[i].k1 >> 32);
-        if (t->n_rows == 0 || t->cells[(t->n_rows - 1) * 2].i != year) {
-            struct pp_cell *row = query_row(t);
-            row[0] = query_int(year);
-            row[1] = query_int(0);
-        }
-        t->cells[(t->n_rows - 1) * 2 + 1].i++;
+    for (y = QUERY_JOIN_YEAR_MIN; y <= QUERY_JOIN_YEAR_MAX; y++) {
+        if (per_year[y - QUERY_JOIN_YEAR_MIN] == 0)
+            continue;
+        struct pp_cell *row = query_row(t);
+        row[0] = query_int(y);
+        row[1] = query_int((int64_t)per_year[y - QUERY_JOIN_YEAR_MIN]);
     }
-out:
-    free(e);
-    return err;
+    return PP_OK;
 }
 
 enum pp_err pp_query_result(const struct pp_query_state *q, const struct pp_intern *strings,
