@@ -1,6 +1,7 @@
 #include "pp_arena.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,22 @@ struct pp_str pp_arena_strdup(struct pp_arena *arena, const char *ptr, size_t le
     if (len)
         memcpy(p, ptr, len);
     return pp_str_make(p, len);
+}
+
+void *pp_array_reserve(void *items, size_t *cap, size_t n, size_t elem_size, size_t first_cap)
+{
+    size_t want;
+    void *grown;
+
+    if (n < *cap)
+        return items;
+    want = *cap ? *cap * 2 : first_cap;
+    if (want > SIZE_MAX / elem_size)
+        return NULL;
+    grown = realloc(items, want * elem_size);
+    if (grown != NULL)
+        *cap = want;
+    return grown;
 }
 
 void pp_buf_init(struct pp_buf *buf)

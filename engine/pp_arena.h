@@ -43,6 +43,15 @@ void *pp_arena_alloc(struct pp_arena *arena, size_t len);
  * out-of-memory). */
 struct pp_str pp_arena_strdup(struct pp_arena *arena, const char *ptr, size_t len);
 
+/*
+ * Makes room for element n of a growable array of *cap elements: when n ==
+ * *cap it is reallocated to twice the capacity (first_cap when empty).
+ * Returns the array, perhaps moved (*cap updated), or NULL when out of
+ * memory (the old array and *cap are then unchanged and still owned by the
+ * caller).
+ */
+void *pp_array_reserve(void *items, size_t *cap, size_t n, size_t elem_size, size_t first_cap);
+
 struct pp_buf {
     char *data;
     size_t len;

@@ -45,14 +45,12 @@ void pp_batch_reset(struct pp_batch *batch)
 
 enum pp_err pp_batch_add_span(struct pp_batch *batch, const struct pp_batch_span *span)
 {
-    if (batch->n_spans == batch->spans_cap) {
-        size_t cap = batch->spans_cap ? batch->spans_cap * 2 : 16;
-        struct pp_batch_span *spans = realloc(batch->spans, cap * sizeof *spans);
-        if (spans == NULL)
-            return PP_ERR_NOMEM;
-        batch->spans = spans;
-        batch->spans_cap = cap;
-    }
+    struct pp_batch_span *spans = pp_array_reserve(batch->spans, &batch->spans_cap,
+                                                   batch->n_spans, sizeof *spans, 16);
+
+    if (spans == NULL)
+        return PP_ERR_NOMEM;
+    batch->spans = spans;
     batch->spans[batch->n_spans++] = *span;
     return PP_OK;
 }

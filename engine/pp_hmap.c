@@ -196,17 +196,14 @@ enum pp_err pp_intern_id_hashed(struct pp_intern *in, struct pp_str s, uint64_t 
             return PP_OK;
         }
     }
-    if (in->strs == NULL || in->count == in->strs_cap) {
-        size_t cap = in->strs_cap ? in->strs_cap * 2 : 64;
-        struct pp_str *strs = realloc(in->strs, cap * sizeof *strs);
-        if (strs == NULL)
-            return PP_ERR_NOMEM;
-        if (in->strs == NULL) {
-            strs[0] = PP_STR_NULL;
-            in->count = 1;
-        }
-        in->strs = strs;
-        in->strs_cap = cap;
+    struct pp_str *strs = pp_array_reserve(in->strs, &in->strs_cap, in->count ? in->count : 1,
+                                           sizeof *strs, 64);
+    if (strs == NULL)
+        return PP_ERR_NOMEM;
+    in->strs = strs;
+    if (in->count == 0) {
+        in->strs[0] = PP_STR_NULL; /* id 0 */
+        in->count = 1;
     }
     struct pp_str copy = pp_arena_strdup(&in->arena, s.ptr, s.len);
     if (copy.ptr == NULL)

@@ -142,17 +142,14 @@ static enum pp_err lake_walk(const char *dir, const char *topic, struct lake_obj
             free(path);
             continue;
         }
-        if (objs->n == objs->cap) {
-            size_t cap = objs->cap ? objs->cap * 2 : 64;
-            struct pp_lake_object *items = realloc(objs->items, cap * sizeof *items);
-            if (items == NULL) {
-                free(path);
-                err = PP_ERR_NOMEM;
-                break;
-            }
-            objs->items = items;
-            objs->cap = cap;
+        struct pp_lake_object *items = pp_array_reserve(objs->items, &objs->cap, objs->n,
+                                                        sizeof *items, 64);
+        if (items == NULL) {
+            free(path);
+            err = PP_ERR_NOMEM;
+            break;
         }
+        objs->items = items;
         obj.path = path;
         obj.size = (uint64_t)st.st_size;
         objs->items[objs->n++] = obj;

@@ -120,14 +120,11 @@ static enum pp_err query_top_user(struct pp_query_state *q, const struct pp_post
     if (pos == NULL)
         return PP_ERR_NOMEM;
     if (is_new) {
-        if (q->n_top == q->top_cap) {
-            size_t cap = q->top_cap ? q->top_cap * 2 : 64;
-            struct pp_query_top *t = realloc(q->top, cap * sizeof *t);
-            if (t == NULL)
-                return PP_ERR_NOMEM;
-            q->top = t;
-            q->top_cap = cap;
-        }
+        struct pp_query_top *top_all = pp_array_reserve(q->top, &q->top_cap, q->n_top,
+                                                        sizeof *top_all, 64);
+        if (top_all == NULL)
+            return PP_ERR_NOMEM;
+        q->top = top_all;
         *pos = q->n_top++;
         q->top[*pos] = (struct pp_query_top){post->country, post->poster_name,
                                              post->follower_count};
