@@ -52,10 +52,25 @@ if [ "${#missing[@]}" -gt 0 ]; then
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The main job builds the binary only; --tests also builds the unit tests.
+tests_opt=false
+[ "$with_tests" = 1 ] && tests_opt=true
+log="$builddir.log"
+run_logged() {
+    if ! "$@" >"$log" 2>&1; then
+        cat "$log" >&2
+        echo "setup.sh: failed: $*" >&2
+        exit 1
+    fi
+}
 if [ ! -f "$builddir/build.ninja" ]; then
-    meson setup "$builddir" "$here" --buildtype=debugoptimized -Dwerror=true >/dev/null
+    run_logged meson setup "$builddir" "$here" --buildtype=debugoptimized -Dwerror=true \
+        -Dtests="$tests_opt"
+elif [ "$with_tests" = 1 ]; then
+    run_logged meson configure "$builddir" -Dtests=true
 fi
-ninja -C "$builddir" >/dev/null
+run_logged ninja -C "$builddir"
+rm -f "$log"
 
 if [ "$with_tests" = 1 ] && [ ! -d "$here/tests/oracle/node_modules/@duckdb" ]; then
     # npm install, not npm ci: the pinned @duckdb/node-api has native
