@@ -93,8 +93,11 @@ static enum pp_err render_json(const struct pp_table *tables, size_t n,
     RENDER_TRY(pp_buf_append_str(out, "},\n\"input\":{"));
     if (in != NULL) {
         const struct pp_post_counts *cnt = in->counts;
-        RENDER_TRY(pp_buf_printf(out, "\"objects\":%llu,\"ignored_files\":%llu,\"bytes\":%llu,",
+        RENDER_TRY(pp_buf_printf(out,
+                                 "\"objects\":%llu,\"corrupt_objects\":%llu,"
+                                 "\"ignored_files\":%llu,\"bytes\":%llu,",
                                  (unsigned long long)in->objects,
+                                 (unsigned long long)in->corrupt_objects,
                                  (unsigned long long)in->ignored_files,
                                  (unsigned long long)in->bytes));
         RENDER_TRY(render_json_counts(out, "records", cnt->records));

@@ -17,6 +17,7 @@ enum pp_render_format { PP_RENDER_TABLE, PP_RENDER_CSV, PP_RENDER_JSON };
 /* The "input" object of the JSON output. */
 struct pp_render_input {
     uint64_t objects;
+    uint64_t corrupt_objects; /* skipped with --skip-corrupt */
     uint64_t ignored_files;
     uint64_t bytes; /* bytes of records, after decompression */
     const struct pp_post_counts *counts;

@@ -299,6 +299,7 @@ int pp_cmd_query(int argc, char **argv)
     pp_lake_reader_get_stats(reader, &stats);
     memset(&input, 0, sizeof input);
     input.objects = stats.objects;
+    input.corrupt_objects = stats.corrupt_objects;
     input.ignored_files = listing.ignored_files;
     input.bytes = stats.bytes_out;
     input.counts = &table.counts;
