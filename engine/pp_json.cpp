@@ -17,6 +17,10 @@
 
 #ifdef PP_JSON_DISPATCH
 
+#ifdef PP_JSON_HAVE_HASWELL
+#include <cpuid.h>
+#endif
+
 #define PP_JSON_DECLARE_KERNEL(k)                                                           \
     extern "C" void *pp_json_##k##_new(size_t max_doc_bytes);                              \
     extern "C" void pp_json_##k##_destroy(void *impl);                                     \
@@ -48,13 +52,23 @@ static const struct pp_json_kernel json_haswell = {pp_json_haswell_new, pp_json_
                                                    pp_json_haswell_parse};
 #endif
 
+#ifdef PP_JSON_HAVE_HASWELL
+// LZCNT (CPUID 0x80000001, ECX bit 5): asked of cpuid directly, because
+// clang's __builtin_cpu_supports does not know the name.
+static bool json_has_lzcnt(void)
+{
+    unsigned a, b, c, d;
+
+    return __get_cpuid(0x80000001u, &a, &b, &c, &d) && (c & (1u << 5)) != 0;
+}
+#endif
+
 static const struct pp_json_kernel *json_pick_kernel(void)
 {
 #ifdef PP_JSON_HAVE_HASWELL
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
-        __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("pclmul") &&
-        __builtin_cpu_supports("lzcnt"))
+        __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("pclmul") && json_has_lzcnt())
         return &json_haswell;
 #endif
     return &json_generic;
@@ -332,9 +346,9 @@ enum pp_json_status json_parse(ondemand::parser *od, const char *buf, size_t len
             if (!e)
                 e = json_validate(root, 1);
         } else {
-            ondemand::value dummy;
-            // Scalars at the root cannot be read through get_value(); the
-            // document's own getters check them and any trailing content.
+            // Scalars at the root cannot be read through get_value(): the
+            // document's own getters read them; what follows is checked
+            // below (not every getter checks it).
             switch (t) {
             case ondemand::json_type::string: {
                 std::string_view s;
@@ -362,9 +376,8 @@ enum pp_json_status json_parse(ondemand::parser *od, const char *buf, size_t len
             case ondemand::json_type::object:
                 break;
             }
-            (void)dummy;
             if (!e)
-                return PP_JSON_NOT_OBJECT;
+                return json_at_end(doc) ? PP_JSON_NOT_OBJECT : PP_JSON_INVALID;
             return json_status(e);
         }
         if (e)

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pp_arena.h"
 #include "pp_log.h"
 #include "pp_zstd.h"
 
@@ -172,16 +173,62 @@ static int lake_object_cmp(const void *a, const void *b)
     return strcmp(x->path, y->path);
 }
 
-/* Finds the topic prefixes in topics_path: names ending in .pin/.geo/.user. */
+struct lake_prefix {
+    char *name;
+    unsigned topics; /* 1 << topic for each topic directory found */
+};
+
+static void lake_prefixes_free(struct lake_prefix *p, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        free(p[i].name);
+    free(p);
+}
+
+/* Lists "a, b, c" of the prefixes whose topics match mask (all when 0). */
+static void lake_prefix_names(const struct lake_prefix *p, size_t n, unsigned mask, char *out,
+                              size_t out_len)
+{
+    size_t used = 0;
+    size_t i;
+
+    out[0] = '\0';
+    for (i = 0; i < n && used < out_len; i++) {
+        if (mask && p[i].topics != mask)
+            continue;
+        int w = snprintf(out + used, out_len - used, "%s%s", used ? ", " : "", p[i].name);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+}
+
+static int lake_prefix_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct lake_prefix *)a)->name, ((const struct lake_prefix *)b)->name);
+}
+
+/*
+ * Finds the topic prefix in topics_path: directories named <prefix>.pin,
+ * .geo and .user. The one prefix that has all three wins; with none
+ * complete, a single prefix is taken (its missing topic is reported later);
+ * anything else is ambiguous and a usage error listing the candidates.
+ */
 static enum pp_err lake_discover_prefix(const char *topics_path, char **prefix, char *msg,
                                         size_t msg_len)
 {
+    const unsigned all = (1u << PP_TOPIC_COUNT) - 1;
     DIR *d = opendir(topics_path);
+    struct lake_prefix *found = NULL;
+    size_t n = 0;
+    size_t cap = 0;
+    size_t n_complete = 0;
     struct dirent *de;
-    char found[1024] = "";
-    size_t n_found = 0;
-    char *first = NULL;
     enum pp_err err = PP_OK;
+    char names[512];
+    size_t i;
 
     if (d == NULL) {
         snprintf(msg, msg_len, "%s: %s", topics_path, strerror(errno));
@@ -189,7 +236,9 @@ static enum pp_err lake_discover_prefix(const char *topics_path, char **prefix, 
     }
     while ((de = readdir(d)) != NULL) {
         const char *dot = strrchr(de->d_name, '.');
+        size_t plen;
         int t;
+
         if (dot == NULL || dot == de->d_name)
             continue;
         for (t = 0; t < PP_TOPIC_COUNT; t++)
@@ -197,41 +246,50 @@ static enum pp_err lake_discover_prefix(const char *topics_path, char **prefix, 
                 break;
         if (t == PP_TOPIC_COUNT)
             continue;
-        size_t plen = (size_t)(dot - de->d_name);
-        if (first != NULL && strlen(first) == plen && strncmp(first, de->d_name, plen) == 0)
-            continue;
-        /* A different prefix: remember it for the error message. */
-        if (first == NULL) {
-            first = strndup(de->d_name, plen);
-            if (first == NULL) {
+        plen = (size_t)(dot - de->d_name);
+        for (i = 0; i < n; i++)
+            if (strlen(found[i].name) == plen && strncmp(found[i].name, de->d_name, plen) == 0)
+                break;
+        if (i == n) {
+            struct lake_prefix *grown = pp_array_reserve(found, &cap, n, sizeof *found, 8);
+            if (grown == NULL || (grown[n].name = strndup(de->d_name, plen)) == NULL) {
+                found = grown ? grown : found;
                 err = PP_ERR_NOMEM;
                 break;
             }
-        } else if (strstr(found, de->d_name) == NULL) {
-            size_t used = strlen(found);
-            snprintf(found + used, sizeof found - used, "%s%.*s", used ? ", " : "", (int)plen,
-                     de->d_name);
+            found = grown;
+            found[n++].topics = 0;
         }
-        n_found++;
+        found[i].topics |= 1u << t;
     }
     closedir(d);
     if (err)
-        goto fail;
-    if (first == NULL) {
+        goto out;
+    if (n == 0) {
         snprintf(msg, msg_len, "%s: no topic directory ending in .pin, .geo or .user",
                  topics_path);
-        return PP_ERR_NOTFOUND;
+        err = PP_ERR_NOTFOUND;
+        goto out;
     }
-    if (found[0] != '\0') {
-        snprintf(msg, msg_len, "%s holds several topic prefixes (%s, %s): choose one with --prefix",
-                 topics_path, first, found);
+    qsort(found, n, sizeof *found, lake_prefix_cmp); /* stable messages */
+    for (i = 0; i < n; i++)
+        n_complete += found[i].topics == all;
+    if (n_complete > 1 || (n_complete == 0 && n > 1)) {
+        lake_prefix_names(found, n, n_complete ? all : 0, names, sizeof names);
+        snprintf(msg, msg_len, "%s holds several topic prefixes (%s): choose one with --prefix",
+                 topics_path, names);
         err = PP_ERR_USAGE;
-        goto fail;
+        goto out;
     }
-    *prefix = first;
-    return PP_OK;
-fail:
-    free(first);
+    for (i = 0; i < n; i++) {
+        if (n_complete == 0 || found[i].topics == all) {
+            *prefix = found[i].name;
+            found[i].name = NULL;
+            break;
+        }
+    }
+out:
+    lake_prefixes_free(found, n);
     return err;
 }
 
@@ -245,9 +303,12 @@ enum pp_err pp_lake_list(const char *root, const char *topics_dir, const char *p
 
     memset(listing, 0, sizeof *listing);
     msg[0] = '\0';
-    if (stat(root, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        snprintf(msg, msg_len, "lake %s: %s", root,
-                 errno && !S_ISDIR(st.st_mode) ? strerror(errno) : "not a directory");
+    if (stat(root, &st) != 0) {
+        snprintf(msg, msg_len, "lake %s: %s", root, strerror(errno));
+        return PP_ERR_NOTFOUND;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(msg, msg_len, "lake %s: not a directory", root);
         return PP_ERR_NOTFOUND;
     }
     topics_path = lake_join(root, topics_dir ? topics_dir : PP_LAKE_TOPICS_DIR);
@@ -292,7 +353,8 @@ enum pp_err pp_lake_list(const char *root, const char *topics_dir, const char *p
         listing->object_count[t] = objs.n;
         if (err)
             goto out;
-        qsort(objs.items, objs.n, sizeof *objs.items, lake_object_cmp);
+        if (objs.n > 1)
+            qsort(objs.items, objs.n, sizeof *objs.items, lake_object_cmp);
     }
 out:
     free(topics_path);
@@ -570,7 +632,7 @@ enum pp_err pp_lake_reader_fill(void *reader, struct pp_batch *b)
     enum pp_err err;
     size_t n;
 
-    if (r->carry_len) {
+    if (r->carry_len > 0) {
         memcpy(b->data, r->carry, r->carry_len);
         b->len = r->carry_len;
         r->carry_len = 0;
@@ -601,7 +663,22 @@ enum pp_err pp_lake_reader_fill(void *reader, struct pp_batch *b)
             } else if (span_begin > 0) {
                 keep_from = span_begin;
             } else {
+                /* One record fills the whole batch. Peek one byte: at the
+                 * end of the object or at its newline, the record is
+                 * exactly the batch's size and fits. */
+                char next;
                 bool is_obj_done;
+                err = lake_produce(r, &next, 1, &n);
+                if (err)
+                    goto obj_failed;
+                if (n == 0 || next == '\n') {
+                    err = lake_emit(r, b, 0, b->len, 1);
+                    if (err)
+                        return err;
+                    if (n == 0)
+                        lake_close_object(r);
+                    return PP_OK;
+                }
                 err = lake_skip_oversized(r, b, &is_obj_done);
                 if (err)
                     goto obj_failed;
@@ -619,7 +696,8 @@ enum pp_err pp_lake_reader_fill(void *reader, struct pp_batch *b)
                     return PP_ERR_NOMEM;
             }
             r->carry_len = b->len - keep_from;
-            memcpy(r->carry, b->data + keep_from, r->carry_len);
+            if (r->carry_len > 0)
+                memcpy(r->carry, b->data + keep_from, r->carry_len);
             b->len = keep_from;
             return PP_OK;
         }

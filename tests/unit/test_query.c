@@ -1,0 +1,661 @@
+/*
+ * Unit tests of pp_query: the nine queries of SPEC 5 over hand-built
+ * joined posts.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pp_check.h"
+#include "pp_post.h"
+#include "pp_query.h"
+
+/* ---- building posts ----------------------------------------------------------------- */
+
+/* A post's query-relevant values; NULL text and 0 years are null. */
+struct spec {
+    const char *country;
+    const char *category;
+    const char *poster;
+    bool has_fc;
+    int64_t fc;
+    int post_year;
+    const char *user;
+    bool has_age;
+    int64_t age;
+    int join_year;
+    int64_t date_joined; /* with join_year != 0 */
+};
+
+struct qctx {
+    struct pp_post_table table; /* for its strings */
+    struct pp_query_state q;
+    int64_t next_ind;
+};
+
+static void qctx_init(struct qctx *c)
+{
+    pp_post_table_init(&c->table);
+    pp_query_init(&c->q);
+    c->next_ind = 1;
+}
+
+static void qctx_cleanup(struct qctx *c)
+{
+    pp_query_cleanup(&c->q);
+    pp_post_table_cleanup(&c->table);
+}
+
+static uint32_t intern(struct qctx *c, const char *s)
+{
+    uint32_t id = 99;
+
+    ck_assert_int_eq(pp_intern_id(&c->table.strings, s ? pp_str_make(s, strlen(s)) : PP_STR_NULL,
+                                  &id),
+                     PP_OK);
+    return id;
+}
+
+static void qadd(struct qctx *c, struct spec s)
+{
+    struct pp_post p;
+
+    memset(&p, 0, sizeof p);
+    p.ind = c->next_ind++;
+    p.parts = PP_POST_ALL_PARTS;
+    p.country = intern(c, s.country);
+    p.category = intern(c, s.category);
+    p.poster_name = intern(c, s.poster);
+    p.has_follower_count = s.has_fc;
+    p.follower_count = s.fc;
+    p.post_year = s.post_year;
+    p.user_name = intern(c, s.user);
+    p.has_age = s.has_age;
+    p.age = s.age;
+    p.join_year = s.join_year;
+    p.has_date_joined = s.join_year != 0;
+    p.date_joined = s.date_joined;
+    ck_assert_int_eq(pp_query_add(&c->q, &p, &c->table.strings), PP_OK);
+}
+
+#define ADD(c, ...) qadd((c), (struct spec){__VA_ARGS__})
+
+/* ---- checking tables ------------------------------------------------------------------ */
+
+/* A cell as text: medians of i + 0.5 printed from 2i + 1. */
+static void cell_text(const struct pp_cell *cell, char *out, size_t cap)
+{
+    switch (cell->type) {
+    case PP_CELL_TEXT:
+        snprintf(out, cap, "%.*s", (int)cell->text.len, cell->text.ptr);
+        return;
+    case PP_CELL_INT:
+        snprintf(out, cap, "%" PRId64, cell->i);
+        return;
+    case PP_CELL_MEDIAN:
+        if (!cell->is_half) {
+            snprintf(out, cap, "%" PRId64, cell->i);
+        } else {
+            long double twice = 2.0L * (long double)cell->i + 1.0L;
+            snprintf(out, cap, "%s%.0Lf.5", twice < 0 ? "-" : "",
+                     ((twice < 0 ? -twice : twice) - 1.0L) / 2.0L);
+        }
+        return;
+    }
+    snprintf(out, cap, "?");
+}
+
+/*
+ * Computes query id and checks its rows against want (row-major cell
+ * texts) and its column types against types ('T' text, 'I' int, 'M'
+ * median), one letter per column.
+ */
+static void expect_rows(struct qctx *c, enum pp_query_id id, const char *types, size_t n_rows,
+                        const char *const *want)
+{
+    struct pp_table t;
+    size_t n_cols = strlen(types);
+    size_t r;
+    size_t k;
+
+    ck_assert_int_eq(pp_query_result(&c->q, &c->table.strings, id, &t), PP_OK);
+    ck_assert_int_eq(t.id, id);
+    ck_assert_str_eq(t.name, pp_query_name(id));
+    ck_assert_uint_eq(t.n_cols, n_cols);
+    for (r = 0; r < t.n_rows && r < n_rows; r++) {
+        for (k = 0; k < n_cols; k++) {
+            const struct pp_cell *cell = &t.cells[r * n_cols + k];
+            char got[64];
+            cell_text(cell, got, sizeof got);
+            ck_assert_msg(strcmp(got, want[r * n_cols + k]) == 0,
+                          "%s row %zu col %zu: got \"%s\", want \"%s\"", t.name, r, k, got,
+                          want[r * n_cols + k]);
+            ck_assert_msg(cell->type == (types[k] == 'T'   ? PP_CELL_TEXT
+                                         : types[k] == 'I' ? PP_CELL_INT
+                                                           : PP_CELL_MEDIAN),
+                          "%s row %zu col %zu: cell type %d", t.name, r, k, (int)cell->type);
+        }
+    }
+    ck_assert_msg(t.n_rows == n_rows, "%s: %zu rows, want %zu", t.name, t.n_rows, n_rows);
+    pp_table_cleanup(&t);
+}
+
+#define ROWS(...) ((const char *const[]){__VA_ARGS__})
+#define EXPECT(c, id, types, n, ...) expect_rows((c), (id), (types), (n), ROWS(__VA_ARGS__))
+#define EXPECT_EMPTY(c, id, types) expect_rows((c), (id), (types), 0, NULL)
+
+/* ---- most popular ------------------------------------------------------------------ */
+
+START_TEST(test_most_popular_ties)
+{
+    struct qctx c;
+
+    qctx_init(&c);
+    /* X: a tie between "alpha" and "Zeta": 'Z' < 'a' in byte order. */
+    ADD(&c, .country = "X", .category = "alpha");
+    ADD(&c, .country = "X", .category = "Zeta");
+    ADD(&c, .country = "X", .category = "alpha");
+    ADD(&c, .country = "X", .category = "Zeta");
+    /* Y: "a" and "B" tie: "B" wins. */
+    ADD(&c, .country = "Y", .category = "a");
+    ADD(&c, .country = "Y", .category = "B");
+    /* Z: the highest count beats the smaller name. */
+    ADD(&c, .country = "Z", .category = "a");
+    ADD(&c, .country = "Z", .category = "b");
+    ADD(&c, .country = "Z", .category = "b");
+    ADD(&c, .country = "Z", .category = "a");
+    ADD(&c, .country = "Z", .category = "b");
+    /* W: one category; also a prefix tie: "art" < "arts". */
+    ADD(&c, .country = "W", .category = "arts");
+    ADD(&c, .country = "W", .category = "art");
+    EXPECT(&c, PP_QUERY_CATEGORY_BY_COUNTRY, "TTI", 4,
+           "W", "art", "1",
+           "X", "Zeta", "2",
+           "Y", "B", "1",
+           "Z", "b", "3");
+    qctx_cleanup(&c);
+}
+END_TEST
+
+START_TEST(test_most_popular_ties_by_year_and_age)
+{
+    struct qctx c;
+
+    qctx_init(&c);
+    ADD(&c, .category = "beta", .post_year = 2019);
+    ADD(&c, .category = "Alpha", .post_year = 2019);
+    ADD(&c, .category = "c", .post_year = 2020);
+    ADD(&c, .category = "d", .post_year = 2020);
+    ADD(&c, .category = "d", .post_year = 2020);
+    ADD(&c, .category = "yoga", .has_age = true, .age = 30);
+    ADD(&c, .category = "Yoga", .has_age = true, .age = 31);
+    ADD(&c, .category = "x", .has_age = true, .age = 60);
+    ADD(&c, .category = "w", .has_age = true, .age = 70);
+    ADD(&c, .category = "x", .has_age = true, .age = 80);
+    EXPECT(&c, PP_QUERY_CATEGORY_BY_YEAR, "ITI", 2,
+           "2019", "Alpha", "1",
+           "2020", "d", "2");
+    EXPECT(&c, PP_QUERY_CATEGORY_BY_AGE_GROUP, "TTI", 2,
+           "+50", "x", "2",
+           "25-35", "Yoga", "1");
+    qctx_cleanup(&c);
+}
+END_TEST
+
+/* ---- top users and countries ---------------------------------------------------------- */
+
+START_TEST(test_top_user_by_country_ties)
+{
+    struct qctx c;
+
+    qctx_init(&c);
+    ADD(&c, .country = "C", .poster = "bob", .has_fc = true, .fc = 100);
+    ADD(&c, .country = "C", .poster = "Alice", .has_fc = true, .fc = 100);
+    ADD(&c, .country = "C", .poster = "carl", .has_fc = true, .fc = 50);
+    /* The smaller name comes second this time. */
+    ADD(&c, .country = "D", .poster = "zed", .has_fc = true, .fc = 5);
+    ADD(&c, .country = "D", .poster = "amy", .has_fc = true, .fc = 5);
+    /* Byte order: "Bob" < "alice". */
+    ADD(&c, .country = "E", .poster = "alice", .has_fc = true, .fc = 7);
+    ADD(&c, .country = "E", .poster = "Bob", .has_fc = true, .fc = 7);
+    /* Higher beats smaller name, whichever comes first. */
+    ADD(&c, .country = "F", .poster = "a", .has_fc = true, .fc = 9);
+    ADD(&c, .country = "F", .poster = "b", .has_fc = true, .fc = 10);
+    ADD(&c, .country = "G", .poster = "b", .has_fc = true, .fc = 10);
+    ADD(&c, .country = "G", .poster = "a", .has_fc = true, .fc = 9);
+    /* Negative counts. */
+    ADD(&c, .country = "H", .poster = "y", .has_fc = true, .fc = -5);
+    ADD(&c, .country = "H", .poster = "x", .has_fc = true, .fc = -3);
+    EXPECT(&c, PP_QUERY_TOP_USER_BY_COUNTRY, "TTI", 6,
+           "C", "Alice", "100",
+           "D", "amy", "5",
+           "E", "Bob", "7",
+           "F", "b", "10",
+           "G", "b", "10",
+           "H", "x", "-3");
+    EXPECT(&c, PP_QUERY_TOP_COUNTRY_BY_FOLLOWERS, "TI", 1, "C", "100");
+    qctx_cleanup(&c);
+}
+END_TEST
+
+START_TEST(test_top_country_ties)
+{
+    struct qctx c;
+
+    qctx_init(&c);
+    ADD(&c, .country = "Brazil", .poster = "p", .has_fc = true, .fc = 100);
+    ADD(&c, .country = "Argentina", .poster = "q", .has_fc = true, .fc = 100);
+    ADD(&c, .country = "Chile", .poster = "r", .has_fc = true, .fc = 50);
+    EXPECT(&c, PP_QUERY_TOP_COUNTRY_BY_FOLLOWERS, "TI", 1, "Argentina", "100");
+    qctx_cleanup(&c);
+
+    qctx_init(&c);
+    ADD(&c, .country = "argentina", .poster = "p", .has_fc = true, .fc = 100);
+    ADD(&c, .country = "Zambia", .poster = "q", .has_fc = true, .fc = 100);
+    EXPECT(&c, PP_QUERY_TOP_COUNTRY_BY_FOLLOWERS, "TI", 1, "Zambia", "100");
+    ADD(&c, .country = "Zz", .poster = "q", .has_fc = true, .fc = 101);
+    EXPECT(&c, PP_QUERY_TOP_COUNTRY_BY_FOLLOWERS, "TI", 1, "Zz", "101");
+    qctx_cleanup(&c);
+
+    qctx_init(&c);
+    ADD(&c, .country = "Neg", .poster = "p", .has_fc = true, .fc = -10);
+    ADD(&c, .country = "Ative", .poster = "p", .has_fc = true, .fc = -20);
+    EXPECT(&c, PP_QUERY_TOP_COUNTRY_BY_FOLLOWERS, "TI", 1, "Neg", "-10");
+    qctx_cleanup(&c);
+}
+END_TEST
+
+START_TEST(test_top_country_empty)
+{
+    struct qctx c;
+
+    qctx_init(&c);
+    EXPECT_EMPTY(&c, PP_QUERY_TOP_USER_BY_COUNTRY, "TTI");
+    EXPECT_EMPTY(&c, PP_QUERY_TOP_COUNTRY_BY_FOLLOWERS, "TI");
+    /* Posts that miss a country, a poster or a follower count do not
+     * count. */
+    ADD(&c, .poster = "p", .has_fc = true, .fc = 5, .category = "c");
+    ADD(&c, .country = "X", .has_fc = true, .fc = 5);
+    ADD(&c, .country = "X", .poster = "p");
+    EXPECT_EMPTY(&c, PP_QUERY_TOP_USER_BY_COUNTRY, "TTI");
+    EXPECT_EMPTY(&c, PP_QUERY_TOP_COUNTRY_BY_FOLLOWERS, "TI");
+    qctx_cleanup(&c);
+}
+END_TEST
+
+/* ---- medians ---------------------------------------------------------------------------- */
+
+START_TEST(test_medians)
+{
+    static const int64_t odd[] = {3, 1, 2};
+    static const int64_t even[] = {4, 1, 3, 2};
+    static const int64_t half[] = {5501, 5500};
+    static const int64_t neg[] = {-2, -3};
+    struct qctx c;
+    size_t i;
+
+    qctx_init(&c);
+    for (i = 0; i < 3; i++)
+        ADD(&c, .has_age = true, .age = 20, .has_fc = true, .fc = odd[i]);
+    for (i = 0; i < 4; i++)
+        ADD(&c, .has_age = true, .age = 30, .has_fc = true, .fc = even[i]);
+    for (i = 0; i < 2; i++)
+        ADD(&c, .has_age = true, .age = 40, .has_fc = true, .fc = half[i]);
+    for (i = 0; i < 2; i++)
+        ADD(&c, .has_age = true, .age = 60, .has_fc = true, .fc = neg[i]);
+    EXPECT(&c, PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP, "TM", 4,
+           "+50", "-2.5",
+           "18-24", "2",
+           "25-35", "2.5",
+           "36-50", "5500.5");
+    qctx_cleanup(&c);
+}
+END_TEST
+
+START_TEST(test_medians_by_join_year)
+{
+    struct qctx c;
+
+    qctx_init(&c);
+    /* 2015: one value. */
+    ADD(&c, .join_year = 2015, .has_fc = true, .fc = 42);
+    /* 2016: -5 and 5 -> 0. */
+    ADD(&c, .join_year = 2016, .has_fc = true, .fc = -5);
+    ADD(&c, .join_year = 2016, .has_fc = true, .fc = 5);
+    /* 2017: repeated values. */
+    ADD(&c, .join_year = 2017, .has_fc = true, .fc = 7);
+    ADD(&c, .join_year = 2017, .has_fc = true, .fc = 100);
+    ADD(&c, .join_year = 2017, .has_fc = true, .fc = 7);
+    ADD(&c, .join_year = 2017, .has_fc = true, .fc = 7);
+    /* 2018: 1, 1, 100, 100 -> 50.5. */
+    ADD(&c, .join_year = 2018, .has_fc = true, .fc = 1);
+    ADD(&c, .join_year = 2018, .has_fc = true, .fc = 100);
+    ADD(&c, .join_year = 2018, .has_fc = true, .fc = 100);
+    ADD(&c, .join_year = 2018, .has_fc = true, .fc = 1);
+    /* 2019: huge values do not overflow. */
+    ADD(&c, .join_year = 2019, .has_fc = true, .fc = INT64_MAX);
+    ADD(&c, .join_year = 2019, .has_fc = true, .fc = INT64_MAX - 1);
+    /* 2020: negatives, odd count. */
+    ADD(&c, .join_year = 2020, .has_fc = true, .fc = -30);
+    ADD(&c, .join_year = 2020, .has_fc = true, .fc = -10);
+    ADD(&c, .join_year = 2020, .has_fc = true, .fc = -20);
+    EXPECT(&c, PP_QUERY_MEDIAN_FOLLOWERS_BY_JOIN_YEAR, "IM", 6,
+           "2015", "42",
+           "2016", "0",
+           "2017", "7",
+           "2018", "50.5",
+           "2019", "9223372036854775806.5",
+           "2020", "-20");
+    qctx_cleanup(&c);
+}
+END_TEST
+
+START_TEST(test_medians_by_age_group_and_join_year)
+{
+    struct qctx c;
+
+    qctx_init(&c);
+    ADD(&c, .has_age = true, .age = 19, .join_year = 2016, .has_fc = true, .fc = 1);
+    ADD(&c, .has_age = true, .age = 22, .join_year = 2016, .has_fc = true, .fc = 4);
+    ADD(&c, .has_age = true, .age = 22, .join_year = 2015, .has_fc = true, .fc = 9);
+    ADD(&c, .has_age = true, .age = 55, .join_year = 2020, .has_fc = true, .fc = -1);
+    ADD(&c, .has_age = true, .age = 55, .join_year = 2020, .has_fc = true, .fc = 0);
+    ADD(&c, .has_age = true, .age = 40, .join_year = 2018, .has_fc = true, .fc = 8);
+    /* Out of the year range, without an age group, or without a count. */
+    ADD(&c, .has_age = true, .age = 40, .join_year = 2021, .has_fc = true, .fc = 8);
+    ADD(&c, .has_age = true, .age = 17, .join_year = 2018, .has_fc = true, .fc = 8);
+    ADD(&c, .join_year = 2018, .has_fc = true, .fc = 8);
+    ADD(&c, .has_age = true, .age = 40, .join_year = 2018);
+    EXPECT(&c, PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP_AND_JOIN_YEAR, "TIM", 4,
+           "+50", "2020", "-0.5",
+           "18-24", "2015", "9",
+           "18-24", "2016", "2.5",
+           "36-50", "2018", "8");
+    qctx_cleanup(&c);
+}
+END_TEST
+
+/* ---- age groups and years ---------------------------------------------------------- */
+
+START_TEST(test_age_group_boundaries)
+{
+    static const struct {
+        int64_t age;
+        const char *group;
+    } cases[] = {{-1, NULL},      {0, NULL},       {17, NULL},      {18, "18-24"},
+                 {24, "18-24"},   {25, "25-35"},   {35, "25-35"},   {36, "36-50"},
+                 {50, "36-50"},   {51, "+50"},     {120, "+50"},    {INT64_MAX, "+50"},
+                 {INT64_MIN, NULL}};
+    struct qctx c;
+    size_t i;
+
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *g = pp_query_age_group(true, cases[i].age);
+        if (cases[i].group == NULL)
+            ck_assert_msg(g == NULL, "age %" PRId64 ": group %s", cases[i].age, g);
+        else
+            ck_assert_msg(g != NULL && strcmp(g, cases[i].group) == 0,
+                          "age %" PRId64 ": group %s, want %s", cases[i].age, g ? g : "(none)",
+                          cases[i].group);
+    }
+    ck_assert_ptr_null(pp_query_age_group(false, 30));
+
+    /* Through a query: the follower count is the age, so each median
+     * shows which ages landed in the group. */
+    qctx_init(&c);
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (cases[i].age >= 0 && cases[i].age <= 51)
+            ADD(&c, .has_age = true, .age = cases[i].age, .has_fc = true, .fc = cases[i].age);
+    ADD(&c, .has_age = false, .age = 30, .has_fc = true, .fc = 1000);
+    EXPECT(&c, PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP, "TM", 4,
+           "+50", "51",
+           "18-24", "21",
+           "25-35", "30",
+           "36-50", "43");
+    qctx_cleanup(&c);
+}
+END_TEST
+
+START_TEST(test_post_year_filter)
+{
+    struct qctx c;
+
+    qctx_init(&c);
+    ADD(&c, .category = "y2017", .post_year = 2017);
+    ADD(&c, .category = "y2018", .post_year = 2018);
+    ADD(&c, .category = "y2022", .post_year = 2022);
+    ADD(&c, .category = "y2023", .post_year = 2023);
+    ADD(&c, .category = "null year", .post_year = 0);
+    EXPECT(&c, PP_QUERY_CATEGORY_BY_YEAR, "ITI", 2,
+           "2018", "y2018", "1",
+           "2022", "y2022", "1");
+    qctx_cleanup(&c);
+}
+END_TEST
+
+START_TEST(test_join_year_filter)
+{
+    static const int years[] = {2014, 2015, 2020, 2021, 0};
+    struct qctx c;
+    size_t i;
+
+    qctx_init(&c);
+    for (i = 0; i < 5; i++)
+        ADD(&c, .user = "u", .join_year = years[i], .date_joined = years[i], .has_age = true,
+            .age = 20, .has_fc = true, .fc = years[i]);
+    EXPECT(&c, PP_QUERY_USERS_JOINED_BY_YEAR, "II", 2, "2015", "1", "2020", "1");
+    EXPECT(&c, PP_QUERY_MEDIAN_FOLLOWERS_BY_JOIN_YEAR, "IM", 2, "2015", "2015", "2020", "2020");
+    EXPECT(&c, PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP_AND_JOIN_YEAR, "TIM", 2,
+           "18-24", "2015", "2015",
+           "18-24", "2020", "2020");
+    qctx_cleanup(&c);
+}
+END_TEST
+
+START_TEST(test_users_joined_distinct)
+{
+    struct qctx c;
+
+    qctx_init(&c);
+    /* 2016: (Ann, d1) twice is one user; (Ann, d2) and (Bob, d1) are two
+     * more. */
+    ADD(&c, .user = "Ann", .join_year = 2016, .date_joined = 1000);
+    ADD(&c, .user = "Ann", .join_year = 2016, .date_joined = 1000);
+    ADD(&c, .user = "Ann", .join_year = 2016, .date_joined = 2000);
+    ADD(&c, .user = "Bob", .join_year = 2016, .date_joined = 1000);
+    /* A post without a user name does not count. */
+    ADD(&c, .user = NULL, .join_year = 2016, .date_joined = 3000);
+    /* 2017: the same name again, another year. */
+    ADD(&c, .user = "Ann", .join_year = 2017, .date_joined = 5000);
+    /* No join date: no join year. */
+    ADD(&c, .user = "Cy");
+    EXPECT(&c, PP_QUERY_USERS_JOINED_BY_YEAR, "II", 2, "2016", "3", "2017", "1");
+    qctx_cleanup(&c);
+}
+END_TEST
+
+/* ---- nulls and order ------------------------------------------------------------------- */
+
+START_TEST(test_nulls_left_out)
+{
+    struct qctx c;
+
+    qctx_init(&c);
+    /* Group key or measured value null: left out of that query only. */
+    ADD(&c, .country = "X", .category = NULL, .poster = "p", .has_fc = true, .fc = 5,
+        .post_year = 2019, .has_age = true, .age = 30);
+    ADD(&c, .country = NULL, .category = "c", .poster = "p", .has_fc = true, .fc = 7,
+        .post_year = 0, .has_age = false);
+    ADD(&c, .country = "X", .category = "c", .poster = NULL, .has_fc = false, .post_year = 2019,
+        .has_age = true, .age = 30);
+    EXPECT(&c, PP_QUERY_CATEGORY_BY_COUNTRY, "TTI", 1, "X", "c", "1");
+    EXPECT(&c, PP_QUERY_CATEGORY_BY_YEAR, "ITI", 1, "2019", "c", "1");
+    EXPECT(&c, PP_QUERY_CATEGORY_BY_AGE_GROUP, "TTI", 1, "25-35", "c", "1");
+    EXPECT(&c, PP_QUERY_TOP_USER_BY_COUNTRY, "TTI", 1, "X", "p", "5");
+    EXPECT(&c, PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP, "TM", 1, "25-35", "5");
+    EXPECT_EMPTY(&c, PP_QUERY_USERS_JOINED_BY_YEAR, "II");
+    EXPECT_EMPTY(&c, PP_QUERY_MEDIAN_FOLLOWERS_BY_JOIN_YEAR, "IM");
+    qctx_cleanup(&c);
+}
+END_TEST
+
+START_TEST(test_rows_sorted)
+{
+    struct qctx c;
+
+    qctx_init(&c);
+    /* Inserted in an order unlike the byte order. */
+    ADD(&c, .country = "\xc3\x84gypten", .category = "k", .poster = "p", .has_fc = true, .fc = 1,
+        .has_age = true, .age = 20, .post_year = 2020, .join_year = 2019, .user = "u");
+    ADD(&c, .country = "albania", .category = "k", .poster = "p", .has_fc = true, .fc = 1,
+        .has_age = true, .age = 60, .post_year = 2018, .join_year = 2017, .user = "u");
+    ADD(&c, .country = "Zimbabwe", .category = "k", .poster = "p", .has_fc = true, .fc = 1,
+        .has_age = true, .age = 40, .post_year = 2022, .join_year = 2019, .user = "u");
+    ADD(&c, .country = "Albania", .category = "k", .poster = "p", .has_fc = true, .fc = 1,
+        .has_age = true, .age = 30, .post_year = 2019, .join_year = 2015, .user = "u");
+    ADD(&c, .country = "Alb", .category = "k", .poster = "p", .has_fc = true, .fc = 1,
+        .has_age = true, .age = 60, .post_year = 2021, .join_year = 2015, .user = "u");
+    EXPECT(&c, PP_QUERY_CATEGORY_BY_COUNTRY, "TTI", 5,
+           "Alb", "k", "1",
+           "Albania", "k", "1",
+           "Zimbabwe", "k", "1",
+           "albania", "k", "1",
+           "\xc3\x84gypten", "k", "1");
+    EXPECT(&c, PP_QUERY_TOP_USER_BY_COUNTRY, "TTI", 5,
+           "Alb", "p", "1",
+           "Albania", "p", "1",
+           "Zimbabwe", "p", "1",
+           "albania", "p", "1",
+           "\xc3\x84gypten", "p", "1");
+    EXPECT(&c, PP_QUERY_CATEGORY_BY_YEAR, "ITI", 5,
+           "2018", "k", "1",
+           "2019", "k", "1",
+           "2020", "k", "1",
+           "2021", "k", "1",
+           "2022", "k", "1");
+    /* "+50" sorts before "18-24". */
+    EXPECT(&c, PP_QUERY_CATEGORY_BY_AGE_GROUP, "TTI", 4,
+           "+50", "k", "2",
+           "18-24", "k", "1",
+           "25-35", "k", "1",
+           "36-50", "k", "1");
+    EXPECT(&c, PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP, "TM", 4,
+           "+50", "1", "18-24", "1", "25-35", "1", "36-50", "1");
+    EXPECT(&c, PP_QUERY_USERS_JOINED_BY_YEAR, "II", 3, "2015", "1", "2017", "1", "2019", "1");
+    EXPECT(&c, PP_QUERY_MEDIAN_FOLLOWERS_BY_JOIN_YEAR, "IM", 3,
+           "2015", "1", "2017", "1", "2019", "1");
+    EXPECT(&c, PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP_AND_JOIN_YEAR, "TIM", 5,
+           "+50", "2015", "1",
+           "+50", "2017", "1",
+           "18-24", "2019", "1",
+           "25-35", "2015", "1",
+           "36-50", "2019", "1");
+    qctx_cleanup(&c);
+}
+END_TEST
+
+START_TEST(test_empty_state)
+{
+    static const char *const types[PP_QUERY_COUNT] = {"TTI", "ITI", "TTI", "TI", "TTI",
+                                                      "TM",  "II",  "IM",  "TIM"};
+    struct qctx c;
+    int id;
+
+    qctx_init(&c);
+    for (id = 0; id < PP_QUERY_COUNT; id++)
+        EXPECT_EMPTY(&c, (enum pp_query_id)id, types[id]);
+    qctx_cleanup(&c);
+    pp_query_cleanup(NULL);
+}
+END_TEST
+
+START_TEST(test_names_and_columns)
+{
+    static const struct {
+        const char *name;
+        const char *columns;
+    } spec[PP_QUERY_COUNT] = {
+        {"category_by_country", "country,category,category_count"},
+        {"category_by_year", "post_year,category,category_count"},
+        {"top_user_by_country", "country,poster_name,follower_count"},
+        {"top_country_by_followers", "country,follower_count"},
+        {"category_by_age_group", "age_group,category,category_count"},
+        {"median_followers_by_age_group", "age_group,median_follower_count"},
+        {"users_joined_by_year", "post_year,number_users_joined"},
+        {"median_followers_by_join_year", "post_year,median_follower_count"},
+        {"median_followers_by_age_group_and_join_year",
+         "age_group,post_year,median_follower_count"},
+    };
+    struct qctx c;
+    enum pp_query_id found;
+    int id;
+
+    qctx_init(&c);
+    for (id = 0; id < PP_QUERY_COUNT; id++) {
+        struct pp_table t;
+        char cols[128] = "";
+        size_t k;
+        ck_assert_str_eq(pp_query_name((enum pp_query_id)id), spec[id].name);
+        ck_assert_int_eq(pp_query_lookup(spec[id].name, &found), PP_OK);
+        ck_assert_int_eq(found, id);
+        ck_assert_int_eq(pp_query_result(&c.q, &c.table.strings, (enum pp_query_id)id, &t),
+                         PP_OK);
+        for (k = 0; k < t.n_cols; k++) {
+            if (k)
+                strcat(cols, ",");
+            strcat(cols, t.columns[k]);
+        }
+        ck_assert_str_eq(cols, spec[id].columns);
+        pp_table_cleanup(&t);
+    }
+    ck_assert_int_eq(pp_query_lookup("category_by_countries", &found), PP_ERR_NOTFOUND);
+    ck_assert_int_eq(pp_query_lookup("", &found), PP_ERR_NOTFOUND);
+    ck_assert_ptr_null(pp_query_name((enum pp_query_id)PP_QUERY_COUNT));
+    qctx_cleanup(&c);
+}
+END_TEST
+
+START_TEST(test_incremental_results)
+{
+    struct qctx c;
+
+    /* Results can be read at any time and reflect everything added. */
+    qctx_init(&c);
+    ADD(&c, .country = "X", .category = "a");
+    EXPECT(&c, PP_QUERY_CATEGORY_BY_COUNTRY, "TTI", 1, "X", "a", "1");
+    ADD(&c, .country = "X", .category = "b");
+    ADD(&c, .country = "X", .category = "b");
+    EXPECT(&c, PP_QUERY_CATEGORY_BY_COUNTRY, "TTI", 1, "X", "b", "2");
+    qctx_cleanup(&c);
+}
+END_TEST
+
+static Suite *query_suite(void)
+{
+    Suite *s = suite_create("query");
+
+    PP_CHECK_TCASE(s, test_most_popular_ties);
+    PP_CHECK_TCASE(s, test_most_popular_ties_by_year_and_age);
+    PP_CHECK_TCASE(s, test_top_user_by_country_ties);
+    PP_CHECK_TCASE(s, test_top_country_ties);
+    PP_CHECK_TCASE(s, test_top_country_empty);
+    PP_CHECK_TCASE(s, test_medians);
+    PP_CHECK_TCASE(s, test_medians_by_join_year);
+    PP_CHECK_TCASE(s, test_medians_by_age_group_and_join_year);
+    PP_CHECK_TCASE(s, test_age_group_boundaries);
+    PP_CHECK_TCASE(s, test_post_year_filter);
+    PP_CHECK_TCASE(s, test_join_year_filter);
+    PP_CHECK_TCASE(s, test_users_joined_distinct);
+    PP_CHECK_TCASE(s, test_nulls_left_out);
+    PP_CHECK_TCASE(s, test_rows_sorted);
+    PP_CHECK_TCASE(s, test_empty_state);
+    PP_CHECK_TCASE(s, test_names_and_columns);
+    PP_CHECK_TCASE(s, test_incremental_results);
+    return s;
+}
+
+PP_CHECK_MAIN(query_suite)
