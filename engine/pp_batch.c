@@ -45,8 +45,8 @@ void pp_batch_reset(struct pp_batch *batch)
 
 enum pp_err pp_batch_add_span(struct pp_batch *batch, const struct pp_batch_span *span)
 {
-    struct pp_batch_span *spans = pp_array_reserve(batch->spans, &batch->spans_cap,
-                                                   batch->n_spans, sizeof *spans, 16);
+    struct pp_batch_span *spans =
+        pp_array_reserve(batch->spans, &batch->spans_cap, batch->n_spans, sizeof *spans, 16);
 
     if (spans == NULL)
         return PP_ERR_NOMEM;

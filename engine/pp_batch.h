@@ -41,8 +41,8 @@ struct pp_batch_span {
 
 struct pp_batch {
     /* Input, written by the source. */
-    char *data;   /* cap + PP_BATCH_PADDING bytes */
-    size_t len;   /* bytes used */
+    char *data; /* cap + PP_BATCH_PADDING bytes */
+    size_t len; /* bytes used */
     size_t cap;
     struct pp_batch_span *spans;
     size_t n_spans;

@@ -15,16 +15,16 @@ extern "C" {
 
 enum pp_err {
     PP_OK = 0,
-    PP_AGAIN,          /* would block: ring full or empty; retry later */
-    PP_END,            /* end of input: no more items will come */
-    PP_ERR_NOMEM,      /* allocation failed */
-    PP_ERR_IO,         /* an operating-system I/O call failed */
-    PP_ERR_NOTFOUND,   /* a file, key or object does not exist */
-    PP_ERR_CORRUPT,    /* stored data cannot be decoded (bad zstd frame, ...) */
-    PP_ERR_INVALID,    /* invalid input value */
-    PP_ERR_USAGE,      /* bad flag or configuration: exit code 2 */
-    PP_ERR_TOOBIG,     /* a size limit was exceeded */
-    PP_ERR_INTERNAL,   /* a third-party library failed unexpectedly */
+    PP_AGAIN,        /* would block: ring full or empty; retry later */
+    PP_END,          /* end of input: no more items will come */
+    PP_ERR_NOMEM,    /* allocation failed */
+    PP_ERR_IO,       /* an operating-system I/O call failed */
+    PP_ERR_NOTFOUND, /* a file, key or object does not exist */
+    PP_ERR_CORRUPT,  /* stored data cannot be decoded (bad zstd frame, ...) */
+    PP_ERR_INVALID,  /* invalid input value */
+    PP_ERR_USAGE,    /* bad flag or configuration: exit code 2 */
+    PP_ERR_TOOBIG,   /* a size limit was exceeded */
+    PP_ERR_INTERNAL, /* a third-party library failed unexpectedly */
 };
 
 /* Short stable name of an error ("io", "corrupt", ...). Never NULL. */

@@ -196,8 +196,8 @@ enum pp_err pp_intern_id_hashed(struct pp_intern *in, struct pp_str s, uint64_t 
             return PP_OK;
         }
     }
-    struct pp_str *strs = pp_array_reserve(in->strs, &in->strs_cap, in->count ? in->count : 1,
-                                           sizeof *strs, 64);
+    struct pp_str *strs =
+        pp_array_reserve(in->strs, &in->strs_cap, in->count ? in->count : 1, sizeof *strs, 64);
     if (strs == NULL)
         return PP_ERR_NOMEM;
     in->strs = strs;

@@ -99,8 +99,7 @@ void pp_intern_cleanup(struct pp_intern *in);
 enum pp_err pp_intern_id(struct pp_intern *in, struct pp_str s, uint32_t *id);
 /* The same, with hash == pp_str_hash(s) computed by the caller (perhaps on
  * another thread). */
-enum pp_err pp_intern_id_hashed(struct pp_intern *in, struct pp_str s, uint64_t hash,
-                                uint32_t *id);
+enum pp_err pp_intern_id_hashed(struct pp_intern *in, struct pp_str s, uint64_t hash, uint32_t *id);
 /* Hints the CPU to load the map slot of a key that is about to be used. */
 void pp_hmap_prefetch(const struct pp_hmap *map, uint64_t k1, uint64_t k2);
 /* The bytes of an id; valid until pp_intern_cleanup(). */

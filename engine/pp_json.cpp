@@ -21,11 +21,11 @@
 #include <cpuid.h>
 #endif
 
-#define PP_JSON_DECLARE_KERNEL(k)                                                           \
-    extern "C" void *pp_json_##k##_new(size_t max_doc_bytes);                              \
-    extern "C" void pp_json_##k##_destroy(void *impl);                                     \
-    extern "C" enum pp_json_status pp_json_##k##_parse(                                    \
-        void *impl, const char *buf, size_t len, size_t capacity, const struct pp_str *names, \
+#define PP_JSON_DECLARE_KERNEL(k)                                                                  \
+    extern "C" void *pp_json_##k##_new(size_t max_doc_bytes);                                      \
+    extern "C" void pp_json_##k##_destroy(void *impl);                                             \
+    extern "C" enum pp_json_status pp_json_##k##_parse(                                            \
+        void *impl, const char *buf, size_t len, size_t capacity, const struct pp_str *names,      \
         size_t n_names, struct pp_json_value *values, struct pp_arena *arena);
 
 PP_JSON_DECLARE_KERNEL(generic)
@@ -96,10 +96,11 @@ extern "C" void pp_json_parser_destroy(struct pp_json_parser *parser)
     delete parser;
 }
 
-extern "C" enum pp_json_status
-pp_json_parse_object(struct pp_json_parser *parser, const char *buf, size_t len, size_t capacity,
-                     const struct pp_str *names, size_t n_names, struct pp_json_value *values,
-                     struct pp_arena *arena)
+extern "C" enum pp_json_status pp_json_parse_object(struct pp_json_parser *parser, const char *buf,
+                                                    size_t len, size_t capacity,
+                                                    const struct pp_str *names, size_t n_names,
+                                                    struct pp_json_value *values,
+                                                    struct pp_arena *arena)
 {
     return parser->kernel->parse_fn(parser->impl, buf, len, capacity, names, n_names, values,
                                     arena);
@@ -120,19 +121,16 @@ pp_json_parse_object(struct pp_json_parser *parser, const char *buf, size_t len,
 using namespace simdjson;
 using namespace simdjson::builtin;
 
-namespace {
+namespace
+{
 
 enum pp_json_status json_status(error_code e)
 {
     switch (e) {
-    case SUCCESS:
-        return PP_JSON_OK;
-    case UTF8_ERROR:
-        return PP_JSON_INVALID_UTF8;
-    case MEMALLOC:
-        return PP_JSON_NOMEM;
-    default:
-        return PP_JSON_INVALID;
+    case SUCCESS: return PP_JSON_OK;
+    case UTF8_ERROR: return PP_JSON_INVALID_UTF8;
+    case MEMALLOC: return PP_JSON_NOMEM;
+    default: return PP_JSON_INVALID;
     }
 }
 
@@ -229,8 +227,7 @@ error_code json_validate(ondemand::value val, int depth)
 }
 
 // Reads a wanted field's value into out, validating it fully.
-error_code json_read_value(ondemand::value val, struct pp_json_value *out,
-                                  struct pp_arena *arena)
+error_code json_read_value(ondemand::value val, struct pp_json_value *out, struct pp_arena *arena)
 {
     ondemand::json_type t;
     error_code e = val.type().get(t);
@@ -276,18 +273,10 @@ error_code json_read_value(ondemand::value val, struct pp_json_value *out,
         out->type = PP_JSON_BIGINT;
         return SUCCESS;
     }
-    case ondemand::json_type::boolean:
-        out->type = PP_JSON_BOOL;
-        return val.get_bool().get(out->b);
-    case ondemand::json_type::null:
-        out->type = PP_JSON_NULL;
-        return json_validate(val, 2);
-    case ondemand::json_type::array:
-        out->type = PP_JSON_ARRAY;
-        return json_validate(val, 2);
-    case ondemand::json_type::object:
-        out->type = PP_JSON_OBJECT;
-        return json_validate(val, 2);
+    case ondemand::json_type::boolean: out->type = PP_JSON_BOOL; return val.get_bool().get(out->b);
+    case ondemand::json_type::null: out->type = PP_JSON_NULL; return json_validate(val, 2);
+    case ondemand::json_type::array: out->type = PP_JSON_ARRAY; return json_validate(val, 2);
+    case ondemand::json_type::object: out->type = PP_JSON_OBJECT; return json_validate(val, 2);
     }
     return TAPE_ERROR;
 }
@@ -319,10 +308,11 @@ extern "C" void PP_JSON_FN(destroy)(void *impl)
     delete static_cast<ondemand::parser *>(impl);
 }
 
-namespace {
+namespace
+{
 
-enum pp_json_status json_parse(ondemand::parser *od, const char *buf, size_t len,
-                               size_t capacity, const struct pp_str *names, size_t n_names,
+enum pp_json_status json_parse(ondemand::parser *od, const char *buf, size_t len, size_t capacity,
+                               const struct pp_str *names, size_t n_names,
                                struct pp_json_value *values, struct pp_arena *arena)
 {
     ondemand::document doc;
@@ -373,8 +363,7 @@ enum pp_json_status json_parse(ondemand::parser *od, const char *buf, size_t len
                 break;
             }
             case ondemand::json_type::array:
-            case ondemand::json_type::object:
-                break;
+            case ondemand::json_type::object: break;
             }
             if (!e)
                 return json_at_end(doc) ? PP_JSON_NOT_OBJECT : PP_JSON_INVALID;
@@ -423,8 +412,8 @@ extern "C" enum pp_json_status PP_JSON_FN(parse)(void *impl, const char *buf, si
                                                  size_t n_names, struct pp_json_value *values,
                                                  struct pp_arena *arena)
 {
-    enum pp_json_status st = json_parse(static_cast<ondemand::parser *>(impl), buf, len,
-                                        capacity, names, n_names, values, arena);
+    enum pp_json_status st = json_parse(static_cast<ondemand::parser *>(impl), buf, len, capacity,
+                                        names, n_names, values, arena);
 
     // simdjson may report a structural error before it sees bad UTF-8;
     // invalid UTF-8 is the documented reason whenever both apply.

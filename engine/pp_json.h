@@ -76,10 +76,10 @@ void pp_json_parser_destroy(struct pp_json_parser *parser);
  * values[i] receives the first occurrence of names[i] (type PP_JSON_ABSENT
  * when missing). values are valid only when PP_JSON_OK is returned.
  */
-enum pp_json_status pp_json_parse_object(struct pp_json_parser *parser, const char *buf,
-                                         size_t len, size_t capacity,
-                                         const struct pp_str *names, size_t n_names,
-                                         struct pp_json_value *values, struct pp_arena *arena);
+enum pp_json_status pp_json_parse_object(struct pp_json_parser *parser, const char *buf, size_t len,
+                                         size_t capacity, const struct pp_str *names,
+                                         size_t n_names, struct pp_json_value *values,
+                                         struct pp_arena *arena);
 
 #ifdef __cplusplus
 }

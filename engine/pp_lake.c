@@ -138,13 +138,13 @@ static enum pp_err lake_walk(const char *dir, const char *topic, struct lake_obj
             continue;
         }
         if (!S_ISREG(st.st_mode) || pp_lake_parse_name(de->d_name, topic, &obj.partition,
-                                                        &obj.start_offset, &obj.is_zstd)) {
+                                                       &obj.start_offset, &obj.is_zstd)) {
             (*ignored)++;
             free(path);
             continue;
         }
-        struct pp_lake_object *items = pp_array_reserve(objs->items, &objs->cap, objs->n,
-                                                        sizeof *items, 64);
+        struct pp_lake_object *items =
+            pp_array_reserve(objs->items, &objs->cap, objs->n, sizeof *items, 64);
         if (items == NULL) {
             free(path);
             err = PP_ERR_NOMEM;
@@ -266,8 +266,7 @@ static enum pp_err lake_discover_prefix(const char *topics_path, char **prefix, 
     if (err)
         goto out;
     if (n == 0) {
-        snprintf(msg, msg_len, "%s: no topic directory ending in .pin, .geo or .user",
-                 topics_path);
+        snprintf(msg, msg_len, "%s: no topic directory ending in .pin, .geo or .user", topics_path);
         err = PP_ERR_NOTFOUND;
         goto out;
     }
@@ -346,8 +345,8 @@ enum pp_err pp_lake_list(const char *root, const char *topics_dir, const char *p
             err = PP_ERR_NOTFOUND;
             goto out;
         }
-        err = lake_walk(dir, listing->topic_name[t], &objs, &listing->ignored_files, 0, msg,
-                        msg_len);
+        err =
+            lake_walk(dir, listing->topic_name[t], &objs, &listing->ignored_files, 0, msg, msg_len);
         free(dir);
         listing->objects[t] = objs.items;
         listing->object_count[t] = objs.n;
@@ -409,8 +408,7 @@ struct pp_lake_reader {
     char error[512];
 };
 
-struct pp_lake_reader *pp_lake_reader_new(const struct pp_lake_listing *listing,
-                                          bool skip_corrupt)
+struct pp_lake_reader *pp_lake_reader_new(const struct pp_lake_listing *listing, bool skip_corrupt)
 {
     struct pp_lake_reader *r = calloc(1, sizeof *r);
 
@@ -579,8 +577,8 @@ static size_t lake_count_lines(const char *p, size_t n)
     return lines;
 }
 
-static enum pp_err lake_emit(struct pp_lake_reader *r, struct pp_batch *b, size_t begin,
-                             size_t end, size_t lines)
+static enum pp_err lake_emit(struct pp_lake_reader *r, struct pp_batch *b, size_t begin, size_t end,
+                             size_t lines)
 {
     struct pp_batch_span span = {
         .begin = (uint32_t)begin,
@@ -719,7 +717,7 @@ enum pp_err pp_lake_reader_fill(void *reader, struct pp_batch *b)
         lake_close_object(r);
         is_span_open = false;
         continue;
-obj_failed:
+    obj_failed:
         if (!r->skip_corrupt || err == PP_ERR_NOMEM)
             return err;
         pp_log_warn("skipping %s", r->error);

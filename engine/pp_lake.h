@@ -35,8 +35,8 @@ struct pp_lake_object {
 };
 
 struct pp_lake_listing {
-    char *prefix;                         /* topic prefix, e.g. "pinterest" */
-    char *topic_name[PP_TOPIC_COUNT];     /* "<prefix>.pin", ... */
+    char *prefix;                                   /* topic prefix, e.g. "pinterest" */
+    char *topic_name[PP_TOPIC_COUNT];               /* "<prefix>.pin", ... */
     struct pp_lake_object *objects[PP_TOPIC_COUNT]; /* sorted (partition, start) */
     size_t object_count[PP_TOPIC_COUNT];
     size_t ignored_files; /* files under the topics that are not objects */
@@ -90,8 +90,7 @@ struct pp_lake_reader_stats {
 /* The listing must outlive the reader. skip_corrupt: a corrupt or
  * unreadable object is counted and skipped (records of it already handed
  * out stay, as with Spark's ignoreCorruptFiles) instead of failing. */
-struct pp_lake_reader *pp_lake_reader_new(const struct pp_lake_listing *listing,
-                                          bool skip_corrupt);
+struct pp_lake_reader *pp_lake_reader_new(const struct pp_lake_listing *listing, bool skip_corrupt);
 /* Accepts NULL. */
 void pp_lake_reader_destroy(struct pp_lake_reader *reader);
 

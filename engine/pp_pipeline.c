@@ -85,8 +85,7 @@ static void *pipeline_worker_main(void *arg)
     char name[16];
 
     /* Thread names show up in perf, top and gdb. */
-    snprintf(name, sizeof name, "pp-%.6s-%zu", p->config.stage->name,
-             (size_t)(w - p->workers));
+    snprintf(name, sizeof name, "pp-%.6s-%zu", p->config.stage->name, (size_t)(w - p->workers));
     pthread_setname_np(pthread_self(), name);
     state = p->config.stage->create(p->config.stage_arg);
     if (state == NULL) {

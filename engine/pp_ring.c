@@ -65,9 +65,9 @@ struct pp_ring *pp_ring_new(size_t capacity)
 
     while (cap < capacity)
         cap *= 2;
-    ring = aligned_alloc(RING_CACHELINE,
-                         (sizeof *ring + cap * sizeof(void *) + RING_CACHELINE - 1) &
-                             ~(size_t)(RING_CACHELINE - 1));
+    ring =
+        aligned_alloc(RING_CACHELINE, (sizeof *ring + cap * sizeof(void *) + RING_CACHELINE - 1) &
+                                          ~(size_t)(RING_CACHELINE - 1));
     if (ring == NULL)
         return NULL;
     atomic_init(&ring->tail, 0);
@@ -129,8 +129,8 @@ enum pp_err pp_ring_pop(struct pp_ring *ring, void **item)
 
 /* Runs op until it stops saying PP_AGAIN: spins briefly, then sleeps on seq
  * (bumped by the other side) with waiters registered. */
-static enum pp_err ring_wait(struct pp_ring *ring, _Atomic uint32_t *seq,
-                             _Atomic uint32_t *waiters, bool is_push, void **item)
+static enum pp_err ring_wait(struct pp_ring *ring, _Atomic uint32_t *seq, _Atomic uint32_t *waiters,
+                             bool is_push, void **item)
 {
     enum pp_err err;
     uint32_t seen;

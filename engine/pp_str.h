@@ -24,7 +24,10 @@ struct pp_str {
 #define PP_STR_NULL ((struct pp_str){NULL, 0})
 #define PP_STR_LIT(s) ((struct pp_str){(s), sizeof(s) - 1})
 /* The same, for static initializers. */
-#define PP_STR_INIT(s) {(s), sizeof(s) - 1}
+#define PP_STR_INIT(s)                                                                             \
+    {                                                                                              \
+        (s), sizeof(s) - 1                                                                         \
+    }
 
 static inline struct pp_str pp_str_make(const char *ptr, size_t len)
 {

@@ -28,26 +28,52 @@ const char *pp_reject_name(enum pp_reject reason)
 
 /* Field tables: index 0 is the key of each topic, then the columns the
  * queries use (the first *_QUERY_FIELDS), then the rest. */
-enum { PIN_INDEX, PIN_CATEGORY, PIN_POSTER_NAME, PIN_FOLLOWER_COUNT, PIN_QUERY_FIELDS,
-       PIN_UNIQUE_ID = PIN_QUERY_FIELDS, PIN_TITLE, PIN_DESCRIPTION, PIN_TAG_LIST,
-       PIN_IS_IMAGE_OR_VIDEO, PIN_IMAGE_SRC, PIN_SAVE_LOCATION, PIN_FIELDS };
-enum { GEO_IND, GEO_TIMESTAMP, GEO_COUNTRY, GEO_QUERY_FIELDS, GEO_LATITUDE = GEO_QUERY_FIELDS,
-       GEO_LONGITUDE, GEO_FIELDS };
-enum { USER_IND, USER_FIRST_NAME, USER_LAST_NAME, USER_AGE, USER_DATE_JOINED, USER_FIELDS,
-       USER_QUERY_FIELDS = USER_FIELDS };
+enum {
+    PIN_INDEX,
+    PIN_CATEGORY,
+    PIN_POSTER_NAME,
+    PIN_FOLLOWER_COUNT,
+    PIN_QUERY_FIELDS,
+    PIN_UNIQUE_ID = PIN_QUERY_FIELDS,
+    PIN_TITLE,
+    PIN_DESCRIPTION,
+    PIN_TAG_LIST,
+    PIN_IS_IMAGE_OR_VIDEO,
+    PIN_IMAGE_SRC,
+    PIN_SAVE_LOCATION,
+    PIN_FIELDS
+};
+enum {
+    GEO_IND,
+    GEO_TIMESTAMP,
+    GEO_COUNTRY,
+    GEO_QUERY_FIELDS,
+    GEO_LATITUDE = GEO_QUERY_FIELDS,
+    GEO_LONGITUDE,
+    GEO_FIELDS
+};
+enum {
+    USER_IND,
+    USER_FIRST_NAME,
+    USER_LAST_NAME,
+    USER_AGE,
+    USER_DATE_JOINED,
+    USER_FIELDS,
+    USER_QUERY_FIELDS = USER_FIELDS
+};
 
 static const struct pp_str clean_pin_names[PIN_FIELDS] = {
-    PP_STR_INIT("index"),       PP_STR_INIT("category"),       PP_STR_INIT("poster_name"),
-    PP_STR_INIT("follower_count"), PP_STR_INIT("unique_id"),   PP_STR_INIT("title"),
-    PP_STR_INIT("description"), PP_STR_INIT("tag_list"),       PP_STR_INIT("is_image_or_video"),
-    PP_STR_INIT("image_src"),   PP_STR_INIT("save_location"),
+    PP_STR_INIT("index"),          PP_STR_INIT("category"),      PP_STR_INIT("poster_name"),
+    PP_STR_INIT("follower_count"), PP_STR_INIT("unique_id"),     PP_STR_INIT("title"),
+    PP_STR_INIT("description"),    PP_STR_INIT("tag_list"),      PP_STR_INIT("is_image_or_video"),
+    PP_STR_INIT("image_src"),      PP_STR_INIT("save_location"),
 };
 static const struct pp_str clean_geo_names[GEO_FIELDS] = {
-    PP_STR_INIT("ind"), PP_STR_INIT("timestamp"), PP_STR_INIT("country"),
+    PP_STR_INIT("ind"),      PP_STR_INIT("timestamp"), PP_STR_INIT("country"),
     PP_STR_INIT("latitude"), PP_STR_INIT("longitude"),
 };
 static const struct pp_str clean_user_names[USER_FIELDS] = {
-    PP_STR_INIT("ind"), PP_STR_INIT("first_name"), PP_STR_INIT("last_name"),
+    PP_STR_INIT("ind"), PP_STR_INIT("first_name"),  PP_STR_INIT("last_name"),
     PP_STR_INIT("age"), PP_STR_INIT("date_joined"),
 };
 
@@ -166,9 +192,12 @@ bool pp_clean_follower_count(const struct pp_json_value *v, int64_t *count)
         p++;
     if (p < end) {
         switch (*p) {
-        case 'k': case 'K': scale = 3; break;
-        case 'm': case 'M': scale = 6; break;
-        case 'b': case 'B': scale = 9; break;
+        case 'k':
+        case 'K': scale = 3; break;
+        case 'm':
+        case 'M': scale = 6; break;
+        case 'b':
+        case 'B': scale = 9; break;
         default: return false;
         }
         p++;
@@ -225,12 +254,8 @@ bool pp_clean_number(const struct pp_json_value *v, double *out)
     char tmp[64];
 
     switch (v->type) {
-    case PP_JSON_INT:
-        *out = (double)v->i64;
-        return true;
-    case PP_JSON_DOUBLE:
-        *out = v->f64;
-        return true;
+    case PP_JSON_INT: *out = (double)v->i64; return true;
+    case PP_JSON_DOUBLE: *out = v->f64; return true;
     case PP_JSON_STRING:
         if (v->str.len >= sizeof tmp || !clean_is_json_number(v->str))
             return false;
@@ -243,8 +268,7 @@ bool pp_clean_number(const struct pp_json_value *v, double *out)
     case PP_JSON_BOOL:
     case PP_JSON_BIGINT:
     case PP_JSON_ARRAY:
-    case PP_JSON_OBJECT:
-        break;
+    case PP_JSON_OBJECT: break;
     }
     return false;
 }
@@ -273,17 +297,15 @@ static void clean_pin(const struct pp_json_value *v, struct pp_clean_pin *pin)
 
     pin->unique_id = pp_clean_text(&v[PIN_UNIQUE_ID], NULL, 0);
     pin->title = pp_clean_text(&v[PIN_TITLE], clean_title_ph, CLEAN_N(clean_title_ph));
-    pin->description = pp_clean_text(&v[PIN_DESCRIPTION], clean_description_ph,
-                                     CLEAN_N(clean_description_ph));
-    pin->poster_name = pp_clean_text(&v[PIN_POSTER_NAME], clean_user_info_ph,
-                                     CLEAN_N(clean_user_info_ph));
-    pin->has_follower_count = pp_clean_follower_count(&v[PIN_FOLLOWER_COUNT],
-                                                      &pin->follower_count);
-    pin->tag_list = pp_clean_text(&v[PIN_TAG_LIST], clean_tag_list_ph,
-                                  CLEAN_N(clean_tag_list_ph));
+    pin->description =
+        pp_clean_text(&v[PIN_DESCRIPTION], clean_description_ph, CLEAN_N(clean_description_ph));
+    pin->poster_name =
+        pp_clean_text(&v[PIN_POSTER_NAME], clean_user_info_ph, CLEAN_N(clean_user_info_ph));
+    pin->has_follower_count = pp_clean_follower_count(&v[PIN_FOLLOWER_COUNT], &pin->follower_count);
+    pin->tag_list = pp_clean_text(&v[PIN_TAG_LIST], clean_tag_list_ph, CLEAN_N(clean_tag_list_ph));
     pin->is_image_or_video = pp_clean_text(&v[PIN_IS_IMAGE_OR_VIDEO], NULL, 0);
-    pin->image_src = pp_clean_text(&v[PIN_IMAGE_SRC], clean_image_src_ph,
-                                   CLEAN_N(clean_image_src_ph));
+    pin->image_src =
+        pp_clean_text(&v[PIN_IMAGE_SRC], clean_image_src_ph, CLEAN_N(clean_image_src_ph));
     save = pp_clean_text(&v[PIN_SAVE_LOCATION], NULL, 0);
     if (save.ptr != NULL && save.len >= sizeof CLEAN_SAVE_PREFIX - 1 &&
         memcmp(save.ptr, CLEAN_SAVE_PREFIX, sizeof CLEAN_SAVE_PREFIX - 1) == 0) {
@@ -350,8 +372,7 @@ enum pp_reject pp_clean_record(struct pp_clean *clean, enum pp_topic topic, cons
         names = clean_user_names;
         n_names = clean->opt.is_query_only ? USER_QUERY_FIELDS : USER_FIELDS;
         break;
-    default:
-        return PP_REJECT_INVALID_JSON;
+    default: return PP_REJECT_INVALID_JSON;
     }
     switch (pp_json_parse_object(clean->parser, buf, len, capacity, names, n_names, v, arena)) {
     case PP_JSON_OK: break;
@@ -468,10 +489,10 @@ static enum pp_err clean_json_time(struct pp_buf *out, bool is_set, int64_t t)
     return pp_buf_append(out, ts, sizeof ts);
 }
 
-#define CLEAN_TRY(expr)                                                                        \
-    do {                                                                                       \
-        if ((err = (expr)))                                                                    \
-            return err;                                                                        \
+#define CLEAN_TRY(expr)                                                                            \
+    do {                                                                                           \
+        if ((err = (expr)))                                                                        \
+            return err;                                                                            \
     } while (0)
 
 enum pp_err pp_clean_render_json(const struct pp_clean_record *rec, struct pp_buf *out)
@@ -564,12 +585,8 @@ static void clean_hash_keys(struct pp_clean_item *item)
         item->text_hash[0] = clean_hash(rec->u.pin.category);
         item->text_hash[1] = clean_hash(rec->u.pin.poster_name);
         break;
-    case PP_TOPIC_GEO:
-        item->text_hash[0] = clean_hash(rec->u.geo.country);
-        break;
-    case PP_TOPIC_USER:
-        item->text_hash[0] = clean_hash(rec->u.user.user_name);
-        break;
+    case PP_TOPIC_GEO: item->text_hash[0] = clean_hash(rec->u.geo.country); break;
+    case PP_TOPIC_USER: item->text_hash[0] = clean_hash(rec->u.user.user_name); break;
     }
 }
 

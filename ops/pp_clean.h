@@ -137,7 +137,7 @@ struct pp_clean_item {
     enum pp_reject reject;
     int32_t partition;
     int64_t offset;
-    struct pp_str raw; /* the record's bytes (empty for oversized records) */
+    struct pp_str raw;          /* the record's bytes (empty for oversized records) */
     struct pp_clean_record rec; /* valid when reject == PP_REJECT_NONE */
     /* pp_str_hash() of the record's text group keys (pin: category,
      * poster_name; geo: country; user: user_name; 0 for NULL), computed

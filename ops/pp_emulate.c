@@ -868,15 +868,9 @@ static void emulate_put_template(struct emulate_rec *rec, struct emulate_rng *rn
         case EMULATE_MARK_SUBJ2:
             emulate_puts(rec, subjects[emulate_rng_below(rng, EMULATE_SUBJECTS)]);
             break;
-        case EMULATE_MARK_ADJ:
-            emulate_puts(rec, EMULATE_PICK(rng, emulate_adjectives));
-            break;
-        case EMULATE_MARK_NUM:
-            emulate_put_uint(rec, 3 + emulate_rng_below(rng, 98), 1);
-            break;
-        case EMULATE_MARK_YEAR:
-            emulate_put_uint(rec, 2017 + emulate_rng_below(rng, 7), 1);
-            break;
+        case EMULATE_MARK_ADJ: emulate_puts(rec, EMULATE_PICK(rng, emulate_adjectives)); break;
+        case EMULATE_MARK_NUM: emulate_put_uint(rec, 3 + emulate_rng_below(rng, 98), 1); break;
+        case EMULATE_MARK_YEAR: emulate_put_uint(rec, 2017 + emulate_rng_below(rng, 7), 1); break;
         case ' ':
             if (is_nbsp) {
                 emulate_puts(rec, "\\u00a0");
@@ -885,9 +879,7 @@ static void emulate_put_template(struct emulate_rec *rec, struct emulate_rng *rn
             }
             emulate_putc(rec, ' ');
             break;
-        default:
-            emulate_putc(rec, *p);
-            break;
+        default: emulate_putc(rec, *p); break;
         }
     }
 }
@@ -957,15 +949,9 @@ static void emulate_put_timestamp(struct emulate_rec *rec, struct emulate_rng *r
             month = 4;
             day = 31;
             break;
-        case 2:
-            month = 13;
-            break;
-        case 3:
-            day = 0;
-            break;
-        default:
-            hour = 24;
-            break;
+        case 2: month = 13; break;
+        case 3: day = 0; break;
+        default: hour = 24; break;
         }
     }
     emulate_put_uint(rec, (uint64_t)year, 4);
@@ -1181,8 +1167,7 @@ static void emulate_field_key(struct emulate_rec *rec, const char *name, int64_t
                               enum emulate_key key)
 {
     switch (key) {
-    case EMULATE_KEY_MISSING:
-        return;
+    case EMULATE_KEY_MISSING: return;
     case EMULATE_KEY_INT:
         emulate_field_begin(rec, name);
         emulate_put_int(rec, ind);
@@ -1193,9 +1178,7 @@ static void emulate_field_key(struct emulate_rec *rec, const char *name, int64_t
         emulate_put_int(rec, ind);
         emulate_putc(rec, '"');
         return;
-    case EMULATE_KEY_WORD:
-        emulate_field_str(rec, name, "abc");
-        return;
+    case EMULATE_KEY_WORD: emulate_field_str(rec, name, "abc"); return;
     case EMULATE_KEY_FLOAT:
         emulate_field_begin(rec, name);
         emulate_put_int(rec, ind);
@@ -1551,14 +1534,11 @@ static enum pp_err emulate_assemble(struct emulate_rec *rec, struct emulate_rng 
         p[len + 1] = ']';
         len += 2;
         break;
-    case EMULATE_BAD_EMPTY:
-        len = 0;
-        break;
+    case EMULATE_BAD_EMPTY: len = 0; break;
     case EMULATE_BAD_MISSING_KEY:
     case EMULATE_BAD_WORD_KEY:
     case EMULATE_BAD_FLOAT_KEY:
-    case EMULATE_BAD_NONE:
-        break;
+    case EMULATE_BAD_NONE: break;
     }
     out->len = start + len;
     out->data[out->len] = '\0';
@@ -1620,15 +1600,9 @@ enum pp_err pp_emulate_next(struct pp_emulate *em, int64_t *ind, struct pp_buf o
         rec->field_count = 0;
         rec->is_overflow = false;
         switch (topic) {
-        case PP_TOPIC_PIN:
-            emulate_build_pin(rec, &rng, key, key_form, &acct);
-            break;
-        case PP_TOPIC_GEO:
-            emulate_build_geo(rec, &rng, key, key_form, &acct);
-            break;
-        case PP_TOPIC_USER:
-            emulate_build_user(rec, &rng, key, key_form, &acct);
-            break;
+        case PP_TOPIC_PIN: emulate_build_pin(rec, &rng, key, key_form, &acct); break;
+        case PP_TOPIC_GEO: emulate_build_geo(rec, &rng, key, key_form, &acct); break;
+        case PP_TOPIC_USER: emulate_build_user(rec, &rng, key, key_form, &acct); break;
         }
         if (emulate_rng_chance(&rng, 100))
             emulate_field_raw(rec, EMULATE_PICK(&rng, emulate_extra_fields));
@@ -1669,8 +1643,7 @@ uint32_t pp_emulate_murmur2(const void *key, size_t len)
         h ^= (uint32_t)p[0];
         h *= m;
         break;
-    default:
-        break;
+    default: break;
     }
     h ^= h >> 13;
     h *= m;

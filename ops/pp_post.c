@@ -108,15 +108,13 @@ enum pp_err pp_post_table_add(struct pp_post_table *table, const struct pp_clean
                                    &post->poster_name);
     case PP_TOPIC_GEO:
         post->post_year = rec->u.geo.has_timestamp ? pp_time_year(rec->u.geo.timestamp) : 0;
-        return pp_intern_id_hashed(strings, rec->u.geo.country, item->text_hash[0],
-                                   &post->country);
+        return pp_intern_id_hashed(strings, rec->u.geo.country, item->text_hash[0], &post->country);
     case PP_TOPIC_USER:
         post->has_age = rec->u.user.has_age;
         post->age = rec->u.user.age;
         post->has_date_joined = rec->u.user.has_date_joined;
         post->date_joined = rec->u.user.date_joined;
-        post->join_year =
-            rec->u.user.has_date_joined ? pp_time_year(rec->u.user.date_joined) : 0;
+        post->join_year = rec->u.user.has_date_joined ? pp_time_year(rec->u.user.date_joined) : 0;
         return pp_intern_id_hashed(strings, rec->u.user.user_name, item->text_hash[0],
                                    &post->user_name);
     }

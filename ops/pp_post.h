@@ -33,7 +33,7 @@ struct pp_post {
     uint32_t poster_name; /* interned; 0 is null */
     int64_t follower_count;
     /* geo */
-    uint32_t country; /* interned; 0 is null */
+    uint32_t country;  /* interned; 0 is null */
     int32_t post_year; /* 0 is null */
     /* user */
     uint32_t user_name; /* interned; 0 is null */

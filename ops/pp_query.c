@@ -120,14 +120,14 @@ static enum pp_err query_top_user(struct pp_query_state *q, const struct pp_post
     if (pos == NULL)
         return PP_ERR_NOMEM;
     if (is_new) {
-        struct pp_query_top *top_all = pp_array_reserve(q->top, &q->top_cap, q->n_top,
-                                                        sizeof *top_all, 64);
+        struct pp_query_top *top_all =
+            pp_array_reserve(q->top, &q->top_cap, q->n_top, sizeof *top_all, 64);
         if (top_all == NULL)
             return PP_ERR_NOMEM;
         q->top = top_all;
         *pos = q->n_top++;
-        q->top[*pos] = (struct pp_query_top){post->country, post->poster_name,
-                                             post->follower_count};
+        q->top[*pos] =
+            (struct pp_query_top){post->country, post->poster_name, post->follower_count};
         return PP_OK;
     }
     top = &q->top[*pos];
@@ -209,8 +209,7 @@ static enum pp_err query_entries(const struct pp_hmap *map, struct query_entry *
         return PP_ERR_NOMEM;
     for (i = 0; i < map->cap; i++) {
         if (map->slots[i].is_used)
-            e[k++] = (struct query_entry){map->slots[i].k1, map->slots[i].k2,
-                                          map->slots[i].value};
+            e[k++] = (struct query_entry){map->slots[i].k1, map->slots[i].k2, map->slots[i].value};
     }
     qsort(e, k, sizeof *e, query_entry_cmp);
     *out = e;
@@ -283,11 +282,10 @@ static void query_sort(struct pp_table *t, size_t n_keys)
 
 /* The most popular k2 (a category) per k1: highest count, ties to the
  * smaller name. The key column comes from key_cell(k1). */
-static enum pp_err query_most_popular(const struct pp_hmap *map, const struct pp_intern *strings,
-                                      struct pp_table *t, enum pp_query_id id,
-                                      const char *const *columns,
-                                      struct pp_cell (*key_cell)(const struct pp_intern *,
-                                                                 uint64_t))
+static enum pp_err
+query_most_popular(const struct pp_hmap *map, const struct pp_intern *strings, struct pp_table *t,
+                   enum pp_query_id id, const char *const *columns,
+                   struct pp_cell (*key_cell)(const struct pp_intern *, uint64_t))
 {
     struct query_entry *e;
     size_t n;
@@ -374,8 +372,8 @@ static struct pp_cell query_median(const struct query_entry *e, size_t n)
 
 /* Medians per k1 of a histogram keyed (k1, value); add_keys writes the key
  * columns of a row. */
-static enum pp_err query_medians(const struct pp_hmap *map, struct pp_table *t,
-                                 enum pp_query_id id, const char *const *columns, size_t n_cols,
+static enum pp_err query_medians(const struct pp_hmap *map, struct pp_table *t, enum pp_query_id id,
+                                 const char *const *columns, size_t n_cols,
                                  void (*add_keys)(struct pp_cell *row, uint64_t k1))
 {
     struct query_entry *e;
@@ -417,11 +415,11 @@ static void query_keys_group_year(struct pp_cell *row, uint64_t k1)
     row[1] = query_int((int64_t)(k1 & 0xffffffffu));
 }
 
-static enum pp_err query_top_users(const struct pp_query_state *q,
-                                   const struct pp_intern *strings, struct pp_table *t)
+static enum pp_err query_top_users(const struct pp_query_state *q, const struct pp_intern *strings,
+                                   struct pp_table *t)
 {
-    enum pp_err err = query_table_alloc(t, PP_QUERY_TOP_USER_BY_COUNTRY, cols_top_user, 3,
-                                        q->n_top);
+    enum pp_err err =
+        query_table_alloc(t, PP_QUERY_TOP_USER_BY_COUNTRY, cols_top_user, 3, q->n_top);
     size_t i;
 
     if (err)
@@ -439,8 +437,8 @@ static enum pp_err query_top_users(const struct pp_query_state *q,
 static enum pp_err query_top_country(const struct pp_query_state *q,
                                      const struct pp_intern *strings, struct pp_table *t)
 {
-    enum pp_err err = query_table_alloc(t, PP_QUERY_TOP_COUNTRY_BY_FOLLOWERS, cols_top_country,
-                                        2, 1);
+    enum pp_err err =
+        query_table_alloc(t, PP_QUERY_TOP_COUNTRY_BY_FOLLOWERS, cols_top_country, 2, 1);
     const struct pp_query_top *best = NULL;
     size_t i;
 
@@ -493,22 +491,19 @@ enum pp_err pp_query_result(const struct pp_query_state *q, const struct pp_inte
     memset(table, 0, sizeof *table);
     switch (id) {
     case PP_QUERY_CATEGORY_BY_COUNTRY:
-        return query_most_popular(&q->cat_country, strings, table, id,
-                                  cols_category_by_country, query_key_country);
+        return query_most_popular(&q->cat_country, strings, table, id, cols_category_by_country,
+                                  query_key_country);
     case PP_QUERY_CATEGORY_BY_YEAR:
         return query_most_popular(&q->cat_year, strings, table, id, cols_category_by_year,
                                   query_key_year);
-    case PP_QUERY_TOP_USER_BY_COUNTRY:
-        return query_top_users(q, strings, table);
-    case PP_QUERY_TOP_COUNTRY_BY_FOLLOWERS:
-        return query_top_country(q, strings, table);
+    case PP_QUERY_TOP_USER_BY_COUNTRY: return query_top_users(q, strings, table);
+    case PP_QUERY_TOP_COUNTRY_BY_FOLLOWERS: return query_top_country(q, strings, table);
     case PP_QUERY_CATEGORY_BY_AGE_GROUP:
         return query_most_popular(&q->cat_age, strings, table, id, cols_category_by_age,
                                   query_key_group);
     case PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP:
         return query_medians(&q->hist_age, table, id, cols_median_age, 2, query_keys_group);
-    case PP_QUERY_USERS_JOINED_BY_YEAR:
-        return query_users_joined(q, table);
+    case PP_QUERY_USERS_JOINED_BY_YEAR: return query_users_joined(q, table);
     case PP_QUERY_MEDIAN_FOLLOWERS_BY_JOIN_YEAR:
         return query_medians(&q->hist_join, table, id, cols_median_join, 2, query_keys_year);
     case PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP_AND_JOIN_YEAR:

@@ -5,10 +5,10 @@
 
 #include "pp_clean.h"
 
-#define RENDER_TRY(expr)                                                                       \
-    do {                                                                                       \
-        if ((err = (expr)))                                                                    \
-            return err;                                                                        \
+#define RENDER_TRY(expr)                                                                           \
+    do {                                                                                           \
+        if ((err = (expr)))                                                                        \
+            return err;                                                                            \
     } while (0)
 
 enum pp_err pp_render_parse_format(const char *name, enum pp_render_format *format)
@@ -93,19 +93,18 @@ static enum pp_err render_json(const struct pp_table *tables, size_t n,
     RENDER_TRY(pp_buf_append_str(out, "},\n\"input\":{"));
     if (in != NULL) {
         const struct pp_post_counts *cnt = in->counts;
-        RENDER_TRY(pp_buf_printf(out,
-                                 "\"objects\":%llu,\"corrupt_objects\":%llu,"
-                                 "\"ignored_files\":%llu,\"bytes\":%llu,",
-                                 (unsigned long long)in->objects,
-                                 (unsigned long long)in->corrupt_objects,
-                                 (unsigned long long)in->ignored_files,
-                                 (unsigned long long)in->bytes));
+        RENDER_TRY(
+            pp_buf_printf(out,
+                          "\"objects\":%llu,\"corrupt_objects\":%llu,"
+                          "\"ignored_files\":%llu,\"bytes\":%llu,",
+                          (unsigned long long)in->objects, (unsigned long long)in->corrupt_objects,
+                          (unsigned long long)in->ignored_files, (unsigned long long)in->bytes));
         RENDER_TRY(render_json_counts(out, "records", cnt->records));
         RENDER_TRY(pp_buf_append_str(out, ",\"rejected\":{"));
         for (t = 0; t < PP_TOPIC_COUNT; t++) {
             bool is_first = true;
-            RENDER_TRY(pp_buf_printf(out, "%s\"%s\":{", t ? "," : "",
-                                     pp_topic_name((enum pp_topic)t)));
+            RENDER_TRY(
+                pp_buf_printf(out, "%s\"%s\":{", t ? "," : "", pp_topic_name((enum pp_topic)t)));
             for (k = 1; k < PP_REJECT_COUNT; k++) {
                 if (cnt->rejected[t][k] == 0)
                     continue;
@@ -271,10 +270,8 @@ enum pp_err pp_render(enum pp_render_format format, const struct pp_table *table
     size_t q;
 
     switch (format) {
-    case PP_RENDER_JSON:
-        return render_json(tables, n, input, out);
-    case PP_RENDER_CSV:
-        return render_csv(tables, n, out);
+    case PP_RENDER_JSON: return render_json(tables, n, input, out);
+    case PP_RENDER_CSV: return render_csv(tables, n, out);
     case PP_RENDER_TABLE:
         for (q = 0; q < n; q++) {
             if (q)

@@ -216,9 +216,7 @@ static int emulate_parse_args(int argc, char **argv, struct emulate_opts *o)
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
-        case OPT_TO:
-            o->to = optarg;
-            break;
+        case OPT_TO: o->to = optarg; break;
         case OPT_COUNT:
             if (!emulate_parse_int(optarg, 0, INT64_MAX / 4, &o->count))
                 return emulate_usage_error("--count must be an integer >= 0, not '%s'", optarg);
@@ -276,15 +274,10 @@ static int emulate_parse_args(int argc, char **argv, struct emulate_opts *o)
             if (!emulate_parse_int(optarg, 1, INT64_MAX / 4, &o->ind_space))
                 return emulate_usage_error("--ind-space must be an integer >= 1, not '%s'", optarg);
             break;
-        case OPT_QUIET:
-            o->is_quiet = true;
-            break;
+        case OPT_QUIET: o->is_quiet = true; break;
         case 'h':
-        case OPT_HELP:
-            fputs(emulate_usage, stdout);
-            return -1;
-        case ':':
-            return emulate_usage_error("%s needs a value", argv[optind - 1]);
+        case OPT_HELP: fputs(emulate_usage, stdout); return -1;
+        case ':': return emulate_usage_error("%s needs a value", argv[optind - 1]);
         default:
             /* getopt_long reports a long option given a value it does not
              * take with that option's code in optopt */

@@ -106,13 +106,10 @@ static int query_parse_args(int argc, char **argv, struct query_opts *o)
     optind = 1;
     while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
         switch (c) {
-        case 'f':
-            o->from = optarg;
-            break;
+        case 'f': o->from = optarg; break;
         case 'F':
             if (pp_render_parse_format(optarg, &o->format))
-                return query_usage_error("--format must be table, csv or json, not '%s'",
-                                         optarg);
+                return query_usage_error("--format must be table, csv or json, not '%s'", optarg);
             break;
         case 'q':
             if (pp_query_lookup(optarg, &id))
@@ -120,15 +117,9 @@ static int query_parse_args(int argc, char **argv, struct query_opts *o)
             o->is_selected[id] = true;
             o->has_selection = true;
             break;
-        case OPT_PREFIX:
-            o->prefix = optarg;
-            break;
-        case OPT_TOPICS_DIR:
-            o->topics_dir = optarg;
-            break;
-        case OPT_SKIP:
-            o->skip_corrupt = true;
-            break;
+        case OPT_PREFIX: o->prefix = optarg; break;
+        case OPT_TOPICS_DIR: o->topics_dir = optarg; break;
+        case OPT_SKIP: o->skip_corrupt = true; break;
         case OPT_MAX:
         case OPT_WORKERS: {
             char *end;
@@ -137,25 +128,21 @@ static int query_parse_args(int argc, char **argv, struct query_opts *o)
                 (c == OPT_WORKERS && v > 64) || (c == OPT_MAX && v > (1ull << 30)))
                 return c == OPT_WORKERS
                            ? query_usage_error("--workers must be an integer from 1 to 64, "
-                                               "not '%s'", optarg)
+                                               "not '%s'",
+                                               optarg)
                            : query_usage_error("--max-record-bytes must be an integer from 1 "
-                                               "to 1073741824, not '%s'", optarg);
+                                               "to 1073741824, not '%s'",
+                                               optarg);
             if (c == OPT_WORKERS)
                 o->workers = (size_t)v;
             else
                 o->max_record_bytes = (size_t)v;
             break;
         }
-        case OPT_QUIET:
-            o->is_quiet = true;
-            break;
-        case 'h':
-            fputs(query_usage, stdout);
-            return -1;
-        case ':':
-            return query_usage_error("option %s needs a value", argv[optind - 1]);
-        default:
-            return query_usage_error("unknown option '%s'", argv[optind - 1]);
+        case OPT_QUIET: o->is_quiet = true; break;
+        case 'h': fputs(query_usage, stdout); return -1;
+        case ':': return query_usage_error("option %s needs a value", argv[optind - 1]);
+        default: return query_usage_error("unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)

@@ -23,18 +23,18 @@ static inline int pp_check_run(Suite *suite)
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
-#define PP_CHECK_MAIN(make_suite)                                                              \
-    int main(void)                                                                             \
-    {                                                                                          \
-        return pp_check_run(make_suite());                                                     \
+#define PP_CHECK_MAIN(make_suite)                                                                  \
+    int main(void)                                                                                 \
+    {                                                                                              \
+        return pp_check_run(make_suite());                                                         \
     }
 
 /* Adds a test case holding one test function, named after the function. */
-#define PP_CHECK_TCASE(suite, fn)                                                              \
-    do {                                                                                       \
-        TCase *tc_ = tcase_create(#fn);                                                        \
-        tcase_add_test(tc_, fn);                                                               \
-        suite_add_tcase((suite), tc_);                                                         \
+#define PP_CHECK_TCASE(suite, fn)                                                                  \
+    do {                                                                                           \
+        TCase *tc_ = tcase_create(#fn);                                                            \
+        tcase_add_test(tc_, fn);                                                                   \
+        suite_add_tcase((suite), tc_);                                                             \
     } while (0)
 
 /*

@@ -50,8 +50,8 @@ static void cctx_cleanup(struct cctx *c)
     pp_arena_cleanup(&c->arena);
 }
 
-static enum pp_reject clean_len(struct cctx *c, enum pp_topic topic, const char *text,
-                                size_t len, struct pp_clean_record *rec)
+static enum pp_reject clean_len(struct cctx *c, enum pp_topic topic, const char *text, size_t len,
+                                struct pp_clean_record *rec)
 {
     enum pp_err err = PP_ERR_INTERNAL;
     enum pp_reject reason;
@@ -61,8 +61,8 @@ static enum pp_reject clean_len(struct cctx *c, enum pp_topic topic, const char 
     buf = pp_check_copy(text, len, PP_JSON_PADDING, ' ');
     c->inputs[c->n_inputs++] = buf;
     memset(rec, 0, sizeof *rec);
-    reason = pp_clean_record(c->clean, topic, buf, len, len + PP_JSON_PADDING, &c->arena, rec,
-                             &err);
+    reason =
+        pp_clean_record(c->clean, topic, buf, len, len + PP_JSON_PADDING, &c->arena, rec, &err);
     ck_assert_int_eq(err, PP_OK);
     return reason;
 }
@@ -114,8 +114,7 @@ static char *obj_json(const struct field *fields, const char *const *values, siz
         const char *v = values[i] ? values[i] : fields[i].dflt;
         if (v[0] == '\0')
             continue;
-        ck_assert_int_eq(pp_buf_printf(&b, "%s\"%s\":%s", is_first ? "" : ",", fields[i].name,
-                                       v),
+        ck_assert_int_eq(pp_buf_printf(&b, "%s\"%s\":%s", is_first ? "" : ",", fields[i].name, v),
                          PP_OK);
         is_first = false;
     }
@@ -124,8 +123,8 @@ static char *obj_json(const struct field *fields, const char *const *values, siz
 }
 
 struct pin_fields {
-    const char *index, *unique_id, *title, *description, *poster_name, *follower_count,
-        *tag_list, *is_image_or_video, *image_src, *downloaded, *save_location, *category;
+    const char *index, *unique_id, *title, *description, *poster_name, *follower_count, *tag_list,
+        *is_image_or_video, *image_src, *downloaded, *save_location, *category;
 };
 
 static const struct field pin_table[] = {
@@ -145,10 +144,9 @@ static const struct field pin_table[] = {
 
 static char *pin_json(struct pin_fields f)
 {
-    const char *const v[] = {f.index,       f.unique_id,         f.title,     f.description,
-                             f.poster_name, f.follower_count,    f.tag_list,
-                             f.is_image_or_video, f.image_src,   f.downloaded,
-                             f.save_location,     f.category};
+    const char *const v[] = {f.index,       f.unique_id,      f.title,         f.description,
+                             f.poster_name, f.follower_count, f.tag_list,      f.is_image_or_video,
+                             f.image_src,   f.downloaded,     f.save_location, f.category};
     return obj_json(pin_table, v, sizeof pin_table / sizeof pin_table[0]);
 }
 
@@ -190,8 +188,7 @@ static char *user_json(struct user_fields f)
 
 /* Cleans a generated (heap) record that must be accepted, then frees the
  * text (the clean context keeps its own copy). */
-static void clean_gen(struct cctx *c, enum pp_topic topic, char *json,
-                      struct pp_clean_record *rec)
+static void clean_gen(struct cctx *c, enum pp_topic topic, char *json, struct pp_clean_record *rec)
 {
     clean_ok(c, topic, json, rec);
     free(json);
@@ -356,8 +353,7 @@ START_TEST(test_empty_strings_null)
     expect_text(r.u.geo.country, NULL);
     ck_assert(!r.u.geo.has_timestamp);
     clean_gen(&c, PP_TOPIC_USER,
-              USER(.first_name = "\"\"", .last_name = "\"\"", .age = "\"\"",
-                   .date_joined = "\"\""),
+              USER(.first_name = "\"\"", .last_name = "\"\"", .age = "\"\"", .date_joined = "\"\""),
               &r);
     expect_text(r.u.user.user_name, NULL);
     ck_assert(!r.u.user.has_age);
@@ -377,10 +373,9 @@ START_TEST(test_non_string_text_null)
 
     cctx_init(&c);
     clean_gen(&c, PP_TOPIC_PIN,
-              PIN(.unique_id = "1.5", .title = "5", .description = "true",
-                  .poster_name = "null", .tag_list = "[\"a\",\"b\"]",
-                  .is_image_or_video = "{\"a\":1}", .image_src = "false",
-                  .save_location = "0", .category = "[]"),
+              PIN(.unique_id = "1.5", .title = "5", .description = "true", .poster_name = "null",
+                  .tag_list = "[\"a\",\"b\"]", .is_image_or_video = "{\"a\":1}",
+                  .image_src = "false", .save_location = "0", .category = "[]"),
               &r);
     expect_text(r.u.pin.unique_id, NULL);
     expect_text(r.u.pin.title, NULL);
@@ -395,8 +390,8 @@ START_TEST(test_non_string_text_null)
     clean_gen(&c, PP_TOPIC_GEO, GEO(.country = "42", .timestamp = "1583298367"), &r);
     expect_text(r.u.geo.country, NULL);
     ck_assert(!r.u.geo.has_timestamp);
-    clean_gen(&c, PP_TOPIC_USER,
-              USER(.first_name = "1", .last_name = "{}", .date_joined = "null"), &r);
+    clean_gen(&c, PP_TOPIC_USER, USER(.first_name = "1", .last_name = "{}", .date_joined = "null"),
+              &r);
     expect_text(r.u.user.user_name, NULL);
     ck_assert(!r.u.user.has_date_joined);
 
@@ -448,8 +443,8 @@ static void expect_fc(struct pp_json_value v, int64_t want)
 {
     int64_t got = INT64_MIN + 1;
 
-    ck_assert_msg(pp_clean_follower_count(&v, &got), "\"%.*s\" should give %lld",
-                  (int)v.str.len, v.str.ptr ? v.str.ptr : "", (long long)want);
+    ck_assert_msg(pp_clean_follower_count(&v, &got), "\"%.*s\" should give %lld", (int)v.str.len,
+                  v.str.ptr ? v.str.ptr : "", (long long)want);
     ck_assert_msg(got == want, "\"%.*s\": got %lld, want %lld", (int)v.str.len,
                   v.str.ptr ? v.str.ptr : "", (long long)got, (long long)want);
 }
@@ -495,9 +490,11 @@ END_TEST
 START_TEST(test_follower_count_strings_null)
 {
     static const char *const bad[] = {
-        "1,000", "-5", "+5", "1.5e3", "k", "1.k", ".5k", "", " ", "12kk", "12 k k", "1 2",
-        "12\t", "\t12", "User Info Error", "12x", "1.5.5", "1..5", "12k.", "0x10", "NaN",
-        "12\xc2\xa0k", "k12", "12 kb", "1e3",
+        "1,000",  "-5",          "+5",   "1.5e3", "k",
+        "1.k",    ".5k",         "",     " ",     "12kk",
+        "12 k k", "1 2",         "12\t", "\t12",  "User Info Error",
+        "12x",    "1.5.5",       "1..5", "12k.",  "0x10",
+        "NaN",    "12\xc2\xa0k", "k12",  "12 kb", "1e3",
     };
     size_t i;
 
@@ -563,8 +560,8 @@ static void expect_int(struct pp_json_value v, bool ok, int64_t want)
 {
     int64_t got = 12345;
 
-    ck_assert_msg(pp_clean_integer(&v, &got) == ok, "\"%.*s\" (type %d): want %s",
-                  (int)v.str.len, v.str.ptr ? v.str.ptr : "", (int)v.type, ok ? "ok" : "null");
+    ck_assert_msg(pp_clean_integer(&v, &got) == ok, "\"%.*s\" (type %d): want %s", (int)v.str.len,
+                  v.str.ptr ? v.str.ptr : "", (int)v.type, ok ? "ok" : "null");
     if (ok)
         ck_assert_msg(got == want, "got %lld, want %lld", (long long)got, (long long)want);
 }
@@ -629,8 +626,8 @@ static void expect_num(struct pp_json_value v, bool ok, double want)
 {
     double got = 12345.0;
 
-    ck_assert_msg(pp_clean_number(&v, &got) == ok, "\"%.*s\" (type %d): want %s",
-                  (int)v.str.len, v.str.ptr ? v.str.ptr : "", (int)v.type, ok ? "ok" : "null");
+    ck_assert_msg(pp_clean_number(&v, &got) == ok, "\"%.*s\" (type %d): want %s", (int)v.str.len,
+                  v.str.ptr ? v.str.ptr : "", (int)v.type, ok ? "ok" : "null");
     if (ok)
         ck_assert_msg(got == want, "got %.17g, want %.17g", got, want);
 }
@@ -738,8 +735,7 @@ START_TEST(test_save_location_prefix)
     clean_gen(&c, PP_TOPIC_PIN, PIN(.save_location = "\" Local save in /x\""), &r);
     expect_text(r.u.pin.save_location, " Local save in /x");
     /* Only one leading prefix is dropped. */
-    clean_gen(&c, PP_TOPIC_PIN, PIN(.save_location = "\"Local save in Local save in /x\""),
-              &r);
+    clean_gen(&c, PP_TOPIC_PIN, PIN(.save_location = "\"Local save in Local save in /x\""), &r);
     expect_text(r.u.pin.save_location, "Local save in /x");
     clean_gen(&c, PP_TOPIC_PIN, PIN(.save_location = "\"Local save in  \""), &r);
     expect_text(r.u.pin.save_location, " ");
@@ -765,8 +761,8 @@ START_TEST(test_user_name_join)
     expect_text(r.u.user.user_name, "Ann");
     clean_gen(&c, PP_TOPIC_USER, USER(.first_name = "null", .last_name = ""), &r);
     expect_text(r.u.user.user_name, NULL);
-    clean_gen(&c, PP_TOPIC_USER,
-              USER(.first_name = "\"Jos\\u00e9\"", .last_name = "\"O\\\"Neil\""), &r);
+    clean_gen(&c, PP_TOPIC_USER, USER(.first_name = "\"Jos\\u00e9\"", .last_name = "\"O\\\"Neil\""),
+              &r);
     expect_text(r.u.user.user_name, "Jos\xc3\xa9 O\"Neil");
     /* Nothing is trimmed: inner spaces stay. */
     clean_gen(&c, PP_TOPIC_USER, USER(.first_name = "\"Ann \"", .last_name = "\" Lee\""), &r);
@@ -866,8 +862,7 @@ START_TEST(test_reject_invalid_json)
     expect_reject(&c, PP_TOPIC_PIN, "{\"index\":1", PP_REJECT_INVALID_JSON);
     expect_reject(&c, PP_TOPIC_PIN, "{\"index\":1} x", PP_REJECT_INVALID_JSON);
     expect_reject(&c, PP_TOPIC_PIN, "{\"index\":1,}", PP_REJECT_INVALID_JSON);
-    expect_reject(&c, PP_TOPIC_GEO, "{\"ind\":1,\"country\":\"\\ud800\"}",
-                  PP_REJECT_INVALID_JSON);
+    expect_reject(&c, PP_TOPIC_GEO, "{\"ind\":1,\"country\":\"\\ud800\"}", PP_REJECT_INVALID_JSON);
     expect_reject(&c, PP_TOPIC_USER, "{\"ind\":1,\"age\":01}", PP_REJECT_INVALID_JSON);
     /* Before not_object and the key checks. */
     expect_reject(&c, PP_TOPIC_PIN, "[1,]", PP_REJECT_INVALID_JSON);
@@ -912,8 +907,7 @@ START_TEST(test_reject_missing_key)
     expect_reject(&c, PP_TOPIC_PIN, "{}", PP_REJECT_MISSING_KEY);
     expect_reject(&c, PP_TOPIC_PIN, "{\"index\":null}", PP_REJECT_MISSING_KEY);
     expect_reject(&c, PP_TOPIC_PIN, "{\"Index\":1}", PP_REJECT_MISSING_KEY);
-    expect_reject(&c, PP_TOPIC_PIN, "{\"title\":5,\"follower_count\":[]}",
-                  PP_REJECT_MISSING_KEY);
+    expect_reject(&c, PP_TOPIC_PIN, "{\"title\":5,\"follower_count\":[]}", PP_REJECT_MISSING_KEY);
     expect_reject(&c, PP_TOPIC_GEO, "{\"ind\":null,\"country\":\"A\"}", PP_REJECT_MISSING_KEY);
     expect_reject(&c, PP_TOPIC_USER, "{\"x\":{\"ind\":1}}", PP_REJECT_MISSING_KEY);
     /* The first occurrence decides: null first is missing. */
@@ -925,9 +919,23 @@ END_TEST
 START_TEST(test_reject_bad_key)
 {
     static const char *const bad[] = {
-        "1.0", "1e2", "\"-5\"", "true", "false", "\"12a\"", "9223372036854775808",
-        "-9223372036854775809", "\"9223372036854775808\"", "\"\"", "\" 12\"", "\"12 \"",
-        "\"+12\"", "[1]", "{}", "\"1.0\"", "\"0x1\"",
+        "1.0",
+        "1e2",
+        "\"-5\"",
+        "true",
+        "false",
+        "\"12a\"",
+        "9223372036854775808",
+        "-9223372036854775809",
+        "\"9223372036854775808\"",
+        "\"\"",
+        "\" 12\"",
+        "\"12 \"",
+        "\"+12\"",
+        "[1]",
+        "{}",
+        "\"1.0\"",
+        "\"0x1\"",
     };
     struct cctx c;
     size_t i;
@@ -1076,8 +1084,8 @@ static void parse_back(const struct pp_clean_record *r, const char *names_sp,
     pp_buf_init(&out);
     ck_assert_int_eq(pp_clean_render_json(r, &out), PP_OK);
     *keep = pp_check_copy(out.data, out.len, PP_JSON_PADDING, ' ');
-    ck_assert_int_eq(pp_json_parse_object(parser, *keep, out.len, out.len + PP_JSON_PADDING,
-                                          names, n_names, v, arena),
+    ck_assert_int_eq(pp_json_parse_object(parser, *keep, out.len, out.len + PP_JSON_PADDING, names,
+                                          n_names, v, arena),
                      PP_JSON_OK);
     pp_buf_cleanup(&out);
     pp_json_parser_destroy(parser);
@@ -1111,8 +1119,9 @@ START_TEST(test_render_pin)
                       "\"image_src\":\"https://i.pinimg.com/x.jpg\","
                       "\"save_location\":\"/data/art\",\"category\":\"art\"}");
 
-    parse_back(&r, "ind unique_id title description follower_count poster_name tag_list "
-                   "is_image_or_video image_src save_location category",
+    parse_back(&r,
+               "ind unique_id title description follower_count poster_name tag_list "
+               "is_image_or_video image_src save_location category",
                v, 11, &c.arena, &keep);
     ck_assert_int_eq(v[0].type, PP_JSON_INT);
     ck_assert(v[0].i64 == 7528);
@@ -1144,9 +1153,8 @@ START_TEST(test_render_geo)
 
     cctx_init(&c);
     clean_gen(&c, PP_TOPIC_GEO,
-              GEO(.ind = "1", .timestamp = "\"2019-01-01 00:30:00+01:00\"",
-                  .latitude = "-45.5", .longitude = "\"12.25\"",
-                  .country = "\"C\\u00f4te d'Ivoire\""),
+              GEO(.ind = "1", .timestamp = "\"2019-01-01 00:30:00+01:00\"", .latitude = "-45.5",
+                  .longitude = "\"12.25\"", .country = "\"C\\u00f4te d'Ivoire\""),
               &r);
     expect_render(&r, "{\"ind\":1,\"country\":\"C\xc3\xb4te d'Ivoire\","
                       "\"coordinates\":[-45.5,12.25],\"timestamp\":\"2018-12-31T23:30:00\"}");
@@ -1227,8 +1235,7 @@ START_TEST(test_json_string_escaping)
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct pp_buf out;
         pp_buf_init(&out);
-        ck_assert_int_eq(pp_clean_json_string(&out, pp_str_make(cases[i].in, cases[i].len)),
-                         PP_OK);
+        ck_assert_int_eq(pp_clean_json_string(&out, pp_str_make(cases[i].in, cases[i].len)), PP_OK);
         ck_assert_uint_eq(out.len, strlen(cases[i].want));
         ck_assert_mem_eq(out.data, cases[i].want, out.len);
         pp_buf_cleanup(&out);

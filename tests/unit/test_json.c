@@ -58,8 +58,8 @@ static enum pp_json_status jparse_fill(struct jctx *c, const char *text, size_t 
     free(c->buf);
     c->buf = pp_check_copy(text, len, PP_JSON_PADDING, fill);
     c->len = len;
-    return pp_json_parse_object(c->parser, c->buf, len, len + PP_JSON_PADDING, c->names,
-                                c->n_names, c->v, &c->arena);
+    return pp_json_parse_object(c->parser, c->buf, len, len + PP_JSON_PADDING, c->names, c->n_names,
+                                c->v, &c->arena);
 }
 
 static enum pp_json_status jparse_len(struct jctx *c, const char *text, size_t len)
@@ -227,12 +227,12 @@ END_TEST
 START_TEST(test_invalid_utf8)
 {
     EXPECT_STATUS("{\"s\":\"\xff\"}", PP_JSON_INVALID_UTF8);
-    EXPECT_STATUS("{\"s\":\"\xc0\xaf\"}", PP_JSON_INVALID_UTF8);      /* overlong */
-    EXPECT_STATUS("{\"s\":\"\xe2\x82\"}", PP_JSON_INVALID_UTF8);      /* truncated */
-    EXPECT_STATUS("{\"s\":\"\xed\xa0\x80\"}", PP_JSON_INVALID_UTF8);  /* surrogate */
+    EXPECT_STATUS("{\"s\":\"\xc0\xaf\"}", PP_JSON_INVALID_UTF8);         /* overlong */
+    EXPECT_STATUS("{\"s\":\"\xe2\x82\"}", PP_JSON_INVALID_UTF8);         /* truncated */
+    EXPECT_STATUS("{\"s\":\"\xed\xa0\x80\"}", PP_JSON_INVALID_UTF8);     /* surrogate */
     EXPECT_STATUS("{\"s\":\"\xf4\x90\x80\x80\"}", PP_JSON_INVALID_UTF8); /* > U+10FFFF */
-    EXPECT_STATUS("{\"\xff\":1}", PP_JSON_INVALID_UTF8);             /* in a key */
-    EXPECT_STATUS("{\"zz\":\"\x80\",\"a\":1}", PP_JSON_INVALID_UTF8); /* unwanted field */
+    EXPECT_STATUS("{\"\xff\":1}", PP_JSON_INVALID_UTF8);                 /* in a key */
+    EXPECT_STATUS("{\"zz\":\"\x80\",\"a\":1}", PP_JSON_INVALID_UTF8);    /* unwanted field */
     /* Bad bytes also break the structure: UTF-8 is still the reason. */
     EXPECT_STATUS("{\"a\":\xff}", PP_JSON_INVALID_UTF8);
     EXPECT_STATUS("\xff", PP_JSON_INVALID_UTF8);
@@ -242,8 +242,8 @@ END_TEST
 
 START_TEST(test_bad_escapes_invalid)
 {
-    EXPECT_STATUS("{\"s\":\"\\ud800\"}", PP_JSON_INVALID);       /* lone high */
-    EXPECT_STATUS("{\"s\":\"\\udc00\"}", PP_JSON_INVALID);       /* lone low */
+    EXPECT_STATUS("{\"s\":\"\\ud800\"}", PP_JSON_INVALID);        /* lone high */
+    EXPECT_STATUS("{\"s\":\"\\udc00\"}", PP_JSON_INVALID);        /* lone low */
     EXPECT_STATUS("{\"s\":\"\\ud800\\u0041\"}", PP_JSON_INVALID); /* high + non-low */
     EXPECT_STATUS("{\"s\":\"\\ud800x\"}", PP_JSON_INVALID);
     EXPECT_STATUS("{\"s\":\"\\x41\"}", PP_JSON_INVALID);
@@ -491,7 +491,9 @@ END_TEST
 
 START_TEST(test_control_chars_invalid)
 {
-    EXPECT_STATUS("{\"s\":\"a\x01" "b\"}", PP_JSON_INVALID);
+    EXPECT_STATUS("{\"s\":\"a\x01"
+                  "b\"}",
+                  PP_JSON_INVALID);
     EXPECT_STATUS("{\"s\":\"a\tb\"}", PP_JSON_INVALID);
     EXPECT_STATUS("{\"s\":\"a\nb\"}", PP_JSON_INVALID);
     EXPECT_STATUS("{\"s\":\"a\x1f\"}", PP_JSON_INVALID);

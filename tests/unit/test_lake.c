@@ -96,11 +96,10 @@ static void rec_assert_eq(const struct rec *got, const struct rec *want, size_t 
                   i, got->topic, got->partition, got->offset,
                   got->is_oversized ? " (oversized)" : "", want->topic, want->partition,
                   want->offset, want->is_oversized ? " (oversized)" : "");
-    ck_assert_msg(got->len == want->len && (got->len == 0 ||
-                                            memcmp(got->bytes, want->bytes, got->len) == 0),
-                  "record %zu @%" PRId64 ": got \"%.*s\" (%zu bytes), want \"%.*s\" (%zu bytes)",
-                  i, want->offset, (int)got->len, got->bytes, got->len, (int)want->len,
-                  want->bytes, want->len);
+    ck_assert_msg(
+        got->len == want->len && (got->len == 0 || memcmp(got->bytes, want->bytes, got->len) == 0),
+        "record %zu @%" PRId64 ": got \"%.*s\" (%zu bytes), want \"%.*s\" (%zu bytes)", i,
+        want->offset, (int)got->len, got->bytes, got->len, (int)want->len, want->bytes, want->len);
 }
 
 static void recs_assert_eq(const struct recs *got, const struct recs *want)
@@ -208,9 +207,8 @@ struct obj_opts {
  * lens is NULL) and adds them to want. Returns the object's path relative
  * to the root. */
 static void lake_object(const struct lake *l, struct recs *want, int topic, int32_t partition,
-                        int64_t start, const char *const *records, const size_t *lens,
-                        size_t n, struct obj_opts o, size_t oversized_above, char *rel_out,
-                        size_t rel_cap)
+                        int64_t start, const char *const *records, const size_t *lens, size_t n,
+                        struct obj_opts o, size_t oversized_above, char *rel_out, size_t rel_cap)
 {
     static const char *const suffix[] = {"pin", "geo", "user"};
     struct pp_buf content;
@@ -227,15 +225,15 @@ static void lake_object(const struct lake *l, struct recs *want, int topic, int3
         if (i + 1 < n || !o.no_trailing_newline)
             ck_assert_int_eq(pp_buf_append(&content, "\n", 1), PP_OK);
         if (want != NULL)
-            recs_add(want, topic, partition, start + (int64_t)i, len > oversized_above,
-                     records[i], len);
+            recs_add(want, topic, partition, start + (int64_t)i, len > oversized_above, records[i],
+                     len);
     }
     if (o.dir)
         snprintf(dir, sizeof dir, "%s", o.dir);
     else
         snprintf(dir, sizeof dir, "partition=%" PRId32, partition);
-    snprintf(rel, sizeof rel, "topics/%s.%s/%s/%s.%s+%" PRId32 "+%010" PRId64 ".json%s",
-             l->prefix, suffix[topic], dir, l->prefix, suffix[topic], partition, start,
+    snprintf(rel, sizeof rel, "topics/%s.%s/%s/%s.%s+%" PRId32 "+%010" PRId64 ".json%s", l->prefix,
+             suffix[topic], dir, l->prefix, suffix[topic], partition, start,
              o.kind == OBJ_PLAIN ? "" : ".zst");
     if (o.kind == OBJ_PLAIN) {
         lake_write(l, rel, content.data, content.len);
@@ -254,8 +252,8 @@ static void lake_object(const struct lake *l, struct recs *want, int topic, int3
 /* An object of plain records (NULL-terminated list). */
 #define RECORDS(...) ((const char *const[]){__VA_ARGS__})
 #define N_RECORDS(...) (sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
-#define OBJECT(l, want, topic, p, start, o, ...)                                                \
-    lake_object((l), (want), (topic), (p), (start), RECORDS(__VA_ARGS__), NULL,                  \
+#define OBJECT(l, want, topic, p, start, o, ...)                                                   \
+    lake_object((l), (want), (topic), (p), (start), RECORDS(__VA_ARGS__), NULL,                    \
                 N_RECORDS(__VA_ARGS__), (o), SIZE_MAX, NULL, 0)
 
 static const struct obj_opts PLAIN = {OBJ_PLAIN, false, NULL};
@@ -432,7 +430,7 @@ START_TEST(test_parse_name_bad)
         "t.pin+0+9223372036854775808.json", /* offset over int64 */
         "t.pin+0+0x1.json",
         "t.pin+0+1 .json",
-        "t.pin+0+1",                        /* no suffix */
+        "t.pin+0+1", /* no suffix */
         "t.pin+0+1.json.gz",
         "t.pin+0+1.jsonl",
         "t.pin+0+1.JSON",
@@ -441,7 +439,7 @@ START_TEST(test_parse_name_bad)
         "t.pin+0+1.zst",
         "t.pin+0+1+2.json",
         "t.pin+0.json",
-        "t.geo+0+1.json",                   /* another topic */
+        "t.geo+0+1.json", /* another topic */
         "t.pinx+0+1.json",
         "x.t.pin+0+1.json",
         "T.pin+0+1.json",
@@ -535,8 +533,8 @@ START_TEST(test_list_object_fields)
 
     lake_init(&l, "p");
     lake_topics(&l);
-    lake_object(&l, NULL, PP_TOPIC_GEO, 4, 17, RECORDS("abc", "de"), NULL, 2, PLAIN, SIZE_MAX,
-                rel, sizeof rel);
+    lake_object(&l, NULL, PP_TOPIC_GEO, 4, 17, RECORDS("abc", "de"), NULL, 2, PLAIN, SIZE_MAX, rel,
+                sizeof rel);
     list_ok(&l, NULL, &listing);
     ck_assert_uint_eq(listing.object_count[PP_TOPIC_PIN], 0);
     ck_assert_uint_eq(listing.object_count[PP_TOPIC_USER], 0);
@@ -729,13 +727,11 @@ START_TEST(test_list_missing_topic)
     lake_init(&l, "p");
     OBJECT(&l, NULL, PP_TOPIC_PIN, 0, 0, PLAIN, "a");
     OBJECT(&l, NULL, PP_TOPIC_GEO, 0, 0, PLAIN, "a");
-    ck_assert_int_eq(pp_lake_list(l.root, NULL, NULL, &listing, msg, sizeof msg),
-                     PP_ERR_NOTFOUND);
+    ck_assert_int_eq(pp_lake_list(l.root, NULL, NULL, &listing, msg, sizeof msg), PP_ERR_NOTFOUND);
     ck_assert_ptr_nonnull(strstr(msg, "p.user"));
     pp_lake_listing_cleanup(&listing);
     /* An explicit prefix with no directories at all. */
-    ck_assert_int_eq(pp_lake_list(l.root, NULL, "zzz", &listing, msg, sizeof msg),
-                     PP_ERR_NOTFOUND);
+    ck_assert_int_eq(pp_lake_list(l.root, NULL, "zzz", &listing, msg, sizeof msg), PP_ERR_NOTFOUND);
     ck_assert_ptr_nonnull(strstr(msg, "zzz.pin"));
     lake_cleanup(&l);
 }
@@ -750,17 +746,14 @@ START_TEST(test_list_missing_dirs)
 
     lake_init(&l, "p");
     /* No topics directory. */
-    ck_assert_int_eq(pp_lake_list(l.root, NULL, NULL, &listing, msg, sizeof msg),
-                     PP_ERR_NOTFOUND);
+    ck_assert_int_eq(pp_lake_list(l.root, NULL, NULL, &listing, msg, sizeof msg), PP_ERR_NOTFOUND);
     ck_assert(msg[0] != '\0');
     /* A topics directory with no topic in it. */
     lake_mkdir(&l, "topics/unrelated");
-    ck_assert_int_eq(pp_lake_list(l.root, NULL, NULL, &listing, msg, sizeof msg),
-                     PP_ERR_NOTFOUND);
+    ck_assert_int_eq(pp_lake_list(l.root, NULL, NULL, &listing, msg, sizeof msg), PP_ERR_NOTFOUND);
     /* No lake at all. */
     snprintf(missing, sizeof missing, "%s/nope", l.root);
-    ck_assert_int_eq(pp_lake_list(missing, NULL, NULL, &listing, msg, sizeof msg),
-                     PP_ERR_NOTFOUND);
+    ck_assert_int_eq(pp_lake_list(missing, NULL, NULL, &listing, msg, sizeof msg), PP_ERR_NOTFOUND);
     ck_assert_ptr_nonnull(strstr(msg, "nope"));
     /* Another topics directory name. */
     lake_mkdir(&l, "raw/p.pin");
@@ -796,8 +789,8 @@ static void build_varied_lake(const struct lake *l, struct recs *want, enum obj_
         size_t k;
         for (k = 0; k < objs[i].n; k++, number++)
             records[k] = gen_record(number, 20 + (number * 37) % 39);
-        lake_object(l, want, objs[i].topic, objs[i].p, objs[i].start,
-                    (const char *const *)records, NULL, objs[i].n, o, SIZE_MAX, NULL, 0);
+        lake_object(l, want, objs[i].topic, objs[i].p, objs[i].start, (const char *const *)records,
+                    NULL, objs[i].n, o, SIZE_MAX, NULL, 0);
         for (k = 0; k < objs[i].n; k++)
             free(records[k]);
     }
@@ -952,15 +945,9 @@ static void write_bad_zstd(const struct lake *l, int kind, char *rel, size_t rel
     snprintf(rel, rel_cap, "topics/%s.pin/partition=0/%s.pin+0+0000000005.json.zst", l->prefix,
              l->prefix);
     switch (kind) {
-    case 0:
-        lake_write(l, rel, z.data, z.len - 3);
-        break;
-    case 1:
-        lake_write(l, rel, content, sizeof content - 1);
-        break;
-    case 2:
-        lake_write(l, rel, "", 0);
-        break;
+    case 0: lake_write(l, rel, z.data, z.len - 3); break;
+    case 1: lake_write(l, rel, content, sizeof content - 1); break;
+    case 2: lake_write(l, rel, "", 0); break;
     default:
         ck_assert_int_eq(pp_buf_append(&z, "garbage!", 8), PP_OK);
         lake_write(l, rel, z.data, z.len);
@@ -1042,7 +1029,8 @@ START_TEST(test_reader_skip_corrupt)
                 char b[32];
                 snprintf(b, sizeof b, "{\"b\":%zu}", j - i);
                 ck_assert(got.v[j].offset == (int64_t)(5 + j - i));
-                ck_assert(got.v[j].len == strlen(b) && memcmp(got.v[j].bytes, b, got.v[j].len) == 0);
+                ck_assert(got.v[j].len == strlen(b) &&
+                          memcmp(got.v[j].bytes, b, got.v[j].len) == 0);
             }
             if (caps[c] == 4096)
                 ck_assert_uint_eq(j, i);
@@ -1111,8 +1099,8 @@ static void oversized_lake(enum obj_kind kind, bool no_trailing_newline, const s
     lake_topics(&l);
     for (i = 0; i < n; i++)
         records[i] = gen_record(i, lens[i]);
-    lake_object(&l, &want, PP_TOPIC_PIN, 2, 40, (const char *const *)records, lens, n, o, cap,
-                NULL, 0);
+    lake_object(&l, &want, PP_TOPIC_PIN, 2, 40, (const char *const *)records, lens, n, o, cap, NULL,
+                0);
     /* A normal object after it. */
     OBJECT(&l, &want, PP_TOPIC_GEO, 0, 0, PLAIN, "{\"after\":1}", "{\"after\":2}");
     recs_sort(&want);
@@ -1161,8 +1149,8 @@ START_TEST(test_reader_record_of_batch_capacity)
 
         lake_init(&l, "p");
         lake_topics(&l);
-        lake_object(&l, &want, PP_TOPIC_PIN, 0, 0, (const char *const *)&rec, NULL, 1, o,
-                    SIZE_MAX, NULL, 0);
+        lake_object(&l, &want, PP_TOPIC_PIN, 0, 0, (const char *const *)&rec, NULL, 1, o, SIZE_MAX,
+                    NULL, 0);
         expect_read(&l, &want, &cap, 1, 1);
         free(rec);
         recs_cleanup(&want);

@@ -22,7 +22,7 @@
  * instead of the batch numbered fail_at. Source thread only. */
 struct fake_source {
     uint64_t n_batches;
-    uint64_t fail_at;  /* UINT64_MAX: never */
+    uint64_t fail_at; /* UINT64_MAX: never */
     enum pp_err fail_err;
     uint64_t produced;
     uint64_t calls_after_end;
@@ -67,9 +67,9 @@ static enum pp_err fake_fill(void *arg, struct pp_batch *batch)
 struct tag_arg {
     _Atomic int creates;
     _Atomic int destroys;
-    int fail_create_number; /* 1-based create call that fails; 0: none */
+    int fail_create_number;    /* 1-based create call that fails; 0: none */
     uint64_t fail_process_seq; /* batch seq whose process fails; UINT64_MAX: none */
-    bool is_slow;          /* sleep on some batches to shuffle worker speed */
+    bool is_slow;              /* sleep on some batches to shuffle worker speed */
 };
 
 struct tag_state {

@@ -65,8 +65,8 @@ static struct pp_clean_item geo_item(int64_t ind, const char *country, const cha
     return it;
 }
 
-static struct pp_clean_item user_item(int64_t ind, const char *user_name, bool has_age,
-                                      int64_t age, const char *joined)
+static struct pp_clean_item user_item(int64_t ind, const char *user_name, bool has_age, int64_t age,
+                                      const char *joined)
 {
     struct pp_clean_item it = item_base(PP_TOPIC_USER, ind);
 
@@ -114,8 +114,8 @@ static void expect_interned(const struct pp_post_table *t, uint32_t id, const ch
         return;
     }
     ck_assert_uint_ne(id, 0);
-    ck_assert_msg(pp_str_eq_cstr(pp_intern_str(&t->strings, id), want), "id %u is not \"%s\"",
-                  id, want);
+    ck_assert_msg(pp_str_eq_cstr(pp_intern_str(&t->strings, id), want), "id %u is not \"%s\"", id,
+                  want);
 }
 
 /* ---- tests --------------------------------------------------------------------------- */

@@ -54,9 +54,8 @@ static uint32_t intern(struct qctx *c, const char *s)
 {
     uint32_t id = 99;
 
-    ck_assert_int_eq(pp_intern_id(&c->table.strings, s ? pp_str_make(s, strlen(s)) : PP_STR_NULL,
-                                  &id),
-                     PP_OK);
+    ck_assert_int_eq(
+        pp_intern_id(&c->table.strings, s ? pp_str_make(s, strlen(s)) : PP_STR_NULL, &id), PP_OK);
     return id;
 }
 
@@ -90,12 +89,8 @@ static void qadd(struct qctx *c, struct spec s)
 static void cell_text(const struct pp_cell *cell, char *out, size_t cap)
 {
     switch (cell->type) {
-    case PP_CELL_TEXT:
-        snprintf(out, cap, "%.*s", (int)cell->text.len, cell->text.ptr);
-        return;
-    case PP_CELL_INT:
-        snprintf(out, cap, "%" PRId64, cell->i);
-        return;
+    case PP_CELL_TEXT: snprintf(out, cap, "%.*s", (int)cell->text.len, cell->text.ptr); return;
+    case PP_CELL_INT: snprintf(out, cap, "%" PRId64, cell->i); return;
     case PP_CELL_MEDIAN:
         if (!cell->is_half) {
             snprintf(out, cap, "%" PRId64, cell->i);
@@ -172,11 +167,8 @@ START_TEST(test_most_popular_ties)
     /* W: one category; also a prefix tie: "art" < "arts". */
     ADD(&c, .country = "W", .category = "arts");
     ADD(&c, .country = "W", .category = "art");
-    EXPECT(&c, PP_QUERY_CATEGORY_BY_COUNTRY, "TTI", 4,
-           "W", "art", "1",
-           "X", "Zeta", "2",
-           "Y", "B", "1",
-           "Z", "b", "3");
+    EXPECT(&c, PP_QUERY_CATEGORY_BY_COUNTRY, "TTI", 4, "W", "art", "1", "X", "Zeta", "2", "Y", "B",
+           "1", "Z", "b", "3");
     qctx_cleanup(&c);
 }
 END_TEST
@@ -196,12 +188,8 @@ START_TEST(test_most_popular_ties_by_year_and_age)
     ADD(&c, .category = "x", .has_age = true, .age = 60);
     ADD(&c, .category = "w", .has_age = true, .age = 70);
     ADD(&c, .category = "x", .has_age = true, .age = 80);
-    EXPECT(&c, PP_QUERY_CATEGORY_BY_YEAR, "ITI", 2,
-           "2019", "Alpha", "1",
-           "2020", "d", "2");
-    EXPECT(&c, PP_QUERY_CATEGORY_BY_AGE_GROUP, "TTI", 2,
-           "+50", "x", "2",
-           "25-35", "Yoga", "1");
+    EXPECT(&c, PP_QUERY_CATEGORY_BY_YEAR, "ITI", 2, "2019", "Alpha", "1", "2020", "d", "2");
+    EXPECT(&c, PP_QUERY_CATEGORY_BY_AGE_GROUP, "TTI", 2, "+50", "x", "2", "25-35", "Yoga", "1");
     qctx_cleanup(&c);
 }
 END_TEST
@@ -230,13 +218,8 @@ START_TEST(test_top_user_by_country_ties)
     /* Negative counts. */
     ADD(&c, .country = "H", .poster = "y", .has_fc = true, .fc = -5);
     ADD(&c, .country = "H", .poster = "x", .has_fc = true, .fc = -3);
-    EXPECT(&c, PP_QUERY_TOP_USER_BY_COUNTRY, "TTI", 6,
-           "C", "Alice", "100",
-           "D", "amy", "5",
-           "E", "Bob", "7",
-           "F", "b", "10",
-           "G", "b", "10",
-           "H", "x", "-3");
+    EXPECT(&c, PP_QUERY_TOP_USER_BY_COUNTRY, "TTI", 6, "C", "Alice", "100", "D", "amy", "5", "E",
+           "Bob", "7", "F", "b", "10", "G", "b", "10", "H", "x", "-3");
     EXPECT(&c, PP_QUERY_TOP_COUNTRY_BY_FOLLOWERS, "TI", 1, "C", "100");
     qctx_cleanup(&c);
 }
@@ -307,11 +290,8 @@ START_TEST(test_medians)
         ADD(&c, .has_age = true, .age = 40, .has_fc = true, .fc = half[i]);
     for (i = 0; i < 2; i++)
         ADD(&c, .has_age = true, .age = 60, .has_fc = true, .fc = neg[i]);
-    EXPECT(&c, PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP, "TM", 4,
-           "+50", "-2.5",
-           "18-24", "2",
-           "25-35", "2.5",
-           "36-50", "5500.5");
+    EXPECT(&c, PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP, "TM", 4, "+50", "-2.5", "18-24", "2",
+           "25-35", "2.5", "36-50", "5500.5");
     qctx_cleanup(&c);
 }
 END_TEST
@@ -343,13 +323,8 @@ START_TEST(test_medians_by_join_year)
     ADD(&c, .join_year = 2020, .has_fc = true, .fc = -30);
     ADD(&c, .join_year = 2020, .has_fc = true, .fc = -10);
     ADD(&c, .join_year = 2020, .has_fc = true, .fc = -20);
-    EXPECT(&c, PP_QUERY_MEDIAN_FOLLOWERS_BY_JOIN_YEAR, "IM", 6,
-           "2015", "42",
-           "2016", "0",
-           "2017", "7",
-           "2018", "50.5",
-           "2019", "9223372036854775806.5",
-           "2020", "-20");
+    EXPECT(&c, PP_QUERY_MEDIAN_FOLLOWERS_BY_JOIN_YEAR, "IM", 6, "2015", "42", "2016", "0", "2017",
+           "7", "2018", "50.5", "2019", "9223372036854775806.5", "2020", "-20");
     qctx_cleanup(&c);
 }
 END_TEST
@@ -370,11 +345,8 @@ START_TEST(test_medians_by_age_group_and_join_year)
     ADD(&c, .has_age = true, .age = 17, .join_year = 2018, .has_fc = true, .fc = 8);
     ADD(&c, .join_year = 2018, .has_fc = true, .fc = 8);
     ADD(&c, .has_age = true, .age = 40, .join_year = 2018);
-    EXPECT(&c, PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP_AND_JOIN_YEAR, "TIM", 4,
-           "+50", "2020", "-0.5",
-           "18-24", "2015", "9",
-           "18-24", "2016", "2.5",
-           "36-50", "2018", "8");
+    EXPECT(&c, PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP_AND_JOIN_YEAR, "TIM", 4, "+50", "2020",
+           "-0.5", "18-24", "2015", "9", "18-24", "2016", "2.5", "36-50", "2018", "8");
     qctx_cleanup(&c);
 }
 END_TEST
@@ -386,10 +358,9 @@ START_TEST(test_age_group_boundaries)
     static const struct {
         int64_t age;
         const char *group;
-    } cases[] = {{-1, NULL},      {0, NULL},       {17, NULL},      {18, "18-24"},
-                 {24, "18-24"},   {25, "25-35"},   {35, "25-35"},   {36, "36-50"},
-                 {50, "36-50"},   {51, "+50"},     {120, "+50"},    {INT64_MAX, "+50"},
-                 {INT64_MIN, NULL}};
+    } cases[] = {{-1, NULL},    {0, NULL},          {17, NULL},       {18, "18-24"}, {24, "18-24"},
+                 {25, "25-35"}, {35, "25-35"},      {36, "36-50"},    {50, "36-50"}, {51, "+50"},
+                 {120, "+50"},  {INT64_MAX, "+50"}, {INT64_MIN, NULL}};
     struct qctx c;
     size_t i;
 
@@ -411,11 +382,8 @@ START_TEST(test_age_group_boundaries)
         if (cases[i].age >= 0 && cases[i].age <= 51)
             ADD(&c, .has_age = true, .age = cases[i].age, .has_fc = true, .fc = cases[i].age);
     ADD(&c, .has_age = false, .age = 30, .has_fc = true, .fc = 1000);
-    EXPECT(&c, PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP, "TM", 4,
-           "+50", "51",
-           "18-24", "21",
-           "25-35", "30",
-           "36-50", "43");
+    EXPECT(&c, PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP, "TM", 4, "+50", "51", "18-24", "21", "25-35",
+           "30", "36-50", "43");
     qctx_cleanup(&c);
 }
 END_TEST
@@ -430,9 +398,7 @@ START_TEST(test_post_year_filter)
     ADD(&c, .category = "y2022", .post_year = 2022);
     ADD(&c, .category = "y2023", .post_year = 2023);
     ADD(&c, .category = "null year", .post_year = 0);
-    EXPECT(&c, PP_QUERY_CATEGORY_BY_YEAR, "ITI", 2,
-           "2018", "y2018", "1",
-           "2022", "y2022", "1");
+    EXPECT(&c, PP_QUERY_CATEGORY_BY_YEAR, "ITI", 2, "2018", "y2018", "1", "2022", "y2022", "1");
     qctx_cleanup(&c);
 }
 END_TEST
@@ -449,9 +415,8 @@ START_TEST(test_join_year_filter)
             .age = 20, .has_fc = true, .fc = years[i]);
     EXPECT(&c, PP_QUERY_USERS_JOINED_BY_YEAR, "II", 2, "2015", "1", "2020", "1");
     EXPECT(&c, PP_QUERY_MEDIAN_FOLLOWERS_BY_JOIN_YEAR, "IM", 2, "2015", "2015", "2020", "2020");
-    EXPECT(&c, PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP_AND_JOIN_YEAR, "TIM", 2,
-           "18-24", "2015", "2015",
-           "18-24", "2020", "2020");
+    EXPECT(&c, PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP_AND_JOIN_YEAR, "TIM", 2, "18-24", "2015",
+           "2015", "18-24", "2020", "2020");
     qctx_cleanup(&c);
 }
 END_TEST
@@ -519,41 +484,22 @@ START_TEST(test_rows_sorted)
         .has_age = true, .age = 30, .post_year = 2019, .join_year = 2015, .user = "u");
     ADD(&c, .country = "Alb", .category = "k", .poster = "p", .has_fc = true, .fc = 1,
         .has_age = true, .age = 60, .post_year = 2021, .join_year = 2015, .user = "u");
-    EXPECT(&c, PP_QUERY_CATEGORY_BY_COUNTRY, "TTI", 5,
-           "Alb", "k", "1",
-           "Albania", "k", "1",
-           "Zimbabwe", "k", "1",
-           "albania", "k", "1",
-           "\xc3\x84gypten", "k", "1");
-    EXPECT(&c, PP_QUERY_TOP_USER_BY_COUNTRY, "TTI", 5,
-           "Alb", "p", "1",
-           "Albania", "p", "1",
-           "Zimbabwe", "p", "1",
-           "albania", "p", "1",
-           "\xc3\x84gypten", "p", "1");
-    EXPECT(&c, PP_QUERY_CATEGORY_BY_YEAR, "ITI", 5,
-           "2018", "k", "1",
-           "2019", "k", "1",
-           "2020", "k", "1",
-           "2021", "k", "1",
-           "2022", "k", "1");
+    EXPECT(&c, PP_QUERY_CATEGORY_BY_COUNTRY, "TTI", 5, "Alb", "k", "1", "Albania", "k", "1",
+           "Zimbabwe", "k", "1", "albania", "k", "1", "\xc3\x84gypten", "k", "1");
+    EXPECT(&c, PP_QUERY_TOP_USER_BY_COUNTRY, "TTI", 5, "Alb", "p", "1", "Albania", "p", "1",
+           "Zimbabwe", "p", "1", "albania", "p", "1", "\xc3\x84gypten", "p", "1");
+    EXPECT(&c, PP_QUERY_CATEGORY_BY_YEAR, "ITI", 5, "2018", "k", "1", "2019", "k", "1", "2020", "k",
+           "1", "2021", "k", "1", "2022", "k", "1");
     /* "+50" sorts before "18-24". */
-    EXPECT(&c, PP_QUERY_CATEGORY_BY_AGE_GROUP, "TTI", 4,
-           "+50", "k", "2",
-           "18-24", "k", "1",
-           "25-35", "k", "1",
-           "36-50", "k", "1");
-    EXPECT(&c, PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP, "TM", 4,
-           "+50", "1", "18-24", "1", "25-35", "1", "36-50", "1");
+    EXPECT(&c, PP_QUERY_CATEGORY_BY_AGE_GROUP, "TTI", 4, "+50", "k", "2", "18-24", "k", "1",
+           "25-35", "k", "1", "36-50", "k", "1");
+    EXPECT(&c, PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP, "TM", 4, "+50", "1", "18-24", "1", "25-35",
+           "1", "36-50", "1");
     EXPECT(&c, PP_QUERY_USERS_JOINED_BY_YEAR, "II", 3, "2015", "1", "2017", "1", "2019", "1");
-    EXPECT(&c, PP_QUERY_MEDIAN_FOLLOWERS_BY_JOIN_YEAR, "IM", 3,
-           "2015", "1", "2017", "1", "2019", "1");
-    EXPECT(&c, PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP_AND_JOIN_YEAR, "TIM", 5,
-           "+50", "2015", "1",
-           "+50", "2017", "1",
-           "18-24", "2019", "1",
-           "25-35", "2015", "1",
-           "36-50", "2019", "1");
+    EXPECT(&c, PP_QUERY_MEDIAN_FOLLOWERS_BY_JOIN_YEAR, "IM", 3, "2015", "1", "2017", "1", "2019",
+           "1");
+    EXPECT(&c, PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP_AND_JOIN_YEAR, "TIM", 5, "+50", "2015", "1",
+           "+50", "2017", "1", "18-24", "2019", "1", "25-35", "2015", "1", "36-50", "2019", "1");
     qctx_cleanup(&c);
 }
 END_TEST
@@ -602,8 +548,7 @@ START_TEST(test_names_and_columns)
         ck_assert_str_eq(pp_query_name((enum pp_query_id)id), spec[id].name);
         ck_assert_int_eq(pp_query_lookup(spec[id].name, &found), PP_OK);
         ck_assert_int_eq(found, id);
-        ck_assert_int_eq(pp_query_result(&c.q, &c.table.strings, (enum pp_query_id)id, &t),
-                         PP_OK);
+        ck_assert_int_eq(pp_query_result(&c.q, &c.table.strings, (enum pp_query_id)id, &t), PP_OK);
         for (k = 0; k < t.n_cols; k++) {
             if (k)
                 strcat(cols, ",");

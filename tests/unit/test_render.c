@@ -9,9 +9,24 @@
 #include "pp_json.h"
 #include "pp_render.h"
 
-#define TEXT(s) {PP_CELL_TEXT, false, 0, PP_STR_INIT(s)}
-#define INT(v) {PP_CELL_INT, false, (v), {NULL, 0}}
-#define MEDIAN(v, is_half) {PP_CELL_MEDIAN, (is_half), (v), {NULL, 0}}
+#define TEXT(s)                                                                                    \
+    {                                                                                              \
+        PP_CELL_TEXT, false, 0, PP_STR_INIT(s)                                                     \
+    }
+#define INT(v)                                                                                     \
+    {                                                                                              \
+        PP_CELL_INT, false, (v),                                                                   \
+        {                                                                                          \
+            NULL, 0                                                                                \
+        }                                                                                          \
+    }
+#define MEDIAN(v, is_half)                                                                         \
+    {                                                                                              \
+        PP_CELL_MEDIAN, (is_half), (v),                                                            \
+        {                                                                                          \
+            NULL, 0                                                                                \
+        }                                                                                          \
+    }
 
 static const char *const cols_country[] = {"country", "category", "category_count"};
 static const char *const cols_median[] = {"age_group", "median_follower_count"};
@@ -19,23 +34,21 @@ static const char *const cols_top_country[] = {"country", "follower_count"};
 static const char *const cols_top_user[] = {"country", "poster_name", "follower_count"};
 
 static const struct pp_cell cells_country[] = {
-    TEXT("Albania"), TEXT("art"), INT(12),
-    TEXT("Say \"hi\""), TEXT("a,b"), INT(3),
+    TEXT("Albania"), TEXT("art"), INT(12), TEXT("Say \"hi\""), TEXT("a,b"), INT(3),
 };
 static const struct pp_cell cells_median[] = {
-    TEXT("+50"), MEDIAN(5500, true),
-    TEXT("18-24"), MEDIAN(-3, true),
-    TEXT("25-35"), MEDIAN(7, false),
+    TEXT("+50"),      MEDIAN(5500, true), TEXT("18-24"),
+    MEDIAN(-3, true), TEXT("25-35"),      MEDIAN(7, false),
 };
 static const struct pp_cell cells_csv[] = {
-    TEXT("x, y"), TEXT(" lead"), INT(1),
-    TEXT("trail "), TEXT("line\nbreak"), INT(2),
-    TEXT(""), TEXT("plain"), INT(-3),
-    TEXT("cr\r"), TEXT("q\"uote"), INT(4),
+    TEXT("x, y"), TEXT(" lead"), INT(1),  TEXT("trail "), TEXT("line\nbreak"), INT(2),
+    TEXT(""),     TEXT("plain"), INT(-3), TEXT("cr\r"),   TEXT("q\"uote"),     INT(4),
 };
 static const struct pp_cell cells_utf8[] = {
-    TEXT("C\xc3\xb4te d'Ivoire"), INT(5),
-    TEXT("Chad"), INT(10),
+    TEXT("C\xc3\xb4te d'Ivoire"),
+    INT(5),
+    TEXT("Chad"),
+    INT(10),
 };
 
 /* The tables of a test, with their own copies of the cells (a table's
@@ -105,7 +118,8 @@ static const char want_json[] =
     "\"top_country_by_followers\":{\"columns\":[\"country\",\"follower_count\"],\"rows\":[]}},\n"
     "\"input\":{\"objects\":3,\"corrupt_objects\":2,\"ignored_files\":1,\"bytes\":1234,"
     "\"records\":{\"pin\":5,\"geo\":4,\"user\":4},"
-    "\"rejected\":{\"pin\":{\"invalid_json\":1,\"bad_key\":2},\"geo\":{},\"user\":{\"too_large\":1}},"
+    "\"rejected\":{\"pin\":{\"invalid_json\":1,\"bad_key\":2},\"geo\":{},\"user\":{\"too_large\":1}"
+    "},"
     "\"duplicates\":{\"pin\":1,\"geo\":0,\"user\":0},"
     "\"posts\":2,"
     "\"orphans\":{\"pin\":1,\"geo\":0,\"user\":2}}}\n";
@@ -162,9 +176,9 @@ START_TEST(test_json_parses)
     pp_buf_init(&out);
     ck_assert_int_eq(pp_render(PP_RENDER_JSON, f.t, 3, &in, &out), PP_OK);
     copy = pp_check_copy(out.data, out.len, PP_JSON_PADDING, ' ');
-    ck_assert_int_eq(pp_json_parse_object(parser, copy, out.len, out.len + PP_JSON_PADDING,
-                                          names, 2, v, &arena),
-                     PP_JSON_OK);
+    ck_assert_int_eq(
+        pp_json_parse_object(parser, copy, out.len, out.len + PP_JSON_PADDING, names, 2, v, &arena),
+        PP_JSON_OK);
     ck_assert_int_eq(v[0].type, PP_JSON_OBJECT);
     ck_assert_int_eq(v[1].type, PP_JSON_OBJECT);
     free(copy);
@@ -180,14 +194,15 @@ START_TEST(test_json_no_tables)
     struct pp_post_counts counts;
 
     make_input(&in, &counts);
-    expect_render(PP_RENDER_JSON, NULL, 0, &in,
-                  "{\"queries\":{},\n"
-                  "\"input\":{\"objects\":3,\"corrupt_objects\":2,\"ignored_files\":1,\"bytes\":1234,"
-                  "\"records\":{\"pin\":5,\"geo\":4,\"user\":4},"
-                  "\"rejected\":{\"pin\":{\"invalid_json\":1,\"bad_key\":2},\"geo\":{},"
-                  "\"user\":{\"too_large\":1}},"
-                  "\"duplicates\":{\"pin\":1,\"geo\":0,\"user\":0},\"posts\":2,"
-                  "\"orphans\":{\"pin\":1,\"geo\":0,\"user\":2}}}\n");
+    expect_render(
+        PP_RENDER_JSON, NULL, 0, &in,
+        "{\"queries\":{},\n"
+        "\"input\":{\"objects\":3,\"corrupt_objects\":2,\"ignored_files\":1,\"bytes\":1234,"
+        "\"records\":{\"pin\":5,\"geo\":4,\"user\":4},"
+        "\"rejected\":{\"pin\":{\"invalid_json\":1,\"bad_key\":2},\"geo\":{},"
+        "\"user\":{\"too_large\":1}},"
+        "\"duplicates\":{\"pin\":1,\"geo\":0,\"user\":0},\"posts\":2,"
+        "\"orphans\":{\"pin\":1,\"geo\":0,\"user\":2}}}\n");
 }
 END_TEST
 

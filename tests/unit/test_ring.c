@@ -126,8 +126,8 @@ START_TEST(test_capacity_rounding)
     static const struct {
         size_t asked;
         size_t got;
-    } cases[] = {{0, 2}, {1, 2}, {2, 2}, {3, 4}, {4, 4}, {5, 8}, {8, 8}, {9, 16}, {1000, 1024},
-                 {1024, 1024}};
+    } cases[] = {{0, 2}, {1, 2}, {2, 2},  {3, 4},       {4, 4},
+                 {5, 8}, {8, 8}, {9, 16}, {1000, 1024}, {1024, 1024}};
     size_t i;
 
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -193,9 +193,9 @@ END_TEST
 
 struct producer {
     struct pp_ring *ring;
-    uint64_t n;            /* items to push; UINT64_MAX: until the ring ends */
-    uint64_t pushed;       /* items pushed */
-    enum pp_err last;      /* what the last push returned */
+    uint64_t n;       /* items to push; UINT64_MAX: until the ring ends */
+    uint64_t pushed;  /* items pushed */
+    enum pp_err last; /* what the last push returned */
     bool close_when_done;
 };
 
@@ -231,8 +231,7 @@ START_TEST(test_two_threads_million)
         /* Every number exactly once, in order: a gap, a repeat or a swap
          * fails here. */
         if ((uintptr_t)item != expected)
-            ck_abort_msg("popped %ju, want %ju", (uintmax_t)(uintptr_t)item,
-                         (uintmax_t)expected);
+            ck_abort_msg("popped %ju, want %ju", (uintmax_t)(uintptr_t)item, (uintmax_t)expected);
         expected++;
     }
     ck_assert_int_eq(err, PP_END);
