@@ -27,6 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pp_hmap.h"
+#include "pp_time.h"
+
 #define EMULATE_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Upper bound of one record; fragments are bounded so a record stays far
@@ -672,14 +675,7 @@ struct emulate_rng {
     uint64_t s[4];
 };
 
-static uint64_t emulate_mix(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= UINT64_C(0xbf58476d1ce4e5b9);
-    x ^= x >> 27;
-    x *= UINT64_C(0x94d049bb133111eb);
-    return x ^ (x >> 31);
-}
+#define emulate_mix pp_hash_u64
 
 static uint64_t emulate_hash(uint64_t seed, uint64_t value, uint64_t salt)
 {
@@ -886,23 +882,6 @@ static void emulate_put_template(struct emulate_rec *rec, struct emulate_rng *rn
 
 /* ---- timestamps --------------------------------------------------------- */
 
-/* Gregorian date of a day count since 1970-01-01 (days >= 0), by counting
- * 400-year eras of 146097 days from 0000-03-01 so leap days fall last. */
-static void emulate_civil(int64_t days, int *year, int *month, int *day)
-{
-    int64_t z = days + 719468; /* days since 0000-03-01 */
-    int64_t era = z / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153; /* month counted from March */
-    int m = (int)(mp < 10 ? mp + 3 : mp - 9);
-
-    *day = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *month = m;
-    *year = (int)(yoe + era * 400 + (m <= 2));
-}
-
 /*
  * Writes an instant in one of SPEC 1's shapes: mostly "YYYY-MM-DD HH:MM:SS",
  * sometimes with 'T' or the "YYYY:MM:DD" date, a fraction, 'Z' or a zone
@@ -932,7 +911,7 @@ static void emulate_put_timestamp(struct emulate_rec *rec, struct emulate_rng *r
     }
     days = local / 86400;
     secs = local % 86400;
-    emulate_civil(days, &year, &month, &day);
+    pp_time_civil_from_days(days, &year, &month, &day);
     hour = (int)(secs / 3600);
     if (shape >= 950) {
         date_sep = ':';

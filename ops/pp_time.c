@@ -112,6 +112,18 @@ bool pp_time_parse(const char *s, size_t len, int64_t *epoch_seconds)
     return true;
 }
 
+void pp_time_civil_from_days(int64_t days, int *year, int *month, int *day)
+{
+    int64_t y;
+    unsigned m;
+    unsigned d;
+
+    time_civil_from_days(days, &y, &m, &d);
+    *year = (int)y;
+    *month = (int)m;
+    *day = (int)d;
+}
+
 int pp_time_year(int64_t t)
 {
     int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);

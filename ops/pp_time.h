@@ -17,6 +17,9 @@
  * date or time, or any other shape). */
 bool pp_time_parse(const char *s, size_t len, int64_t *epoch_seconds);
 
+/* The Gregorian date of a day count since 1970-01-01 (negative before). */
+void pp_time_civil_from_days(int64_t days, int *year, int *month, int *day);
+
 /* The UTC calendar year of a time. */
 int pp_time_year(int64_t epoch_seconds);
 
