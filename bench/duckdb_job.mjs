@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Runs bench/duckdb_job.sql (the whole `pinpipe query` job in DuckDB) on a lake and prints the nine
-// answers in the shape of `pinpipe query --format json`, so that tests/oracle/compare.mjs can compare
-// them with pinpipe's. Reports its wall time on stderr.
+// Runs bench/duckdb_job.sql (the whole `pinpipe query` job in DuckDB, after tests/oracle/follower.sql)
+// on a lake and prints the nine answers in the shape of `pinpipe query --format json`, so that
+// tests/oracle/compare.mjs can compare them with pinpipe's. Reports its wall time on stderr.
 //
 //   node bench/duckdb_job.mjs <lake> [--prefix P] [--topics-dir DIR] [--threads N] [--timing]
 //                             [--profile]
@@ -21,39 +21,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { KINDS, discoverTopics } from '../tests/oracle/lake.mjs';
+import { COLUMNS, QUERIES, toJson } from '../tests/oracle/results.mjs';
 
 const T0 = performance.now();
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 // @duckdb/node-api is installed for the oracle (tests/oracle/node_modules); the benchmark uses the
-// same pinned package, nothing of the oracle itself.
-const require = createRequire(path.join(HERE, '..', 'tests', 'oracle', 'package.json'));
+// same pinned package, and of the oracle only what is not the job: finding the topics (lake.mjs), the
+// follower_count macros (follower.sql) and the JSON writer (results.mjs).
+const ORACLE = path.join(HERE, '..', 'tests', 'oracle');
+const require = createRequire(path.join(ORACLE, 'package.json'));
 const { DuckDBInstance } = await import(require.resolve('@duckdb/node-api'));
-
-const KINDS = ['pin', 'geo', 'user'];
-const QUERIES = [
-  'category_by_country',
-  'category_by_year',
-  'top_user_by_country',
-  'top_country_by_followers',
-  'category_by_age_group',
-  'median_followers_by_age_group',
-  'users_joined_by_year',
-  'median_followers_by_join_year',
-  'median_followers_by_age_group_and_join_year',
-];
-const COLUMNS = {
-  category_by_country: ['country', 'category', 'category_count'],
-  category_by_year: ['post_year', 'category', 'category_count'],
-  top_user_by_country: ['country', 'poster_name', 'follower_count'],
-  top_country_by_followers: ['country', 'follower_count'],
-  category_by_age_group: ['age_group', 'category', 'category_count'],
-  median_followers_by_age_group: ['age_group', 'median_follower_count'],
-  users_joined_by_year: ['post_year', 'number_users_joined'],
-  median_followers_by_join_year: ['post_year', 'median_follower_count'],
-  median_followers_by_age_group_and_join_year: ['age_group', 'post_year', 'median_follower_count'],
-};
-// Printed as JSON numbers (verbatim: BIGINT and '5500.5' medians stay exact).
-const NUMERIC = new Set(['category_count', 'follower_count', 'post_year', 'number_users_joined', 'median_follower_count']);
 
 function usage(msg) {
   if (msg) process.stderr.write(`duckdb_job: ${msg}\n`);
@@ -87,31 +65,6 @@ function parseArgs(argv) {
   }
   if (o.root === undefined) usage('missing lake directory');
   return o;
-}
-
-function isDir(p) {
-  try {
-    return fs.statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-// The topics: <lake>/<topics dir>/<prefix>.<pin|geo|user>, one prefix unless --prefix chooses.
-function discoverTopics(root, topicsDir, prefix) {
-  const dir = path.resolve(root, topicsDir);
-  if (!isDir(dir)) throw new Error(`${dir}: no such directory (expected <lake>/${topicsDir}/<topic>/...)`);
-  const prefixes = new Set();
-  for (const name of fs.readdirSync(dir)) {
-    const m = /^(.+)\.(pin|geo|user)$/.exec(name);
-    if (m && isDir(path.join(dir, name))) prefixes.add(m[1]);
-  }
-  if (prefix === undefined) {
-    if (prefixes.size === 0) throw new Error(`${dir}: no <prefix>.pin/.geo/.user topic directory`);
-    if (prefixes.size > 1) throw new Error(`${dir}: several topic prefixes (${[...prefixes].sort().join(', ')}); choose one with --prefix`);
-    prefix = [...prefixes][0];
-  }
-  return { dir, topics: Object.fromEntries(KINDS.map((k) => [k, `${prefix}.${k}`])) };
 }
 
 const sqlString = (s) => `'${s.replace(/'/g, "''")}'`;
@@ -175,29 +128,10 @@ function printProfile(acc) {
   }
 }
 
-function toJson(queries, input) {
-  const parts = [];
-  for (const name of QUERIES) {
-    const q = queries[name];
-    const rows = q.rows.map(
-      (row) =>
-        '[' +
-        row
-          .map((v, i) => {
-            if (v === null) throw new Error(`${name}: null in a result row`);
-            return NUMERIC.has(q.columns[i]) ? String(v) : JSON.stringify(v);
-          })
-          .join(',') +
-        ']',
-    );
-    parts.push(`${JSON.stringify(name)}:{"columns":${JSON.stringify(q.columns)},"rows":[${rows.join(',')}]}`);
-  }
-  return `{"queries":{\n${parts.join(',\n')}},\n"input":${JSON.stringify(input)}}\n`;
-}
-
 async function main() {
   const o = parseArgs(process.argv.slice(2));
-  const { dir, topics } = discoverTopics(o.root, o.topicsDir, o.prefix);
+  const dir = path.resolve(o.root, o.topicsDir);
+  const { topics } = discoverTopics(dir, o.prefix, `<lake>/${o.topicsDir}`);
   let last = performance.now();
   const phase = (what) => {
     const now = performance.now();
@@ -239,7 +173,9 @@ async function main() {
     const profFile = profDir && path.join(profDir, 'profile.json');
     const prof = new Map();
     const spent = new Map();
-    for (const stmt of statements(jobSql(o.lineOrder))) {
+    // tests/oracle/follower.sql first: the follower_count macros duckdb_job.sql uses.
+    const sql = [fs.readFileSync(path.join(ORACLE, 'follower.sql'), 'utf8'), jobSql(o.lineOrder)];
+    for (const stmt of sql.flatMap((text) => statements(text))) {
       const ph = phaseOf(stmt);
       const profiled = o.profile && !ph.startsWith('setup');
       if (profiled) {

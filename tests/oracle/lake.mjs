@@ -26,10 +26,11 @@ function isDir(p) {
   }
 }
 
-// Returns { prefix, topicsDir, topics: { pin: 'P.pin', ... } }.
-export function discoverTopics(root, prefix) {
-  const topicsDir = path.join(root, 'topics');
-  if (!isDir(topicsDir)) throw new Error(`${topicsDir}: no such directory (expected <lake>/topics/<topic>/...)`);
+// The topics in a topics directory: <topicsDir>/<prefix>.<pin|geo|user>, one prefix unless prefix
+// chooses (also used by bench/duckdb_job.mjs). Returns { prefix, topics: { pin: 'P.pin', ... } };
+// where names topicsDir in the messages.
+export function discoverTopics(topicsDir, prefix, where = '<lake>/topics') {
+  if (!isDir(topicsDir)) throw new Error(`${topicsDir}: no such directory (expected ${where}/<topic>/...)`);
   const prefixes = new Set();
   for (const name of fs.readdirSync(topicsDir)) {
     const m = /^(.+)\.(pin|geo|user)$/.exec(name);
@@ -44,7 +45,7 @@ export function discoverTopics(root, prefix) {
   }
   const topics = {};
   for (const k of KINDS) topics[k] = `${prefix}.${k}`;
-  return { prefix, topicsDir, topics };
+  return { prefix, topics };
 }
 
 function walk(dir, out) {
@@ -71,7 +72,8 @@ function walk(dir, out) {
 // objects sorted by (kind, partition, start offset, path), each
 // { kind, topic, path, partition (Number), start (BigInt), zst (bool), size }.
 export function listObjects(root, prefix) {
-  const { prefix: pfx, topicsDir, topics } = discoverTopics(root, prefix);
+  const topicsDir = path.join(root, 'topics');
+  const { prefix: pfx, topics } = discoverTopics(topicsDir, prefix);
   const objects = [];
   let ignored = 0;
   for (const kind of KINDS) {

@@ -4,7 +4,8 @@
 //   node tests/oracle/oracle.mjs <lake root> [--prefix P] [--timing]
 //
 // Reads the lake (lake.mjs), loads one row per record into an in-memory DuckDB table `raw`, runs
-// spec.sql (all cleaning, rejects, dedup, join and queries are there) and prints
+// follower.sql then spec.sql (all cleaning, rejects, dedup, join and queries are there) and prints,
+// with results.mjs,
 //   {"queries": {NAME: {"columns": [...], "rows": [[...], ...]}, ...}, "input": {...}}
 // Numbers are printed exactly (int64 counts and follower counts, medians such as 5500.5).
 
@@ -13,11 +14,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { KINDS, listObjects, readRecords } from './lake.mjs';
+import { toJson } from './results.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const MAX_RECORD_BYTES = 1048576;
-// Query columns printed as JSON numbers; every other column is text.
-const NUMERIC = new Set(['category_count', 'follower_count', 'post_year', 'number_users_joined', 'median_follower_count']);
 const REASONS = ['too_large', 'invalid_utf8', 'invalid_json', 'not_object', 'missing_key', 'bad_key'];
 
 function usage(msg) {
@@ -82,7 +82,7 @@ export async function runOracle(root, prefix, timing = () => {}) {
   app.closeSync();
   timing(`load (${n} records, ${listing.objects.length} objects)`);
 
-  await con.run(fs.readFileSync(path.join(HERE, 'spec.sql'), 'utf8'));
+  for (const file of ['follower.sql', 'spec.sql']) await con.run(fs.readFileSync(path.join(HERE, file), 'utf8'));
   timing('spec.sql');
 
   const order = (await con.runAndReadAll('SELECT name FROM q_order ORDER BY pos')).getRowsJS().map((r) => r[0]);
@@ -120,30 +120,6 @@ export async function runOracle(root, prefix, timing = () => {}) {
   instance.closeSync();
   timing('read results');
   return { queries, input, json: toJson(queries, input) };
-}
-
-// JSON text with numeric columns printed verbatim (exact int64 and x.5 medians).
-function toJson(queries, input) {
-  const parts = [];
-  for (const [name, q] of Object.entries(queries)) {
-    const rows = q.rows.map(
-      (row) =>
-        '[' +
-        row
-          .map((v, i) => {
-            if (v === null) throw new Error(`${name}: null in a result row`);
-            return NUMERIC.has(q.columns[i]) ? String(v) : JSON.stringify(v);
-          })
-          .join(', ') +
-        ']',
-    );
-    parts.push(
-      `  ${JSON.stringify(name)}: {"columns": ${JSON.stringify(q.columns)},\n    "rows": [` +
-        (rows.length ? '\n      ' + rows.join(',\n      ') + '\n    ' : '') +
-        ']}',
-    );
-  }
-  return `{"queries": {\n${parts.join(',\n')}\n},\n"input": ${JSON.stringify(input)}}\n`;
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('oracle.mjs')) {
