@@ -17,9 +17,10 @@ static const char main_usage[] =
     "commands:\n"
     "  query     answer the nine analytics queries over a recorded lake\n"
     "  emulate   write emulated posts (pin, geo, user) into a lake\n"
+    "  broker    run an in-memory development Kafka broker\n"
     "\n"
     "Run 'pinpipe <command> --help' for a command's options.\n"
-    "The streaming commands (demo, run, broker, replay) are not built yet.\n";
+    "The streaming commands (demo, run, replay) are not built yet.\n";
 
 int main(int argc, char **argv)
 {
@@ -41,9 +42,11 @@ int main(int argc, char **argv)
         return pp_cmd_query(argc - 1, argv + 1);
     if (strcmp(cmd, "emulate") == 0)
         return pp_cmd_emulate(argc - 1, argv + 1);
-    if (strcmp(cmd, "demo") == 0 || strcmp(cmd, "run") == 0 || strcmp(cmd, "broker") == 0 ||
-        strcmp(cmd, "replay") == 0) {
-        fprintf(stderr, "pinpipe: '%s' is not built yet: this version has query and emulate\n",
+    if (strcmp(cmd, "broker") == 0)
+        return pp_cmd_broker(argc - 1, argv + 1);
+    if (strcmp(cmd, "demo") == 0 || strcmp(cmd, "run") == 0 || strcmp(cmd, "replay") == 0) {
+        fprintf(stderr,
+                "pinpipe: '%s' is not built yet: this version has query, emulate and broker\n",
                 cmd);
         return 2;
     }

@@ -17,4 +17,8 @@ int pp_cmd_emulate(int argc, char **argv);
  * the nine answers over a recorded lake (see --help). */
 int pp_cmd_query(int argc, char **argv);
 
+/* pinpipe broker [--listen 127.0.0.1:9092] [--partitions N]: the in-memory
+ * development Kafka broker (see --help). Runs until SIGINT or SIGTERM. */
+int pp_cmd_broker(int argc, char **argv);
+
 #endif

@@ -1,0 +1,519 @@
+/*
+ * pp_kafka: see pp_kafka.h.
+ *
+ * The development broker. librdkafka 2.0's mock cluster listens on
+ * ephemeral loopback ports, advertises those in its Metadata responses, and
+ * auto-creates unknown topics with a fixed 4 partitions (its
+ * defaults.partition_cnt, which no public API changes). So the broker is a
+ * one-broker mock cluster behind pp_tcpfwd on the listen address, with a
+ * Kafka-aware frame filter:
+ *   - Metadata requests (v0..v8): every named topic that may be
+ *     auto-created is first created with rd_kafka_mock_topic_create and the
+ *     configured partition count (TOPIC_ALREADY_EXISTS is fine), so the
+ *     mock's own auto-creation never runs for them;
+ *   - Metadata responses (broker list) and FindCoordinator responses
+ *     (v0..v2) are rewritten to advertise the listen address, so clients
+ *     keep talking through the forwarder and every request passes the
+ *     filter above.
+ * Metadata v9+ (flexible encoding) is not rewritten; librdkafka 2.0.2's
+ * mock answers ApiVersions with Metadata v2 at most, so clients never send
+ * it.
+ */
+#include "pp_kafka.h"
+
+#include <arpa/inet.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "pp_log.h"
+#include "pp_tcpfwd.h"
+
+#define KAFKA_API_METADATA 3
+#define KAFKA_API_FIND_COORDINATOR 10
+#define KAFKA_METADATA_MAX_VERSION 8
+#define KAFKA_FIND_COORDINATOR_MAX_VERSION 2
+#define KAFKA_PENDING_MAX 64
+#define KAFKA_TOPIC_MAX_LEN 249
+
+struct pp_kafka_broker {
+    rd_kafka_t *rk;
+    rd_kafka_mock_cluster_t *mcluster;
+    struct pp_tcpfwd *fwd;
+    int partitions;
+    char host[64];   /* advertised host (numeric listen address) */
+    int32_t port;    /* advertised port */
+    char listen[80]; /* host:port */
+    char *mock_bootstraps;
+};
+
+/* Per forwarded connection: the Metadata and FindCoordinator requests
+ * awaiting an answer. */
+struct kafka_conn {
+    int32_t corr_id[KAFKA_PENDING_MAX];
+    int16_t api_key[KAFKA_PENDING_MAX];
+    int16_t version[KAFKA_PENDING_MAX];
+    size_t n_pending;
+};
+
+/* Translates a librdkafka error code into the project's result type. */
+static enum pp_err kafka_err(rd_kafka_resp_err_t rerr)
+{
+    /* On int: librdkafka's enum has hundreds of values; most map to
+     * PP_ERR_INTERNAL. */
+    switch ((int)rerr) {
+    case RD_KAFKA_RESP_ERR_NO_ERROR: return PP_OK;
+    case RD_KAFKA_RESP_ERR__INVALID_ARG:
+    case RD_KAFKA_RESP_ERR_INVALID_PARTITIONS:
+    case RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR:
+    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION: return PP_ERR_INVALID;
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART: return PP_ERR_NOTFOUND;
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE: return PP_ERR_TOOBIG;
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT: return PP_ERR_IO;
+    default: return PP_ERR_INTERNAL;
+    }
+}
+
+static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    if (level <= 3)
+        pp_log_warn("kafka: %s: %s", fac, buf);
+    else
+        pp_log_debug("kafka: %s: %s", fac, buf);
+}
+
+static uint16_t kafka_rd16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t kafka_rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void kafka_wr32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+/* A Kafka topic name: 1..249 of [a-zA-Z0-9._-]. */
+static bool kafka_is_topic_name(const uint8_t *name, size_t len)
+{
+    size_t i;
+
+    if (len == 0 || len > KAFKA_TOPIC_MAX_LEN)
+        return false;
+    for (i = 0; i < len; i++) {
+        uint8_t c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+static void *kafka_conn_new(void *arg)
+{
+    (void)arg;
+    return calloc(1, sizeof(struct kafka_conn));
+}
+
+static void kafka_conn_free(void *arg, void *conn)
+{
+    (void)arg;
+    free(conn);
+}
+
+static bool kafka_wants(void *arg, void *vconn, enum pp_tcpfwd_dir dir, const uint8_t *head,
+                        size_t head_len)
+{
+    struct kafka_conn *conn = vconn;
+    size_t i;
+
+    (void)arg;
+    if (dir == PP_TCPFWD_TO_UPSTREAM) {
+        if (head_len < 12)
+            return false;
+        return (kafka_rd16(head + 4) == KAFKA_API_METADATA &&
+                kafka_rd16(head + 6) <= KAFKA_METADATA_MAX_VERSION) ||
+               (kafka_rd16(head + 4) == KAFKA_API_FIND_COORDINATOR &&
+                kafka_rd16(head + 6) <= KAFKA_FIND_COORDINATOR_MAX_VERSION);
+    }
+    if (head_len < 8)
+        return false;
+    for (i = 0; i < conn->n_pending; i++)
+        if (conn->corr_id[i] == (int32_t)kafka_rd32(head + 4))
+            return true;
+    return false;
+}
+
+/* Reads a Metadata request's topics and creates each one that does not
+ * exist yet, when the request allows auto-creation. Malformed requests are
+ * forwarded unchanged: the mock answers them. */
+static void kafka_metadata_request(struct pp_kafka_broker *broker, const uint8_t *p, size_t len,
+                                   int16_t version)
+{
+    const uint8_t *end = p + len;
+    const uint8_t *topics;
+    int32_t n_topics;
+    int32_t i;
+    int16_t client_len;
+
+    p += 12;
+    if (end - p < 2)
+        return;
+    client_len = (int16_t)kafka_rd16(p);
+    p += 2;
+    if (client_len > 0) {
+        if (end - p < client_len)
+            return;
+        p += client_len;
+    }
+    if (end - p < 4)
+        return;
+    n_topics = (int32_t)kafka_rd32(p);
+    p += 4;
+    if (n_topics <= 0)
+        return;
+    topics = p;
+    /* Find allow_auto_topic_creation (v4+) after the topic array. */
+    for (i = 0; i < n_topics; i++) {
+        if (end - p < 2)
+            return;
+        int16_t n = (int16_t)kafka_rd16(p);
+        p += 2;
+        if (n < 0 || end - p < n)
+            return;
+        p += n;
+    }
+    if (version >= 4 && (end - p < 1 || p[0] == 0))
+        return;
+    p = topics;
+    for (i = 0; i < n_topics; i++) {
+        size_t n = kafka_rd16(p);
+        char name[KAFKA_TOPIC_MAX_LEN + 1];
+        rd_kafka_resp_err_t rerr;
+
+        p += 2;
+        if (kafka_is_topic_name(p, n)) {
+            memcpy(name, p, n);
+            name[n] = '\0';
+            rerr = rd_kafka_mock_topic_create(broker->mcluster, name, broker->partitions, 1);
+            if (rerr == RD_KAFKA_RESP_ERR_NO_ERROR)
+                pp_log_info("broker: created topic %s with %d partitions", name,
+                            broker->partitions);
+            else if (rerr != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+                pp_log_warn("broker: cannot create topic %s: %s (%s)", name, rd_kafka_err2str(rerr),
+                            pp_err_str(kafka_err(rerr)));
+        }
+        p += n;
+    }
+}
+
+/* Rewrites the broker list of a Metadata response to advertise the listen
+ * address. Returns non-zero when the frame cannot be parsed. */
+static enum pp_err kafka_metadata_response(struct pp_kafka_broker *broker,
+                                           struct pp_tcpfwd_frame *frame, int16_t version)
+{
+    const uint8_t *p = frame->data + 8;
+    const uint8_t *end = frame->data + frame->len;
+    const uint8_t *brokers;
+    size_t host_len = strlen(broker->host);
+    size_t new_len;
+    int32_t n_brokers;
+    int32_t i;
+    uint8_t *out;
+    uint8_t *o;
+
+    if (version >= 3)
+        p += 4;
+    if (end - p < 4)
+        return PP_ERR_CORRUPT;
+    n_brokers = (int32_t)kafka_rd32(p);
+    p += 4;
+    if (n_brokers < 0 || n_brokers > 1000)
+        return PP_ERR_CORRUPT;
+    brokers = p;
+    new_len = (size_t)(brokers - frame->data);
+    for (i = 0; i < n_brokers; i++) {
+        int16_t n;
+        if (end - p < 6)
+            return PP_ERR_CORRUPT;
+        p += 4;
+        n = (int16_t)kafka_rd16(p);
+        if (n < 0 || end - p < 2 + n + 4)
+            return PP_ERR_CORRUPT;
+        p += 2 + n + 4;
+        new_len += 4 + 2 + host_len + 4;
+        if (version >= 1) {
+            if (end - p < 2)
+                return PP_ERR_CORRUPT;
+            n = (int16_t)kafka_rd16(p);
+            if (n > 0 && end - p < 2 + n)
+                return PP_ERR_CORRUPT;
+            new_len += 2 + (size_t)(n > 0 ? n : 0);
+            p += 2 + (n > 0 ? n : 0);
+        }
+    }
+    new_len += (size_t)(end - p);
+    out = malloc(new_len > frame->cap ? new_len : frame->cap);
+    if (out == NULL)
+        return PP_ERR_NOMEM;
+    memcpy(out, frame->data, (size_t)(brokers - frame->data));
+    o = out + (brokers - frame->data);
+    p = brokers;
+    for (i = 0; i < n_brokers; i++) {
+        int16_t n;
+        memcpy(o, p, 4); /* node_id */
+        o += 4;
+        p += 4;
+        p += 2 + kafka_rd16(p) + 4; /* old host and port */
+        o[0] = (uint8_t)(host_len >> 8);
+        o[1] = (uint8_t)host_len;
+        memcpy(o + 2, broker->host, host_len);
+        o += 2 + host_len;
+        kafka_wr32(o, (uint32_t)broker->port);
+        o += 4;
+        if (version >= 1) {
+            n = (int16_t)kafka_rd16(p);
+            memcpy(o, p, 2 + (size_t)(n > 0 ? n : 0));
+            o += 2 + (n > 0 ? n : 0);
+            p += 2 + (n > 0 ? n : 0);
+        }
+    }
+    memcpy(o, p, (size_t)(end - p));
+    kafka_wr32(out, (uint32_t)(new_len - 4));
+    free(frame->data);
+    frame->data = out;
+    frame->len = new_len;
+    if (frame->cap < new_len)
+        frame->cap = new_len;
+    return PP_OK;
+}
+
+/* Rewrites a FindCoordinator response (v0..v2) to name the listen
+ * address: otherwise librdkafka renames broker 1 to the mock's own port and
+ * leaves the forwarder. */
+static enum pp_err kafka_coordinator_response(struct pp_kafka_broker *broker,
+                                              struct pp_tcpfwd_frame *frame, int16_t version)
+{
+    const uint8_t *p = frame->data + 8;
+    const uint8_t *end = frame->data + frame->len;
+    size_t host_len = strlen(broker->host);
+    size_t head_len;
+    size_t new_len;
+    uint8_t *out;
+    uint8_t *o;
+    int16_t n;
+
+    if (version >= 1)
+        p += 4; /* throttle_time_ms */
+    p += 2;     /* error_code */
+    if (version >= 1) {
+        if (end - p < 2)
+            return PP_ERR_CORRUPT;
+        n = (int16_t)kafka_rd16(p);
+        p += 2 + (n > 0 ? n : 0);
+    }
+    p += 4; /* node_id */
+    if (end - p < 2)
+        return PP_ERR_CORRUPT;
+    n = (int16_t)kafka_rd16(p);
+    if (n < 0 || end - p < 2 + n + 4)
+        return PP_ERR_CORRUPT;
+    head_len = (size_t)(p - frame->data);
+    p += 2 + n + 4;
+    new_len = head_len + 2 + host_len + 4 + (size_t)(end - p);
+    out = malloc(new_len > frame->cap ? new_len : frame->cap);
+    if (out == NULL)
+        return PP_ERR_NOMEM;
+    memcpy(out, frame->data, head_len);
+    o = out + head_len;
+    o[0] = (uint8_t)(host_len >> 8);
+    o[1] = (uint8_t)host_len;
+    memcpy(o + 2, broker->host, host_len);
+    o += 2 + host_len;
+    kafka_wr32(o, (uint32_t)broker->port);
+    o += 4;
+    memcpy(o, p, (size_t)(end - p));
+    kafka_wr32(out, (uint32_t)(new_len - 4));
+    free(frame->data);
+    frame->data = out;
+    frame->len = new_len;
+    if (frame->cap < new_len)
+        frame->cap = new_len;
+    return PP_OK;
+}
+
+static enum pp_err kafka_rewrite(void *arg, void *vconn, enum pp_tcpfwd_dir dir,
+                                 struct pp_tcpfwd_frame *frame)
+{
+    struct pp_kafka_broker *broker = arg;
+    struct kafka_conn *conn = vconn;
+    int32_t corr_id;
+    int16_t api_key;
+    int16_t version;
+    size_t i;
+
+    if (dir == PP_TCPFWD_TO_UPSTREAM) {
+        api_key = (int16_t)kafka_rd16(frame->data + 4);
+        version = (int16_t)kafka_rd16(frame->data + 6);
+        corr_id = (int32_t)kafka_rd32(frame->data + 8);
+        if (api_key == KAFKA_API_METADATA)
+            kafka_metadata_request(broker, frame->data, frame->len, version);
+        if (conn->n_pending == KAFKA_PENDING_MAX) {
+            /* Too many in flight: forget the oldest; its answer then keeps
+             * the mock's own address, which still works. */
+            memmove(conn->corr_id, conn->corr_id + 1, (KAFKA_PENDING_MAX - 1) * sizeof(int32_t));
+            memmove(conn->version, conn->version + 1, (KAFKA_PENDING_MAX - 1) * sizeof(int16_t));
+            memmove(conn->api_key, conn->api_key + 1, (KAFKA_PENDING_MAX - 1) * sizeof(int16_t));
+            conn->n_pending--;
+        }
+        conn->corr_id[conn->n_pending] = corr_id;
+        conn->api_key[conn->n_pending] = api_key;
+        conn->version[conn->n_pending] = version;
+        conn->n_pending++;
+        return PP_OK;
+    }
+    corr_id = (int32_t)kafka_rd32(frame->data + 4);
+    for (i = 0; i < conn->n_pending && conn->corr_id[i] != corr_id; i++)
+        ;
+    if (i == conn->n_pending)
+        return PP_OK;
+    api_key = conn->api_key[i];
+    version = conn->version[i];
+    memmove(conn->corr_id + i, conn->corr_id + i + 1, (conn->n_pending - i - 1) * sizeof(int32_t));
+    memmove(conn->api_key + i, conn->api_key + i + 1, (conn->n_pending - i - 1) * sizeof(int16_t));
+    memmove(conn->version + i, conn->version + i + 1, (conn->n_pending - i - 1) * sizeof(int16_t));
+    conn->n_pending--;
+    if (api_key == KAFKA_API_FIND_COORDINATOR)
+        return kafka_coordinator_response(broker, frame, version);
+    return kafka_metadata_response(broker, frame, version);
+}
+
+enum pp_err pp_kafka_broker_new(const struct pp_kafka_broker_options *options,
+                                struct pp_kafka_broker **broker_out, char *msg, size_t msg_len)
+{
+    struct pp_kafka_broker *broker;
+    rd_kafka_conf_t *conf;
+    char errstr[512];
+    const char *listen = options->listen ? options->listen : PP_KAFKA_BROKER_DEFAULT_LISTEN;
+    struct pp_tcpfwd_filter filter;
+    struct pp_tcpfwd_options fwd_options;
+    struct sockaddr_storage ss;
+    socklen_t ss_len;
+    enum pp_err err;
+
+    *broker_out = NULL;
+    msg[0] = '\0';
+    broker = calloc(1, sizeof *broker);
+    if (broker == NULL)
+        return PP_ERR_NOMEM;
+    broker->partitions =
+        options->partitions ? options->partitions : PP_KAFKA_BROKER_DEFAULT_PARTITIONS;
+    if (broker->partitions < 1 || broker->partitions > PP_KAFKA_BROKER_MAX_PARTITIONS) {
+        snprintf(msg, msg_len, "partitions must be 1..%d, not %d", PP_KAFKA_BROKER_MAX_PARTITIONS,
+                 broker->partitions);
+        err = PP_ERR_USAGE;
+        goto fail;
+    }
+    /* The advertised address is the numeric listen address, known before
+     * the forwarder thread starts filtering. */
+    if ((err = pp_tcpfwd_parse_addr(listen, true, &ss, &ss_len, msg, msg_len)))
+        goto fail;
+    if (getnameinfo((struct sockaddr *)&ss, ss_len, broker->host, sizeof broker->host, NULL, 0,
+                    NI_NUMERICHOST) != 0) {
+        snprintf(msg, msg_len, "cannot use '%s'", listen);
+        err = PP_ERR_USAGE;
+        goto fail;
+    }
+    broker->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                                 : ((struct sockaddr_in6 *)&ss)->sin6_port);
+
+    conf = rd_kafka_conf_new();
+    rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
+    broker->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    if (broker->rk == NULL) {
+        rd_kafka_conf_destroy(conf);
+        snprintf(msg, msg_len, "librdkafka: %s", errstr);
+        err = PP_ERR_INTERNAL;
+        goto fail;
+    }
+    broker->mcluster = rd_kafka_mock_cluster_new(broker->rk, 1);
+    if (broker->mcluster == NULL) {
+        snprintf(msg, msg_len, "librdkafka: cannot create the mock cluster");
+        err = PP_ERR_INTERNAL;
+        goto fail;
+    }
+    broker->mock_bootstraps = strdup(rd_kafka_mock_cluster_bootstraps(broker->mcluster));
+    if (broker->mock_bootstraps == NULL) {
+        err = PP_ERR_NOMEM;
+        goto fail;
+    }
+
+    filter = (struct pp_tcpfwd_filter){
+        .arg = broker,
+        .conn_new = kafka_conn_new,
+        .conn_free = kafka_conn_free,
+        .wants = kafka_wants,
+        .rewrite = kafka_rewrite,
+    };
+    fwd_options = (struct pp_tcpfwd_options){
+        .listen = listen,
+        .upstream = broker->mock_bootstraps, /* one broker: one address */
+        .filter = &filter,
+    };
+    /* pp_tcpfwd_new parses the same address, so it listens where the
+     * rewritten Metadata points. */
+    if ((err = pp_tcpfwd_new(&fwd_options, &broker->fwd, msg, msg_len)))
+        goto fail;
+    snprintf(broker->listen, sizeof broker->listen, "%s", pp_tcpfwd_address(broker->fwd));
+    *broker_out = broker;
+    return PP_OK;
+fail:
+    pp_kafka_broker_destroy(broker);
+    return err;
+}
+
+const char *pp_kafka_broker_bootstraps(const struct pp_kafka_broker *broker)
+{
+    return broker->listen;
+}
+
+const char *pp_kafka_broker_mock_bootstraps(const struct pp_kafka_broker *broker)
+{
+    return broker->mock_bootstraps;
+}
+
+int pp_kafka_broker_partitions(const struct pp_kafka_broker *broker)
+{
+    return broker->partitions;
+}
+
+void pp_kafka_broker_destroy(struct pp_kafka_broker *broker)
+{
+    if (broker == NULL)
+        return;
+    /* The forwarder calls into the mock cluster: stop it first. */
+    pp_tcpfwd_destroy(broker->fwd);
+    if (broker->mcluster != NULL)
+        rd_kafka_mock_cluster_destroy(broker->mcluster);
+    if (broker->rk != NULL)
+        rd_kafka_destroy(broker->rk);
+    free(broker->mock_bootstraps);
+    free(broker);
+}
