@@ -22,6 +22,7 @@
 #include "pp_kafka.h"
 
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <stdbool.h>
@@ -516,4 +517,286 @@ void pp_kafka_broker_destroy(struct pp_kafka_broker *broker)
         rd_kafka_destroy(broker->rk);
     free(broker->mock_bootstraps);
     free(broker);
+}
+
+/*
+ * The producer.
+ *
+ * Delivery reports arrive through librdkafka's queue and are served by
+ * rd_kafka_poll/rd_kafka_flush on the producer's (single) caller thread,
+ * so the counters need no lock. Topic handles are cached: rd_kafka_producev
+ * with a topic name would look the handle up under a lock on every message.
+ */
+
+#define KAFKA_PRODUCER_TOPICS_MAX 16
+/* How long pp_kafka_produce waits for deliveries when the queue is full. */
+#define KAFKA_QUEUE_FULL_WAIT_MS 50
+
+struct pp_kafka_producer {
+    rd_kafka_t *rk;
+    rd_kafka_topic_t *rkt[KAFKA_PRODUCER_TOPICS_MAX];
+    size_t n_topics;
+    struct pp_kafka_producer_stats stats;
+};
+
+/* Producer-side librdkafka logs go to debug: connection failures repeat
+ * every reconnect, and what matters reaches the caller as a failed
+ * delivery or metadata request, reported once. */
+static void kafka_producer_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    (void)level;
+    pp_log_debug("kafka: %s: %s", fac, buf);
+}
+
+static void kafka_producer_error_cb(rd_kafka_t *rk, int rerr, const char *reason, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    pp_log_debug("kafka: error: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)rerr), reason);
+}
+
+static void kafka_producer_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    struct pp_kafka_producer *producer = opaque;
+
+    (void)rk;
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        producer->stats.delivered++;
+        return;
+    }
+    if (producer->stats.failed++ == 0) {
+        producer->stats.first_error = kafka_err(m->err);
+        if (producer->stats.first_error == PP_OK)
+            producer->stats.first_error = PP_ERR_INTERNAL;
+        snprintf(producer->stats.first_error_msg, sizeof producer->stats.first_error_msg,
+                 "%s [%" PRId32 "]: %s", rd_kafka_topic_name(m->rkt), m->partition,
+                 rd_kafka_err2str(m->err));
+    }
+}
+
+static enum pp_err kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value,
+                                  char *msg, size_t msg_len)
+{
+    char errstr[512];
+
+    if (rd_kafka_conf_set(conf, key, value, errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
+        snprintf(msg, msg_len, "kafka property %s=%s: %s", key, value, errstr);
+        return PP_ERR_USAGE;
+    }
+    return PP_OK;
+}
+
+enum pp_err pp_kafka_producer_new(const char *bootstrap, const char *const *properties, char *msg,
+                                  size_t msg_len, struct pp_kafka_producer **out)
+{
+    /* Why each value: docs/kafka.md. */
+    static const char *const defaults[][2] = {
+        {"enable.idempotence", "true"},
+        {"linger.ms", "5"},
+        {"batch.num.messages", "10000"},
+        {"batch.size", "1000000"},
+        {"compression.codec", "lz4"},
+        {"queue.buffering.max.messages", "200000"},
+        {"queue.buffering.max.kbytes", "262144"},
+        {"partitioner", "murmur2_random"},
+        {"message.timeout.ms", "30000"},
+        {"socket.connection.setup.timeout.ms", "10000"},
+    };
+    struct pp_kafka_producer *producer;
+    rd_kafka_conf_t *conf = NULL;
+    char errstr[512];
+    enum pp_err err;
+
+    *out = NULL;
+    msg[0] = '\0';
+    if (bootstrap == NULL || bootstrap[0] == '\0') {
+        snprintf(msg, msg_len, "no bootstrap servers given");
+        return PP_ERR_USAGE;
+    }
+    producer = calloc(1, sizeof *producer);
+    if (producer == NULL)
+        return PP_ERR_NOMEM;
+    conf = rd_kafka_conf_new();
+    if (conf == NULL) {
+        err = PP_ERR_NOMEM;
+        goto fail;
+    }
+    if ((err = kafka_conf_set(conf, "bootstrap.servers", bootstrap, msg, msg_len)))
+        goto fail;
+    for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
+        if ((err = kafka_conf_set(conf, defaults[i][0], defaults[i][1], msg, msg_len)))
+            goto fail;
+    for (size_t i = 0; properties != NULL && properties[i] != NULL; i++) {
+        const char *eq = strchr(properties[i], '=');
+        char key[256];
+
+        if (eq == NULL || eq == properties[i] || (size_t)(eq - properties[i]) >= sizeof key) {
+            snprintf(msg, msg_len, "kafka property '%s' is not key=value", properties[i]);
+            err = PP_ERR_USAGE;
+            goto fail;
+        }
+        memcpy(key, properties[i], (size_t)(eq - properties[i]));
+        key[eq - properties[i]] = '\0';
+        if ((err = kafka_conf_set(conf, key, eq + 1, msg, msg_len)))
+            goto fail;
+    }
+    rd_kafka_conf_set_log_cb(conf, kafka_producer_log_cb);
+    rd_kafka_conf_set_error_cb(conf, kafka_producer_error_cb);
+    rd_kafka_conf_set_dr_msg_cb(conf, kafka_producer_dr_cb);
+    rd_kafka_conf_set_opaque(conf, producer);
+    producer->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    if (producer->rk == NULL) {
+        snprintf(msg, msg_len, "librdkafka: %s", errstr);
+        err = PP_ERR_INTERNAL;
+        goto fail;
+    }
+    conf = NULL; /* rd_kafka_new took it */
+    *out = producer;
+    return PP_OK;
+fail:
+    if (conf != NULL)
+        rd_kafka_conf_destroy(conf);
+    pp_kafka_producer_destroy(producer);
+    return err;
+}
+
+/* The cached handle of topic, created on first use; NULL when the cache is
+ * full and creation failed. */
+static rd_kafka_topic_t *kafka_producer_topic(struct pp_kafka_producer *producer, const char *topic)
+{
+    rd_kafka_topic_t *rkt;
+
+    for (size_t i = 0; i < producer->n_topics; i++)
+        if (strcmp(rd_kafka_topic_name(producer->rkt[i]), topic) == 0)
+            return producer->rkt[i];
+    rkt = rd_kafka_topic_new(producer->rk, topic, NULL);
+    if (rkt == NULL)
+        return NULL;
+    if (producer->n_topics == KAFKA_PRODUCER_TOPICS_MAX) {
+        /* Full (more than 16 topics): evict the last slot. Dropping the
+         * application's reference is safe with messages queued:
+         * librdkafka holds its own. */
+        rd_kafka_topic_destroy(producer->rkt[--producer->n_topics]);
+    }
+    producer->rkt[producer->n_topics++] = rkt;
+    return rkt;
+}
+
+enum pp_err pp_kafka_produce(struct pp_kafka_producer *producer, const char *topic,
+                             int32_t partition, const void *key, size_t key_len, const void *value,
+                             size_t value_len)
+{
+    rd_kafka_topic_t *rkt = kafka_producer_topic(producer, topic);
+    rd_kafka_resp_err_t rerr;
+
+    if (rkt == NULL)
+        return kafka_err(rd_kafka_last_error());
+    rd_kafka_poll(producer->rk, 0);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (rd_kafka_produce(rkt, partition, RD_KAFKA_MSG_F_COPY, (void *)(uintptr_t)value,
+                             value_len, key, key_len, NULL) == 0) {
+            producer->stats.produced++;
+            return PP_OK;
+        }
+        rerr = rd_kafka_last_error();
+        if (rerr != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            return kafka_err(rerr);
+        /* Full: serve deliveries, which frees queue space, then retry. */
+        rd_kafka_poll(producer->rk, KAFKA_QUEUE_FULL_WAIT_MS);
+    }
+    return PP_AGAIN;
+}
+
+void pp_kafka_producer_poll(struct pp_kafka_producer *producer, int timeout_ms)
+{
+    rd_kafka_poll(producer->rk, timeout_ms);
+}
+
+enum pp_err pp_kafka_producer_flush(struct pp_kafka_producer *producer, int timeout_ms, char *msg,
+                                    size_t msg_len)
+{
+    rd_kafka_resp_err_t rerr = rd_kafka_flush(producer->rk, timeout_ms);
+    const struct pp_kafka_producer_stats *st = &producer->stats;
+
+    if (st->failed > 0) {
+        if (msg != NULL)
+            snprintf(msg, msg_len, "%" PRIu64 " of %" PRIu64 " messages not delivered; first: %s",
+                     st->failed, st->produced, st->first_error_msg);
+        return st->first_error;
+    }
+    if (rerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (msg != NULL)
+            snprintf(msg, msg_len, "%d messages still undelivered after %d ms",
+                     rd_kafka_outq_len(producer->rk), timeout_ms);
+        return PP_ERR_IO;
+    }
+    return PP_OK;
+}
+
+enum pp_err pp_kafka_producer_partitions(struct pp_kafka_producer *producer, const char *topic,
+                                         int timeout_ms, int32_t *count, char *msg, size_t msg_len)
+{
+    rd_kafka_topic_t *rkt = kafka_producer_topic(producer, topic);
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t rerr;
+    enum pp_err err;
+
+    *count = 0;
+    msg[0] = '\0';
+    if (rkt == NULL) {
+        snprintf(msg, msg_len, "topic %s: %s", topic, rd_kafka_err2str(rd_kafka_last_error()));
+        return kafka_err(rd_kafka_last_error());
+    }
+    rerr = rd_kafka_metadata(producer->rk, 0, rkt, &md, timeout_ms);
+    if (rerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        err = kafka_err(rerr);
+        if (err == PP_ERR_IO)
+            snprintf(msg, msg_len, "no broker answered a metadata request for %s within %d ms (%s)",
+                     topic, timeout_ms, rd_kafka_err2str(rerr));
+        else
+            snprintf(msg, msg_len, "metadata of %s: %s", topic, rd_kafka_err2str(rerr));
+        return err == PP_OK ? PP_ERR_INTERNAL : err;
+    }
+    err = PP_ERR_NOTFOUND;
+    snprintf(msg, msg_len, "topic %s: not in the broker's metadata", topic);
+    for (int i = 0; i < md->topic_cnt; i++) {
+        if (strcmp(md->topics[i].topic, topic) != 0)
+            continue;
+        if (md->topics[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            snprintf(msg, msg_len, "topic %s: %s", topic, rd_kafka_err2str(md->topics[i].err));
+            err = kafka_err(md->topics[i].err);
+            if (err == PP_OK)
+                err = PP_ERR_INTERNAL;
+            break;
+        }
+        *count = md->topics[i].partition_cnt;
+        msg[0] = '\0';
+        err = PP_OK;
+        break;
+    }
+    rd_kafka_metadata_destroy(md);
+    return err;
+}
+
+void pp_kafka_producer_get_stats(const struct pp_kafka_producer *producer,
+                                 struct pp_kafka_producer_stats *stats)
+{
+    *stats = producer->stats;
+}
+
+void pp_kafka_producer_destroy(struct pp_kafka_producer *producer)
+{
+    if (producer == NULL)
+        return;
+    for (size_t i = 0; i < producer->n_topics; i++)
+        rd_kafka_topic_destroy(producer->rkt[i]);
+    if (producer->rk != NULL) {
+        /* Drop what is still queued or in flight, so destroy does not wait
+         * for an unreachable broker; their reports are served here. */
+        rd_kafka_purge(producer->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_poll(producer->rk, 0);
+        rd_kafka_destroy(producer->rk);
+    }
+    free(producer);
 }

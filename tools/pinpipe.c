@@ -18,9 +18,10 @@ static const char main_usage[] =
     "  query     answer the nine analytics queries over a recorded lake\n"
     "  emulate   write emulated posts (pin, geo, user) into a lake\n"
     "  broker    run an in-memory development Kafka broker\n"
+    "  replay    produce a recorded lake's topics back into Kafka\n"
     "\n"
     "Run 'pinpipe <command> --help' for a command's options.\n"
-    "The streaming commands (demo, run, replay) are not built yet.\n";
+    "The streaming commands (demo, run) are not built yet.\n";
 
 int main(int argc, char **argv)
 {
@@ -44,9 +45,11 @@ int main(int argc, char **argv)
         return pp_cmd_emulate(argc - 1, argv + 1);
     if (strcmp(cmd, "broker") == 0)
         return pp_cmd_broker(argc - 1, argv + 1);
-    if (strcmp(cmd, "demo") == 0 || strcmp(cmd, "run") == 0 || strcmp(cmd, "replay") == 0) {
+    if (strcmp(cmd, "replay") == 0)
+        return pp_cmd_replay(argc - 1, argv + 1);
+    if (strcmp(cmd, "demo") == 0 || strcmp(cmd, "run") == 0) {
         fprintf(stderr,
-                "pinpipe: '%s' is not built yet: this version has query, emulate and broker\n",
+                "pinpipe: '%s' is not built yet: this version has query, emulate, broker and replay\n",
                 cmd);
         return 2;
     }

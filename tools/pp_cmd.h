@@ -21,4 +21,9 @@ int pp_cmd_query(int argc, char **argv);
  * development Kafka broker (see --help). Runs until SIGINT or SIGTERM. */
 int pp_cmd_broker(int argc, char **argv);
 
+/* pinpipe replay --from <lake> --to kafka://<bootstrap> [--rate N|max]:
+ * recorded topics back into Kafka, keyed by ind, in offset order per
+ * partition (see --help). */
+int pp_cmd_replay(int argc, char **argv);
+
 #endif

@@ -1,7 +1,8 @@
 /*
  * pinpipe emulate: posts from pp_emulate written as the raw topics of a
  * lake, as the Confluent S3 sink would have stored them after a keyed
- * producer sent them to Kafka.
+ * producer sent them to Kafka, or produced to Kafka itself (--to
+ * kafka://, docs/kafka.md).
  *
  * Each record goes to the partition Kafka's default partitioner picks for
  * its key (the decimal ind) and gets that partition's next offset. Every
@@ -32,6 +33,7 @@
 #include "pp_arena.h"
 #include "pp_cmd.h"
 #include "pp_emulate.h"
+#include "pp_kafka.h"
 #include "pp_lake.h"
 #include "pp_log.h"
 #include "pp_topic.h"
@@ -41,32 +43,41 @@
 #define EMULATE_PREFIX_MAX 200
 /* Posts between checks of the clock (progress) and of pending signals. */
 #define EMULATE_CHECK_EVERY 4096
+/* How long the final flush waits: beyond message.timeout.ms (30 s), so
+ * undelivered messages end as failed deliveries, not as a timeout. */
+#define EMULATE_FLUSH_TIMEOUT_MS 60000
+#define EMULATE_MAX_RATE 100000000
 
 static const char emulate_usage[] =
-    "usage: pinpipe emulate --to <lake dir> [options]\n"
+    "usage: pinpipe emulate --to <lake dir>|kafka://<host:port>[,<host:port>] [options]\n"
     "\n"
     "Writes emulated posts (a pin, a geo and a user record per post, keyed by\n"
     "ind) as raw topic objects of a lake, in the Confluent S3 sink layout:\n"
     "<dir>/topics/<prefix>.<pin|geo|user>/partition=<p>/<topic>+<p>+<offset>.json.zst\n"
-    "Keys are drawn from [0, ind-space), so some posts repeat exactly; records\n"
-    "depend only on the seed and the key.\n"
+    "or produces them to the Kafka topics <prefix>.pin, .geo and .user, keyed\n"
+    "by the decimal ind (the Java client's partitioner places them; idempotent\n"
+    "producer; exit 1 when a delivery fails). Keys are drawn from\n"
+    "[0, ind-space), so some posts repeat exactly; records depend only on the\n"
+    "seed and the key.\n"
     "\n"
     "options:\n"
-    "  --to <dir>              the lake's root directory (required; created)\n"
+    "  --to <dir>|kafka://<bootstrap>  the lake's root directory (created) or\n"
+    "                          the Kafka bootstrap servers (required)\n"
+    "  --rate <n>              posts per second, on average (default: as fast as possible)\n"
     "  --count <n>             posts to write (default 1000)\n"
     "  --seed <n>              random seed (default 100)\n"
-    "  --partitions <n>        partitions per topic (default 4, at most 4096)\n"
+    "  --partitions <n>        lake: partitions per topic (default 4, at most 4096)\n"
     "  --prefix <prefix>       topic prefix (default pinterest)\n"
-    "  --topics-dir <dir>      directory of the raw topics (default topics)\n"
-    "  --flush-size <n>        records per object (default 20000)\n"
-    "  --compression zstd|none object compression (default zstd)\n"
-    "  --zstd-level <n>        1..19 (default 3)\n"
+    "  --topics-dir <dir>      lake: directory of the raw topics (default topics)\n"
+    "  --flush-size <n>        lake: records per object (default 20000)\n"
+    "  --compression zstd|none lake: object compression (default zstd)\n"
+    "  --zstd-level <n>        lake: 1..19 (default 3)\n"
     "  --malformed <permille>  records replaced by malformed ones, 0..1000 (default 0)\n"
     "  --ind-space <n>         keys are drawn from [0, n) (default count + count/10)\n"
     "  --quiet                 no summary or progress on stderr\n"
     "  --help                  this text\n"
     "\n"
-    "kafka:// and http:// targets arrive with the streaming engine.\n"
+    "http:// (the REST proxy) arrives with the HTTP API.\n"
     "exit status: 0 ok, 1 runtime failure, 2 usage error\n";
 
 struct emulate_opts {
@@ -82,6 +93,8 @@ struct emulate_opts {
     unsigned malformed_permille;
     int64_t ind_space; /* 0: derived from count */
     bool is_quiet;
+    int64_t rate;          /* posts per second; 0: unthrottled */
+    const char *bootstrap; /* set for kafka://: the part after the scheme */
 };
 
 /* The open object of one (topic, partition). */
@@ -182,6 +195,7 @@ static int emulate_parse_args(int argc, char **argv, struct emulate_opts *o)
         OPT_MALFORMED,
         OPT_IND_SPACE,
         OPT_QUIET,
+        OPT_RATE,
         OPT_HELP,
     };
     static const struct option longopts[] = {
@@ -197,6 +211,7 @@ static int emulate_parse_args(int argc, char **argv, struct emulate_opts *o)
         {"malformed", required_argument, NULL, OPT_MALFORMED},
         {"ind-space", required_argument, NULL, OPT_IND_SPACE},
         {"quiet", no_argument, NULL, OPT_QUIET},
+        {"rate", required_argument, NULL, OPT_RATE},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -275,6 +290,11 @@ static int emulate_parse_args(int argc, char **argv, struct emulate_opts *o)
                 return emulate_usage_error("--ind-space must be an integer >= 1, not '%s'", optarg);
             break;
         case OPT_QUIET: o->is_quiet = true; break;
+        case OPT_RATE:
+            if (!emulate_parse_int(optarg, 1, EMULATE_MAX_RATE, &o->rate))
+                return emulate_usage_error("--rate must be an integer in 1..%d posts/s, not '%s'",
+                                           EMULATE_MAX_RATE, optarg);
+            break;
         case 'h':
         case OPT_HELP: fputs(emulate_usage, stdout); return -1;
         case ':': return emulate_usage_error("%s needs a value", argv[optind - 1]);
@@ -291,14 +311,18 @@ static int emulate_parse_args(int argc, char **argv, struct emulate_opts *o)
     if (optind < argc)
         return emulate_usage_error("unexpected argument '%s'", argv[optind]);
     if (o->to == NULL)
-        return emulate_usage_error("--to <lake dir> is required");
-    if (strncmp(o->to, "kafka://", 8) == 0 || strncmp(o->to, "http://", 7) == 0 ||
-        strncmp(o->to, "https://", 8) == 0)
-        return emulate_usage_error("--to kafka:// and http:// arrive with the streaming "
-                                   "engine; give a lake directory");
-    if (strstr(o->to, "://") != NULL && strncmp(o->to, "file://", 7) != 0)
-        return emulate_usage_error("--to must be a lake directory (a path or file://), "
-                                   "not '%s'",
+        return emulate_usage_error("--to <lake dir> or --to kafka://<bootstrap> is required");
+    if (strncmp(o->to, "http://", 7) == 0 || strncmp(o->to, "https://", 8) == 0)
+        return emulate_usage_error("--to http:// arrives with the HTTP API; give kafka:// or "
+                                   "a lake directory");
+    if (strncmp(o->to, "kafka://", 8) == 0) {
+        o->bootstrap = o->to + 8;
+        if (o->bootstrap[0] == '\0' || strchr(o->bootstrap, '/') != NULL)
+            return emulate_usage_error("--to kafka:// needs host:port[,host:port], not '%s'",
+                                       o->to);
+    } else if (strstr(o->to, "://") != NULL && strncmp(o->to, "file://", 7) != 0)
+        return emulate_usage_error("--to must be a lake directory (a path or file://) or "
+                                   "kafka://<bootstrap>, not '%s'",
                                    o->to);
     if (o->to[0] == '\0' || strcmp(o->to, "file://") == 0)
         return emulate_usage_error("--to must not be empty");
@@ -594,6 +618,172 @@ static void emulate_progress(int64_t done, int64_t count, double started, bool i
     fflush(stderr);
 }
 
+/* Sleeps until post n is due: start + n / rate. Pacing against the start
+ * time (not the previous post) keeps the average rate exact whatever each
+ * sleep overshoots. */
+static void emulate_pace(const struct timespec *start, int64_t n, int64_t rate)
+{
+    struct timespec due;
+    int64_t ns = (int64_t)((long double)n * 1e9L / (long double)rate);
+
+    due.tv_sec = start->tv_sec + (time_t)(ns / 1000000000);
+    due.tv_nsec = start->tv_nsec + (long)(ns % 1000000000);
+    if (due.tv_nsec >= 1000000000) {
+        due.tv_sec++;
+        due.tv_nsec -= 1000000000;
+    }
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL) == EINTR)
+        ;
+}
+
+/* True when SIGINT or SIGTERM is pending (they are blocked while we run). */
+static bool emulate_is_stopped(bool is_masked)
+{
+    sigset_t pending;
+
+    return is_masked && sigpending(&pending) == 0 &&
+           (sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1);
+}
+
+/* Produces one record, retrying while the producer's queue is full. Stops
+ * early when a delivery has already failed: the run fails anyway. */
+static enum pp_err emulate_produce(struct pp_kafka_producer *producer, const char *topic,
+                                   const char *key, size_t key_len, const struct pp_buf *record)
+{
+    struct pp_kafka_producer_stats st;
+    enum pp_err err;
+
+    for (;;) {
+        err = pp_kafka_produce(producer, topic, PP_KAFKA_PARTITION_ANY, key, key_len, record->data,
+                               record->len);
+        if (err != PP_AGAIN)
+            return err;
+        pp_kafka_producer_get_stats(producer, &st);
+        if (st.failed > 0)
+            return st.first_error;
+    }
+}
+
+/* --to kafka://: every post's three records to <prefix>.pin/.geo/.user,
+ * keyed by the decimal ind; the default partitioner (murmur2) places them
+ * where pp_emulate_partition would. */
+static int emulate_run_kafka(const struct emulate_opts *o)
+{
+    struct pp_emulate_options eopt;
+    struct pp_emulate *em = NULL;
+    struct pp_kafka_producer *producer = NULL;
+    struct pp_kafka_producer_stats st;
+    struct pp_buf rec[PP_TOPIC_COUNT];
+    char topic[PP_TOPIC_COUNT][EMULATE_PREFIX_MAX + 8];
+    char msg[512] = "";
+    sigset_t stop_signals;
+    sigset_t old_mask;
+    bool is_masked = false;
+    bool show_progress;
+    struct timespec start;
+    double started;
+    double secs;
+    double last = 0;
+    int64_t done = 0;
+    enum pp_err err;
+    int rc = 1;
+
+    for (int t = 0; t < PP_TOPIC_COUNT; t++) {
+        pp_buf_init(&rec[t]);
+        snprintf(topic[t], sizeof topic[t], "%s.%s", o->prefix, pp_topic_name((enum pp_topic)t));
+    }
+    eopt.seed = o->seed;
+    eopt.ind_space = o->ind_space;
+    eopt.malformed_permille = o->malformed_permille;
+    em = pp_emulate_new(&eopt);
+    if (em == NULL) {
+        err = PP_ERR_NOMEM;
+        goto out;
+    }
+    err = pp_kafka_producer_new(o->bootstrap, NULL, msg, sizeof msg, &producer);
+    if (err) {
+        if (err == PP_ERR_USAGE)
+            rc = 2;
+        goto out;
+    }
+
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    if (sigprocmask(SIG_BLOCK, &stop_signals, &old_mask) == 0)
+        is_masked = true;
+
+    show_progress = !o->is_quiet && isatty(STDERR_FILENO);
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    started = emulate_now();
+    for (done = 0; done < o->count; done++) {
+        char key[24];
+        int key_len;
+        int64_t ind;
+
+        if ((done % EMULATE_CHECK_EVERY == 0 || o->rate > 0) && done > 0) {
+            if (emulate_is_stopped(is_masked))
+                break;
+            if (show_progress && emulate_now() - last > 0.25) {
+                last = emulate_now();
+                emulate_progress(done, o->count, started, false);
+            }
+        }
+        if (o->rate > 0)
+            emulate_pace(&start, done, o->rate);
+        for (int t = 0; t < PP_TOPIC_COUNT; t++)
+            rec[t].len = 0;
+        err = pp_emulate_next(em, &ind, rec);
+        if (err)
+            goto out;
+        key_len = snprintf(key, sizeof key, "%" PRId64, ind);
+        for (int t = 0; t < PP_TOPIC_COUNT; t++) {
+            err = emulate_produce(producer, topic[t], key, (size_t)key_len, &rec[t]);
+            if (err)
+                goto out;
+        }
+    }
+    err = pp_kafka_producer_flush(producer, EMULATE_FLUSH_TIMEOUT_MS, msg, sizeof msg);
+    if (show_progress)
+        emulate_progress(done, o->count, started, true);
+    if (err)
+        goto out;
+    secs = emulate_now() - started;
+    pp_kafka_producer_get_stats(producer, &st);
+    if (!o->is_quiet)
+        pp_log_info("emulate: %" PRId64 " posts (%" PRIu64 " records delivered) -> %s in %.2f s "
+                    "(%.0f posts/s)%s",
+                    done, st.delivered, o->to, secs, secs > 0 ? (double)done / secs : 0.0,
+                    done < o->count ? " (interrupted)" : "");
+    rc = 0;
+
+out:
+    if (rc != 0 && err != PP_OK) {
+        if (msg[0] == '\0' && producer != NULL) {
+            /* a produce call failed, or a delivery failed while producing */
+            pp_kafka_producer_get_stats(producer, &st);
+            if (st.failed > 0)
+                snprintf(msg, sizeof msg, "delivery failed: %s", st.first_error_msg);
+        }
+        if (msg[0] != '\0')
+            pp_log_error("emulate: %s: %s", o->to, msg);
+        else
+            pp_log_error("emulate: %s: %s", o->to, pp_err_str(err));
+    }
+    if (is_masked) {
+        struct timespec zero = {0, 0};
+
+        while (sigtimedwait(&stop_signals, NULL, &zero) > 0)
+            ;
+        sigprocmask(SIG_SETMASK, &old_mask, NULL);
+    }
+    pp_kafka_producer_destroy(producer);
+    pp_emulate_destroy(em);
+    for (int t = 0; t < PP_TOPIC_COUNT; t++)
+        pp_buf_cleanup(&rec[t]);
+    return rc;
+}
+
 int pp_cmd_emulate(int argc, char **argv)
 {
     struct emulate_opts o;
@@ -603,9 +793,9 @@ int pp_cmd_emulate(int argc, char **argv)
     struct pp_buf rec[PP_TOPIC_COUNT];
     sigset_t stop_signals;
     sigset_t old_mask;
-    sigset_t pending;
     bool is_masked = false;
     bool show_progress;
+    struct timespec start;
     double started;
     double last = 0;
     int64_t done = 0;
@@ -615,6 +805,8 @@ int pp_cmd_emulate(int argc, char **argv)
     rc = emulate_parse_args(argc, argv, &o);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
+    if (o.bootstrap != NULL)
+        return emulate_run_kafka(&o);
     rc = 1;
     for (int t = 0; t < PP_TOPIC_COUNT; t++)
         pp_buf_init(&rec[t]);
@@ -643,19 +835,21 @@ int pp_cmd_emulate(int argc, char **argv)
         is_masked = true;
 
     show_progress = !o.is_quiet && isatty(STDERR_FILENO);
+    clock_gettime(CLOCK_MONOTONIC, &start);
     started = emulate_now();
     for (done = 0; done < o.count; done++) {
         int64_t ind;
 
-        if (done % EMULATE_CHECK_EVERY == 0 && done > 0) {
-            if (is_masked && sigpending(&pending) == 0 &&
-                (sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1))
+        if ((done % EMULATE_CHECK_EVERY == 0 || o.rate > 0) && done > 0) {
+            if (emulate_is_stopped(is_masked))
                 break;
             if (show_progress && emulate_now() - last > 0.25) {
                 last = emulate_now();
                 emulate_progress(done, o.count, started, false);
             }
         }
+        if (o.rate > 0)
+            emulate_pace(&start, done, o.rate);
         for (int t = 0; t < PP_TOPIC_COUNT; t++)
             rec[t].len = 0;
         err = pp_emulate_next(em, &ind, rec);

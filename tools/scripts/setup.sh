@@ -20,9 +20,9 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-pkgs=(meson ninja-build pkg-config gcc g++ libsimdjson-dev libzstd-dev librdkafka-dev zstd)
+pkgs=(meson ninja-build pkg-config gcc g++ libsimdjson-dev libzstd-dev librdkafka-dev libmicrohttpd-dev zstd)
 if [ "$with_tests" = 1 ]; then
-    pkgs+=(check nodejs npm python3 kcat)
+    pkgs+=(check nodejs npm python3 python3-requests kcat)
 fi
 
 missing=()

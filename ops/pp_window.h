@@ -1,0 +1,139 @@
+/*
+ * pp_window: the nine queries of pp_query per time window (SPEC 6), the
+ * analytics state the streaming engine keeps. docs/windows.md is the
+ * user's view.
+ *
+ * A set holds one list of windows per window spec. Spec 0 is always `all`
+ * (one window, start INT64_MIN, end INT64_MAX, always open); the specs
+ * given to pp_window_set_new() follow in order, without `all` and without
+ * duplicates, so the indices are those of pp_config_windows().
+ *
+ * Time: every joined post comes with its time (ms since the epoch), the
+ * largest Kafka timestamp of its three parts, computed by the caller.
+ *   watermark = largest post time seen - allowed lateness.
+ * A post with time < watermark on arrival is late: it counts in `all` and
+ * in the late counter only, never in a time window (even one still open).
+ * Otherwise it is added to every window of every spec that contains it:
+ * tumbling:S window k is [k*S, (k+1)*S); hopping:S/L windows start at
+ * every multiple of L and last S, so a post is in S/L of them. A window
+ * is open while watermark < end and closed (final) from watermark >= end;
+ * a closed window is freed once watermark >= end + retention. Windows are
+ * created when their first post arrives: a window no post fell into does
+ * not exist (it is not listed).
+ *
+ * Times must lie in [0, INT64_MAX); a post with another time (e.g.
+ * librdkafka's -1, "no timestamp") is handled like a late post: `all`
+ * and the late counter, and it does not move the watermark.
+ *
+ * Memory: per spec, one pp_query_state per open window plus the closed
+ * windows still within retention; at most (lateness + size) / slide + 1
+ * windows are open per spec at any time, and
+ * (lateness + retention + size) / slide + 1 are kept in all. Nothing else
+ * grows with the stream. Adding a post costs size/slide query updates per
+ * spec.
+ *
+ * Threads: a set belongs to one thread (the consumer of the pipeline,
+ * which also owns the post table whose interned strings the posts and the
+ * results refer to). Nothing here locks.
+ */
+#ifndef PP_WINDOW_H
+#define PP_WINDOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pp_config.h"
+#include "pp_err.h"
+#include "pp_hmap.h"
+#include "pp_post.h"
+#include "pp_query.h"
+
+/* The longest text pp_window_spec_format() writes, NUL included. */
+#define PP_WINDOW_SPEC_MAX 64
+
+struct pp_window_set;
+
+/* One window of a spec as pp_window_set_info() reports it. */
+struct pp_window_info {
+    int64_t start_ms; /* inclusive; INT64_MIN for `all` */
+    int64_t end_ms;   /* exclusive; INT64_MAX for `all` (and when start + size overflows) */
+    bool is_open;     /* watermark < end_ms; always true for `all` */
+    uint64_t posts;   /* posts added to this window */
+};
+
+/*
+ * A set for n specs (specs may be NULL when n is 0). Each spec must be
+ * valid as pp_config_windows() or pp_window_spec_parse() return them
+ * (positive sizes, slide <= size, size a multiple of slide): anything
+ * else is a programming error (assert). allowed_lateness_ms and
+ * retention_ms are >= 0. The specs are copied. Returns NULL when out of
+ * memory; the caller frees the set with pp_window_set_destroy().
+ */
+struct pp_window_set *pp_window_set_new(const struct pp_config_window *specs, size_t n,
+                                        int64_t allowed_lateness_ms, int64_t retention_ms);
+/* Frees the set and all its windows. Accepts NULL. */
+void pp_window_set_destroy(struct pp_window_set *set);
+
+/*
+ * Adds one joined post (borrowed: its text ids refer to strings) with its
+ * time, then advances the watermark and frees the closed windows past
+ * retention. PP_OK, or PP_ERR_NOMEM: the post may then be counted in some
+ * windows only and the caller is expected to stop.
+ */
+enum pp_err pp_window_set_add(struct pp_window_set *set, const struct pp_post *post,
+                              const struct pp_intern *strings, int64_t post_time_ms);
+
+/* The watermark in ms; INT64_MIN before the first post with a valid time. */
+int64_t pp_window_set_watermark(const struct pp_window_set *set);
+/* Posts counted as late (see above) so far. */
+uint64_t pp_window_set_late_posts(const struct pp_window_set *set);
+
+/* The number of specs (1 + the distinct non-`all` specs given). */
+size_t pp_window_set_spec_count(const struct pp_window_set *set);
+/* Spec number spec (< pp_window_set_spec_count()); spec 0 is `all`. */
+const struct pp_config_window *pp_window_set_spec(const struct pp_window_set *set, size_t spec);
+/*
+ * Finds a spec by value (kind, size and slide; `tumbling:60s` finds
+ * `tumbling:1m`, `hopping:5m/5m` does not find `tumbling:5m`). PP_OK and
+ * *spec, or PP_ERR_NOTFOUND.
+ */
+enum pp_err pp_window_set_lookup(const struct pp_window_set *set,
+                                 const struct pp_config_window *window, size_t *spec);
+
+/*
+ * The windows of a spec that exist now, in start order: indices
+ * 0 .. pp_window_set_count() - 1. Indices shift when a post creates an
+ * earlier window or retention frees the oldest, so read them between two
+ * adds (on the owning thread).
+ */
+size_t pp_window_set_count(const struct pp_window_set *set, size_t spec);
+void pp_window_set_info(const struct pp_window_set *set, size_t spec, size_t i,
+                        struct pp_window_info *info);
+/*
+ * One query's table over window i of a spec (see pp_query_result()). Text
+ * cells point into strings. The caller frees the table with
+ * pp_table_cleanup(). PP_OK or PP_ERR_NOMEM.
+ */
+enum pp_err pp_window_set_result(const struct pp_window_set *set, size_t spec, size_t i,
+                                 const struct pp_intern *strings, enum pp_query_id id,
+                                 struct pp_table *table);
+
+/*
+ * Parses one window spec as the HTTP API's `window=` parameter gives it:
+ * `all`, `tumbling:<dur>` or `hopping:<size>/<slide>`, <dur> being
+ * <n>ms|s|m|h|d, positive, the slide at most the size and dividing it
+ * (docs/config.md). text is len bytes (no NUL needed); no spaces are
+ * allowed. PP_OK and *window, or PP_ERR_INVALID (window untouched).
+ */
+enum pp_err pp_window_spec_parse(const char *text, size_t len, struct pp_config_window *window);
+/*
+ * Writes the canonical spelling of a valid spec into out (cap bytes,
+ * PP_WINDOW_SPEC_MAX is always enough), NUL-terminated; each duration in
+ * its largest whole unit (`tumbling:60s` is written `tumbling:1m`). Returns
+ * the length written without the NUL, like snprintf (truncated when it
+ * does not fit).
+ */
+size_t pp_window_spec_format(const struct pp_config_window *window, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,550 @@
+/*
+ * pinpipe replay: the raw topics of a lake produced back into Kafka
+ * (docs/kafka.md).
+ *
+ * One thread reads the lake with pp_lake_reader (topics in pin, geo, user
+ * order; each topic's objects in (partition, start offset) order) and
+ * produces every record, in offset order, to the topic of the same name
+ * (or under --to-prefix). A record goes to the partition it had in the
+ * lake when the destination topic has enough partitions, so each lake
+ * partition's records land in one Kafka partition in offset order (the
+ * idempotent producer keeps that order across retries); otherwise the
+ * key's murmur2 hash places it. The key is the decimal ind (pin `index`,
+ * geo/user `ind`) as the cleaning rules of docs/semantics.md read it; a
+ * record those rules reject gets no key.
+ *
+ * Main thread only.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pp_arena.h"
+#include "pp_batch.h"
+#include "pp_clean.h"
+#include "pp_cmd.h"
+#include "pp_kafka.h"
+#include "pp_lake.h"
+#include "pp_log.h"
+#include "pp_topic.h"
+
+#define REPLAY_PREFIX_MAX 200
+/* Batch input bytes: whole records up to this size travel; a longer one is
+ * an oversized span, skipped. Kafka's default message.max.bytes is 1 MB. */
+#define REPLAY_BATCH_BYTES (2 * 1024 * 1024)
+#define REPLAY_MAX_RATE 1000000000
+#define REPLAY_DEFAULT_TIMEOUT_S 30
+#define REPLAY_MAX_TIMEOUT_S 3600
+/* Records between checks of pending signals and progress. */
+#define REPLAY_CHECK_EVERY 1024
+
+static const char replay_usage[] =
+    "usage: pinpipe replay --from <lake> --to kafka://<host:port>[,<host:port>] [options]\n"
+    "\n"
+    "Produces the recorded raw topics of a lake (<prefix>.pin, .geo, .user) back\n"
+    "into Kafka, in offset order per partition. Each record goes to the topic of\n"
+    "the same name (or under --to-prefix), keyed by its ind (pin index, geo/user\n"
+    "ind; a record whose key the cleaning rules reject is sent without a key),\n"
+    "into the partition it had in the lake when the topic has that many\n"
+    "partitions, else where the key's hash puts it. Idempotent producer; exit 1\n"
+    "when a delivery fails.\n"
+    "\n"
+    "options:\n"
+    "  --from <lake>           the lake's root directory (required)\n"
+    "  --to kafka://<bootstrap> the Kafka bootstrap servers (required)\n"
+    "  --rate <n>|max          records per second, on average (default max)\n"
+    "  --prefix <prefix>       the lake's topic prefix, when it holds several\n"
+    "  --to-prefix <prefix>    prefix of the destination topics (default: the lake's)\n"
+    "  --topics-dir <dir>      directory of the raw topics (default topics)\n"
+    "  --timeout <s>           seconds a message or the broker lookup may take\n"
+    "                          before the replay fails (default 30)\n"
+    "  --quiet                 no summary or progress on stderr\n"
+    "  --help                  this text\n"
+    "\n"
+    "exit status: 0 ok, 1 runtime failure, 2 usage error\n";
+
+struct replay_opts {
+    const char *from;
+    const char *to;
+    const char *bootstrap; /* the part of --to after kafka:// */
+    const char *prefix;    /* NULL: discovered */
+    const char *to_prefix; /* NULL: the lake's */
+    const char *topics_dir;
+    int64_t rate; /* records per second; 0: max */
+    int64_t timeout_s;
+    bool is_quiet;
+};
+
+struct replay_counts {
+    uint64_t records[PP_TOPIC_COUNT];
+    uint64_t keyless;
+    uint64_t skipped; /* oversized or too large for Kafka */
+};
+
+static int replay_usage_error(const char *fmt, ...) PP_PRINTF(1, 2);
+
+/* Prints one line naming the problem; returns exit status 2. */
+static int replay_usage_error(const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "pinpipe: replay: %s (see pinpipe replay --help)\n", line);
+    return 2;
+}
+
+static bool replay_parse_int(const char *s, int64_t min, int64_t max, int64_t *value)
+{
+    char *end;
+    long long v;
+
+    if (*s < '0' || *s > '9')
+        return false;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return false;
+    *value = v;
+    return true;
+}
+
+/* Kafka topic names allow [a-zA-Z0-9._-]. */
+static bool replay_is_topic_text(const char *s)
+{
+    if (*s == '\0' || strlen(s) > REPLAY_PREFIX_MAX)
+        return false;
+    for (; *s != '\0'; s++) {
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '.' || *s == '_' || *s == '-'))
+            return false;
+    }
+    return true;
+}
+
+/* Returns 0 to run, -1 after --help, or the exit status of a usage error. */
+static int replay_parse_args(int argc, char **argv, struct replay_opts *o)
+{
+    enum {
+        OPT_FROM = 256,
+        OPT_TO,
+        OPT_RATE,
+        OPT_PREFIX,
+        OPT_TO_PREFIX,
+        OPT_TOPICS_DIR,
+        OPT_TIMEOUT,
+        OPT_QUIET,
+        OPT_HELP,
+    };
+    static const struct option longopts[] = {
+        {"from", required_argument, NULL, OPT_FROM},
+        {"to", required_argument, NULL, OPT_TO},
+        {"rate", required_argument, NULL, OPT_RATE},
+        {"prefix", required_argument, NULL, OPT_PREFIX},
+        {"to-prefix", required_argument, NULL, OPT_TO_PREFIX},
+        {"topics-dir", required_argument, NULL, OPT_TOPICS_DIR},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"quiet", no_argument, NULL, OPT_QUIET},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+
+    memset(o, 0, sizeof *o);
+    o->topics_dir = PP_LAKE_TOPICS_DIR;
+    o->timeout_s = REPLAY_DEFAULT_TIMEOUT_S;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case OPT_FROM: o->from = optarg; break;
+        case OPT_TO: o->to = optarg; break;
+        case OPT_RATE:
+            if (strcmp(optarg, "max") == 0)
+                o->rate = 0;
+            else if (!replay_parse_int(optarg, 1, REPLAY_MAX_RATE, &o->rate))
+                return replay_usage_error("--rate must be max or an integer in 1..%d records/s, "
+                                          "not '%s'",
+                                          REPLAY_MAX_RATE, optarg);
+            break;
+        case OPT_PREFIX:
+        case OPT_TO_PREFIX:
+            if (!replay_is_topic_text(optarg))
+                return replay_usage_error("%s must be 1..%d characters of [a-zA-Z0-9._-], "
+                                          "not '%s'",
+                                          c == OPT_PREFIX ? "--prefix" : "--to-prefix",
+                                          REPLAY_PREFIX_MAX, optarg);
+            if (c == OPT_PREFIX)
+                o->prefix = optarg;
+            else
+                o->to_prefix = optarg;
+            break;
+        case OPT_TOPICS_DIR:
+            if (*optarg == '\0' || *optarg == '/')
+                return replay_usage_error("--topics-dir must be a relative path, not '%s'", optarg);
+            o->topics_dir = optarg;
+            break;
+        case OPT_TIMEOUT:
+            if (!replay_parse_int(optarg, 1, REPLAY_MAX_TIMEOUT_S, &o->timeout_s))
+                return replay_usage_error("--timeout must be an integer in 1..%d seconds, "
+                                          "not '%s'",
+                                          REPLAY_MAX_TIMEOUT_S, optarg);
+            break;
+        case OPT_QUIET: o->is_quiet = true; break;
+        case 'h':
+        case OPT_HELP: fputs(replay_usage, stdout); return -1;
+        case ':': return replay_usage_error("%s needs a value", argv[optind - 1]);
+        default:
+            if (optopt >= OPT_FROM)
+                return replay_usage_error("'%s': the option takes no value", argv[optind - 1]);
+            if (optopt != 0)
+                return replay_usage_error("unknown option '-%c'", optopt);
+            return replay_usage_error("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return replay_usage_error("unexpected argument '%s'", argv[optind]);
+    if (o->from == NULL)
+        return replay_usage_error("--from <lake> is required");
+    if (o->to == NULL)
+        return replay_usage_error("--to kafka://<bootstrap> is required");
+    if (strncmp(o->to, "kafka://", 8) != 0)
+        return replay_usage_error("--to must be kafka://<host:port>[,<host:port>], not '%s'",
+                                  o->to);
+    o->bootstrap = o->to + 8;
+    if (o->bootstrap[0] == '\0' || strchr(o->bootstrap, '/') != NULL)
+        return replay_usage_error("--to kafka:// needs host:port[,host:port], not '%s'", o->to);
+    if (strncmp(o->from, "file://", 7) == 0)
+        o->from += 7;
+    if (o->from[0] == '\0')
+        return replay_usage_error("--from must not be empty");
+    return 0;
+}
+
+static double replay_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Sleeps until record n is due: start + n / rate, so the average rate is
+ * exact whatever each sleep overshoots. */
+static void replay_pace(const struct timespec *start, uint64_t n, int64_t rate)
+{
+    struct timespec due;
+    int64_t ns = (int64_t)((long double)n * 1e9L / (long double)rate);
+
+    due.tv_sec = start->tv_sec + (time_t)(ns / 1000000000);
+    due.tv_nsec = start->tv_nsec + (long)(ns % 1000000000);
+    if (due.tv_nsec >= 1000000000) {
+        due.tv_sec++;
+        due.tv_nsec -= 1000000000;
+    }
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL) == EINTR)
+        ;
+}
+
+static bool replay_is_stopped(bool is_masked)
+{
+    sigset_t pending;
+
+    return is_masked && sigpending(&pending) == 0 &&
+           (sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1);
+}
+
+/* The state of one run. */
+struct replay {
+    const struct replay_opts *o;
+    struct pp_kafka_producer *producer;
+    struct pp_clean *clean;
+    struct pp_arena arena;
+    char topic[PP_TOPIC_COUNT][REPLAY_PREFIX_MAX + 8]; /* destination names */
+    bool is_same_partition[PP_TOPIC_COUNT];
+    struct replay_counts counts;
+    uint64_t total; /* records produced, for pacing */
+    struct timespec start;
+    bool is_masked;
+    bool is_stopped;
+};
+
+/* Decides, per topic, whether records keep their lake partition: only when
+ * the destination has at least as many partitions as the lake uses. The
+ * Metadata request also creates the topic where the broker auto-creates. */
+static enum pp_err replay_plan(struct replay *r, const struct pp_lake_listing *listing, char *msg,
+                               size_t msg_len)
+{
+    for (int t = 0; t < PP_TOPIC_COUNT; t++) {
+        int32_t lake_partitions = 0;
+        int32_t count;
+        enum pp_err err;
+
+        for (size_t i = 0; i < listing->object_count[t]; i++)
+            if (listing->objects[t][i].partition + 1 > lake_partitions)
+                lake_partitions = listing->objects[t][i].partition + 1;
+        if (lake_partitions == 0)
+            continue; /* nothing to send */
+        err = pp_kafka_producer_partitions(r->producer, r->topic[t], (int)r->o->timeout_s * 1000,
+                                           &count, msg, msg_len);
+        if (err == PP_ERR_NOTFOUND) {
+            /* No auto-creation: let delivery report it, or a topic
+             * created meanwhile take the records by key. */
+            if (!r->o->is_quiet)
+                pp_log_warn("replay: %s; records will be placed by key", msg);
+            msg[0] = '\0';
+            continue;
+        }
+        if (err)
+            return err;
+        r->is_same_partition[t] = count >= lake_partitions;
+        if (!r->is_same_partition[t] && !r->o->is_quiet)
+            pp_log_warn("replay: %s has %" PRId32 " partitions, the lake %" PRId32
+                        "; records are placed by key hash, so per-partition order is not kept",
+                        r->topic[t], count, lake_partitions);
+    }
+    return PP_OK;
+}
+
+/* Produces one record, retrying while the local queue is full; gives up
+ * as soon as a delivery has failed (the run fails anyway). */
+static enum pp_err replay_produce(struct replay *r, int topic, int32_t partition, const char *key,
+                                  size_t key_len, const char *value, size_t value_len)
+{
+    struct pp_kafka_producer_stats st;
+    enum pp_err err;
+
+    for (;;) {
+        err = pp_kafka_produce(r->producer, r->topic[topic], partition, key, key_len, value,
+                               value_len);
+        if (err != PP_AGAIN)
+            return err;
+        pp_kafka_producer_get_stats(r->producer, &st);
+        if (st.failed > 0)
+            return st.first_error;
+    }
+}
+
+/* One record of a span: data[0..len) with capacity readable bytes. */
+static enum pp_err replay_record(struct replay *r, const struct pp_batch_span *span, int64_t offset,
+                                 const char *data, size_t len, size_t capacity)
+{
+    struct pp_clean_record rec;
+    enum pp_err err = PP_OK;
+    char key[24];
+    int key_len = 0;
+    int32_t partition =
+        r->is_same_partition[span->topic] ? span->partition : PP_KAFKA_PARTITION_ANY;
+
+    pp_arena_reset(&r->arena);
+    if (pp_clean_record(r->clean, (enum pp_topic)span->topic, data, len, capacity, &r->arena, &rec,
+                        &err) == PP_REJECT_NONE)
+        key_len = snprintf(key, sizeof key, "%" PRId64, rec.ind);
+    if (err)
+        return err;
+    if (r->o->rate > 0)
+        replay_pace(&r->start, r->total, r->o->rate);
+    err = replay_produce(r, span->topic, partition, key_len > 0 ? key : NULL, (size_t)key_len, data,
+                         len);
+    if (err == PP_ERR_TOOBIG) {
+        pp_log_warn("replay: %s [%" PRId32 "] offset %" PRId64
+                    ": record of %zu bytes is larger than the producer's message.max.bytes; "
+                    "skipped",
+                    r->topic[span->topic], span->partition, offset, len);
+        r->counts.skipped++;
+        return PP_OK;
+    }
+    if (err)
+        return err;
+    r->counts.records[span->topic]++;
+    r->counts.keyless += key_len == 0;
+    r->total++;
+    if (r->total % REPLAY_CHECK_EVERY == 0 || r->o->rate > 0)
+        r->is_stopped = replay_is_stopped(r->is_masked);
+    return PP_OK;
+}
+
+/* Every record of the batch's spans, in order. */
+static enum pp_err replay_batch(struct replay *r, const struct pp_batch *batch)
+{
+    for (size_t s = 0; s < batch->n_spans && !r->is_stopped; s++) {
+        const struct pp_batch_span *span = &batch->spans[s];
+        const char *p = batch->data + span->begin;
+        const char *end = batch->data + span->end;
+        int64_t offset = span->first_offset;
+
+        if (span->is_oversized) {
+            pp_log_warn(
+                "replay: %s [%" PRId32 "] offset %" PRId64 ": record longer than %d bytes; skipped",
+                r->topic[span->topic], span->partition, span->first_offset, REPLAY_BATCH_BYTES);
+            r->counts.skipped++;
+            continue;
+        }
+        /* Records are '\n'-separated; the last may lack its newline. An
+         * empty line is an (empty, malformed) record. */
+        while (p < end && !r->is_stopped) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t len = (size_t)((nl != NULL ? nl : end) - p);
+            size_t capacity = batch->cap + PP_BATCH_PADDING - (size_t)(p - batch->data);
+            enum pp_err err = replay_record(r, span, offset, p, len, capacity);
+
+            if (err)
+                return err;
+            offset++;
+            p += len + (nl != NULL);
+        }
+    }
+    return PP_OK;
+}
+
+int pp_cmd_replay(int argc, char **argv)
+{
+    struct replay_opts o;
+    struct replay r;
+    struct pp_lake_listing listing;
+    struct pp_lake_reader *reader = NULL;
+    struct pp_batch *batch = NULL;
+    struct pp_kafka_producer_stats st;
+    sigset_t stop_signals;
+    sigset_t old_mask;
+    char msg[512] = "";
+    char timeout_prop[64];
+    const char *props[2];
+    double started;
+    double secs;
+    enum pp_err err = PP_OK;
+    int rc;
+
+    rc = replay_parse_args(argc, argv, &o);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    rc = 1;
+    memset(&listing, 0, sizeof listing);
+    memset(&r, 0, sizeof r);
+    r.o = &o;
+    pp_arena_init(&r.arena, 64 * 1024);
+
+    err = pp_lake_list(o.from, o.topics_dir, o.prefix, &listing, msg, sizeof msg);
+    if (err) {
+        fprintf(stderr, "pinpipe: replay: %s\n", msg[0] ? msg : pp_err_str(err));
+        rc = err == PP_ERR_IO || err == PP_ERR_NOMEM ? 1 : 2;
+        err = PP_OK; /* reported */
+        goto out;
+    }
+    for (int t = 0; t < PP_TOPIC_COUNT; t++)
+        snprintf(r.topic[t], sizeof r.topic[t], "%s.%s",
+                 o.to_prefix != NULL ? o.to_prefix : listing.prefix,
+                 pp_topic_name((enum pp_topic)t));
+
+    /* The delivery timeout bounds how long an unreachable broker can hold
+     * the run: messages fail after it, and so does the Metadata lookup. */
+    snprintf(timeout_prop, sizeof timeout_prop, "message.timeout.ms=%" PRId64, o.timeout_s * 1000);
+    props[0] = timeout_prop;
+    props[1] = NULL;
+    err = pp_kafka_producer_new(o.bootstrap, props, msg, sizeof msg, &r.producer);
+    if (err) {
+        fprintf(stderr, "pinpipe: replay: %s: %s\n", o.to, msg[0] ? msg : pp_err_str(err));
+        rc = err == PP_ERR_USAGE ? 2 : 1;
+        err = PP_OK;
+        goto out;
+    }
+    {
+        struct pp_clean_options clean_opt = {PP_CLEAN_DEFAULT_MAX_RECORD_BYTES, true};
+
+        r.clean = pp_clean_new_opts(&clean_opt);
+    }
+    reader = pp_lake_reader_new(&listing, false);
+    batch = pp_batch_new(REPLAY_BATCH_BYTES);
+    if (r.clean == NULL || reader == NULL || batch == NULL) {
+        err = PP_ERR_NOMEM;
+        goto out;
+    }
+    err = replay_plan(&r, &listing, msg, sizeof msg);
+    if (err) {
+        fprintf(stderr, "pinpipe: replay: %s: %s\n", o.to, msg[0] ? msg : pp_err_str(err));
+        err = PP_OK;
+        goto out;
+    }
+
+    /* SIGINT/SIGTERM stay pending while we poll for them, so an interrupt
+     * stops between records and what was produced is still flushed. */
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    if (sigprocmask(SIG_BLOCK, &stop_signals, &old_mask) == 0)
+        r.is_masked = true;
+
+    clock_gettime(CLOCK_MONOTONIC, &r.start);
+    started = replay_now();
+    while (!r.is_stopped) {
+        pp_batch_reset(batch);
+        err = pp_lake_reader_fill(reader, batch);
+        if (err == PP_END) {
+            err = PP_OK;
+            break;
+        }
+        if (err) {
+            if (pp_lake_reader_error(reader)[0] != '\0') {
+                fprintf(stderr, "pinpipe: replay: %s\n", pp_lake_reader_error(reader));
+                err = PP_OK;
+            }
+            goto out;
+        }
+        err = replay_batch(&r, batch);
+        if (err)
+            goto out;
+    }
+    err = pp_kafka_producer_flush(r.producer, (int)o.timeout_s * 1000 + 30000, msg, sizeof msg);
+    if (err) {
+        fprintf(stderr, "pinpipe: replay: %s: %s\n", o.to, msg);
+        err = PP_OK;
+        goto out;
+    }
+    secs = replay_now() - started;
+    pp_kafka_producer_get_stats(r.producer, &st);
+    if (!o.is_quiet)
+        pp_log_info("replay: %" PRIu64 " records (pin %" PRIu64 ", geo %" PRIu64 ", user %" PRIu64
+                    "; %" PRIu64 " without key, %" PRIu64 " skipped) -> %s in %.2f s "
+                    "(%.0f records/s)%s",
+                    st.delivered, r.counts.records[PP_TOPIC_PIN], r.counts.records[PP_TOPIC_GEO],
+                    r.counts.records[PP_TOPIC_USER], r.counts.keyless, r.counts.skipped, o.to, secs,
+                    secs > 0 ? (double)st.delivered / secs : 0.0,
+                    r.is_stopped ? " (interrupted)" : "");
+    rc = 0;
+
+out:
+    if (err) {
+        /* A produce call failed, or a delivery failed while producing. */
+        msg[0] = '\0';
+        if (r.producer != NULL) {
+            pp_kafka_producer_get_stats(r.producer, &st);
+            if (st.failed > 0)
+                snprintf(msg, sizeof msg, "delivery failed: %s", st.first_error_msg);
+        }
+        fprintf(stderr, "pinpipe: replay: %s: %s\n", o.to, msg[0] ? msg : pp_err_str(err));
+    }
+    if (r.is_masked) {
+        struct timespec zero = {0, 0};
+
+        while (sigtimedwait(&stop_signals, NULL, &zero) > 0)
+            ;
+        sigprocmask(SIG_SETMASK, &old_mask, NULL);
+    }
+    pp_kafka_producer_destroy(r.producer);
+    pp_clean_destroy(r.clean);
+    pp_arena_cleanup(&r.arena);
+    pp_batch_destroy(batch);
+    pp_lake_reader_destroy(reader);
+    pp_lake_listing_cleanup(&listing);
+    return rc;
+}
