@@ -29,14 +29,23 @@
  * data[begin..end) hold complete records separated by '\n' (the last one may
  * lack its newline). An oversized span holds no bytes: it stands for one
  * record too long to carry, at first_offset.
+ *
+ * A single-record span (is_single, as a Kafka source writes them) holds
+ * exactly one record, which may contain '\n' (JSON allows it between
+ * tokens); timestamp_ms is then its record timestamp. Lake spans carry
+ * timestamp_ms = PP_BATCH_NO_TIMESTAMP.
  */
+#define PP_BATCH_NO_TIMESTAMP INT64_MIN
+
 struct pp_batch_span {
     uint32_t begin;
     uint32_t end;
     int64_t first_offset;
+    int64_t timestamp_ms;
     int32_t partition;
     uint16_t topic;
     bool is_oversized;
+    bool is_single;
 };
 
 struct pp_batch {

@@ -584,6 +584,7 @@ static enum pp_err lake_emit(struct pp_lake_reader *r, struct pp_batch *b, size_
         .begin = (uint32_t)begin,
         .end = (uint32_t)end,
         .first_offset = r->next_offset,
+        .timestamp_ms = PP_BATCH_NO_TIMESTAMP,
         .partition = r->obj->partition,
         .topic = (uint16_t)r->topic,
         .is_oversized = begin == end,

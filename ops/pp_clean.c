@@ -602,6 +602,7 @@ static enum pp_err clean_stage_item(struct pp_clean *clean, struct pp_batch *bat
     item = (struct pp_clean_item *)(void *)(batch->out.data + batch->out.len);
     item->topic = (enum pp_topic)span->topic;
     item->partition = span->partition;
+    item->timestamp_ms = span->timestamp_ms;
     item->offset = offset;
     item->raw = pp_str_make(rec, len);
     if (span->is_oversized) {
@@ -634,8 +635,9 @@ static enum pp_err clean_stage_process(void *state, struct pp_batch *batch)
         const char *end = batch->data + span->end;
         int64_t offset = span->first_offset;
 
-        if (span->is_oversized) {
-            if ((err = clean_stage_item(clean, batch, span, offset, p, 0)))
+        if (span->is_oversized || span->is_single) {
+            if ((err = clean_stage_item(clean, batch, span, offset, p,
+                                        span->is_oversized ? 0 : (size_t)(end - p))))
                 return err;
             continue;
         }

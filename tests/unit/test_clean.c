@@ -1251,6 +1251,55 @@ START_TEST(test_json_string_escaping)
 }
 END_TEST
 
+/* A single-record span (as a Kafka source writes them) is one record even
+ * when it holds newlines, and its record timestamp reaches the item. */
+START_TEST(test_clean_stage_single_record_spans)
+{
+    static const char data[] = "{\"ind\": 7,\n \"country\": \"Chad\"}{\"ind\":8}\n{\"ind\":9}";
+    struct pp_clean_options opt = {1024, false};
+    struct pp_batch *b = pp_batch_new(256);
+    const struct pp_clean_item *it;
+    struct pp_batch_span span;
+    size_t first_len = strlen("{\"ind\": 7,\n \"country\": \"Chad\"}");
+    void *state;
+
+    ck_assert_ptr_nonnull(b);
+    memcpy(b->data, data, sizeof data - 1);
+    b->len = sizeof data - 1;
+    memset(&span, 0, sizeof span);
+    span.end = (uint32_t)first_len;
+    span.first_offset = 41;
+    span.timestamp_ms = 1700000000123;
+    span.topic = PP_TOPIC_GEO;
+    span.is_single = true;
+    ck_assert_int_eq(pp_batch_add_span(b, &span), PP_OK);
+    /* Two records with a newline between them in one single-record span:
+     * not one JSON value, so one invalid_json record, not two. */
+    span.begin = span.end;
+    span.end = (uint32_t)(sizeof data - 1);
+    span.first_offset = 42;
+    span.timestamp_ms = 1700000000456;
+    ck_assert_int_eq(pp_batch_add_span(b, &span), PP_OK);
+
+    state = pp_clean_stage.create(&opt);
+    ck_assert_ptr_nonnull(state);
+    ck_assert_int_eq(pp_clean_stage.process(state, b), PP_OK);
+    ck_assert_uint_eq(b->n_out, 2);
+    it = pp_clean_items(b);
+    ck_assert_int_eq(it[0].reject, PP_REJECT_NONE);
+    ck_assert_int_eq(it[0].rec.ind, 7);
+    ck_assert_int_eq(it[0].offset, 41);
+    ck_assert_int_eq(it[0].timestamp_ms, 1700000000123);
+    ck_assert(pp_str_eq_cstr(it[0].rec.u.geo.country, "Chad"));
+    ck_assert_uint_eq(it[0].raw.len, first_len);
+    ck_assert_int_eq(it[1].reject, PP_REJECT_INVALID_JSON);
+    ck_assert_int_eq(it[1].offset, 42);
+    ck_assert_int_eq(it[1].timestamp_ms, 1700000000456);
+    pp_clean_stage.destroy(state);
+    pp_batch_destroy(b);
+}
+END_TEST
+
 /* ---- the clean stage ---------------------------------------------------------------- */
 
 START_TEST(test_clean_stage)
@@ -1391,6 +1440,7 @@ static Suite *clean_suite(void)
     PP_CHECK_TCASE(s, test_render_user);
     PP_CHECK_TCASE(s, test_json_string_escaping);
     PP_CHECK_TCASE(s, test_clean_stage);
+    PP_CHECK_TCASE(s, test_clean_stage_single_record_spans);
     return s;
 }
 
