@@ -724,6 +724,62 @@ static bool parse_window_dur(const char *s, size_t len, int64_t *ms)
     return parse_duration(s, len, ms) && *ms > 0;
 }
 
+enum pp_err pp_config_window_parse(const char *text, size_t len, struct pp_config_window *window,
+                                   const char **why)
+{
+    struct pp_config_window w = {PP_CONFIG_WINDOW_ALL, 0, 0};
+
+    if (why != NULL)
+        *why = NULL;
+    if (len == 3 && memcmp(text, "all", 3) == 0) {
+        /* w is `all` */
+    } else if (len > 9 && memcmp(text, "tumbling:", 9) == 0) {
+        w.kind = PP_CONFIG_WINDOW_TUMBLING;
+        if (!parse_window_dur(text + 9, len - 9, &w.size_ms))
+            return PP_ERR_INVALID;
+        w.slide_ms = w.size_ms;
+    } else if (len > 8 && memcmp(text, "hopping:", 8) == 0) {
+        const char *slash = memchr(text + 8, '/', len - 8);
+
+        w.kind = PP_CONFIG_WINDOW_HOPPING;
+        if (slash == NULL ||
+            !parse_window_dur(text + 8, (size_t)(slash - (text + 8)), &w.size_ms) ||
+            !parse_window_dur(slash + 1, (size_t)(text + len - (slash + 1)), &w.slide_ms))
+            return PP_ERR_INVALID;
+        if (w.slide_ms > w.size_ms || w.size_ms % w.slide_ms != 0) {
+            if (why != NULL)
+                *why = w.slide_ms > w.size_ms ? "the slide must not exceed the size"
+                                              : "the size must be a multiple of the slide";
+            return PP_ERR_INVALID;
+        }
+    } else {
+        return PP_ERR_INVALID;
+    }
+    *window = w;
+    return PP_OK;
+}
+
+size_t pp_config_window_format(const struct pp_config_window *window, char *out, size_t cap)
+{
+    char size[32];
+    char slide[32];
+    int n = 0;
+
+    switch (window->kind) {
+    case PP_CONFIG_WINDOW_ALL: n = snprintf(out, cap, "all"); break;
+    case PP_CONFIG_WINDOW_TUMBLING:
+        fmt_ms(window->size_ms, size, sizeof size);
+        n = snprintf(out, cap, "tumbling:%s", size);
+        break;
+    case PP_CONFIG_WINDOW_HOPPING:
+        fmt_ms(window->size_ms, size, sizeof size);
+        fmt_ms(window->slide_ms, slide, sizeof slide);
+        n = snprintf(out, cap, "hopping:%s/%s", size, slide);
+        break;
+    }
+    return n > 0 ? (size_t)n : 0;
+}
+
 static bool parse_windows(struct pp_config *cfg, const char *text, struct config_slot *slot,
                           char *why, size_t why_len, enum pp_err *err)
 {
@@ -745,6 +801,7 @@ static bool parse_windows(struct pp_config *cfg, const char *text, struct config
     for (;;) {
         const char *end = strchr(p, ','), *e;
         struct pp_config_window cur = {PP_CONFIG_WINDOW_ALL, 0, 0};
+        const char *rule;
         char item[128], full[256];
         size_t len;
 
@@ -758,29 +815,11 @@ static bool parse_windows(struct pp_config *cfg, const char *text, struct config
         len = (size_t)(e - p);
         snprintf(full, sizeof full, "%.*s", (int)len, p);
         quote_str(full, item, sizeof item);
-        if (len == 3 && memcmp(p, "all", 3) == 0) {
-            cur.kind = PP_CONFIG_WINDOW_ALL;
-        } else if (len > 9 && memcmp(p, "tumbling:", 9) == 0) {
-            cur.kind = PP_CONFIG_WINDOW_TUMBLING;
-            if (!parse_window_dur(p + 9, len - 9, &cur.size_ms))
-                goto bad;
-            cur.slide_ms = cur.size_ms;
-        } else if (len > 8 && memcmp(p, "hopping:", 8) == 0) {
-            const char *slash = memchr(p + 8, '/', len - 8);
-
-            cur.kind = PP_CONFIG_WINDOW_HOPPING;
-            if (slash == NULL || !parse_window_dur(p + 8, (size_t)(slash - p - 8), &cur.size_ms) ||
-                !parse_window_dur(slash + 1, (size_t)(e - slash - 1), &cur.slide_ms))
-                goto bad;
-            if (cur.slide_ms > cur.size_ms) {
-                snprintf(why, why_len, "'%s': the slide must not exceed the size", item);
+        if (pp_config_window_parse(p, len, &cur, &rule) != PP_OK) {
+            if (rule != NULL) {
+                snprintf(why, why_len, "'%s': %s", item, rule);
                 return false;
             }
-            if (cur.size_ms % cur.slide_ms != 0) {
-                snprintf(why, why_len, "'%s': the size must be a multiple of the slide", item);
-                return false;
-            }
-        } else {
             goto bad;
         }
         for (i = 0; i < n; i++)

@@ -52,6 +52,26 @@ struct pp_config_window {
     int64_t slide_ms; /* 0 for ALL; size_ms for TUMBLING */
 };
 
+/* The longest text pp_config_window_format() writes, NUL included. */
+#define PP_CONFIG_WINDOW_TEXT_MAX 64
+
+/*
+ * Parses one window spec, text[0..len): "all", "tumbling:<dur>" or
+ * "hopping:<size>/<slide>" with durations <n>ms|s|m|h|d (n > 0), the slide
+ * no larger than the size and dividing it; no spaces. PP_OK or
+ * PP_ERR_INVALID; *why (may be NULL) then gets a reason when a rule other
+ * than the syntax failed, else NULL. Any thread.
+ */
+enum pp_err pp_config_window_parse(const char *text, size_t len, struct pp_config_window *window,
+                                   const char **why);
+/*
+ * Writes the canonical spelling of a valid spec (durations in their largest
+ * whole unit: "tumbling:60s" comes out "tumbling:1m"), like snprintf:
+ * returns the length it needs; the output is truncated when that is >= cap.
+ * Any thread.
+ */
+size_t pp_config_window_format(const struct pp_config_window *window, char *out, size_t cap);
+
 /* A config holding every default. Returns NULL when out of memory. The
  * caller frees it with pp_config_destroy(). */
 struct pp_config *pp_config_new(void);

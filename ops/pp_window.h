@@ -49,9 +49,6 @@
 #include "pp_post.h"
 #include "pp_query.h"
 
-/* The longest text pp_window_spec_format() writes, NUL included. */
-#define PP_WINDOW_SPEC_MAX 64
-
 struct pp_window_set;
 
 /* One window of a spec as pp_window_set_info() reports it. */
@@ -64,7 +61,7 @@ struct pp_window_info {
 
 /*
  * A set for n specs (specs may be NULL when n is 0). Each spec must be
- * valid as pp_config_windows() or pp_window_spec_parse() return them
+ * valid as pp_config_windows() or pp_config_window_parse() return them
  * (positive sizes, slide <= size, size a multiple of slide): anything
  * else is a programming error (assert). allowed_lateness_ms and
  * retention_ms are >= 0. The specs are copied. Returns NULL when out of
@@ -119,21 +116,7 @@ enum pp_err pp_window_set_result(const struct pp_window_set *set, size_t spec, s
                                  const struct pp_intern *strings, enum pp_query_id id,
                                  struct pp_table *table);
 
-/*
- * Parses one window spec as the HTTP API's `window=` parameter gives it:
- * `all`, `tumbling:<dur>` or `hopping:<size>/<slide>`, <dur> being
- * <n>ms|s|m|h|d, positive, the slide at most the size and dividing it
- * (docs/config.md). text is len bytes (no NUL needed); no spaces are
- * allowed. PP_OK and *window, or PP_ERR_INVALID (window untouched).
- */
-enum pp_err pp_window_spec_parse(const char *text, size_t len, struct pp_config_window *window);
-/*
- * Writes the canonical spelling of a valid spec into out (cap bytes,
- * PP_WINDOW_SPEC_MAX is always enough), NUL-terminated; each duration in
- * its largest whole unit (`tumbling:60s` is written `tumbling:1m`). Returns
- * the length written without the NUL, like snprintf (truncated when it
- * does not fit).
- */
-size_t pp_window_spec_format(const struct pp_config_window *window, char *out, size_t cap);
+/* A spec's text (the HTTP API's `window=` parameter) is parsed and written
+ * by pp_config_window_parse() and pp_config_window_format() (pp_config.h). */
 
 #endif

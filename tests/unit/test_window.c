@@ -634,14 +634,15 @@ static struct pp_config_window parse_ok(const char *text)
     struct pp_config_window w;
 
     memset(&w, 0x5a, sizeof w);
-    ck_assert_msg(pp_window_spec_parse(text, strlen(text), &w) == PP_OK, "'%s' rejected", text);
+    ck_assert_msg(pp_config_window_parse(text, strlen(text), &w, NULL) == PP_OK, "'%s' rejected",
+                  text);
     return w;
 }
 
 static void expect_format(const struct pp_config_window *w, const char *want)
 {
-    char out[PP_WINDOW_SPEC_MAX];
-    size_t len = pp_window_spec_format(w, out, sizeof out);
+    char out[PP_CONFIG_WINDOW_TEXT_MAX];
+    size_t len = pp_config_window_format(w, out, sizeof out);
 
     ck_assert_str_eq(out, want);
     ck_assert_uint_eq(len, strlen(want));
@@ -682,11 +683,11 @@ START_TEST(test_spec_parse_and_format)
 
     for (i = 0; i < sizeof canonical / sizeof canonical[0]; i++) {
         struct pp_config_window again;
-        char out[PP_WINDOW_SPEC_MAX];
+        char out[PP_CONFIG_WINDOW_TEXT_MAX];
 
         w = parse_ok(canonical[i]);
         expect_format(&w, canonical[i]);
-        pp_window_spec_format(&w, out, sizeof out);
+        pp_config_window_format(&w, out, sizeof out);
         again = parse_ok(out);
         ck_assert(again.kind == w.kind && again.size_ms == w.size_ms &&
                   again.slide_ms == w.slide_ms);
@@ -697,12 +698,12 @@ START_TEST(test_spec_parse_and_format)
     }
 
     /* The text need not be NUL-terminated: only len bytes are read. */
-    ck_assert_int_eq(pp_window_spec_parse("tumbling:5mXYZ", 11, &w), PP_OK);
+    ck_assert_int_eq(pp_config_window_parse("tumbling:5mXYZ", 11, &w, NULL), PP_OK);
     ck_assert_int_eq(w.size_ms, 5 * MIN);
 
     /* Truncated like snprintf: the full length is returned. */
     w = parse_ok("hopping:1h/5m");
-    ck_assert_uint_eq(pp_window_spec_format(&w, small, sizeof small), 13);
+    ck_assert_uint_eq(pp_config_window_format(&w, small, sizeof small), 13);
     ck_assert_str_eq(small, "hopping");
 }
 END_TEST
@@ -745,7 +746,7 @@ START_TEST(test_spec_parse_errors)
     size_t i;
 
     for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        ck_assert_msg(pp_window_spec_parse(bad[i], strlen(bad[i]), &w) == PP_ERR_INVALID,
+        ck_assert_msg(pp_config_window_parse(bad[i], strlen(bad[i]), &w, NULL) == PP_ERR_INVALID,
                       "'%s' accepted", bad[i]);
         /* Untouched on error. */
         ck_assert(w.kind == PP_CONFIG_WINDOW_HOPPING && w.size_ms == 123 && w.slide_ms == 7);
