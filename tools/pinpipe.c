@@ -48,9 +48,10 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "replay") == 0)
         return pp_cmd_replay(argc - 1, argv + 1);
     if (strcmp(cmd, "demo") == 0 || strcmp(cmd, "run") == 0) {
-        fprintf(stderr,
-                "pinpipe: '%s' is not built yet: this version has query, emulate, broker and replay\n",
-                cmd);
+        fprintf(
+            stderr,
+            "pinpipe: '%s' is not built yet: this version has query, emulate, broker and replay\n",
+            cmd);
         return 2;
     }
     fprintf(stderr, "pinpipe: unknown command '%s' (see pinpipe --help)\n", cmd);

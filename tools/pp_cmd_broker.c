@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pp_cli.h"
 #include "pp_cmd.h"
 #include "pp_kafka.h"
 #include "pp_log.h"
@@ -48,21 +49,6 @@ struct broker_opts {
     bool is_quiet;
 };
 
-static int broker_usage_error(const char *fmt, ...) PP_PRINTF(1, 2);
-
-/* Prints one line naming the problem; returns exit status 2. */
-static int broker_usage_error(const char *fmt, ...)
-{
-    va_list ap;
-
-    fprintf(stderr, "pinpipe: broker: ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, " (see pinpipe broker --help)\n");
-    return 2;
-}
-
 static int broker_parse_args(int argc, char **argv, struct broker_opts *o)
 {
     enum { OPT_LISTEN = 256, OPT_PARTITIONS, OPT_QUIET };
@@ -87,7 +73,7 @@ static int broker_parse_args(int argc, char **argv, struct broker_opts *o)
         switch (c) {
         case OPT_LISTEN:
             if (pp_tcpfwd_parse_addr(optarg, true, &ss, &ss_len, msg, sizeof msg))
-                return broker_usage_error("--listen: %s", msg);
+                return pp_cli_usage_error("broker", "--listen: %s", msg);
             o->listen = optarg;
             break;
         case OPT_PARTITIONS: {
@@ -95,7 +81,8 @@ static int broker_parse_args(int argc, char **argv, struct broker_opts *o)
             long v = strtol(optarg, &end, 10);
             if (*optarg < '0' || *optarg > '9' || *end != '\0' || v < 1 ||
                 v > PP_KAFKA_BROKER_MAX_PARTITIONS)
-                return broker_usage_error("--partitions must be an integer from 1 to %d, "
+                return pp_cli_usage_error("broker",
+                                          "--partitions must be an integer from 1 to %d, "
                                           "not '%s'",
                                           PP_KAFKA_BROKER_MAX_PARTITIONS, optarg);
             o->partitions = (int)v;
@@ -103,12 +90,12 @@ static int broker_parse_args(int argc, char **argv, struct broker_opts *o)
         }
         case OPT_QUIET: o->is_quiet = true; break;
         case 'h': fputs(broker_usage, stdout); return -1;
-        case ':': return broker_usage_error("option %s needs a value", argv[optind - 1]);
-        default: return broker_usage_error("unknown option '%s'", argv[optind - 1]);
+        case ':': return pp_cli_usage_error("broker", "option %s needs a value", argv[optind - 1]);
+        default: return pp_cli_usage_error("broker", "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)
-        return broker_usage_error("unexpected argument '%s'", argv[optind]);
+        return pp_cli_usage_error("broker", "unexpected argument '%s'", argv[optind]);
     return 0;
 }
 

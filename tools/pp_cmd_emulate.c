@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "pp_arena.h"
+#include "pp_cli.h"
 #include "pp_cmd.h"
 #include "pp_emulate.h"
 #include "pp_kafka.h"
@@ -120,37 +121,6 @@ struct emulate_writer {
     uint64_t bytes_written;
 };
 
-static int emulate_usage_error(const char *fmt, ...) PP_PRINTF(1, 2);
-
-/* Prints one line naming the problem; returns exit status 2. */
-static int emulate_usage_error(const char *fmt, ...)
-{
-    char line[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "pinpipe: emulate: %s (see pinpipe emulate --help)\n", line);
-    return 2;
-}
-
-/* A decimal integer in [min, max], the whole string; no sign for min >= 0. */
-static bool emulate_parse_int(const char *s, int64_t min, int64_t max, int64_t *value)
-{
-    char *end;
-    long long v;
-
-    if (*s == '\0' || (min >= 0 && (*s < '0' || *s > '9')))
-        return false;
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < min || v > max)
-        return false;
-    *value = v;
-    return true;
-}
-
 static bool emulate_parse_u64(const char *s, uint64_t *value)
 {
     char *end;
@@ -163,19 +133,6 @@ static bool emulate_parse_u64(const char *s, uint64_t *value)
     if (errno != 0 || *end != '\0')
         return false;
     *value = v;
-    return true;
-}
-
-/* Kafka topic names allow [a-zA-Z0-9._-]. */
-static bool emulate_is_topic_text(const char *s)
-{
-    if (*s == '\0' || strlen(s) > EMULATE_PREFIX_MAX)
-        return false;
-    for (; *s != '\0'; s++) {
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-              *s == '.' || *s == '_' || *s == '-'))
-            return false;
-    }
     return true;
 }
 
@@ -233,42 +190,45 @@ static int emulate_parse_args(int argc, char **argv, struct emulate_opts *o)
         switch (c) {
         case OPT_TO: o->to = optarg; break;
         case OPT_COUNT:
-            if (!emulate_parse_int(optarg, 0, INT64_MAX / 4, &o->count))
-                return emulate_usage_error("--count must be an integer >= 0, not '%s'", optarg);
+            if (!pp_cli_parse_int(optarg, 0, INT64_MAX / 4, &o->count))
+                return pp_cli_usage_error("emulate", "--count must be an integer >= 0, not '%s'",
+                                          optarg);
             break;
         case OPT_SEED:
             if (!emulate_parse_u64(optarg, &o->seed))
-                return emulate_usage_error("--seed must be an integer in 0..2^64-1, not '%s'",
-                                           optarg);
+                return pp_cli_usage_error(
+                    "emulate", "--seed must be an integer in 0..2^64-1, not '%s'", optarg);
             break;
         case OPT_PARTITIONS:
-            if (!emulate_parse_int(optarg, 1, EMULATE_MAX_PARTITIONS, &v))
-                return emulate_usage_error("--partitions must be an integer in 1..%d, not '%s'",
-                                           EMULATE_MAX_PARTITIONS, optarg);
+            if (!pp_cli_parse_int(optarg, 1, EMULATE_MAX_PARTITIONS, &v))
+                return pp_cli_usage_error("emulate",
+                                          "--partitions must be an integer in 1..%d, not '%s'",
+                                          EMULATE_MAX_PARTITIONS, optarg);
             o->partitions = (int32_t)v;
             break;
         case OPT_PREFIX:
-            if (!emulate_is_topic_text(optarg))
-                return emulate_usage_error("--prefix must be 1..%d characters of "
-                                           "[a-zA-Z0-9._-], not '%s'",
-                                           EMULATE_PREFIX_MAX, optarg);
+            if (!pp_cli_is_topic_text(optarg, EMULATE_PREFIX_MAX))
+                return pp_cli_usage_error("emulate",
+                                          "--prefix must be 1..%d characters of "
+                                          "[a-zA-Z0-9._-], not '%s'",
+                                          EMULATE_PREFIX_MAX, optarg);
             o->prefix = optarg;
             break;
         case OPT_TOPICS_DIR:
             if (*optarg == '\0' || *optarg == '/')
-                return emulate_usage_error("--topics-dir must be a relative path, not '%s'",
-                                           optarg);
+                return pp_cli_usage_error("emulate",
+                                          "--topics-dir must be a relative path, not '%s'", optarg);
             o->topics_dir = optarg;
             break;
         case OPT_FLUSH_SIZE:
-            if (!emulate_parse_int(optarg, 1, INT64_MAX / 4, &o->flush_size))
-                return emulate_usage_error("--flush-size must be an integer >= 1, not '%s'",
-                                           optarg);
+            if (!pp_cli_parse_int(optarg, 1, INT64_MAX / 4, &o->flush_size))
+                return pp_cli_usage_error("emulate",
+                                          "--flush-size must be an integer >= 1, not '%s'", optarg);
             break;
         case OPT_ZSTD_LEVEL:
-            if (!emulate_parse_int(optarg, 1, 19, &v))
-                return emulate_usage_error("--zstd-level must be an integer in 1..19, not '%s'",
-                                           optarg);
+            if (!pp_cli_parse_int(optarg, 1, 19, &v))
+                return pp_cli_usage_error(
+                    "emulate", "--zstd-level must be an integer in 1..19, not '%s'", optarg);
             o->zstd_level = (int)v;
             break;
         case OPT_COMPRESSION:
@@ -277,55 +237,62 @@ static int emulate_parse_args(int argc, char **argv, struct emulate_opts *o)
             else if (strcmp(optarg, "none") == 0)
                 o->is_zstd = false;
             else
-                return emulate_usage_error("--compression must be zstd or none, not '%s'", optarg);
+                return pp_cli_usage_error("emulate", "--compression must be zstd or none, not '%s'",
+                                          optarg);
             break;
         case OPT_MALFORMED:
-            if (!emulate_parse_int(optarg, 0, 1000, &v))
-                return emulate_usage_error("--malformed must be a permille in 0..1000, not '%s'",
-                                           optarg);
+            if (!pp_cli_parse_int(optarg, 0, 1000, &v))
+                return pp_cli_usage_error(
+                    "emulate", "--malformed must be a permille in 0..1000, not '%s'", optarg);
             o->malformed_permille = (unsigned)v;
             break;
         case OPT_IND_SPACE:
-            if (!emulate_parse_int(optarg, 1, INT64_MAX / 4, &o->ind_space))
-                return emulate_usage_error("--ind-space must be an integer >= 1, not '%s'", optarg);
+            if (!pp_cli_parse_int(optarg, 1, INT64_MAX / 4, &o->ind_space))
+                return pp_cli_usage_error("emulate",
+                                          "--ind-space must be an integer >= 1, not '%s'", optarg);
             break;
         case OPT_QUIET: o->is_quiet = true; break;
         case OPT_RATE:
-            if (!emulate_parse_int(optarg, 1, EMULATE_MAX_RATE, &o->rate))
-                return emulate_usage_error("--rate must be an integer in 1..%d posts/s, not '%s'",
-                                           EMULATE_MAX_RATE, optarg);
+            if (!pp_cli_parse_int(optarg, 1, EMULATE_MAX_RATE, &o->rate))
+                return pp_cli_usage_error("emulate",
+                                          "--rate must be an integer in 1..%d posts/s, not '%s'",
+                                          EMULATE_MAX_RATE, optarg);
             break;
         case 'h':
         case OPT_HELP: fputs(emulate_usage, stdout); return -1;
-        case ':': return emulate_usage_error("%s needs a value", argv[optind - 1]);
+        case ':': return pp_cli_usage_error("emulate", "%s needs a value", argv[optind - 1]);
         default:
             /* getopt_long reports a long option given a value it does not
              * take with that option's code in optopt */
             if (optopt >= OPT_TO)
-                return emulate_usage_error("'%s': the option takes no value", argv[optind - 1]);
+                return pp_cli_usage_error("emulate", "'%s': the option takes no value",
+                                          argv[optind - 1]);
             if (optopt != 0)
-                return emulate_usage_error("unknown option '-%c'", optopt);
-            return emulate_usage_error("unknown option '%s'", argv[optind - 1]);
+                return pp_cli_usage_error("emulate", "unknown option '-%c'", optopt);
+            return pp_cli_usage_error("emulate", "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)
-        return emulate_usage_error("unexpected argument '%s'", argv[optind]);
+        return pp_cli_usage_error("emulate", "unexpected argument '%s'", argv[optind]);
     if (o->to == NULL)
-        return emulate_usage_error("--to <lake dir> or --to kafka://<bootstrap> is required");
+        return pp_cli_usage_error("emulate",
+                                  "--to <lake dir> or --to kafka://<bootstrap> is required");
     if (strncmp(o->to, "http://", 7) == 0 || strncmp(o->to, "https://", 8) == 0)
-        return emulate_usage_error("--to http:// arrives with the HTTP API; give kafka:// or "
-                                   "a lake directory");
+        return pp_cli_usage_error("emulate",
+                                  "--to http:// arrives with the HTTP API; give kafka:// or "
+                                  "a lake directory");
     if (strncmp(o->to, "kafka://", 8) == 0) {
         o->bootstrap = o->to + 8;
         if (o->bootstrap[0] == '\0' || strchr(o->bootstrap, '/') != NULL)
-            return emulate_usage_error("--to kafka:// needs host:port[,host:port], not '%s'",
-                                       o->to);
+            return pp_cli_usage_error("emulate",
+                                      "--to kafka:// needs host:port[,host:port], not '%s'", o->to);
     } else if (strstr(o->to, "://") != NULL && strncmp(o->to, "file://", 7) != 0)
-        return emulate_usage_error("--to must be a lake directory (a path or file://) or "
-                                   "kafka://<bootstrap>, not '%s'",
-                                   o->to);
+        return pp_cli_usage_error("emulate",
+                                  "--to must be a lake directory (a path or file://) or "
+                                  "kafka://<bootstrap>, not '%s'",
+                                  o->to);
     if (o->to[0] == '\0' || strcmp(o->to, "file://") == 0)
-        return emulate_usage_error("--to must not be empty");
+        return pp_cli_usage_error("emulate", "--to must not be empty");
     if (o->ind_space == 0)
         o->ind_space = o->count + o->count / 10 > 0 ? o->count + o->count / 10 : 1;
     return 0;
@@ -599,50 +566,15 @@ static enum pp_err emulate_create_topic_dirs(struct emulate_writer *w)
     return PP_OK;
 }
 
-static double emulate_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void emulate_progress(int64_t done, int64_t count, double started, bool is_final)
 {
-    double secs = emulate_now() - started;
+    double secs = pp_cli_now() - started;
 
     fprintf(stderr, "\rpinpipe: emulate: %" PRId64 "/%" PRId64 " posts, %.0f posts/s\033[K", done,
             count, secs > 0 ? (double)done / secs : 0.0);
     if (is_final)
         fputs("\r\033[K", stderr);
     fflush(stderr);
-}
-
-/* Sleeps until post n is due: start + n / rate. Pacing against the start
- * time (not the previous post) keeps the average rate exact whatever each
- * sleep overshoots. */
-static void emulate_pace(const struct timespec *start, int64_t n, int64_t rate)
-{
-    struct timespec due;
-    int64_t ns = (int64_t)((long double)n * 1e9L / (long double)rate);
-
-    due.tv_sec = start->tv_sec + (time_t)(ns / 1000000000);
-    due.tv_nsec = start->tv_nsec + (long)(ns % 1000000000);
-    if (due.tv_nsec >= 1000000000) {
-        due.tv_sec++;
-        due.tv_nsec -= 1000000000;
-    }
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL) == EINTR)
-        ;
-}
-
-/* True when SIGINT or SIGTERM is pending (they are blocked while we run). */
-static bool emulate_is_stopped(bool is_masked)
-{
-    sigset_t pending;
-
-    return is_masked && sigpending(&pending) == 0 &&
-           (sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1);
 }
 
 /* Produces one record, retrying while the producer's queue is full. Stops
@@ -715,22 +647,22 @@ static int emulate_run_kafka(const struct emulate_opts *o)
 
     show_progress = !o->is_quiet && isatty(STDERR_FILENO);
     clock_gettime(CLOCK_MONOTONIC, &start);
-    started = emulate_now();
+    started = pp_cli_now();
     for (done = 0; done < o->count; done++) {
         char key[24];
         int key_len;
         int64_t ind;
 
         if ((done % EMULATE_CHECK_EVERY == 0 || o->rate > 0) && done > 0) {
-            if (emulate_is_stopped(is_masked))
+            if (pp_cli_is_stopped(is_masked))
                 break;
-            if (show_progress && emulate_now() - last > 0.25) {
-                last = emulate_now();
+            if (show_progress && pp_cli_now() - last > 0.25) {
+                last = pp_cli_now();
                 emulate_progress(done, o->count, started, false);
             }
         }
         if (o->rate > 0)
-            emulate_pace(&start, done, o->rate);
+            pp_cli_pace(&start, done, o->rate);
         for (int t = 0; t < PP_TOPIC_COUNT; t++)
             rec[t].len = 0;
         err = pp_emulate_next(em, &ind, rec);
@@ -748,7 +680,7 @@ static int emulate_run_kafka(const struct emulate_opts *o)
         emulate_progress(done, o->count, started, true);
     if (err)
         goto out;
-    secs = emulate_now() - started;
+    secs = pp_cli_now() - started;
     pp_kafka_producer_get_stats(producer, &st);
     if (!o->is_quiet)
         pp_log_info("emulate: %" PRId64 " posts (%" PRIu64 " records delivered) -> %s in %.2f s "
@@ -836,20 +768,20 @@ int pp_cmd_emulate(int argc, char **argv)
 
     show_progress = !o.is_quiet && isatty(STDERR_FILENO);
     clock_gettime(CLOCK_MONOTONIC, &start);
-    started = emulate_now();
+    started = pp_cli_now();
     for (done = 0; done < o.count; done++) {
         int64_t ind;
 
         if ((done % EMULATE_CHECK_EVERY == 0 || o.rate > 0) && done > 0) {
-            if (emulate_is_stopped(is_masked))
+            if (pp_cli_is_stopped(is_masked))
                 break;
-            if (show_progress && emulate_now() - last > 0.25) {
-                last = emulate_now();
+            if (show_progress && pp_cli_now() - last > 0.25) {
+                last = pp_cli_now();
                 emulate_progress(done, o.count, started, false);
             }
         }
         if (o.rate > 0)
-            emulate_pace(&start, done, o.rate);
+            pp_cli_pace(&start, done, o.rate);
         for (int t = 0; t < PP_TOPIC_COUNT; t++)
             rec[t].len = 0;
         err = pp_emulate_next(em, &ind, rec);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "pp_clean.h"
+#include "pp_cli.h"
 #include "pp_cmd.h"
 #include "pp_lake.h"
 #include "pp_log.h"
@@ -62,21 +63,6 @@ struct query_opts {
     size_t workers;
 };
 
-static int query_usage_error(const char *fmt, ...) PP_PRINTF(1, 2);
-
-/* Prints one line naming the problem; returns exit status 2. */
-static int query_usage_error(const char *fmt, ...)
-{
-    va_list ap;
-
-    fprintf(stderr, "pinpipe: query: ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, " (see pinpipe query --help)\n");
-    return 2;
-}
-
 static int query_parse_args(int argc, char **argv, struct query_opts *o)
 {
     enum { OPT_PREFIX = 256, OPT_TOPICS_DIR, OPT_SKIP, OPT_MAX, OPT_WORKERS, OPT_QUIET };
@@ -109,11 +95,12 @@ static int query_parse_args(int argc, char **argv, struct query_opts *o)
         case 'f': o->from = optarg; break;
         case 'F':
             if (pp_render_parse_format(optarg, &o->format))
-                return query_usage_error("--format must be table, csv or json, not '%s'", optarg);
+                return pp_cli_usage_error("query", "--format must be table, csv or json, not '%s'",
+                                          optarg);
             break;
         case 'q':
             if (pp_query_lookup(optarg, &id))
-                return query_usage_error("unknown query '%s'", optarg);
+                return pp_cli_usage_error("query", "unknown query '%s'", optarg);
             o->is_selected[id] = true;
             o->has_selection = true;
             break;
@@ -127,12 +114,14 @@ static int query_parse_args(int argc, char **argv, struct query_opts *o)
             if (*optarg < '0' || *optarg > '9' || *end != '\0' || v == 0 ||
                 (c == OPT_WORKERS && v > 64) || (c == OPT_MAX && v > (1ull << 30)))
                 return c == OPT_WORKERS
-                           ? query_usage_error("--workers must be an integer from 1 to 64, "
-                                               "not '%s'",
-                                               optarg)
-                           : query_usage_error("--max-record-bytes must be an integer from 1 "
-                                               "to 1073741824, not '%s'",
-                                               optarg);
+                           ? pp_cli_usage_error("query",
+                                                "--workers must be an integer from 1 to 64, "
+                                                "not '%s'",
+                                                optarg)
+                           : pp_cli_usage_error("query",
+                                                "--max-record-bytes must be an integer from 1 "
+                                                "to 1073741824, not '%s'",
+                                                optarg);
             if (c == OPT_WORKERS)
                 o->workers = (size_t)v;
             else
@@ -141,29 +130,21 @@ static int query_parse_args(int argc, char **argv, struct query_opts *o)
         }
         case OPT_QUIET: o->is_quiet = true; break;
         case 'h': fputs(query_usage, stdout); return -1;
-        case ':': return query_usage_error("option %s needs a value", argv[optind - 1]);
-        default: return query_usage_error("unknown option '%s'", argv[optind - 1]);
+        case ':': return pp_cli_usage_error("query", "option %s needs a value", argv[optind - 1]);
+        default: return pp_cli_usage_error("query", "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)
-        return query_usage_error("unexpected argument '%s'", argv[optind]);
+        return pp_cli_usage_error("query", "unexpected argument '%s'", argv[optind]);
     if (o->from == NULL)
-        return query_usage_error("%s", "--from <lake> is required");
+        return pp_cli_usage_error("query", "%s", "--from <lake> is required");
     return 0;
-}
-
-static double query_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void query_progress(const struct pp_post_table *table, double started, bool is_final)
 {
     uint64_t n = 0;
-    double secs = query_now() - started;
+    double secs = pp_cli_now() - started;
     int t;
 
     for (t = 0; t < PP_TOPIC_COUNT; t++)
@@ -179,7 +160,7 @@ static enum pp_err query_consume(struct pp_pipeline *pipeline, struct pp_post_ta
 {
     struct pp_batch *batch;
     enum pp_err err = PP_OK;
-    double started = query_now();
+    double started = pp_cli_now();
     double last = started;
     size_t i;
 
@@ -195,8 +176,8 @@ static enum pp_err query_consume(struct pp_pipeline *pipeline, struct pp_post_ta
         pp_pipeline_release(pipeline, batch);
         if (err)
             return err;
-        if (show_progress && query_now() - last > 0.25) {
-            last = query_now();
+        if (show_progress && pp_cli_now() - last > 0.25) {
+            last = pp_cli_now();
             query_progress(table, started, false);
         }
     }

@@ -30,6 +30,7 @@
 #include "pp_arena.h"
 #include "pp_batch.h"
 #include "pp_clean.h"
+#include "pp_cli.h"
 #include "pp_cmd.h"
 #include "pp_kafka.h"
 #include "pp_lake.h"
@@ -89,49 +90,6 @@ struct replay_counts {
     uint64_t skipped; /* oversized or too large for Kafka */
 };
 
-static int replay_usage_error(const char *fmt, ...) PP_PRINTF(1, 2);
-
-/* Prints one line naming the problem; returns exit status 2. */
-static int replay_usage_error(const char *fmt, ...)
-{
-    char line[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "pinpipe: replay: %s (see pinpipe replay --help)\n", line);
-    return 2;
-}
-
-static bool replay_parse_int(const char *s, int64_t min, int64_t max, int64_t *value)
-{
-    char *end;
-    long long v;
-
-    if (*s < '0' || *s > '9')
-        return false;
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < min || v > max)
-        return false;
-    *value = v;
-    return true;
-}
-
-/* Kafka topic names allow [a-zA-Z0-9._-]. */
-static bool replay_is_topic_text(const char *s)
-{
-    if (*s == '\0' || strlen(s) > REPLAY_PREFIX_MAX)
-        return false;
-    for (; *s != '\0'; s++) {
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-              *s == '.' || *s == '_' || *s == '-'))
-            return false;
-    }
-    return true;
-}
-
 /* Returns 0 to run, -1 after --help, or the exit status of a usage error. */
 static int replay_parse_args(int argc, char **argv, struct replay_opts *o)
 {
@@ -172,15 +130,17 @@ static int replay_parse_args(int argc, char **argv, struct replay_opts *o)
         case OPT_RATE:
             if (strcmp(optarg, "max") == 0)
                 o->rate = 0;
-            else if (!replay_parse_int(optarg, 1, REPLAY_MAX_RATE, &o->rate))
-                return replay_usage_error("--rate must be max or an integer in 1..%d records/s, "
+            else if (!pp_cli_parse_int(optarg, 1, REPLAY_MAX_RATE, &o->rate))
+                return pp_cli_usage_error("replay",
+                                          "--rate must be max or an integer in 1..%d records/s, "
                                           "not '%s'",
                                           REPLAY_MAX_RATE, optarg);
             break;
         case OPT_PREFIX:
         case OPT_TO_PREFIX:
-            if (!replay_is_topic_text(optarg))
-                return replay_usage_error("%s must be 1..%d characters of [a-zA-Z0-9._-], "
+            if (!pp_cli_is_topic_text(optarg, REPLAY_PREFIX_MAX))
+                return pp_cli_usage_error("replay",
+                                          "%s must be 1..%d characters of [a-zA-Z0-9._-], "
                                           "not '%s'",
                                           c == OPT_PREFIX ? "--prefix" : "--to-prefix",
                                           REPLAY_PREFIX_MAX, optarg);
@@ -191,77 +151,48 @@ static int replay_parse_args(int argc, char **argv, struct replay_opts *o)
             break;
         case OPT_TOPICS_DIR:
             if (*optarg == '\0' || *optarg == '/')
-                return replay_usage_error("--topics-dir must be a relative path, not '%s'", optarg);
+                return pp_cli_usage_error("replay",
+                                          "--topics-dir must be a relative path, not '%s'", optarg);
             o->topics_dir = optarg;
             break;
         case OPT_TIMEOUT:
-            if (!replay_parse_int(optarg, 1, REPLAY_MAX_TIMEOUT_S, &o->timeout_s))
-                return replay_usage_error("--timeout must be an integer in 1..%d seconds, "
+            if (!pp_cli_parse_int(optarg, 1, REPLAY_MAX_TIMEOUT_S, &o->timeout_s))
+                return pp_cli_usage_error("replay",
+                                          "--timeout must be an integer in 1..%d seconds, "
                                           "not '%s'",
                                           REPLAY_MAX_TIMEOUT_S, optarg);
             break;
         case OPT_QUIET: o->is_quiet = true; break;
         case 'h':
         case OPT_HELP: fputs(replay_usage, stdout); return -1;
-        case ':': return replay_usage_error("%s needs a value", argv[optind - 1]);
+        case ':': return pp_cli_usage_error("replay", "%s needs a value", argv[optind - 1]);
         default:
             if (optopt >= OPT_FROM)
-                return replay_usage_error("'%s': the option takes no value", argv[optind - 1]);
+                return pp_cli_usage_error("replay", "'%s': the option takes no value",
+                                          argv[optind - 1]);
             if (optopt != 0)
-                return replay_usage_error("unknown option '-%c'", optopt);
-            return replay_usage_error("unknown option '%s'", argv[optind - 1]);
+                return pp_cli_usage_error("replay", "unknown option '-%c'", optopt);
+            return pp_cli_usage_error("replay", "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)
-        return replay_usage_error("unexpected argument '%s'", argv[optind]);
+        return pp_cli_usage_error("replay", "unexpected argument '%s'", argv[optind]);
     if (o->from == NULL)
-        return replay_usage_error("--from <lake> is required");
+        return pp_cli_usage_error("replay", "--from <lake> is required");
     if (o->to == NULL)
-        return replay_usage_error("--to kafka://<bootstrap> is required");
+        return pp_cli_usage_error("replay", "--to kafka://<bootstrap> is required");
     if (strncmp(o->to, "kafka://", 8) != 0)
-        return replay_usage_error("--to must be kafka://<host:port>[,<host:port>], not '%s'",
-                                  o->to);
+        return pp_cli_usage_error(
+            "replay", "--to must be kafka://<host:port>[,<host:port>], not '%s'", o->to);
     o->bootstrap = o->to + 8;
     if (o->bootstrap[0] == '\0' || strchr(o->bootstrap, '/') != NULL)
-        return replay_usage_error("--to kafka:// needs host:port[,host:port], not '%s'", o->to);
+        return pp_cli_usage_error("replay", "--to kafka:// needs host:port[,host:port], not '%s'",
+                                  o->to);
     if (strncmp(o->from, "file://", 7) == 0)
         o->from += 7;
     if (o->from[0] == '\0')
-        return replay_usage_error("--from must not be empty");
+        return pp_cli_usage_error("replay", "--from must not be empty");
     return 0;
-}
-
-static double replay_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Sleeps until record n is due: start + n / rate, so the average rate is
- * exact whatever each sleep overshoots. */
-static void replay_pace(const struct timespec *start, uint64_t n, int64_t rate)
-{
-    struct timespec due;
-    int64_t ns = (int64_t)((long double)n * 1e9L / (long double)rate);
-
-    due.tv_sec = start->tv_sec + (time_t)(ns / 1000000000);
-    due.tv_nsec = start->tv_nsec + (long)(ns % 1000000000);
-    if (due.tv_nsec >= 1000000000) {
-        due.tv_sec++;
-        due.tv_nsec -= 1000000000;
-    }
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL) == EINTR)
-        ;
-}
-
-static bool replay_is_stopped(bool is_masked)
-{
-    sigset_t pending;
-
-    return is_masked && sigpending(&pending) == 0 &&
-           (sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1);
 }
 
 /* The state of one run. */
@@ -353,7 +284,7 @@ static enum pp_err replay_record(struct replay *r, const struct pp_batch_span *s
     if (err)
         return err;
     if (r->o->rate > 0)
-        replay_pace(&r->start, r->total, r->o->rate);
+        pp_cli_pace(&r->start, r->total, r->o->rate);
     err = replay_produce(r, span->topic, partition, key_len > 0 ? key : NULL, (size_t)key_len, data,
                          len);
     if (err == PP_ERR_TOOBIG) {
@@ -370,7 +301,7 @@ static enum pp_err replay_record(struct replay *r, const struct pp_batch_span *s
     r->counts.keyless += key_len == 0;
     r->total++;
     if (r->total % REPLAY_CHECK_EVERY == 0 || r->o->rate > 0)
-        r->is_stopped = replay_is_stopped(r->is_masked);
+        r->is_stopped = pp_cli_is_stopped(r->is_masked);
     return PP_OK;
 }
 
@@ -485,7 +416,7 @@ int pp_cmd_replay(int argc, char **argv)
         r.is_masked = true;
 
     clock_gettime(CLOCK_MONOTONIC, &r.start);
-    started = replay_now();
+    started = pp_cli_now();
     while (!r.is_stopped) {
         pp_batch_reset(batch);
         err = pp_lake_reader_fill(reader, batch);
@@ -510,7 +441,7 @@ int pp_cmd_replay(int argc, char **argv)
         err = PP_OK;
         goto out;
     }
-    secs = replay_now() - started;
+    secs = pp_cli_now() - started;
     pp_kafka_producer_get_stats(r.producer, &st);
     if (!o.is_quiet)
         pp_log_info("replay: %" PRIu64 " records (pin %" PRIu64 ", geo %" PRIu64 ", user %" PRIu64
