@@ -9,40 +9,9 @@ set -uo pipefail
 pinpipe=$1
 src=$2
 : "$src"
-if ! command -v kcat >/dev/null 2>&1; then
-    echo "test_broker: kcat not found (apt-get install kcat); skipping"
-    exit 77
-fi
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    local p
-    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-failed=0
-passed=0
-
-ok() { echo "ok   $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1"; failed=$((failed + 1)); }
-
-# A free loopback port: bind to port 0 and read back what the kernel chose.
-# Without python3, a random high port (a clash shows as "port in use").
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' \
-        2>/dev/null || echo $((20000 + RANDOM % 20000))
-}
-
-# wait_for_line <file> <fixed text> <seconds>
-wait_for_line() {
-    local i
-    for ((i = 0; i < $3 * 10; i++)); do
-        grep -qF -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "$0")/lib.sh"
+require_tools test_broker kcat
 
 # expect_usage <name> <exit code> <stderr text> -- <args...>: one line, that code.
 expect_usage() {

@@ -9,41 +9,10 @@ set -uo pipefail
 pinpipe=$1
 src=$2
 : "$src"
-for tool in kcat zstd; do
-    if ! command -v "$tool" >/dev/null 2>&1; then
-        echo "test_kafka_io: $tool not found (apt-get install $tool); skipping"
-        exit 77
-    fi
-done
 export LC_ALL=C
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    local p
-    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-failed=0
-passed=0
-
-ok() { echo "ok   $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1"; failed=$((failed + 1)); }
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' \
-        2>/dev/null || echo $((20000 + RANDOM % 20000))
-}
-
-# wait_for_line <file> <fixed text> <seconds>
-wait_for_line() {
-    local i
-    for ((i = 0; i < $3 * 10; i++)); do
-        grep -qF -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "$0")/lib.sh"
+require_tools test_kafka_io kcat zstd
 
 now() { date +%s.%N; }
 

@@ -1,0 +1,48 @@
+# Shared by the integration tests that run servers: sourced, not run.
+#
+# Gives: $tmp (a directory removed at exit), the array pids (processes
+# killed at exit), the counters passed/failed with ok/fail, and helpers.
+# Every wait is bounded: a broken server makes a test fail, never hang.
+
+# require_tools <test name> <tool>...: exits 77 (skip) when a tool is missing.
+require_tools() {
+    local name=$1 tool
+    shift
+    for tool in "$@"; do
+        if ! command -v "$tool" >/dev/null 2>&1; then
+            echo "$name: $tool not found (apt-get install $tool); skipping"
+            exit 77
+        fi
+    done
+}
+
+tmp=$(mktemp -d)
+pids=()
+it_cleanup() {
+    local p
+    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+    rm -rf "$tmp"
+}
+trap it_cleanup EXIT
+failed=0
+passed=0
+
+ok() { echo "ok   $1"; passed=$((passed + 1)); }
+fail() { echo "FAIL $1"; failed=$((failed + 1)); }
+
+# A free loopback port: bind to port 0 and read back what the kernel chose.
+# Without python3, a random high port (a clash shows as "port in use").
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' \
+        2>/dev/null || echo $((20000 + RANDOM % 20000))
+}
+
+# wait_for_line <file> <fixed text> <seconds>
+wait_for_line() {
+    local i
+    for ((i = 0; i < $3 * 10; i++)); do
+        grep -qF -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
