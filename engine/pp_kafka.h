@@ -4,7 +4,8 @@
  * It holds the development broker (`pinpipe broker`, `pinpipe demo`):
  * librdkafka's in-memory mock cluster behind a TCP forwarder on a loopback
  * address, and the producer of `pinpipe emulate` and `pinpipe replay`
- * (docs/kafka.md). The consumer of `pinpipe run` will live here too.
+ * (docs/kafka.md), and the consumer of `pinpipe run`, a pp_pipeline source
+ * (docs/kafka.md, "Consumer").
  * librdkafka's error codes are translated here into enum pp_err; its
  * identifiers never appear in this header.
  */
@@ -15,6 +16,7 @@
 #include <stdint.h>
 
 #include "pp_err.h"
+#include "pp_topic.h"
 
 #define PP_KAFKA_BROKER_DEFAULT_LISTEN "127.0.0.1:9092"
 #define PP_KAFKA_BROKER_DEFAULT_PARTITIONS 64
@@ -142,5 +144,135 @@ void pp_kafka_producer_get_stats(const struct pp_kafka_producer *producer,
 /* Destroys the producer without waiting: messages not yet delivered are
  * dropped (flush first). Accepts NULL. */
 void pp_kafka_producer_destroy(struct pp_kafka_producer *producer);
+
+/*
+ * The consumer: one member of a consumer group subscribed to the three
+ * topics (index = enum pp_topic), range assignment (co-partitioned topics,
+ * SPEC 9), no automatic commit: offsets are committed only by
+ * pp_kafka_consumer_commit, after the records' effects are applied.
+ * Settings and why: docs/kafka.md, "Consumer".
+ *
+ * Threads (librdkafka's handle is thread-safe for the calls used here;
+ * what this module relies on besides):
+ *   - pp_kafka_consumer_fill: one thread only, the pipeline's source
+ *     thread (it polls; the rebalance callback runs inside it);
+ *   - pp_kafka_consumer_commit, _pause, _resume, _lag: any thread,
+ *     normally the pipeline's consumer thread (a mutex guards the copy of
+ *     the assignment they read);
+ *   - pp_kafka_consumer_stop: any thread, also a signal handler (one
+ *     atomic store);
+ *   - _new and _destroy: the owner's thread, destroy only after the
+ *     pipeline stopped (no fill running).
+ */
+struct pp_kafka_consumer;
+struct pp_batch;
+
+/* A librdkafka property, "kafka.<name>=<value>" of the configuration
+ * without the "kafka." prefix. */
+struct pp_kafka_property {
+    const char *name;
+    const char *value;
+};
+
+struct pp_kafka_consumer_options {
+    const char *bootstrap;                      /* "host:port[,...]"; NULL: from properties */
+    const char *group_id;                       /* NULL: from properties (required) */
+    const char *topics[PP_TOPIC_COUNT];         /* index = enum pp_topic; NULL: not consumed */
+    const struct pp_kafka_property *properties; /* applied after the defaults; may be NULL */
+    size_t n_properties;
+    int poll_timeout_ms; /* fill's wait for a first message; 0 = 100 */
+};
+
+/* Offset to commit: the next offset to read of (topic, partition), i.e.
+ * the last applied record's offset + 1. */
+struct pp_kafka_offset {
+    enum pp_topic topic;
+    int32_t partition;
+    int64_t offset;
+};
+
+/*
+ * Creates a consumer and subscribes it to the topics; the group is joined
+ * in the background, during the first fills. Properties may override the
+ * defaults except enable.auto.commit, enable.auto.offset.store (must stay
+ * false) and partition.assignment.strategy (must stay range). On success
+ * *out is set; the caller frees it with pp_kafka_consumer_destroy.
+ * Errors: PP_ERR_USAGE (no bootstrap, no group.id, no topic, a bad or
+ * forbidden property: msg names it), PP_ERR_INTERNAL (librdkafka failed),
+ * PP_ERR_NOMEM; msg gets one line.
+ */
+enum pp_err pp_kafka_consumer_new(const struct pp_kafka_consumer_options *opt,
+                                  struct pp_kafka_consumer **out, char *msg, size_t msg_len);
+
+/*
+ * A pp_source_fill_fn (consumer is a struct pp_kafka_consumer *). Waits up
+ * to poll_timeout_ms for a first message, then takes what is ready without
+ * waiting, until the batch is full or nothing is ready. Each message
+ * becomes one span: is_single, topic, partition, first_offset = its offset,
+ * timestamp_ms = its timestamp (create or log-append time;
+ * PP_BATCH_NO_TIMESTAMP when it has none), the value's bytes. A value
+ * larger than the batch capacity becomes an oversized span (no bytes); a
+ * NULL value (tombstone) a zero-length span. A message that does not fit
+ * in what is left of the batch is kept for the next fill.
+ *
+ * Returns PP_OK, possibly with zero spans (nothing arrived within the wait:
+ * an idle tick, about every poll_timeout_ms); PP_END once
+ * pp_kafka_consumer_stop was called; PP_ERR_INTERNAL on a fatal librdkafka
+ * error (logged), PP_ERR_NOMEM. Partition EOF is ignored; other errors
+ * (transport, unknown topic) are logged and consumption goes on.
+ * Source thread only.
+ */
+enum pp_err pp_kafka_consumer_fill(void *consumer, struct pp_batch *batch);
+
+/* Makes the next fill (and any fill after it) return PP_END; a fill that
+ * is waiting returns within poll_timeout_ms. Any thread; async-signal-safe. */
+void pp_kafka_consumer_stop(struct pp_kafka_consumer *consumer);
+
+/*
+ * Commits offsets[0..n) (next offset to read per topic and partition)
+ * synchronously: returns when the group coordinator answered. Call it only
+ * for records whose effects are applied (written and durable). Offsets of
+ * partitions not currently assigned to this member are skipped (another
+ * member owns them since a rebalance). Returns PP_OK; PP_ERR_IO when the
+ * commit failed for a reason that may pass (rebalance in progress,
+ * coordinator moving, timeout): nothing is lost, the next commit covers
+ * the same records; PP_ERR_INTERNAL otherwise. Failures are logged.
+ * Any thread (normally the pipeline's consumer thread); blocks.
+ */
+enum pp_err pp_kafka_consumer_commit(struct pp_kafka_consumer *consumer,
+                                     const struct pp_kafka_offset *offsets, size_t n);
+
+/*
+ * Pauses / resumes fetching from one assigned partition (backpressure,
+ * SPEC 9). After pause returns, fill delivers no message of the partition
+ * except at most one held over from a full batch; resume continues after
+ * the last message fill delivered. A rebalance forgets pauses: the
+ * partitions a new assignment brings are fetched. Returns PP_OK,
+ * PP_ERR_NOTFOUND (not assigned), PP_ERR_INTERNAL. Any thread.
+ */
+enum pp_err pp_kafka_consumer_pause(struct pp_kafka_consumer *consumer, enum pp_topic topic,
+                                    int32_t partition);
+enum pp_err pp_kafka_consumer_resume(struct pp_kafka_consumer *consumer, enum pp_topic topic,
+                                     int32_t partition);
+
+/*
+ * The lag of an assigned partition, for /metrics: the cached high
+ * watermark (updated by every fetch response, no request is sent) minus
+ * the position (the offset after the last message fill delivered). When
+ * nothing was delivered yet, 0 if the partition is empty by its cached
+ * watermarks. Returns PP_OK with *lag >= 0, or PP_ERR_NOTFOUND (not
+ * assigned, or not known yet: no fetch response or nothing delivered)
+ * with *lag = -1. Does not block. Any thread.
+ */
+enum pp_err pp_kafka_consumer_lag(struct pp_kafka_consumer *consumer, enum pp_topic topic,
+                                  int32_t partition, int64_t *lag);
+
+/* Number of partitions currently assigned to this member (all topics). */
+size_t pp_kafka_consumer_assigned(struct pp_kafka_consumer *consumer);
+
+/* Leaves the group cleanly (rd_kafka_consumer_close: the revocation is
+ * logged; nothing is committed) and frees. Accepts NULL. Owner's thread,
+ * after the pipeline stopped. */
+void pp_kafka_consumer_destroy(struct pp_kafka_consumer *consumer);
 
 #endif

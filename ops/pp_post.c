@@ -76,7 +76,6 @@ static enum pp_err post_slot(struct pp_post_table *table, int64_t ind, struct pp
 enum pp_err pp_post_table_add(struct pp_post_table *table, const struct pp_clean_item *item)
 {
     const struct pp_clean_record *rec = &item->rec;
-    struct pp_intern *strings = &table->strings;
     struct pp_post *post;
     enum pp_err err;
     unsigned bit = 1u << item->topic;
@@ -97,7 +96,16 @@ enum pp_err pp_post_table_add(struct pp_post_table *table, const struct pp_clean
         return PP_OK;
     }
     post->parts |= (uint8_t)bit;
-    switch (rec->topic) {
+    return pp_post_fill(post, item, &table->strings);
+}
+
+enum pp_err pp_post_fill(struct pp_post *post, const struct pp_clean_item *item,
+                         struct pp_intern *strings)
+{
+    const struct pp_clean_record *rec = &item->rec;
+    enum pp_err err;
+
+    switch (item->topic) {
     case PP_TOPIC_PIN:
         post->has_follower_count = rec->u.pin.has_follower_count;
         post->follower_count = rec->u.pin.follower_count;

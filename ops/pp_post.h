@@ -70,6 +70,12 @@ void pp_post_table_prefetch(const struct pp_post_table *table, const struct pp_c
 /* Counts the record and, when valid and first for its key, stores it. */
 enum pp_err pp_post_table_add(struct pp_post_table *table, const struct pp_clean_item *item);
 
+/* Copies the query columns of a valid record into its part of post (the
+ * caller sets the part bit), interning text into strings. Shared by the
+ * batch table and the streaming join (pp_stream). */
+enum pp_err pp_post_fill(struct pp_post *post, const struct pp_clean_item *item,
+                         struct pp_intern *strings);
+
 /* Joined posts and orphans (winning records whose key lacks a part). */
 void pp_post_table_join_counts(const struct pp_post_table *table, uint64_t *posts,
                                uint64_t orphans[PP_TOPIC_COUNT]);

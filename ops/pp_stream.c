@@ -1,0 +1,345 @@
+#include "pp_stream.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pp_time.h"
+
+/* No time known yet (stream time, or the stamp of an item that arrived
+ * before the first timestamp). */
+#define NO_TIME INT64_MIN
+
+/* The state of one key: a free slot has seen == 0. won_ms are the stamps
+ * of the winning records (dedup); post.parts the parts of the pending post,
+ * always a subset of seen. */
+struct stream_key {
+    int64_t ind;
+    uint8_t seen;
+    int64_t won_ms[PP_TOPIC_COUNT];
+    int64_t first_ms; /* stamp of the pending post's first part */
+    int64_t last_ms;  /* largest stamp of its parts */
+    struct pp_post post;
+};
+
+/* A time-ordered (in arrival order) queue of keys to look at once their
+ * stamp is past a duration: a ring that doubles when full. */
+struct stream_event {
+    int64_t stamp;
+    int64_t ind;
+};
+
+struct stream_queue {
+    struct stream_event *ev;
+    size_t cap; /* a power of two, or 0 */
+    size_t head;
+    size_t len;
+};
+
+struct pp_stream {
+    struct pp_stream_options opt;
+    struct pp_intern *strings;
+    int64_t now_ms;   /* stream time */
+    int64_t first_ms; /* the first timestamp seen: the stamp of NO_TIME items */
+    struct stream_key *keys;
+    size_t cap; /* a power of two */
+    size_t n_keys;
+    size_t n_pending;
+    struct stream_queue dedup;
+    struct stream_queue join;
+    struct pp_stream_counts counts;
+};
+
+/* ---- queues -------------------------------------------------------------------------- */
+
+static enum pp_err queue_push(struct stream_queue *q, int64_t stamp, int64_t ind)
+{
+    if (q->len == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 256;
+        struct stream_event *ev = malloc(cap * sizeof *ev);
+        size_t i;
+
+        if (ev == NULL)
+            return PP_ERR_NOMEM;
+        for (i = 0; i < q->len; i++)
+            ev[i] = q->ev[(q->head + i) & (q->cap - 1)];
+        free(q->ev);
+        q->ev = ev;
+        q->cap = cap;
+        q->head = 0;
+    }
+    q->ev[(q->head + q->len) & (q->cap - 1)].stamp = stamp;
+    q->ev[(q->head + q->len) & (q->cap - 1)].ind = ind;
+    q->len++;
+    return PP_OK;
+}
+
+/* ---- time ------------------------------------------------------------------------------ */
+
+/* Whether stream time is past stamp + dur (strictly), without overflow. */
+static bool is_past(const struct pp_stream *stream, int64_t stamp, int64_t dur)
+{
+    if (stream->now_ms == NO_TIME)
+        return false;
+    if (stamp == NO_TIME)
+        stamp = stream->first_ms;
+    return stream->now_ms > stamp && (uint64_t)stream->now_ms - (uint64_t)stamp > (uint64_t)dur;
+}
+
+/* ---- the key table: linear probing, backward-shift deletion ------------------------------- */
+
+static inline size_t key_home(int64_t ind, size_t cap)
+{
+    return (size_t)pp_hash_u64((uint64_t)ind) & (cap - 1);
+}
+
+/* The slot of ind, or of the free slot that ends its probe sequence. */
+static size_t key_slot(const struct pp_stream *stream, int64_t ind)
+{
+    size_t i;
+
+    for (i = key_home(ind, stream->cap);; i = (i + 1) & (stream->cap - 1))
+        if (stream->keys[i].seen == 0 || stream->keys[i].ind == ind)
+            return i;
+}
+
+static enum pp_err key_grow(struct pp_stream *stream)
+{
+    size_t cap = stream->cap * 2;
+    struct stream_key *keys = pp_table_alloc(cap * sizeof *keys);
+    size_t i;
+    size_t j;
+
+    if (keys == NULL)
+        return PP_ERR_NOMEM;
+    for (i = 0; i < stream->cap; i++) {
+        if (stream->keys[i].seen == 0)
+            continue;
+        for (j = key_home(stream->keys[i].ind, cap); keys[j].seen; j = (j + 1) & (cap - 1))
+            ;
+        keys[j] = stream->keys[i];
+    }
+    free(stream->keys);
+    stream->keys = keys;
+    stream->cap = cap;
+    return PP_OK;
+}
+
+/* Frees slot i and shifts back the entries whose probe sequence crossed
+ * it, so lookups never need tombstones. */
+static void key_delete(struct pp_stream *stream, size_t i)
+{
+    size_t mask = stream->cap - 1;
+    size_t j = i;
+
+    for (;;) {
+        j = (j + 1) & mask;
+        if (stream->keys[j].seen == 0)
+            break;
+        /* Entry j may move to i when its home is not in (i, j]. */
+        if (((j - key_home(stream->keys[j].ind, stream->cap)) & mask) >= ((j - i) & mask)) {
+            stream->keys[i] = stream->keys[j];
+            i = j;
+        }
+    }
+    stream->keys[i].seen = 0;
+    stream->n_keys--;
+}
+
+/*
+ * Applies what expired to the key in slot i: its pending post past
+ * join.timeout becomes orphans; topics past dedup.ttl (and not pending)
+ * are forgotten; a key left with nothing is deleted. Returns whether it
+ * was deleted.
+ */
+static bool key_refresh(struct pp_stream *stream, size_t i)
+{
+    struct stream_key *key = &stream->keys[i];
+    int t;
+
+    if (key->post.parts && is_past(stream, key->first_ms, stream->opt.join_timeout_ms)) {
+        for (t = 0; t < PP_TOPIC_COUNT; t++)
+            stream->counts.orphans[t] += (key->post.parts >> t) & 1u;
+        key->post.parts = 0;
+        stream->n_pending--;
+    }
+    for (t = 0; t < PP_TOPIC_COUNT; t++) {
+        unsigned bit = 1u << t;
+        if ((key->seen & bit) && !(key->post.parts & bit) &&
+            is_past(stream, key->won_ms[t], stream->opt.dedup_ttl_ms))
+            key->seen &= (uint8_t)~bit;
+    }
+    if (key->seen)
+        return false;
+    key_delete(stream, i);
+    return true;
+}
+
+/* Pops the events whose stamp is past dur and refreshes their keys. An
+ * event whose key has moved on (re-won, a new post) finds nothing expired:
+ * the newer event stays queued behind it. */
+static void queue_expire(struct pp_stream *stream, struct stream_queue *q, int64_t dur)
+{
+    while (q->len && is_past(stream, q->ev[q->head].stamp, dur)) {
+        size_t i = key_slot(stream, q->ev[q->head].ind);
+        if (stream->keys[i].seen)
+            key_refresh(stream, i);
+        q->head = (q->head + 1) & (q->cap - 1);
+        q->len--;
+    }
+}
+
+static void stream_expire(struct pp_stream *stream)
+{
+    queue_expire(stream, &stream->join, stream->opt.join_timeout_ms);
+    queue_expire(stream, &stream->dedup, stream->opt.dedup_ttl_ms);
+}
+
+/* ---- the API ---------------------------------------------------------------------------- */
+
+struct pp_stream *pp_stream_new(const struct pp_stream_options *opt, struct pp_intern *strings)
+{
+    struct pp_stream *stream = calloc(1, sizeof *stream);
+
+    assert(opt->dedup_ttl_ms >= 0 && opt->join_timeout_ms >= 0);
+    if (stream == NULL)
+        return NULL;
+    stream->opt = *opt;
+    stream->strings = strings;
+    stream->now_ms = NO_TIME;
+    stream->first_ms = NO_TIME;
+    stream->cap = 64;
+    stream->keys = pp_table_alloc(stream->cap * sizeof *stream->keys);
+    if (stream->keys == NULL) {
+        free(stream);
+        return NULL;
+    }
+    return stream;
+}
+
+void pp_stream_destroy(struct pp_stream *stream)
+{
+    if (stream == NULL)
+        return;
+    free(stream->keys);
+    free(stream->dedup.ev);
+    free(stream->join.ev);
+    free(stream);
+}
+
+static void stream_set_time(struct pp_stream *stream, int64_t ms)
+{
+    if (ms < 0)
+        return;
+    if (stream->first_ms == NO_TIME)
+        stream->first_ms = ms;
+    if (stream->now_ms == NO_TIME || ms > stream->now_ms)
+        stream->now_ms = ms;
+}
+
+void pp_stream_advance(struct pp_stream *stream, int64_t now_ms)
+{
+    stream_set_time(stream, now_ms);
+    stream_expire(stream);
+}
+
+enum pp_err pp_stream_add(struct pp_stream *stream, const struct pp_clean_item *item,
+                          struct pp_stream_post *out, bool *is_joined)
+{
+    struct stream_key *key;
+    unsigned bit = 1u << item->topic;
+    int64_t stamp;
+    enum pp_err err;
+    size_t i;
+
+    *is_joined = false;
+    stream_set_time(stream, item->timestamp_ms);
+    stream_expire(stream);
+    /* Out-of-order stamps keep their own time (SPEC 4 ties the ttl to the
+     * record's timestamp); is_past() is exact either way. */
+    stamp = item->timestamp_ms >= 0 ? item->timestamp_ms : stream->now_ms;
+
+    if (item->reject != PP_REJECT_NONE) {
+        stream->counts.input.records[item->topic]++;
+        stream->counts.input.rejected[item->topic][item->reject]++;
+        stream->counts.no_timestamp += item->timestamp_ms < 0;
+        return PP_OK;
+    }
+    i = key_slot(stream, item->rec.ind);
+    if (stream->keys[i].seen && key_refresh(stream, i))
+        i = key_slot(stream, item->rec.ind);
+    if (stream->keys[i].seen == 0) {
+        if (stream->opt.max_keys && stream->n_keys >= stream->opt.max_keys)
+            return PP_AGAIN;
+        /* Load factor at most 1/2: deletions shift entries back, which
+         * stays cheap only while probe runs are short. */
+        if ((stream->n_keys + 1) * 2 > stream->cap) {
+            if ((err = key_grow(stream)))
+                return err;
+            i = key_slot(stream, item->rec.ind);
+        }
+        key = &stream->keys[i];
+        memset(key, 0, sizeof *key);
+        key->ind = item->rec.ind;
+        stream->n_keys++;
+    }
+    key = &stream->keys[i];
+    stream->counts.input.records[item->topic]++;
+    stream->counts.no_timestamp += item->timestamp_ms < 0;
+    if (key->seen & bit) {
+        stream->counts.input.duplicates[item->topic]++;
+        return PP_OK;
+    }
+    key->seen |= (uint8_t)bit;
+    key->won_ms[item->topic] = stamp;
+    if ((err = queue_push(&stream->dedup, stamp, key->ind)))
+        return err;
+    if (key->post.parts == 0) {
+        memset(&key->post, 0, sizeof key->post);
+        key->post.ind = key->ind;
+        key->first_ms = stamp;
+        key->last_ms = stamp;
+        stream->n_pending++;
+        if ((err = queue_push(&stream->join, stamp, key->ind)))
+            return err;
+    }
+    if ((err = pp_post_fill(&key->post, item, stream->strings)))
+        return err;
+    key->post.parts |= (uint8_t)bit;
+    /* NO_TIME is the smallest value, so a real stamp always wins. */
+    if (stamp > key->last_ms)
+        key->last_ms = stamp;
+    if (key->post.parts != PP_POST_ALL_PARTS)
+        return PP_OK;
+
+    out->post = key->post;
+    out->time_ms = key->last_ms != NO_TIME       ? key->last_ms
+                   : stream->first_ms != NO_TIME ? stream->first_ms
+                                                 : -1;
+    *is_joined = true;
+    stream->counts.posts++;
+    key->post.parts = 0;
+    stream->n_pending--;
+    key_refresh(stream, i);
+    return PP_OK;
+}
+
+int64_t pp_stream_time(const struct pp_stream *stream)
+{
+    return stream->now_ms;
+}
+
+size_t pp_stream_key_count(const struct pp_stream *stream)
+{
+    return stream->n_keys;
+}
+
+size_t pp_stream_pending_count(const struct pp_stream *stream)
+{
+    return stream->n_pending;
+}
+
+const struct pp_stream_counts *pp_stream_counts(const struct pp_stream *stream)
+{
+    return &stream->counts;
+}
