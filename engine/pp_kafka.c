@@ -411,12 +411,27 @@ static enum pp_err kafka_rewrite(void *arg, void *vconn, enum pp_tcpfwd_dir dir,
     return kafka_metadata_response(broker, frame, version);
 }
 
+/* Creates a client handle. On success rd_kafka_new owns *conf and it is set
+ * to NULL; on failure *conf stays the caller's. */
+static enum pp_err kafka_handle_new(rd_kafka_type_t type, rd_kafka_conf_t **conf, rd_kafka_t **rk,
+                                    char *msg, size_t msg_len)
+{
+    char errstr[512];
+
+    *rk = rd_kafka_new(type, *conf, errstr, sizeof errstr);
+    if (*rk == NULL) {
+        snprintf(msg, msg_len, "librdkafka: %s", errstr);
+        return PP_ERR_INTERNAL;
+    }
+    *conf = NULL;
+    return PP_OK;
+}
+
 enum pp_err pp_kafka_broker_new(const struct pp_kafka_broker_options *options,
                                 struct pp_kafka_broker **broker_out, char *msg, size_t msg_len)
 {
     struct pp_kafka_broker *broker;
     rd_kafka_conf_t *conf;
-    char errstr[512];
     const char *listen = options->listen ? options->listen : PP_KAFKA_BROKER_DEFAULT_LISTEN;
     struct pp_tcpfwd_filter filter;
     struct pp_tcpfwd_options fwd_options;
@@ -452,11 +467,8 @@ enum pp_err pp_kafka_broker_new(const struct pp_kafka_broker_options *options,
 
     conf = rd_kafka_conf_new();
     rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
-    broker->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-    if (broker->rk == NULL) {
+    if ((err = kafka_handle_new(RD_KAFKA_PRODUCER, &conf, &broker->rk, msg, msg_len))) {
         rd_kafka_conf_destroy(conf);
-        snprintf(msg, msg_len, "librdkafka: %s", errstr);
-        err = PP_ERR_INTERNAL;
         goto fail;
     }
     broker->mcluster = rd_kafka_mock_cluster_new(broker->rk, 1);
@@ -610,7 +622,6 @@ enum pp_err pp_kafka_producer_new(const char *bootstrap, const char *const *prop
     };
     struct pp_kafka_producer *producer;
     rd_kafka_conf_t *conf = NULL;
-    char errstr[512];
     enum pp_err err;
 
     *out = NULL;
@@ -650,13 +661,8 @@ enum pp_err pp_kafka_producer_new(const char *bootstrap, const char *const *prop
     rd_kafka_conf_set_error_cb(conf, kafka_producer_error_cb);
     rd_kafka_conf_set_dr_msg_cb(conf, kafka_producer_dr_cb);
     rd_kafka_conf_set_opaque(conf, producer);
-    producer->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-    if (producer->rk == NULL) {
-        snprintf(msg, msg_len, "librdkafka: %s", errstr);
-        err = PP_ERR_INTERNAL;
+    if ((err = kafka_handle_new(RD_KAFKA_PRODUCER, &conf, &producer->rk, msg, msg_len)))
         goto fail;
-    }
-    conf = NULL; /* rd_kafka_new took it */
     *out = producer;
     return PP_OK;
 fail:
@@ -929,7 +935,6 @@ enum pp_err pp_kafka_consumer_new(const struct pp_kafka_consumer_options *opt,
     rd_kafka_topic_partition_list_t *subscription = NULL;
     bool has_bootstrap = opt->bootstrap != NULL && opt->bootstrap[0] != '\0';
     bool has_group = opt->group_id != NULL && opt->group_id[0] != '\0';
-    char errstr[512];
     rd_kafka_resp_err_t rerr;
     enum pp_err err;
 
@@ -998,13 +1003,8 @@ enum pp_err pp_kafka_consumer_new(const struct pp_kafka_consumer_options *opt,
     rd_kafka_conf_set_error_cb(conf, kafka_consumer_error_cb);
     rd_kafka_conf_set_rebalance_cb(conf, kafka_consumer_rebalance_cb);
     rd_kafka_conf_set_opaque(conf, consumer);
-    consumer->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
-    if (consumer->rk == NULL) {
-        snprintf(msg, msg_len, "librdkafka: %s", errstr);
-        err = PP_ERR_INTERNAL;
+    if ((err = kafka_handle_new(RD_KAFKA_CONSUMER, &conf, &consumer->rk, msg, msg_len)))
         goto fail;
-    }
-    conf = NULL; /* rd_kafka_new took it */
     rd_kafka_poll_set_consumer(consumer->rk);
     rerr = rd_kafka_subscribe(consumer->rk, subscription);
     if (rerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
