@@ -58,17 +58,14 @@ static enum pp_err render_json_counts(struct pp_buf *out, const char *name,
     return pp_buf_append(out, "}", 1);
 }
 
-static enum pp_err render_json(const struct pp_table *tables, size_t n,
-                               const struct pp_render_input *in, struct pp_buf *out)
+enum pp_err pp_render_queries_json(const struct pp_table *tables, size_t n, struct pp_buf *out)
 {
     enum pp_err err;
     size_t q;
     size_t r;
     size_t c;
-    int t;
-    int k;
 
-    RENDER_TRY(pp_buf_append_str(out, "{\"queries\":{"));
+    RENDER_TRY(pp_buf_append_str(out, "{"));
     for (q = 0; q < n; q++) {
         const struct pp_table *tb = &tables[q];
         RENDER_TRY(pp_buf_printf(out, "%s\n\"%s\":{\"columns\":[", q ? "," : "", tb->name));
@@ -90,8 +87,17 @@ static enum pp_err render_json(const struct pp_table *tables, size_t n,
         }
         RENDER_TRY(pp_buf_append_str(out, "]}"));
     }
-    RENDER_TRY(pp_buf_append_str(out, "},\n\"input\":{"));
-    if (in != NULL) {
+    return pp_buf_append_str(out, "}");
+}
+
+enum pp_err pp_render_input_json(const struct pp_render_input *in, struct pp_buf *out)
+{
+    enum pp_err err;
+    int t;
+    int k;
+
+    RENDER_TRY(pp_buf_append_str(out, "{"));
+    {
         const struct pp_post_counts *cnt = in->counts;
         RENDER_TRY(
             pp_buf_printf(out,
@@ -120,7 +126,22 @@ static enum pp_err render_json(const struct pp_table *tables, size_t n,
         RENDER_TRY(pp_buf_printf(out, ",\"posts\":%llu,", (unsigned long long)in->posts));
         RENDER_TRY(render_json_counts(out, "orphans", in->orphans));
     }
-    return pp_buf_append_str(out, "}}\n");
+    return pp_buf_append_str(out, "}");
+}
+
+static enum pp_err render_json(const struct pp_table *tables, size_t n,
+                               const struct pp_render_input *in, struct pp_buf *out)
+{
+    enum pp_err err;
+
+    RENDER_TRY(pp_buf_append_str(out, "{\"queries\":"));
+    RENDER_TRY(pp_render_queries_json(tables, n, out));
+    RENDER_TRY(pp_buf_append_str(out, ",\n\"input\":"));
+    if (in != NULL)
+        RENDER_TRY(pp_render_input_json(in, out));
+    else
+        RENDER_TRY(pp_buf_append_str(out, "{}"));
+    return pp_buf_append_str(out, "}\n");
 }
 
 /* ---- CSV ------------------------------------------------------------------ */

@@ -33,6 +33,12 @@ enum pp_err pp_render_parse_format(const char *name, enum pp_render_format *form
 enum pp_err pp_render(enum pp_render_format format, const struct pp_table *tables, size_t n,
                       const struct pp_render_input *input, struct pp_buf *out);
 
+/* The pieces of the JSON document, for other documents (the HTTP API):
+ * the "queries" object {name: {"columns": [...], "rows": [...]}, ...} and
+ * the "input" object of counts. */
+enum pp_err pp_render_queries_json(const struct pp_table *tables, size_t n, struct pp_buf *out);
+enum pp_err pp_render_input_json(const struct pp_render_input *input, struct pp_buf *out);
+
 /* Appends one cell's text as JSON would show it (medians "5500.5"). */
 enum pp_err pp_render_number(const struct pp_cell *cell, struct pp_buf *out);
 
