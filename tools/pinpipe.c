@@ -19,9 +19,10 @@ static const char main_usage[] =
     "  emulate   write emulated posts (pin, geo, user) into a lake\n"
     "  broker    run an in-memory development Kafka broker\n"
     "  replay    produce a recorded lake's topics back into Kafka\n"
+    "  run       the streaming engine: Kafka in, windowed answers on HTTP\n"
     "\n"
     "Run 'pinpipe <command> --help' for a command's options.\n"
-    "The streaming commands (demo, run) are not built yet.\n";
+    "`demo` (everything on one machine) is not built yet.\n";
 
 int main(int argc, char **argv)
 {
@@ -47,7 +48,9 @@ int main(int argc, char **argv)
         return pp_cmd_broker(argc - 1, argv + 1);
     if (strcmp(cmd, "replay") == 0)
         return pp_cmd_replay(argc - 1, argv + 1);
-    if (strcmp(cmd, "demo") == 0 || strcmp(cmd, "run") == 0) {
+    if (strcmp(cmd, "run") == 0)
+        return pp_cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "demo") == 0) {
         fprintf(
             stderr,
             "pinpipe: '%s' is not built yet: this version has query, emulate, broker and replay\n",

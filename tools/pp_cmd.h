@@ -26,4 +26,8 @@ int pp_cmd_broker(int argc, char **argv);
  * partition (see --help). */
 int pp_cmd_replay(int argc, char **argv);
 
+/* pinpipe run [-c pinpipe.properties] [--set key=value]...: the streaming
+ * engine (see --help). Runs until SIGINT or SIGTERM. */
+int pp_cmd_run(int argc, char **argv);
+
 #endif

@@ -22,7 +22,7 @@ done
 
 pkgs=(meson ninja-build pkg-config gcc g++ libsimdjson-dev libzstd-dev librdkafka-dev libmicrohttpd-dev zstd)
 if [ "$with_tests" = 1 ]; then
-    pkgs+=(check nodejs npm python3 python3-requests kcat)
+    pkgs+=(check nodejs npm python3 python3-requests kcat curl)
 fi
 
 missing=()

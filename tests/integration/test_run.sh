@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# pinpipe run end to end (issue 3): a `pinpipe broker`, posts produced with
+# `pinpipe emulate --to kafka://` (dirty values, duplicates, malformed
+# records), then:
+#   - SPEC 4's invariant: GET /v1/queries?window=all equals `pinpipe query`
+#     over a lake of the same records (same seed, same partitioner);
+#   - the query and window endpoints, their errors;
+#   - SIGTERM: exit 0; a restart in the same group resumes after the
+#     committed offsets (reads only what was produced since);
+#   - configuration errors exit 2 with one line.
+#
+#   test_run.sh <pinpipe binary> <source dir>
+set -uo pipefail
+
+pinpipe=$1
+src=$2
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "$0")/lib.sh"
+require_tools test_run curl python3 node
+
+kport=$(free_port)
+hport=$(free_port)
+api="http://127.0.0.1:$hport"
+
+"$pinpipe" broker --listen "127.0.0.1:$kport" --partitions 4 2>"$tmp/broker.log" &
+pids+=($!)
+if ! wait_for_line "$tmp/broker.log" "listening on" 20; then
+    cat "$tmp/broker.log"
+    echo "test_run: the broker did not start"
+    exit 1
+fi
+
+# The same posts into Kafka and into a lake (records depend only on the
+# seed and the key; both use Kafka's murmur2 partitioner).
+emul=(--count 2000 --seed 9 --malformed 10 --ind-space 1800)
+"$pinpipe" emulate --to "kafka://127.0.0.1:$kport" "${emul[@]}" --quiet || fail "emulate to kafka"
+"$pinpipe" emulate --to "$tmp/lake" --partitions 4 "${emul[@]}" --quiet || fail "emulate to lake"
+want_records=6000
+
+# json_get <url> <python expression over d>: prints the value, or nothing.
+json_get() {
+    curl -s --max-time 5 "$1" 2>/dev/null |
+        python3 -c "import json,sys; d=json.load(sys.stdin); print($2)" 2>/dev/null
+}
+
+# start_run <log> <args...>: starts pinpipe run in the background.
+start_run() {
+    local log=$1
+    shift
+    "$pinpipe" run --set "kafka.bootstrap.servers=127.0.0.1:$kport" \
+        --set "http.listen=127.0.0.1:$hport" --set "analytics.windows=all,tumbling:1h" \
+        --set kafka.group.id=test-run "$@" 2>"$log" &
+    run_pid=$!
+    pids+=("$run_pid")
+}
+
+# wait_records <n> <seconds>: until /v1/status counts n records.
+wait_records() {
+    local i got=""
+    for ((i = 0; i < $2 * 4; i++)); do
+        got=$(json_get "$api/v1/status" 'd["records"]')
+        [ "$got" = "$1" ] && return 0
+        sleep 0.25
+    done
+    echo "    (records: ${got:-no answer}, want $1)"
+    return 1
+}
+
+# stop_run: SIGTERM, then exit 0 within 20 s.
+stop_run() {
+    local i
+    kill -TERM "$run_pid"
+    for ((i = 0; i < 200; i++)); do
+        kill -0 "$run_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$run_pid" 2>/dev/null; then
+        fail "$1: still running 20 s after SIGTERM"
+        return
+    fi
+    wait "$run_pid"
+    local rc=$?
+    [ "$rc" -eq 0 ] && ok "$1: SIGTERM exits 0" || fail "$1: SIGTERM exit $rc"
+}
+
+start_run "$tmp/run1.log"
+if wait_records "$want_records" 60; then
+    ok "consumed all $want_records records"
+else
+    fail "consumed all $want_records records"
+    cat "$tmp/run1.log"
+fi
+
+# SPEC 4: the streaming all-time answers equal the batch job over the same
+# records, and so do the input counts, except orphans: a part whose siblings
+# were replaced by malformed records is an orphan for the batch job at once,
+# but for the stream only after join.timeout (10 minutes of record time).
+curl -s --max-time 5 "$api/v1/queries?window=all" >"$tmp/all.json"
+"$pinpipe" query --from "$tmp/lake" --format json --quiet >"$tmp/batch-full.json"
+python3 - "$tmp/all.json" "$tmp/stream.json" "$tmp/batch-full.json" "$tmp/batch.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["window"] == "all" and len(d["windows"]) == 1, d.get("window")
+stream = {"queries": d["windows"][0]["queries"], "input": d["input"]}
+batch = json.load(open(sys.argv[3]))
+for doc in (stream, batch):
+    doc["input"].pop("orphans", None)
+json.dump(stream, open(sys.argv[2], "w"))
+json.dump(batch, open(sys.argv[4], "w"))
+PY
+if node "$src/tests/oracle/compare.mjs" "$tmp/batch.json" "$tmp/stream.json"; then
+    ok "window=all equals pinpipe query over the same records (nine queries, input counts)"
+else
+    fail "window=all equals pinpipe query"
+fi
+
+# One query, a time window, and the errors.
+[ "$(json_get "$api/v1/queries/category_by_year?window=all" 'list(d["windows"][0]["queries"])')" = \
+    "['category_by_year']" ] && ok "one query" || fail "one query"
+[ "$(json_get "$api/v1/queries?window=tumbling:60m" 'd["window"]')" = "tumbling:1h" ] &&
+    ok "tumbling window (spelled 60m)" || fail "tumbling window"
+[ "$(json_get "$api/v1/queries?window=tumbling:1h" 'sum(w["posts"] for w in d["windows"])')" = \
+    "$(json_get "$api/v1/queries?window=all" 'd["windows"][0]["posts"]')" ] &&
+    ok "tumbling windows hold every on-time post" || fail "tumbling windows hold every post"
+code() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$1"; }
+[ "$(code "$api/v1/queries/nope")" = 404 ] && ok "unknown query: 404" || fail "unknown query"
+[ "$(code "$api/v1/queries?window=tumbling:5m")" = 404 ] && ok "window not kept: 404" ||
+    fail "window not kept"
+[ "$(code "$api/v1/queries?window=weekly")" = 400 ] && ok "bad window: 400" || fail "bad window"
+[ "$(code "$api/healthz")" = 200 ] && [ "$(code "$api/readyz")" = 200 ] && ok "healthz, readyz" ||
+    fail "healthz, readyz"
+stop_run "first run"
+
+# A restart in the same group resumes after the committed offsets.
+start_run "$tmp/run2.log"
+if wait_records 0 20 && sleep 3 && wait_records 0 5; then
+    ok "restart: nothing re-read"
+else
+    fail "restart: nothing re-read"
+fi
+"$pinpipe" emulate --to "kafka://127.0.0.1:$kport" --count 100 --seed 10 --quiet
+# Exactly the new records, and no more later (a restart from the start would
+# pass 300 on its way to 6,300).
+if wait_records 300 30 && sleep 2 && wait_records 300 1; then
+    ok "restart: reads the 300 new records only"
+else
+    fail "restart: reads the 300 new records only"
+fi
+stop_run "second run"
+
+# Configuration errors: exit 2, one line.
+for args in "--set flush.sise=1" "-c $tmp/missing.properties" "--set join.timeout=ten"; do
+    rc=0
+    # shellcheck disable=SC2086
+    "$pinpipe" run $args >/dev/null 2>"$tmp/err" || rc=$?
+    if [ "$rc" -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ]; then
+        ok "run $args: exit 2, one line"
+    else
+        fail "run $args: exit $rc"
+        cat "$tmp/err"
+    fi
+done
+
+echo "test_run: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
