@@ -84,6 +84,9 @@ struct run {
     uint64_t records;
     char topic_names[PP_TOPIC_COUNT][256];
     struct run_snapshot snap;
+    /* Documents being rendered; swapped with the snapshot's when done. */
+    struct pp_buf next_all[RUN_MAX_SETS];
+    struct pp_buf next_one[RUN_MAX_SETS][PP_QUERY_COUNT];
 };
 
 static int run_parse_args(int argc, char **argv, struct pp_config *cfg, bool *is_quiet)
@@ -192,8 +195,8 @@ static enum pp_err run_render_window(const struct run *r, size_t spec, size_t w,
  * lock, so a request never waits for rendering. */
 static enum pp_err run_publish(struct run *r)
 {
-    static struct pp_buf all[RUN_MAX_SETS];
-    static struct pp_buf one[RUN_MAX_SETS][PP_QUERY_COUNT];
+    struct pp_buf *all = r->next_all;
+    struct pp_buf(*one)[PP_QUERY_COUNT] = r->next_one;
     const struct pp_stream_counts *counts = pp_stream_counts(r->stream);
     size_t n_specs = pp_window_set_spec_count(r->windows);
     struct pp_render_input input;
@@ -290,18 +293,17 @@ static enum pp_err run_publish(struct run *r)
     return err;
 }
 
-static void run_snapshot_cleanup(struct run_snapshot *snap)
+static void run_docs_cleanup(struct pp_buf all[RUN_MAX_SETS],
+                             struct pp_buf one[RUN_MAX_SETS][PP_QUERY_COUNT])
 {
     size_t s;
     int q;
 
     for (s = 0; s < RUN_MAX_SETS; s++) {
-        pp_buf_cleanup(&snap->all[s]);
+        pp_buf_cleanup(&all[s]);
         for (q = 0; q < PP_QUERY_COUNT; q++)
-            pp_buf_cleanup(&snap->one[s][q]);
+            pp_buf_cleanup(&one[s][q]);
     }
-    pp_buf_cleanup(&snap->status);
-    pthread_mutex_destroy(&snap->lock);
 }
 
 /* ---- HTTP handlers (server threads: snapshots only) ----------------------- */
@@ -625,7 +627,10 @@ out:
     pp_stream_destroy(r.stream);
     pp_hmap_cleanup(&r.offsets);
     pp_intern_cleanup(&r.strings);
-    run_snapshot_cleanup(&r.snap);
+    run_docs_cleanup(r.snap.all, r.snap.one);
+    run_docs_cleanup(r.next_all, r.next_one);
+    pp_buf_cleanup(&r.snap.status);
+    pthread_mutex_destroy(&r.snap.lock);
     pp_config_destroy(r.cfg);
     return rc;
 }
