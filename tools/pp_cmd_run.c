@@ -51,7 +51,7 @@ static const char run_usage[] =
     "window spec of analytics.windows, and serves them on http.listen:\n"
     "  GET /v1/queries?window=<spec>         all nine queries (default window all)\n"
     "  GET /v1/queries/<name>?window=<spec>  one query\n"
-    "  GET /v1/status, /healthz, /readyz\n"
+    "  GET /v1/status, /metrics (Prometheus), /healthz, /readyz\n"
     "Keys are documented in docs/config.md. SIGINT or SIGTERM stops cleanly.\n"
     "\n"
     "options:\n"
@@ -70,6 +70,22 @@ struct run_snapshot {
     struct pp_buf all[RUN_MAX_SETS];                 /* per spec: nine queries */
     struct pp_buf one[RUN_MAX_SETS][PP_QUERY_COUNT]; /* per spec and query */
     struct pp_buf status;
+    struct pp_buf metrics;
+};
+
+/* pinpipe_post_visible_seconds: from a post's last record timestamp to the
+ * snapshot that makes it visible in the answers. */
+static const double run_visible_bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                            0.5,   1,    2.5,   5,    10};
+#define RUN_VISIBLE_BUCKETS (sizeof run_visible_bounds / sizeof run_visible_bounds[0])
+
+struct run_visible {
+    int64_t *pending; /* times (ms) of posts joined since the last snapshot */
+    size_t n_pending;
+    size_t cap_pending;
+    uint64_t buckets[RUN_VISIBLE_BUCKETS]; /* cumulative counts are derived */
+    uint64_t count;
+    double sum;
 };
 
 struct run {
@@ -84,6 +100,7 @@ struct run {
     uint64_t records;
     char topic_names[PP_TOPIC_COUNT][256];
     struct run_snapshot snap;
+    struct run_visible visible;
     /* Documents being rendered; swapped with the snapshot's when done. */
     struct pp_buf next_all[RUN_MAX_SETS];
     struct pp_buf next_one[RUN_MAX_SETS][PP_QUERY_COUNT];
@@ -191,6 +208,102 @@ static enum pp_err run_render_window(const struct run *r, size_t spec, size_t w,
     return err;
 }
 
+/* Folds the posts joined since the last snapshot into the visibility
+ * histogram: they become visible now. */
+static void run_visible_observe(struct run_visible *v)
+{
+    struct timespec ts;
+    int64_t now_ms;
+    size_t i;
+    size_t b;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    for (i = 0; i < v->n_pending; i++) {
+        double secs = (double)(now_ms - v->pending[i]) / 1000.0;
+        if (secs < 0)
+            secs = 0; /* a producer clock ahead of ours */
+        for (b = 0; b < RUN_VISIBLE_BUCKETS && secs > run_visible_bounds[b]; b++)
+            ;
+        if (b < RUN_VISIBLE_BUCKETS)
+            v->buckets[b]++;
+        v->count++;
+        v->sum += secs;
+    }
+    v->n_pending = 0;
+}
+
+/* The Prometheus text of SPEC 8's metrics that exist so far (the sink's
+ * come with the sink). */
+static enum pp_err run_render_metrics(struct run *r, struct pp_buf *out)
+{
+    const struct pp_stream_counts *c = pp_stream_counts(r->stream);
+    uint64_t cumulative = 0;
+    enum pp_err err = PP_OK;
+    size_t i;
+    int t;
+    int k;
+
+#define RUN_METRIC(name, type, help)                                                               \
+    if (!err)                                                                                      \
+    err = pp_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type)
+    RUN_METRIC("pinpipe_records_total", "counter", "Records consumed.");
+    for (t = 0; t < PP_TOPIC_COUNT && !err; t++)
+        err = pp_buf_printf(out, "pinpipe_records_total{topic=\"%s\"} %llu\n", r->topic_names[t],
+                            (unsigned long long)c->input.records[t]);
+    RUN_METRIC("pinpipe_rejected_total", "counter", "Records rejected, by reason.");
+    for (t = 0; t < PP_TOPIC_COUNT && !err; t++)
+        for (k = 1; k < PP_REJECT_COUNT && !err; k++)
+            err = pp_buf_printf(out, "pinpipe_rejected_total{topic=\"%s\",reason=\"%s\"} %llu\n",
+                                r->topic_names[t], pp_reject_name((enum pp_reject)k),
+                                (unsigned long long)c->input.rejected[t][k]);
+    RUN_METRIC("pinpipe_duplicates_total", "counter", "Records that lost to an earlier one.");
+    for (t = 0; t < PP_TOPIC_COUNT && !err; t++)
+        err = pp_buf_printf(out, "pinpipe_duplicates_total{topic=\"%s\"} %llu\n", r->topic_names[t],
+                            (unsigned long long)c->input.duplicates[t]);
+    RUN_METRIC("pinpipe_orphans_total", "counter", "Parts evicted after join.timeout.");
+    for (t = 0; t < PP_TOPIC_COUNT && !err; t++)
+        err = pp_buf_printf(out, "pinpipe_orphans_total{topic=\"%s\"} %llu\n", r->topic_names[t],
+                            (unsigned long long)c->orphans[t]);
+    RUN_METRIC("pinpipe_late_posts_total", "counter", "Posts behind the watermark.");
+    if (!err)
+        err = pp_buf_printf(out, "pinpipe_late_posts_total %llu\n",
+                            (unsigned long long)pp_window_set_late_posts(r->windows));
+    RUN_METRIC("pinpipe_posts_joined_total", "counter", "Posts joined.");
+    if (!err)
+        err = pp_buf_printf(out, "pinpipe_posts_joined_total %llu\n", (unsigned long long)c->posts);
+    RUN_METRIC("pinpipe_consumer_lag", "gauge", "Records behind the partition's end.");
+    for (i = 0; i < r->offsets.cap && !err; i++) {
+        const struct pp_hmap_slot *slot = &r->offsets.slots[i];
+        int64_t lag;
+        if (!slot->is_used || pp_kafka_consumer_lag(r->consumer, (enum pp_topic)slot->k1,
+                                                    (int32_t)slot->k2, &lag) != PP_OK)
+            continue;
+        err = pp_buf_printf(out, "pinpipe_consumer_lag{topic=\"%s\",partition=\"%llu\"} %lld\n",
+                            r->topic_names[slot->k1], (unsigned long long)slot->k2, (long long)lag);
+    }
+    RUN_METRIC("pinpipe_ring_occupancy", "gauge", "Batches waiting in the pipeline's rings.");
+    if (!err)
+        err = pp_buf_printf(out, "pinpipe_ring_occupancy{ring=\"pipeline\"} %zu\n",
+                            pp_pipeline_backlog(r->pipeline));
+    RUN_METRIC("pinpipe_post_visible_seconds", "histogram",
+               "From a post's last record timestamp to the post being visible in the answers.");
+    for (i = 0; i < RUN_VISIBLE_BUCKETS && !err; i++) {
+        cumulative += r->visible.buckets[i];
+        err = pp_buf_printf(out, "pinpipe_post_visible_seconds_bucket{le=\"%g\"} %llu\n",
+                            run_visible_bounds[i], (unsigned long long)cumulative);
+    }
+    if (!err)
+        err = pp_buf_printf(out,
+                            "pinpipe_post_visible_seconds_bucket{le=\"+Inf\"} %llu\n"
+                            "pinpipe_post_visible_seconds_sum %.6f\n"
+                            "pinpipe_post_visible_seconds_count %llu\n",
+                            (unsigned long long)r->visible.count, r->visible.sum,
+                            (unsigned long long)r->visible.count);
+#undef RUN_METRIC
+    return err;
+}
+
 /* Renders every document into fresh buffers, then swaps them in under the
  * lock, so a request never waits for rendering. */
 static enum pp_err run_publish(struct run *r)
@@ -202,6 +315,7 @@ static enum pp_err run_publish(struct run *r)
     struct pp_render_input input;
     struct pp_buf tail;
     struct pp_buf status;
+    struct pp_buf metrics;
     int64_t watermark = pp_window_set_watermark(r->windows);
     enum pp_err err = PP_OK;
     size_t s;
@@ -215,6 +329,8 @@ static enum pp_err run_publish(struct run *r)
     memcpy(input.orphans, counts->orphans, sizeof input.orphans);
     pp_buf_init(&tail);
     pp_buf_init(&status);
+    pp_buf_init(&metrics);
+    run_visible_observe(&r->visible);
     err = pp_buf_append_str(&tail, "],\"input\":");
     if (!err)
         err = pp_render_input_json(&input, &tail);
@@ -269,6 +385,8 @@ static enum pp_err run_publish(struct run *r)
     }
     if (!err)
         err = pp_buf_append_str(&status, "]}\n");
+    if (!err)
+        err = run_render_metrics(r, &metrics);
     if (!err) {
         pthread_mutex_lock(&r->snap.lock);
         for (s = 0; s < n_specs; s++) {
@@ -284,12 +402,16 @@ static enum pp_err run_publish(struct run *r)
         pp_buf_cleanup(&r->snap.status);
         r->snap.status = status;
         pp_buf_init(&status);
+        pp_buf_cleanup(&r->snap.metrics);
+        r->snap.metrics = metrics;
+        pp_buf_init(&metrics);
         r->snap.n_specs = n_specs;
         r->snap.is_ready = true;
         pthread_mutex_unlock(&r->snap.lock);
     }
     pp_buf_cleanup(&tail);
     pp_buf_cleanup(&status);
+    pp_buf_cleanup(&metrics);
     return err;
 }
 
@@ -363,6 +485,17 @@ static enum pp_err run_get_status(void *arg, const struct pp_http_request *req,
     return run_copy_locked(snap, &snap->status, resp);
 }
 
+static enum pp_err run_get_metrics(void *arg, const struct pp_http_request *req,
+                                   struct pp_http_response *resp)
+{
+    struct run_snapshot *snap = arg;
+
+    (void)req;
+    resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    pthread_mutex_lock(&snap->lock);
+    return run_copy_locked(snap, &snap->metrics, resp);
+}
+
 static enum pp_err run_get_health(void *arg, const struct pp_http_request *req,
                                   struct pp_http_response *resp)
 {
@@ -419,9 +552,19 @@ static enum pp_err run_apply(struct run *r, const struct pp_batch *batch)
          * the sink, so PP_AGAIN cannot happen here. */
         if ((err = pp_stream_add(r->stream, &items[i], &post, &is_joined)))
             return err;
-        if (is_joined &&
-            (err = pp_window_set_add(r->windows, &post.post, &r->strings, post.time_ms)))
-            return err;
+        if (is_joined) {
+            struct run_visible *v = &r->visible;
+            if ((err = pp_window_set_add(r->windows, &post.post, &r->strings, post.time_ms)))
+                return err;
+            if (post.time_ms >= 0) {
+                int64_t *grown = pp_array_reserve(v->pending, &v->cap_pending, v->n_pending,
+                                                  sizeof *grown, 1024);
+                if (grown == NULL)
+                    return PP_ERR_NOMEM;
+                v->pending = grown;
+                v->pending[v->n_pending++] = post.time_ms;
+            }
+        }
         next = pp_hmap_upsert(&r->offsets, (uint64_t)items[i].topic, (uint64_t)items[i].partition,
                               NULL);
         if (next == NULL)
@@ -574,7 +717,8 @@ int pp_cmd_run(int argc, char **argv)
         (err = pp_http_route(r.http, "GET", "/readyz", run_get_ready, &r.snap, PP_HTTP_PUBLIC)) ||
         (err = pp_http_route(r.http, "GET", "/v1/queries", run_get_queries, &r.snap, 0)) ||
         (err = pp_http_route(r.http, "GET", "/v1/queries/*", run_get_queries, &r.snap, 0)) ||
-        (err = pp_http_route(r.http, "GET", "/v1/status", run_get_status, &r.snap, 0)))
+        (err = pp_http_route(r.http, "GET", "/v1/status", run_get_status, &r.snap, 0)) ||
+        (err = pp_http_route(r.http, "GET", "/metrics", run_get_metrics, &r.snap, 0)))
         goto fail;
 
     copt.max_record_bytes = (size_t)pp_config_bytes(r.cfg, "input.max.record.bytes");
@@ -630,6 +774,8 @@ out:
     run_docs_cleanup(r.snap.all, r.snap.one);
     run_docs_cleanup(r.next_all, r.next_one);
     pp_buf_cleanup(&r.snap.status);
+    pp_buf_cleanup(&r.snap.metrics);
+    free(r.visible.pending);
     pthread_mutex_destroy(&r.snap.lock);
     pp_config_destroy(r.cfg);
     return rc;

@@ -129,6 +129,20 @@ code() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$1"; }
 [ "$(code "$api/v1/queries?window=weekly")" = 400 ] && ok "bad window: 400" || fail "bad window"
 [ "$(code "$api/healthz")" = 200 ] && [ "$(code "$api/readyz")" = 200 ] && ok "healthz, readyz" ||
     fail "healthz, readyz"
+# Prometheus metrics: the counters match the answers' input counts, and
+# every joined post is in the visibility histogram.
+curl -s --max-time 5 "$api/metrics" >"$tmp/metrics.txt"
+posts=$(json_get "$api/v1/queries?window=all" 'd["input"]["posts"]')
+if grep -qx 'pinpipe_records_total{topic="pinterest.pin"} 2000' "$tmp/metrics.txt" &&
+    grep -qx "pinpipe_posts_joined_total $posts" "$tmp/metrics.txt" &&
+    grep -qx "pinpipe_post_visible_seconds_count $posts" "$tmp/metrics.txt" &&
+    grep -q '^pinpipe_consumer_lag{topic="pinterest.geo",partition="0"} 0$' "$tmp/metrics.txt" &&
+    grep -q '^# TYPE pinpipe_post_visible_seconds histogram$' "$tmp/metrics.txt"; then
+    ok "metrics: records, posts, lag and the visibility histogram"
+else
+    fail "metrics"
+    head -40 "$tmp/metrics.txt"
+fi
 stop_run "first run"
 
 # A restart in the same group resumes after the committed offsets.
