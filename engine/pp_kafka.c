@@ -852,23 +852,37 @@ static void kafka_consumer_error_cb(rd_kafka_t *rk, int rerr, const char *reason
     pp_log_debug("kafka: error: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)rerr), reason);
 }
 
+/* Logs an assignment change as partitions per topic (a line per partition
+ * would be hundreds of entries with 64-partition topics); the full list
+ * goes to the debug log. */
 static void kafka_consumer_log_partitions(const char *what,
                                           const rd_kafka_topic_partition_list_t *parts)
 {
-    char line[1024];
+    char line[512];
     size_t len = 0;
+    int i;
+    int j;
 
     line[0] = '\0';
-    for (int i = 0; i < parts->cnt && len < sizeof line - 1; i++) {
-        int n = snprintf(line + len, sizeof line - len, "%s%s[%" PRId32 "]", i ? " " : "",
-                         parts->elems[i].topic, parts->elems[i].partition);
+    for (i = 0; i < parts->cnt && len < sizeof line - 1; i++) {
+        const char *topic = parts->elems[i].topic;
+        int count = 0;
+        for (j = 0; j < i; j++)
+            if (strcmp(parts->elems[j].topic, topic) == 0)
+                break;
+        if (j < i)
+            continue; /* counted with its first partition */
+        for (j = i; j < parts->cnt; j++)
+            count += strcmp(parts->elems[j].topic, topic) == 0;
+        int n = snprintf(line + len, sizeof line - len, "%s%s: %d", len ? ", " : "", topic, count);
         if (n < 0)
             break;
         len += (size_t)n;
     }
-    if (len >= sizeof line - 1)
-        snprintf(line + sizeof line - 5, 5, "...");
-    pp_log_info("kafka: %s %d partitions: %s", what, parts->cnt, line);
+    pp_log_info("kafka: %s %d partitions (%s)", what, parts->cnt, line);
+    for (i = 0; i < parts->cnt; i++)
+        pp_log_debug("kafka: %s %s[%" PRId32 "]", what, parts->elems[i].topic,
+                     parts->elems[i].partition);
 }
 
 /* Eager (range) rebalancing: each event replaces the whole assignment. */

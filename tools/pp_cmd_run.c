@@ -57,7 +57,7 @@ static const char run_usage[] =
     "options:\n"
     "  -c, --config <file>   a Java-properties file\n"
     "  --set <key=value>     overrides the file (repeatable)\n"
-    "  --quiet               no status line on stderr\n"
+    "  --quiet               warnings and errors only on stderr\n"
     "  --help                this text\n"
     "exit status: 0 ok, 1 runtime failure, 2 usage or configuration error\n";
 
@@ -655,6 +655,8 @@ int pp_cmd_run(int argc, char **argv)
         goto out;
     }
     rc = 1;
+    if (is_quiet)
+        pp_log_set_level(PP_LOG_WARN);
     /* Blocked before any thread starts, so every thread inherits the mask
      * and the signals stay pending for run_loop to see. */
     sigemptyset(&stop_signals);
