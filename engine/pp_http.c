@@ -36,6 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pp_net.h"
+
 #define HTTP_DEFAULT_MAX_BODY ((size_t)1 << 20)
 #define HTTP_DEFAULT_TIMEOUT_S 30u
 #define HTTP_DEFAULT_MAX_CONNECTIONS 256u
@@ -723,88 +725,22 @@ static void http_on_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- life cycle ---- */
 
-/* Parses "host:port" / "[v6]:port" and resolves host. */
+/* Parses http.listen into a socket address (pp_net). */
 static enum pp_err parse_listen(const char *listen, struct sockaddr_storage *addr,
                                 socklen_t *addr_len, bool *is_loopback, char *msg, size_t msg_len)
 {
-    char host[128];
-    const char *colon, *port_text;
-    size_t host_len;
-    unsigned long port;
-    char *end;
-    bool is_bracketed = listen[0] == '[';
+    enum pp_err err = pp_net_parse_addr(listen, addr, addr_len);
 
-    if (is_bracketed) {
-        const char *close = strchr(listen, ']');
-
-        if (close == NULL || close[1] != ':')
-            goto bad;
-        colon = close + 1;
-        host_len = (size_t)(close - listen - 1);
-        if (host_len >= sizeof host)
-            goto bad;
-        memcpy(host, listen + 1, host_len);
-    } else {
-        colon = strrchr(listen, ':');
-        if (colon == NULL || memchr(listen, ':', (size_t)(colon - listen)) != NULL)
-            goto bad;
-        host_len = (size_t)(colon - listen);
-        if (host_len >= sizeof host)
-            goto bad;
-        memcpy(host, listen, host_len);
+    if (err == PP_ERR_NOTFOUND) {
+        set_msg(msg, msg_len, "http.listen: cannot resolve '%s'", listen);
+        return PP_ERR_USAGE;
     }
-    host[host_len] = '\0';
-    port_text = colon + 1;
-    errno = 0;
-    port = strtoul(port_text, &end, 10);
-    if (host_len == 0 || *port_text < '0' || *port_text > '9' || *end != '\0' || errno != 0 ||
-        port > 65535)
-        goto bad;
-
-    memset(addr, 0, sizeof *addr);
-    {
-        struct sockaddr_in *in4 = (struct sockaddr_in *)addr;
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)addr;
-
-        if (!is_bracketed &&
-            (strcmp(host, "localhost") == 0 || inet_pton(AF_INET, host, &in4->sin_addr) == 1)) {
-            if (strcmp(host, "localhost") == 0)
-                in4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-            in4->sin_family = AF_INET;
-            in4->sin_port = htons((uint16_t)port);
-            *addr_len = sizeof *in4;
-        } else if (is_bracketed && inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-            in6->sin6_family = AF_INET6;
-            in6->sin6_port = htons((uint16_t)port);
-            *addr_len = sizeof *in6;
-        } else if (!is_bracketed) {
-            struct addrinfo hints, *res = NULL;
-
-            memset(&hints, 0, sizeof hints);
-            hints.ai_socktype = SOCK_STREAM;
-            if (getaddrinfo(host, NULL, &hints, &res) != 0 || res == NULL) {
-                set_msg(msg, msg_len, "http.listen: cannot resolve host '%s'", host);
-                return PP_ERR_USAGE;
-            }
-            memcpy(addr, res->ai_addr, res->ai_addrlen);
-            *addr_len = res->ai_addrlen;
-            freeaddrinfo(res);
-            if (addr->ss_family == AF_INET)
-                in4->sin_port = htons((uint16_t)port);
-            else
-                in6->sin6_port = htons((uint16_t)port);
-        } else {
-            goto bad;
-        }
-        if (addr->ss_family == AF_INET)
-            *is_loopback = (ntohl(in4->sin_addr.s_addr) >> 24) == 127;
-        else
-            *is_loopback = IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+    if (err != PP_OK) {
+        set_msg(msg, msg_len, "http.listen: expected host:port or [ipv6]:port, not '%s'", listen);
+        return PP_ERR_USAGE;
     }
+    *is_loopback = pp_net_is_loopback(addr);
     return PP_OK;
-bad:
-    set_msg(msg, msg_len, "http.listen: expected host:port or [ipv6]:port, not '%s'", listen);
-    return PP_ERR_USAGE;
 }
 
 enum pp_err pp_http_new(const struct pp_http_options *opts, struct pp_http **http_out, char *msg,

@@ -39,6 +39,7 @@
 
 #include "pp_batch.h"
 #include "pp_log.h"
+#include "pp_net.h"
 #include "pp_tcpfwd.h"
 
 #define KAFKA_API_METADATA 3
@@ -462,8 +463,7 @@ enum pp_err pp_kafka_broker_new(const struct pp_kafka_broker_options *options,
         err = PP_ERR_USAGE;
         goto fail;
     }
-    broker->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-                                                 : ((struct sockaddr_in6 *)&ss)->sin6_port);
+    broker->port = pp_net_port(&ss);
 
     conf = rd_kafka_conf_new();
     rd_kafka_conf_set_log_cb(conf, kafka_log_cb);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "pp_log.h"
+#include "pp_net.h"
 
 #define FWD_READ_CHUNK (64u << 10)
 #define FWD_HIGH_WATER (256u << 10)
@@ -66,69 +67,21 @@ struct pp_tcpfwd {
     char address[INET6_ADDRSTRLEN + 16];
 };
 
-static bool fwd_is_loopback(const struct sockaddr_storage *ss)
-{
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-        return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
-    }
-    if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-        return IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
-    }
-    return false;
-}
-
 enum pp_err pp_tcpfwd_parse_addr(const char *addr, bool is_loopback_only,
                                  struct sockaddr_storage *ss, socklen_t *ss_len, char *msg,
                                  size_t msg_len)
 {
-    char host[256];
-    const char *port;
-    const char *colon;
-    struct addrinfo hints;
-    struct addrinfo *res = NULL;
-    char *end;
-    long port_num;
-    size_t host_len;
-    int rc;
+    enum pp_err err = pp_net_parse_addr(addr, ss, ss_len);
 
-    if (addr[0] == '[') {
-        const char *close = strchr(addr, ']');
-        if (close == NULL || close[1] != ':')
-            goto bad;
-        host_len = (size_t)(close - addr - 1);
-        if (host_len == 0 || host_len >= sizeof host)
-            goto bad;
-        memcpy(host, addr + 1, host_len);
-        port = close + 2;
-    } else {
-        colon = strrchr(addr, ':');
-        if (colon == NULL || colon == addr)
-            goto bad;
-        host_len = (size_t)(colon - addr);
-        if (host_len >= sizeof host || memchr(addr, ':', host_len) != NULL)
-            goto bad;
-        memcpy(host, addr, host_len);
-        port = colon + 1;
-    }
-    host[host_len] = '\0';
-    port_num = strtol(port, &end, 10);
-    if (*port < '0' || *port > '9' || *end != '\0' || port_num < 1 || port_num > 65535)
-        goto bad;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    rc = getaddrinfo(host, port, &hints, &res);
-    if (rc != 0 || res == NULL) {
-        snprintf(msg, msg_len, "cannot resolve '%s': %s", addr, gai_strerror(rc));
+    if (err == PP_ERR_NOTFOUND) {
+        snprintf(msg, msg_len, "cannot resolve '%s'", addr);
         return PP_ERR_USAGE;
     }
-    memcpy(ss, res->ai_addr, res->ai_addrlen);
-    *ss_len = res->ai_addrlen;
-    freeaddrinfo(res);
-    if (is_loopback_only && !fwd_is_loopback(ss)) {
+    if (err != PP_OK || pp_net_port(ss) == 0) {
+        snprintf(msg, msg_len, "'%s' is not host:port (port 1..65535)", addr);
+        return PP_ERR_USAGE;
+    }
+    if (is_loopback_only && !pp_net_is_loopback(ss)) {
         snprintf(msg, msg_len,
                  "'%s' is not a loopback address (the development broker listens on "
                  "127.0.0.0/8 or ::1 only)",
@@ -136,9 +89,6 @@ enum pp_err pp_tcpfwd_parse_addr(const char *addr, bool is_loopback_only,
         return PP_ERR_USAGE;
     }
     return PP_OK;
-bad:
-    snprintf(msg, msg_len, "'%s' is not host:port (port 1..65535)", addr);
-    return PP_ERR_USAGE;
 }
 
 static enum pp_err fwd_append(struct pp_tcpfwd_frame *b, const uint8_t *p, size_t n)
@@ -457,8 +407,7 @@ enum pp_err pp_tcpfwd_new(const struct pp_tcpfwd_options *options, struct pp_tcp
     if (getnameinfo((struct sockaddr *)&ss, ss_len, fwd->host, sizeof fwd->host, NULL, 0,
                     NI_NUMERICHOST) != 0)
         snprintf(fwd->host, sizeof fwd->host, "?");
-    fwd->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-                                              : ((struct sockaddr_in6 *)&ss)->sin6_port);
+    fwd->port = pp_net_port(&ss);
     snprintf(fwd->address, sizeof fwd->address, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u",
              fwd->host, (unsigned)fwd->port);
     fwd->listen_fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
