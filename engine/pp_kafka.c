@@ -1165,6 +1165,22 @@ static bool kafka_consumer_is_assigned(const struct pp_kafka_consumer *consumer,
            rd_kafka_topic_partition_list_find(consumer->assignment, topic, partition) != NULL;
 }
 
+/* The name of a consumed topic when (topic, partition) is assigned to this
+ * member now, else NULL. Takes the assignment lock. */
+static const char *kafka_consumer_assigned_name(struct pp_kafka_consumer *consumer,
+                                                enum pp_topic topic, int32_t partition)
+{
+    const char *name = consumer->topics[topic];
+    bool is_assigned;
+
+    if (name == NULL)
+        return NULL;
+    pthread_mutex_lock(&consumer->lock);
+    is_assigned = kafka_consumer_is_assigned(consumer, name, partition);
+    pthread_mutex_unlock(&consumer->lock);
+    return is_assigned ? name : NULL;
+}
+
 static bool kafka_is_retriable_commit(rd_kafka_resp_err_t rerr)
 {
     switch ((int)rerr) {
@@ -1225,15 +1241,9 @@ static enum pp_err kafka_consumer_pause_resume(struct pp_kafka_consumer *consume
 {
     rd_kafka_topic_partition_list_t *list;
     rd_kafka_resp_err_t rerr;
-    const char *name = consumer->topics[topic];
-    bool is_assigned;
+    const char *name = kafka_consumer_assigned_name(consumer, topic, partition);
 
     if (name == NULL)
-        return PP_ERR_NOTFOUND;
-    pthread_mutex_lock(&consumer->lock);
-    is_assigned = kafka_consumer_is_assigned(consumer, name, partition);
-    pthread_mutex_unlock(&consumer->lock);
-    if (!is_assigned)
         return PP_ERR_NOTFOUND;
     list = rd_kafka_topic_partition_list_new(1);
     if (list == NULL)
@@ -1265,19 +1275,13 @@ enum pp_err pp_kafka_consumer_lag(struct pp_kafka_consumer *consumer, enum pp_to
                                   int32_t partition, int64_t *lag)
 {
     rd_kafka_topic_partition_list_t *list;
-    const char *name = consumer->topics[topic];
+    const char *name = kafka_consumer_assigned_name(consumer, topic, partition);
     int64_t low = RD_KAFKA_OFFSET_INVALID;
     int64_t high = RD_KAFKA_OFFSET_INVALID;
     int64_t position = RD_KAFKA_OFFSET_INVALID;
-    bool is_assigned;
 
     *lag = -1;
     if (name == NULL)
-        return PP_ERR_NOTFOUND;
-    pthread_mutex_lock(&consumer->lock);
-    is_assigned = kafka_consumer_is_assigned(consumer, name, partition);
-    pthread_mutex_unlock(&consumer->lock);
-    if (!is_assigned)
         return PP_ERR_NOTFOUND;
     if (rd_kafka_get_watermark_offsets(consumer->rk, name, partition, &low, &high) !=
             RD_KAFKA_RESP_ERR_NO_ERROR ||
