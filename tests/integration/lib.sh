@@ -46,3 +46,25 @@ wait_for_line() {
     done
     return 1
 }
+
+# expect_one_line <name> <exit code> <stderr text> <seconds> <pinpipe args...>:
+# $pinpipe exits with that code within the time, writing exactly one line on
+# stderr, which contains the text (a fixed string).
+expect_one_line() {
+    local name=$1 want=$2 pattern=$3 secs=$4
+    shift 4
+    local rc=0
+    timeout "$secs" "$pinpipe" "$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
+    local lines
+    lines=$(wc -l <"$tmp/err")
+    if [ "$rc" -ne "$want" ]; then
+        fail "$name: exit $rc, want $want"; cat "$tmp/err"; return
+    fi
+    if [ "$lines" -ne 1 ]; then
+        fail "$name: $lines lines on stderr, want 1"; cat "$tmp/err"; return
+    fi
+    if ! grep -qF -- "$pattern" "$tmp/err"; then
+        fail "$name: stderr does not match '$pattern'"; cat "$tmp/err"; return
+    fi
+    ok "$name"
+}

@@ -13,24 +13,11 @@ src=$2
 source "$(dirname "$0")/lib.sh"
 require_tools test_broker kcat
 
-# expect_usage <name> <exit code> <stderr text> -- <args...>: one line, that code.
+# expect_usage <name> <exit code> <stderr text> -- <broker args...>: one line, that code.
 expect_usage() {
     local name=$1 want=$2 pattern=$3
     shift 4
-    local rc=0
-    timeout 10 "$pinpipe" broker "$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
-    local lines
-    lines=$(wc -l <"$tmp/err")
-    if [ "$rc" -ne "$want" ]; then
-        fail "$name: exit $rc, want $want"; cat "$tmp/err"; return
-    fi
-    if [ "$lines" -ne 1 ]; then
-        fail "$name: $lines lines on stderr, want 1"; cat "$tmp/err"; return
-    fi
-    if ! grep -qF -- "$pattern" "$tmp/err"; then
-        fail "$name: stderr does not match '$pattern'"; cat "$tmp/err"; return
-    fi
-    ok "$name"
+    expect_one_line "$name" "$want" "$pattern" 10 broker "$@"
 }
 
 port=$(free_port)

@@ -21,20 +21,7 @@ now() { date +%s.%N; }
 expect_fail() {
     local name=$1 want=$2 pattern=$3
     shift 4
-    local rc=0
-    timeout 30 "$pinpipe" "$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
-    local lines
-    lines=$(wc -l <"$tmp/err")
-    if [ "$rc" -ne "$want" ]; then
-        fail "$name: exit $rc, want $want"; cat "$tmp/err"; return
-    fi
-    if [ "$lines" -ne 1 ]; then
-        fail "$name: $lines lines on stderr, want 1"; cat "$tmp/err"; return
-    fi
-    if ! grep -qF -- "$pattern" "$tmp/err"; then
-        fail "$name: stderr does not match '$pattern'"; cat "$tmp/err"; return
-    fi
-    ok "$name"
+    expect_one_line "$name" "$want" "$pattern" 30 "$@"
 }
 
 # consume <topic> <out file>: every message as "partition<TAB>offset<TAB>key<TAB>value".
