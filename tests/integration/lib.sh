@@ -27,6 +27,12 @@ trap it_cleanup EXIT
 failed=0
 passed=0
 
+# Debian's interpreter: the python3-* packages that setup.sh installs
+# (requests, confluent_kafka) live in its dist-packages, which another
+# python3 first on PATH (pyenv, a venv) would not see.
+PYTHON=/usr/bin/python3
+[ -x "$PYTHON" ] || PYTHON=python3
+
 ok() { echo "ok   $1"; passed=$((passed + 1)); }
 fail() { echo "FAIL $1"; failed=$((failed + 1)); }
 

@@ -20,9 +20,10 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-pkgs=(meson ninja-build pkg-config gcc g++ libsimdjson-dev libzstd-dev librdkafka-dev libmicrohttpd-dev zstd)
+pkgs=(meson ninja-build pkg-config gcc g++ libsimdjson-dev libzstd-dev librdkafka-dev libmicrohttpd-dev
+      libcurl4-openssl-dev libjs-chart.js zstd)
 if [ "$with_tests" = 1 ]; then
-    pkgs+=(check nodejs npm python3 python3-requests kcat curl)
+    pkgs+=(check nodejs npm python3 python3-requests python3-confluent-kafka kcat curl chromium)
 fi
 
 missing=()
