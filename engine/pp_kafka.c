@@ -833,6 +833,9 @@ struct pp_kafka_consumer {
     atomic_bool is_stopped;
     atomic_bool is_failed;       /* a fatal error was raised */
     rd_kafka_message_t *pending; /* did not fit in the last batch */
+    bool is_paused;              /* by backpressure (source thread) */
+    atomic_bool is_paused_seen;  /* the same, for other threads */
+    atomic_uint_fast64_t pauses; /* backpressure pauses so far */
     pthread_mutex_t lock;        /* guards assignment */
     rd_kafka_topic_partition_list_t *assignment;
 };
@@ -898,6 +901,11 @@ static void kafka_consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t rerr
         kafka_consumer_log_partitions("assigned", parts);
         copy = rd_kafka_topic_partition_list_copy(parts);
         aerr = rd_kafka_assign(rk, parts);
+        /* Partitions assigned while the pipeline is blocked start paused
+         * too; pp_kafka_consumer_blocked(false) resumes the whole
+         * assignment. */
+        if (aerr == RD_KAFKA_RESP_ERR_NO_ERROR && consumer->is_paused)
+            rd_kafka_pause_partitions(rk, parts);
     } else {
         if (rerr == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
             kafka_consumer_log_partitions("revoked", parts);
@@ -960,6 +968,8 @@ enum pp_err pp_kafka_consumer_new(const struct pp_kafka_consumer_options *opt,
     pthread_mutex_init(&consumer->lock, NULL);
     atomic_init(&consumer->is_stopped, false);
     atomic_init(&consumer->is_failed, false);
+    atomic_init(&consumer->is_paused_seen, false);
+    atomic_init(&consumer->pauses, 0);
     consumer->poll_timeout_ms =
         opt->poll_timeout_ms > 0 ? opt->poll_timeout_ms : KAFKA_POLL_TIMEOUT_DEFAULT_MS;
     conf = rd_kafka_conf_new();
@@ -1149,6 +1159,94 @@ enum pp_err pp_kafka_consumer_fill(void *vconsumer, struct pp_batch *batch)
             return err;
     }
     return PP_OK;
+}
+
+/* Pauses or resumes every partition of the current assignment. */
+static void kafka_consumer_pause_all(struct pp_kafka_consumer *consumer, bool is_pause)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    rd_kafka_resp_err_t rerr;
+
+    rerr = rd_kafka_assignment(consumer->rk, &parts);
+    if (rerr == RD_KAFKA_RESP_ERR_NO_ERROR)
+        rerr = is_pause ? rd_kafka_pause_partitions(consumer->rk, parts)
+                        : rd_kafka_resume_partitions(consumer->rk, parts);
+    if (rerr != RD_KAFKA_RESP_ERR_NO_ERROR)
+        pp_log_warn("kafka: %s partitions: %s", is_pause ? "pause" : "resume",
+                    rd_kafka_err2str(rerr));
+    if (parts != NULL)
+        rd_kafka_topic_partition_list_destroy(parts);
+}
+
+/*
+ * While paused, librdkafka discards what it had prefetched for those
+ * partitions (a pause bumps their op version) and fetches again from the
+ * position after the last message fill delivered when resumed, so nothing
+ * is lost and its queue stays empty. Polling here serves rebalances and
+ * keeps the member within max.poll.interval.ms however long the stall.
+ */
+enum pp_err pp_kafka_consumer_blocked(void *vconsumer, bool is_blocked)
+{
+    struct pp_kafka_consumer *consumer = vconsumer;
+    rd_kafka_message_t *m;
+    enum pp_err err;
+
+    if (atomic_load(&consumer->is_failed))
+        return PP_ERR_INTERNAL;
+    if (!is_blocked) {
+        if (consumer->is_paused) {
+            kafka_consumer_pause_all(consumer, false);
+            consumer->is_paused = false;
+            atomic_store(&consumer->is_paused_seen, false);
+            pp_log_debug("kafka: pipeline caught up; partitions resumed");
+        }
+        return PP_OK;
+    }
+    if (!consumer->is_paused) {
+        kafka_consumer_pause_all(consumer, true);
+        consumer->is_paused = true;
+        atomic_store(&consumer->is_paused_seen, true);
+        atomic_fetch_add(&consumer->pauses, 1);
+        pp_log_debug("kafka: pipeline behind; partitions paused");
+    }
+    while ((m = rd_kafka_consumer_poll(consumer->rk, 0)) != NULL) {
+        if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            err = kafka_consumer_message_error(consumer, m);
+            rd_kafka_message_destroy(m);
+            if (err)
+                return err;
+            continue;
+        }
+        if (consumer->pending == NULL) {
+            consumer->pending = m; /* the next fill takes it first */
+            continue;
+        }
+        /* Not expected (the pause discarded the prefetched messages);
+         * should one come, read it again after the resume rather than
+         * hold an unbounded list. */
+        rd_kafka_topic_partition_list_t *back = rd_kafka_topic_partition_list_new(1);
+        if (back == NULL) {
+            rd_kafka_message_destroy(m);
+            return PP_ERR_NOMEM;
+        }
+        rd_kafka_topic_partition_list_add(back, rd_kafka_topic_name(m->rkt), m->partition)
+            ->offset = m->offset;
+        rd_kafka_error_t *serr = rd_kafka_seek_partitions(consumer->rk, back, 1000);
+        if (serr != NULL) {
+            pp_log_warn("kafka: seek back after a pause: %s", rd_kafka_error_string(serr));
+            rd_kafka_error_destroy(serr);
+        }
+        rd_kafka_topic_partition_list_destroy(back);
+        rd_kafka_message_destroy(m);
+    }
+    return PP_OK;
+}
+
+void pp_kafka_consumer_backpressure(struct pp_kafka_consumer *consumer, bool *is_paused,
+                                    uint64_t *pauses)
+{
+    *is_paused = atomic_load(&consumer->is_paused_seen);
+    *pauses = atomic_load(&consumer->pauses);
 }
 
 void pp_kafka_consumer_stop(struct pp_kafka_consumer *consumer)

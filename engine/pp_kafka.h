@@ -12,6 +12,7 @@
 #ifndef PP_KAFKA_H
 #define PP_KAFKA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -223,6 +224,21 @@ enum pp_err pp_kafka_consumer_new(const struct pp_kafka_consumer_options *opt,
  * Source thread only.
  */
 enum pp_err pp_kafka_consumer_fill(void *consumer, struct pp_batch *batch);
+
+/*
+ * The pipeline's blocked callback (pp_source_blocked_fn, consumer is the
+ * struct pp_kafka_consumer): pauses every assigned partition when the
+ * downstream stages are behind and keeps serving the group while they are;
+ * resumes them with is_blocked false. Nothing is lost: a paused partition is
+ * read again from the position after the last message fill delivered.
+ * Source thread.
+ */
+enum pp_err pp_kafka_consumer_blocked(void *consumer, bool is_blocked);
+
+/* Backpressure state for metrics: paused now, and pauses so far. Any
+ * thread. */
+void pp_kafka_consumer_backpressure(struct pp_kafka_consumer *consumer, bool *is_paused,
+                                    uint64_t *pauses);
 
 /* Makes the next fill (and any fill after it) return PP_END; a fill that
  * is waiting returns within poll_timeout_ms. Any thread; async-signal-safe. */

@@ -43,6 +43,25 @@ static void pipeline_fail(struct pp_pipeline *p, enum pp_err err)
     }
 }
 
+/* The next free batch for the source: PP_OK, PP_END when stopped, or the
+ * blocked callback's error. */
+static enum pp_err pipeline_take_free(struct pp_pipeline *p, void **item)
+{
+    bool is_blocked = false;
+    enum pp_err err;
+
+    if (p->config.blocked == NULL)
+        return pp_ring_pop_wait(p->free_ring, item);
+    while ((err = pp_ring_pop_timed(p->free_ring, item, PP_PIPELINE_BLOCKED_MS)) == PP_AGAIN) {
+        if ((err = p->config.blocked(p->config.source, true)))
+            return err;
+        is_blocked = true;
+    }
+    if (is_blocked && err == PP_OK)
+        err = p->config.blocked(p->config.source, false);
+    return err;
+}
+
 static void *pipeline_source_main(void *arg)
 {
     struct pp_pipeline *p = arg;
@@ -53,8 +72,13 @@ static void *pipeline_source_main(void *arg)
 
     pthread_setname_np(pthread_self(), "pp-source");
     for (;;) {
-        if (pp_ring_pop_wait(p->free_ring, &item) != PP_OK)
+        err = pipeline_take_free(p, &item);
+        if (err == PP_END)
             break; /* stopped early */
+        if (err != PP_OK) {
+            pipeline_fail(p, err);
+            break;
+        }
         struct pp_batch *batch = item;
         pp_batch_reset(batch);
         err = p->config.fill(p->config.source, batch);

@@ -16,6 +16,7 @@
 #ifndef PP_PIPELINE_H
 #define PP_PIPELINE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "pp_batch.h"
@@ -38,11 +39,25 @@ struct pp_stage_ops {
  * source thread. */
 typedef enum pp_err (*pp_source_fill_fn)(void *source, struct pp_batch *batch);
 
+/*
+ * Optional: tells the source that the downstream stages are behind. When
+ * every batch of the pool has been in flight for PP_PIPELINE_BLOCKED_MS,
+ * the source thread calls it with is_blocked true, again every
+ * PP_PIPELINE_BLOCKED_MS while that lasts, and once with false when a batch
+ * is free again. A Kafka source pauses its partitions and keeps serving its
+ * group meanwhile (backpressure, SPEC 9); short stalls, which happen all the
+ * time at full speed, never reach it. Source thread. An error stops the
+ * pipeline like a fill error.
+ */
+typedef enum pp_err (*pp_source_blocked_fn)(void *source, bool is_blocked);
+#define PP_PIPELINE_BLOCKED_MS 50
+
 struct pp_pipeline_config {
     size_t workers;            /* worker threads, >= 1 */
     size_t batches_per_worker; /* in-flight bound per worker, >= 2 */
     size_t batch_bytes;        /* input capacity of each batch */
     pp_source_fill_fn fill;
+    pp_source_blocked_fn blocked; /* may be NULL */
     void *source;
     const struct pp_stage_ops *stage;
     void *stage_arg;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define RING_CACHELINE 64
@@ -40,10 +41,37 @@ struct pp_ring {
     void *slots[];
 };
 
-static void ring_futex_wait(_Atomic uint32_t *word, uint32_t seen)
+/* Sleeps while *word == seen, at most until deadline (CLOCK_MONOTONIC;
+ * NULL: no limit). */
+static void ring_futex_wait(_Atomic uint32_t *word, uint32_t seen, const struct timespec *deadline)
 {
+    struct timespec now;
+    struct timespec left;
+
+    if (deadline != NULL) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        left.tv_sec = deadline->tv_sec - now.tv_sec;
+        left.tv_nsec = deadline->tv_nsec - now.tv_nsec;
+        if (left.tv_nsec < 0) {
+            left.tv_sec--;
+            left.tv_nsec += 1000000000L;
+        }
+        if (left.tv_sec < 0)
+            return;
+    }
     /* syscall() is variadic: the atomic word's address passes as is. */
-    syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
+    syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, seen, deadline != NULL ? &left : NULL, NULL, 0);
+}
+
+static bool ring_is_past(const struct timespec *deadline)
+{
+    struct timespec now;
+
+    if (deadline == NULL)
+        return false;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec > deadline->tv_sec ||
+           (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
 }
 
 static void ring_futex_wake(_Atomic uint32_t *word)
@@ -127,10 +155,11 @@ enum pp_err pp_ring_pop(struct pp_ring *ring, void **item)
     return PP_OK;
 }
 
-/* Runs op until it stops saying PP_AGAIN: spins briefly, then sleeps on seq
- * (bumped by the other side) with waiters registered. */
+/* Runs op until it stops saying PP_AGAIN or the deadline (NULL: none)
+ * passes: spins briefly, then sleeps on seq (bumped by the other side) with
+ * waiters registered. */
 static enum pp_err ring_wait(struct pp_ring *ring, _Atomic uint32_t *seq, _Atomic uint32_t *waiters,
-                             bool is_push, void **item)
+                             bool is_push, void **item, const struct timespec *deadline)
 {
     enum pp_err err;
     uint32_t seen;
@@ -148,21 +177,39 @@ static enum pp_err ring_wait(struct pp_ring *ring, _Atomic uint32_t *seq, _Atomi
         seen = atomic_load(seq);
         err = is_push ? pp_ring_push(ring, *item) : pp_ring_pop(ring, item);
         if (err == PP_AGAIN)
-            ring_futex_wait(seq, seen);
+            ring_futex_wait(seq, seen, deadline);
         atomic_fetch_sub(waiters, 1);
         if (err != PP_AGAIN)
             return err;
+        if (ring_is_past(deadline)) {
+            err = is_push ? pp_ring_push(ring, *item) : pp_ring_pop(ring, item);
+            return err;
+        }
     }
 }
 
 enum pp_err pp_ring_push_wait(struct pp_ring *ring, void *item)
 {
-    return ring_wait(ring, &ring->pop_seq, &ring->push_waiters, true, &item);
+    return ring_wait(ring, &ring->pop_seq, &ring->push_waiters, true, &item, NULL);
 }
 
 enum pp_err pp_ring_pop_wait(struct pp_ring *ring, void **item)
 {
-    return ring_wait(ring, &ring->push_seq, &ring->pop_waiters, false, item);
+    return ring_wait(ring, &ring->push_seq, &ring->pop_waiters, false, item, NULL);
+}
+
+enum pp_err pp_ring_pop_timed(struct pp_ring *ring, void **item, int timeout_ms)
+{
+    struct timespec deadline;
+
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    return ring_wait(ring, &ring->push_seq, &ring->pop_waiters, false, item, &deadline);
 }
 
 void pp_ring_close(struct pp_ring *ring)

@@ -39,6 +39,9 @@ enum pp_err pp_ring_push_wait(struct pp_ring *ring, void *item);
 enum pp_err pp_ring_pop(struct pp_ring *ring, void **item);
 /* Consumer thread: like pp_ring_pop but sleeps while the ring is empty. */
 enum pp_err pp_ring_pop_wait(struct pp_ring *ring, void **item);
+/* Consumer thread: like pp_ring_pop_wait but gives up with PP_AGAIN after
+ * timeout_ms (>= 0) milliseconds. */
+enum pp_err pp_ring_pop_timed(struct pp_ring *ring, void **item, int timeout_ms);
 
 /* Either side, any number of times. */
 void pp_ring_close(struct pp_ring *ring);

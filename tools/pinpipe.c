@@ -20,9 +20,9 @@ static const char main_usage[] =
     "  broker    run an in-memory development Kafka broker\n"
     "  replay    produce a recorded lake's topics back into Kafka\n"
     "  run       the streaming engine: Kafka in, windowed answers on HTTP\n"
+    "  demo      everything on one machine: broker, emulator, engine, dashboard\n"
     "\n"
-    "Run 'pinpipe <command> --help' for a command's options.\n"
-    "`demo` (everything on one machine) is not built yet.\n";
+    "Run 'pinpipe <command> --help' for a command's options.\n";
 
 int main(int argc, char **argv)
 {
@@ -50,13 +50,8 @@ int main(int argc, char **argv)
         return pp_cmd_replay(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0)
         return pp_cmd_run(argc - 1, argv + 1);
-    if (strcmp(cmd, "demo") == 0) {
-        fprintf(
-            stderr,
-            "pinpipe: '%s' is not built yet: this version has query, emulate, broker and replay\n",
-            cmd);
-        return 2;
-    }
+    if (strcmp(cmd, "demo") == 0)
+        return pp_cmd_demo(argc - 1, argv + 1);
     fprintf(stderr, "pinpipe: unknown command '%s' (see pinpipe --help)\n", cmd);
     return 2;
 }

@@ -29,5 +29,8 @@ int pp_cmd_replay(int argc, char **argv);
 /* pinpipe run [-c pinpipe.properties] [--set key=value]...: the streaming
  * engine (see --help). Runs until SIGINT or SIGTERM. */
 int pp_cmd_run(int argc, char **argv);
+/* pinpipe demo [--listen host:port] [--rate N]...: broker, emulator, engine
+ * and dashboard in one process (see --help). Runs until SIGINT or SIGTERM. */
+int pp_cmd_demo(int argc, char **argv);
 
 #endif

@@ -1,0 +1,845 @@
+/*
+ * pp_run: the streaming engine (see pp_run.h; docs/run.md).
+ *
+ * Documents are rendered on demand. An HTTP thread that wants the answers,
+ * the status or the metrics queues a request on the desk and waits; the
+ * loop thread, which owns the state, serves the desk between two batches
+ * (and at least every poll timeout when Kafka is idle), so an answer
+ * includes every batch applied before the request arrived and costs nothing
+ * when nobody asks. A post is therefore visible as soon as its batch is
+ * applied, which is when pinpipe_post_visible_seconds observes it.
+ *
+ * Not yet: the lake sink (issue 4: offsets are committed once records are
+ * applied to the analytics, and will be once they are durable in the lake)
+ * and state checkpoints (issue 5).
+ */
+#include "pp_run.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pp_clean.h"
+#include "pp_cli.h"
+#include "pp_hmap.h"
+#include "pp_http.h"
+#include "pp_kafka.h"
+#include "pp_log.h"
+#include "pp_pipeline.h"
+#include "pp_query.h"
+#include "pp_render.h"
+#include "pp_stream.h"
+#include "pp_window.h"
+
+#define RUN_BATCH_MIN (1u << 20)
+#define RUN_COMMIT_EVERY_S 1.0
+#define RUN_MAX_SPECS 64
+#define RUN_GROUP_DEFAULT "pinpipe"
+/* How long the loop thread may sit in one fill when Kafka is idle: the
+ * worst wait of a request then. */
+#define RUN_POLL_TIMEOUT_MS 20
+/* A request not served in this time answers 503 (the loop is stuck). */
+#define RUN_REQUEST_TIMEOUT_S 5
+
+enum run_doc {
+    RUN_DOC_QUERIES,
+    RUN_DOC_STATUS,
+    RUN_DOC_METRICS,
+};
+
+/* One HTTP request waiting for the loop thread. Lives on the HTTP
+ * thread's stack; linked into the desk while queued. */
+struct run_request {
+    enum run_doc doc;
+    size_t spec; /* RUN_DOC_QUERIES: the window spec's number */
+    int query;   /* RUN_DOC_QUERIES: a pp_query_id, or -1 for all nine */
+    struct pp_buf *out;
+    enum pp_err err;
+    bool is_done;
+    struct run_request *next;
+};
+
+/* Where HTTP threads hand requests to the loop thread. */
+struct run_desk {
+    pthread_mutex_t lock;
+    pthread_cond_t served;
+    struct run_request *head; /* queued, not yet served */
+    atomic_bool has_work;     /* head != NULL, read without the lock */
+    bool is_open;             /* the loop serves requests */
+    /* Written before the server starts, then read-only. */
+    size_t n_specs;
+    char spec_text[RUN_MAX_SPECS][PP_CONFIG_WINDOW_TEXT_MAX];
+};
+
+/* pinpipe_post_visible_seconds: from a post's last record timestamp to the
+ * end of the batch that applies it. */
+static const double run_visible_bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                            0.5,   1,    2.5,   5,    10};
+#define RUN_VISIBLE_BUCKETS (sizeof run_visible_bounds / sizeof run_visible_bounds[0])
+
+struct run_visible {
+    int64_t *pending; /* times (ms) of the posts joined by the current batch */
+    size_t n_pending;
+    size_t cap_pending;
+    uint64_t buckets[RUN_VISIBLE_BUCKETS]; /* cumulative counts are derived */
+    uint64_t count;
+    double sum;
+};
+
+/* The live status line. */
+struct run_status_line {
+    double last;
+    uint64_t last_records;
+    uint64_t last_posts;
+};
+
+struct pp_run {
+    const struct pp_config *cfg;
+    struct pp_run_options options;
+    struct pp_kafka_consumer *consumer;
+    struct pp_pipeline *pipeline;
+    struct pp_http *http;
+    struct pp_clean_options clean;
+    struct pp_intern strings;
+    struct pp_stream *stream;
+    struct pp_window_set *windows;
+    struct pp_hmap offsets; /* (topic, partition) -> next offset to read */
+    uint64_t records;
+    atomic_bool is_stopped;
+    char topic_names[PP_TOPIC_COUNT][256];
+    char listen[256];
+    struct run_desk desk;
+    struct run_visible visible;
+    struct run_status_line line;
+};
+
+/* ---- documents (loop thread) ------------------------------------------------ */
+
+static enum pp_err run_render_window(const struct pp_run *r, size_t spec, size_t w, int query,
+                                     struct pp_buf *out)
+{
+    struct pp_table tables[PP_QUERY_COUNT];
+    struct pp_window_info info;
+    size_t n_tables = 0;
+    enum pp_err err = PP_OK;
+    int first = query < 0 ? 0 : query;
+    int last = query < 0 ? PP_QUERY_COUNT - 1 : query;
+    int q;
+
+    pp_window_set_info(r->windows, spec, w, &info);
+    if (info.start_ms == INT64_MIN)
+        err = pp_buf_printf(out, "{\"start_ms\":null,\"end_ms\":null,\"open\":true,");
+    else
+        err = pp_buf_printf(out, "{\"start_ms\":%lld,\"end_ms\":%lld,\"open\":%s,",
+                            (long long)info.start_ms, (long long)info.end_ms,
+                            info.is_open ? "true" : "false");
+    if (!err)
+        err = pp_buf_printf(out, "\"posts\":%llu,\"queries\":", (unsigned long long)info.posts);
+    for (q = first; q <= last && !err; q++) {
+        err = pp_window_set_result(r->windows, spec, w, &r->strings, (enum pp_query_id)q,
+                                   &tables[n_tables]);
+        if (!err)
+            n_tables++;
+    }
+    if (!err)
+        err = pp_render_queries_json(tables, n_tables, out);
+    if (!err)
+        err = pp_buf_append(out, "}", 1);
+    for (size_t i = 0; i < n_tables; i++)
+        pp_table_cleanup(&tables[i]);
+    return err;
+}
+
+/* {"window":..., "watermark_ms":..., "late_posts":..., "windows":[...],
+ * "input":{...}}: every window of one spec, all nine queries or one. */
+static enum pp_err run_render_queries(const struct pp_run *r, size_t spec, int query,
+                                      struct pp_buf *out)
+{
+    const struct pp_stream_counts *counts = pp_stream_counts(r->stream);
+    int64_t watermark = pp_window_set_watermark(r->windows);
+    struct pp_render_input input;
+    enum pp_err err;
+    size_t w;
+
+    err = pp_buf_printf(out, "{\"window\":\"%s\",", r->desk.spec_text[spec]);
+    if (!err)
+        err = watermark == INT64_MIN
+                  ? pp_buf_append_str(out, "\"watermark_ms\":null,")
+                  : pp_buf_printf(out, "\"watermark_ms\":%lld,", (long long)watermark);
+    if (!err)
+        err = pp_buf_printf(out, "\"late_posts\":%llu,\"windows\":[",
+                            (unsigned long long)pp_window_set_late_posts(r->windows));
+    for (w = 0; w < pp_window_set_count(r->windows, spec) && !err; w++) {
+        if (w > 0)
+            err = pp_buf_append(out, ",", 1);
+        if (!err)
+            err = run_render_window(r, spec, w, query, out);
+    }
+    memset(&input, 0, sizeof input);
+    input.counts = &counts->input;
+    input.posts = counts->posts;
+    memcpy(input.orphans, counts->orphans, sizeof input.orphans);
+    if (!err)
+        err = pp_buf_append_str(out, "],\"input\":");
+    if (!err)
+        err = pp_render_input_json(&input, out);
+    if (!err)
+        err = pp_buf_append_str(out, "}\n");
+    return err;
+}
+
+static uint64_t run_rejected(const struct pp_stream_counts *c)
+{
+    uint64_t n = 0;
+
+    for (int t = 0; t < PP_TOPIC_COUNT; t++)
+        for (int k = 1; k < PP_REJECT_COUNT; k++)
+            n += c->input.rejected[t][k];
+    return n;
+}
+
+/* Consumer lag summed over the partitions this member has read; -1 when
+ * none is known yet. */
+static int64_t run_total_lag(const struct pp_run *r)
+{
+    int64_t total = -1;
+
+    for (size_t i = 0; i < r->offsets.cap; i++) {
+        const struct pp_hmap_slot *slot = &r->offsets.slots[i];
+        int64_t lag;
+        if (slot->is_used && pp_kafka_consumer_lag(r->consumer, (enum pp_topic)slot->k1,
+                                                   (int32_t)slot->k2, &lag) == PP_OK)
+            total = (total < 0 ? 0 : total) + lag;
+    }
+    return total;
+}
+
+static enum pp_err run_render_status(const struct pp_run *r, struct pp_buf *out)
+{
+    const struct pp_stream_counts *c = pp_stream_counts(r->stream);
+    int64_t watermark = pp_window_set_watermark(r->windows);
+    uint64_t pauses;
+    bool is_paused;
+    enum pp_err err;
+    size_t i;
+    bool is_first = true;
+
+    pp_kafka_consumer_backpressure(r->consumer, &is_paused, &pauses);
+    err = pp_buf_printf(out,
+                        "{\"records\":%llu,\"posts\":%llu,\"rejected\":%llu,\"late_posts\":%llu,"
+                        "\"lag\":%lld,\"paused\":%s,\"pauses\":%llu,\"assigned_partitions\":%zu,",
+                        (unsigned long long)r->records, (unsigned long long)c->posts,
+                        (unsigned long long)run_rejected(c),
+                        (unsigned long long)pp_window_set_late_posts(r->windows),
+                        (long long)run_total_lag(r), is_paused ? "true" : "false",
+                        (unsigned long long)pauses, pp_kafka_consumer_assigned(r->consumer));
+    if (!err)
+        err = watermark == INT64_MIN
+                  ? pp_buf_append_str(out, "\"watermark_ms\":null,\"windows\":[")
+                  : pp_buf_printf(out, "\"watermark_ms\":%lld,\"windows\":[", (long long)watermark);
+    for (i = 0; i < r->desk.n_specs && !err; i++)
+        err = pp_buf_printf(out, "%s\"%s\"", i ? "," : "", r->desk.spec_text[i]);
+    if (!err)
+        err = pp_buf_append_str(out, "],\"offsets\":[");
+    for (i = 0; i < r->offsets.cap && !err; i++) {
+        const struct pp_hmap_slot *slot = &r->offsets.slots[i];
+        if (!slot->is_used)
+            continue;
+        err = pp_buf_printf(out, "%s{\"topic\":\"%s\",\"partition\":%llu,\"next_offset\":%llu}",
+                            is_first ? "" : ",", r->topic_names[slot->k1],
+                            (unsigned long long)slot->k2, (unsigned long long)slot->value);
+        is_first = false;
+    }
+    if (!err)
+        err = pp_buf_append_str(out, "]}\n");
+    return err;
+}
+
+/* The Prometheus text of SPEC 8's metrics that exist so far (the sink's
+ * come with the sink). */
+static enum pp_err run_render_metrics(const struct pp_run *r, struct pp_buf *out)
+{
+    const struct pp_stream_counts *c = pp_stream_counts(r->stream);
+    uint64_t cumulative = 0;
+    uint64_t pauses;
+    bool is_paused;
+    enum pp_err err = PP_OK;
+    size_t i;
+    int t;
+    int k;
+
+#define RUN_METRIC(name, type, help)                                                               \
+    if (!err)                                                                                      \
+    err = pp_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type)
+    RUN_METRIC("pinpipe_records_total", "counter", "Records consumed.");
+    for (t = 0; t < PP_TOPIC_COUNT && !err; t++)
+        err = pp_buf_printf(out, "pinpipe_records_total{topic=\"%s\"} %llu\n", r->topic_names[t],
+                            (unsigned long long)c->input.records[t]);
+    RUN_METRIC("pinpipe_rejected_total", "counter", "Records rejected, by reason.");
+    for (t = 0; t < PP_TOPIC_COUNT && !err; t++)
+        for (k = 1; k < PP_REJECT_COUNT && !err; k++)
+            err = pp_buf_printf(out, "pinpipe_rejected_total{topic=\"%s\",reason=\"%s\"} %llu\n",
+                                r->topic_names[t], pp_reject_name((enum pp_reject)k),
+                                (unsigned long long)c->input.rejected[t][k]);
+    RUN_METRIC("pinpipe_duplicates_total", "counter", "Records that lost to an earlier one.");
+    for (t = 0; t < PP_TOPIC_COUNT && !err; t++)
+        err = pp_buf_printf(out, "pinpipe_duplicates_total{topic=\"%s\"} %llu\n", r->topic_names[t],
+                            (unsigned long long)c->input.duplicates[t]);
+    RUN_METRIC("pinpipe_orphans_total", "counter", "Parts evicted after join.timeout.");
+    for (t = 0; t < PP_TOPIC_COUNT && !err; t++)
+        err = pp_buf_printf(out, "pinpipe_orphans_total{topic=\"%s\"} %llu\n", r->topic_names[t],
+                            (unsigned long long)c->orphans[t]);
+    RUN_METRIC("pinpipe_late_posts_total", "counter", "Posts behind the watermark.");
+    if (!err)
+        err = pp_buf_printf(out, "pinpipe_late_posts_total %llu\n",
+                            (unsigned long long)pp_window_set_late_posts(r->windows));
+    RUN_METRIC("pinpipe_posts_joined_total", "counter", "Posts joined.");
+    if (!err)
+        err = pp_buf_printf(out, "pinpipe_posts_joined_total %llu\n", (unsigned long long)c->posts);
+    RUN_METRIC("pinpipe_consumer_lag", "gauge", "Records behind the partition's end.");
+    for (i = 0; i < r->offsets.cap && !err; i++) {
+        const struct pp_hmap_slot *slot = &r->offsets.slots[i];
+        int64_t lag;
+        if (!slot->is_used || pp_kafka_consumer_lag(r->consumer, (enum pp_topic)slot->k1,
+                                                    (int32_t)slot->k2, &lag) != PP_OK)
+            continue;
+        err = pp_buf_printf(out, "pinpipe_consumer_lag{topic=\"%s\",partition=\"%llu\"} %lld\n",
+                            r->topic_names[slot->k1], (unsigned long long)slot->k2, (long long)lag);
+    }
+    pp_kafka_consumer_backpressure(r->consumer, &is_paused, &pauses);
+    RUN_METRIC("pinpipe_consumer_paused", "gauge",
+               "1 while the partitions are paused because the pipeline is behind.");
+    if (!err)
+        err = pp_buf_printf(out, "pinpipe_consumer_paused %d\n", is_paused ? 1 : 0);
+    RUN_METRIC("pinpipe_backpressure_pauses_total", "counter",
+               "Times the partitions were paused because the pipeline was behind.");
+    if (!err)
+        err = pp_buf_printf(out, "pinpipe_backpressure_pauses_total %llu\n",
+                            (unsigned long long)pauses);
+    RUN_METRIC("pinpipe_ring_occupancy", "gauge", "Batches waiting in the pipeline's rings.");
+    if (!err)
+        err = pp_buf_printf(out, "pinpipe_ring_occupancy{ring=\"pipeline\"} %zu\n",
+                            pp_pipeline_backlog(r->pipeline));
+    RUN_METRIC("pinpipe_post_visible_seconds", "histogram",
+               "From a post's last record timestamp to the post being visible in the answers.");
+    for (i = 0; i < RUN_VISIBLE_BUCKETS && !err; i++) {
+        cumulative += r->visible.buckets[i];
+        err = pp_buf_printf(out, "pinpipe_post_visible_seconds_bucket{le=\"%g\"} %llu\n",
+                            run_visible_bounds[i], (unsigned long long)cumulative);
+    }
+    if (!err)
+        err = pp_buf_printf(out,
+                            "pinpipe_post_visible_seconds_bucket{le=\"+Inf\"} %llu\n"
+                            "pinpipe_post_visible_seconds_sum %.6f\n"
+                            "pinpipe_post_visible_seconds_count %llu\n",
+                            (unsigned long long)r->visible.count, r->visible.sum,
+                            (unsigned long long)r->visible.count);
+#undef RUN_METRIC
+    return err;
+}
+
+/* Serves every queued request. Rendering happens under the desk's lock:
+ * the requesters are waiting for it anyway, and a request is therefore
+ * either queued or done, never half taken. */
+static void run_desk_serve(struct pp_run *r)
+{
+    struct run_desk *desk = &r->desk;
+    struct run_request *req;
+
+    if (!atomic_load_explicit(&desk->has_work, memory_order_acquire))
+        return;
+    pthread_mutex_lock(&desk->lock);
+    while ((req = desk->head) != NULL) {
+        desk->head = req->next;
+        switch (req->doc) {
+        case RUN_DOC_QUERIES: req->err = run_render_queries(r, req->spec, req->query, req->out); break;
+        case RUN_DOC_STATUS: req->err = run_render_status(r, req->out); break;
+        case RUN_DOC_METRICS: req->err = run_render_metrics(r, req->out); break;
+        }
+        req->is_done = true;
+    }
+    atomic_store_explicit(&desk->has_work, false, memory_order_release);
+    pthread_cond_broadcast(&desk->served);
+    pthread_mutex_unlock(&desk->lock);
+}
+
+/* Opens or closes the desk; closing answers every queued request 503. */
+static void run_desk_set_open(struct run_desk *desk, bool is_open)
+{
+    struct run_request *req;
+
+    pthread_mutex_lock(&desk->lock);
+    desk->is_open = is_open;
+    if (!is_open) {
+        while ((req = desk->head) != NULL) {
+            desk->head = req->next;
+            req->err = PP_END;
+            req->is_done = true;
+        }
+        atomic_store(&desk->has_work, false);
+        pthread_cond_broadcast(&desk->served);
+    }
+    pthread_mutex_unlock(&desk->lock);
+}
+
+/* ---- HTTP handlers (server threads: the desk only) -------------------------- */
+
+/* Queues req and waits until the loop thread has rendered it. */
+static enum pp_err run_ask(struct run_desk *desk, struct run_request *req,
+                           struct pp_http_response *resp)
+{
+    struct timespec deadline;
+    int rc = 0;
+
+    req->out = &resp->body;
+    req->err = PP_OK;
+    req->is_done = false;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += RUN_REQUEST_TIMEOUT_S;
+    pthread_mutex_lock(&desk->lock);
+    if (!desk->is_open) {
+        pthread_mutex_unlock(&desk->lock);
+        return pp_http_response_error(resp, 503, 50301, "not consuming (starting or stopping)");
+    }
+    req->next = desk->head;
+    desk->head = req;
+    atomic_store_explicit(&desk->has_work, true, memory_order_release);
+    while (!req->is_done && rc == 0)
+        rc = pthread_cond_timedwait(&desk->served, &desk->lock, &deadline);
+    if (!req->is_done) {
+        struct run_request **p = &desk->head;
+        while (*p != NULL && *p != req)
+            p = &(*p)->next;
+        if (*p == req)
+            *p = req->next;
+        pthread_mutex_unlock(&desk->lock);
+        return pp_http_response_error(resp, 503, 50302, "the engine did not answer in %d s",
+                                      RUN_REQUEST_TIMEOUT_S);
+    }
+    pthread_mutex_unlock(&desk->lock);
+    if (req->err == PP_END) {
+        resp->body.len = 0;
+        return pp_http_response_error(resp, 503, 50301, "not consuming (starting or stopping)");
+    }
+    return req->err;
+}
+
+static enum pp_err run_get_queries(void *arg, const struct pp_http_request *req,
+                                   struct pp_http_response *resp)
+{
+    struct run_desk *desk = arg;
+    const char *window = pp_http_query(req, "window");
+    struct run_request ask = {.doc = RUN_DOC_QUERIES, .query = -1};
+    struct pp_config_window spec;
+    char text[PP_CONFIG_WINDOW_TEXT_MAX];
+    enum pp_query_id id;
+    char name[128];
+
+    if (req->tail.len > 0) {
+        snprintf(name, sizeof name, "%.*s", (int)req->tail.len, req->tail.ptr);
+        if (req->tail.len >= sizeof name || pp_query_lookup(name, &id) != PP_OK)
+            return pp_http_response_error(resp, 404, 40401, "unknown query '%s'", name);
+        ask.query = (int)id;
+    }
+    if (window == NULL || window[0] == '\0')
+        window = "all";
+    if (pp_config_window_parse(window, strlen(window), &spec, NULL) != PP_OK)
+        return pp_http_response_error(
+            resp, 400, 40001, "window must be all, tumbling:<dur> or hopping:<size>/<slide>");
+    pp_config_window_format(&spec, text, sizeof text);
+    for (ask.spec = 0; ask.spec < desk->n_specs; ask.spec++)
+        if (strcmp(desk->spec_text[ask.spec], text) == 0)
+            return run_ask(desk, &ask, resp);
+    return pp_http_response_error(resp, 404, 40402,
+                                  "window '%s' is not kept (see analytics.windows)", text);
+}
+
+static enum pp_err run_get_status(void *arg, const struct pp_http_request *req,
+                                  struct pp_http_response *resp)
+{
+    struct run_request ask = {.doc = RUN_DOC_STATUS};
+
+    (void)req;
+    return run_ask(arg, &ask, resp);
+}
+
+static enum pp_err run_get_metrics(void *arg, const struct pp_http_request *req,
+                                   struct pp_http_response *resp)
+{
+    struct run_request ask = {.doc = RUN_DOC_METRICS};
+
+    (void)req;
+    resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return run_ask(arg, &ask, resp);
+}
+
+static enum pp_err run_get_health(void *arg, const struct pp_http_request *req,
+                                  struct pp_http_response *resp)
+{
+    (void)arg;
+    (void)req;
+    return pp_buf_append_str(&resp->body, "{\"status\":\"ok\"}\n");
+}
+
+static enum pp_err run_get_ready(void *arg, const struct pp_http_request *req,
+                                 struct pp_http_response *resp)
+{
+    struct run_desk *desk = arg;
+    bool is_open;
+
+    (void)req;
+    pthread_mutex_lock(&desk->lock);
+    is_open = desk->is_open;
+    pthread_mutex_unlock(&desk->lock);
+    if (!is_open)
+        return pp_http_response_error(resp, 503, 50301, "not consuming (starting or stopping)");
+    return pp_buf_append_str(&resp->body, "{\"status\":\"ready\"}\n");
+}
+
+/* ---- the loop --------------------------------------------------------------- */
+
+static enum pp_err run_commit(struct pp_run *r)
+{
+    struct pp_kafka_offset offsets[512];
+    size_t n = 0;
+    size_t i;
+
+    for (i = 0; i < r->offsets.cap && n < sizeof offsets / sizeof offsets[0]; i++) {
+        const struct pp_hmap_slot *slot = &r->offsets.slots[i];
+        if (slot->is_used)
+            offsets[n++] = (struct pp_kafka_offset){(enum pp_topic)slot->k1, (int32_t)slot->k2,
+                                                    (int64_t)slot->value};
+    }
+    return n ? pp_kafka_consumer_commit(r->consumer, offsets, n) : PP_OK;
+}
+
+/* Folds the posts joined by the batch just applied into the visibility
+ * histogram: any request from now on sees them. */
+static void run_visible_observe(struct run_visible *v)
+{
+    struct timespec ts;
+    int64_t now_ms;
+    size_t i;
+    size_t b;
+
+    if (v->n_pending == 0)
+        return;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    for (i = 0; i < v->n_pending; i++) {
+        double secs = (double)(now_ms - v->pending[i]) / 1000.0;
+        if (secs < 0)
+            secs = 0; /* a producer clock ahead of ours */
+        for (b = 0; b < RUN_VISIBLE_BUCKETS && secs > run_visible_bounds[b]; b++)
+            ;
+        if (b < RUN_VISIBLE_BUCKETS)
+            v->buckets[b]++;
+        v->count++;
+        v->sum += secs;
+    }
+    v->n_pending = 0;
+}
+
+/* Applies one batch: every record to the stream, joined posts to the
+ * windows, and the next offset of each partition. */
+static enum pp_err run_apply(struct pp_run *r, const struct pp_batch *batch)
+{
+    const struct pp_clean_item *items = pp_clean_items(batch);
+    struct run_visible *v = &r->visible;
+    struct pp_stream_post post;
+    bool is_joined;
+    enum pp_err err;
+    size_t i;
+
+    for (i = 0; i < batch->n_out; i++) {
+        uint64_t *next;
+        /* The stream's key budget is off (max_keys 0): its memory is bounded
+         * by dedup.ttl and join.timeout (docs/stream.md), so PP_AGAIN cannot
+         * happen here; the pipeline's bounded pool is the backpressure. */
+        if ((err = pp_stream_add(r->stream, &items[i], &post, &is_joined)))
+            return err;
+        if (is_joined) {
+            if ((err = pp_window_set_add(r->windows, &post.post, &r->strings, post.time_ms)))
+                return err;
+            if (post.time_ms >= 0) {
+                int64_t *grown = pp_array_reserve(v->pending, &v->cap_pending, v->n_pending,
+                                                  sizeof *grown, 1024);
+                if (grown == NULL)
+                    return PP_ERR_NOMEM;
+                v->pending = grown;
+                v->pending[v->n_pending++] = post.time_ms;
+            }
+        }
+        next = pp_hmap_upsert(&r->offsets, (uint64_t)items[i].topic, (uint64_t)items[i].partition,
+                              NULL);
+        if (next == NULL)
+            return PP_ERR_NOMEM;
+        if ((uint64_t)items[i].offset + 1 > *next)
+            *next = (uint64_t)items[i].offset + 1;
+        r->records++;
+    }
+    run_visible_observe(v);
+    return PP_OK;
+}
+
+static void run_status_line(struct pp_run *r)
+{
+    const struct pp_stream_counts *c = pp_stream_counts(r->stream);
+    struct run_status_line *line = &r->line;
+    double now = pp_cli_now();
+    double secs = now - line->last;
+    int64_t lag;
+    uint64_t pauses;
+    bool is_paused;
+    char lag_text[32];
+
+    if (secs < 1.0)
+        return;
+    lag = run_total_lag(r);
+    if (lag < 0)
+        snprintf(lag_text, sizeof lag_text, "-");
+    else
+        snprintf(lag_text, sizeof lag_text, "%lld", (long long)lag);
+    pp_kafka_consumer_backpressure(r->consumer, &is_paused, &pauses);
+    fprintf(stderr,
+            "\rpinpipe: %llu records (%.0f/s), %llu posts (%.0f/s), lag %s, %zu window specs, "
+            "%llu rejected, %llu late%s\033[K",
+            (unsigned long long)r->records, (double)(r->records - line->last_records) / secs,
+            (unsigned long long)c->posts, (double)(c->posts - line->last_posts) / secs, lag_text,
+            r->desk.n_specs, (unsigned long long)run_rejected(c),
+            (unsigned long long)pp_window_set_late_posts(r->windows),
+            is_paused ? ", paused" : "");
+    line->last = now;
+    line->last_records = r->records;
+    line->last_posts = c->posts;
+}
+
+enum pp_err pp_run_loop(struct pp_run *r)
+{
+    bool has_line = r->options.has_status_line && isatty(STDERR_FILENO);
+    double last_commit = pp_cli_now();
+    bool is_stopping = false;
+    struct pp_batch *batch;
+    enum pp_err err = PP_OK;
+
+    r->line.last = pp_cli_now();
+    run_desk_set_open(&r->desk, true);
+    while (pp_pipeline_next(r->pipeline, &batch) == PP_OK) {
+        err = run_apply(r, batch);
+        pp_pipeline_release(r->pipeline, batch);
+        if (err)
+            break;
+        run_desk_serve(r);
+        if (pp_cli_now() - last_commit >= RUN_COMMIT_EVERY_S) {
+            /* A failed commit is retried by the next one, which covers the
+             * same records: log it and go on. */
+            if (run_commit(r) != PP_OK)
+                pp_log_warn("run: offset commit failed; retrying with the next one");
+            last_commit = pp_cli_now();
+        }
+        if (has_line)
+            run_status_line(r);
+        if (!is_stopping && (atomic_load(&r->is_stopped) ||
+                             (r->options.is_signal_stop && pp_cli_is_stopped(true)))) {
+            pp_log_info("run: stopping");
+            pp_kafka_consumer_stop(r->consumer);
+            is_stopping = true;
+        }
+    }
+    run_desk_set_open(&r->desk, false);
+    if (has_line)
+        fputs("\n", stderr);
+    if (err) {
+        pp_pipeline_stop(r->pipeline);
+        r->pipeline = NULL;
+        return err;
+    }
+    err = pp_pipeline_stop(r->pipeline);
+    r->pipeline = NULL;
+    if (err)
+        return err;
+    if (run_commit(r) != PP_OK)
+        pp_log_warn("run: the final offset commit failed; a restart re-reads those records");
+    pp_log_info("run: stopped after %llu records, %llu posts", (unsigned long long)r->records,
+                (unsigned long long)pp_stream_counts(r->stream)->posts);
+    return PP_OK;
+}
+
+void pp_run_stop(struct pp_run *r)
+{
+    atomic_store(&r->is_stopped, true);
+}
+
+/* ---- life cycle ------------------------------------------------------------- */
+
+static enum pp_err run_consumer_new(struct pp_run *r, char *msg, size_t msg_len)
+{
+    struct pp_kafka_property props[256];
+    struct pp_kafka_consumer_options kopt;
+    size_t n_props = pp_config_kafka_count(r->cfg);
+    size_t i;
+
+    memset(&kopt, 0, sizeof kopt);
+    if (n_props > sizeof props / sizeof props[0]) {
+        snprintf(msg, msg_len, "at most %zu kafka.* keys", sizeof props / sizeof props[0]);
+        return PP_ERR_USAGE;
+    }
+    kopt.group_id = RUN_GROUP_DEFAULT;
+    for (i = 0; i < n_props; i++) {
+        pp_config_kafka_at(r->cfg, i, &props[i].name, &props[i].value);
+        if (strcmp(props[i].name, "group.id") == 0)
+            kopt.group_id = NULL; /* the property decides */
+    }
+    kopt.properties = props;
+    kopt.n_properties = n_props;
+    kopt.poll_timeout_ms = RUN_POLL_TIMEOUT_MS;
+    for (int t = 0; t < PP_TOPIC_COUNT; t++)
+        kopt.topics[t] = r->topic_names[t];
+    return pp_kafka_consumer_new(&kopt, &r->consumer, msg, msg_len);
+}
+
+static enum pp_err run_http_new(struct pp_run *r, char *msg, size_t msg_len)
+{
+    struct pp_http_options hopt;
+    enum pp_err err;
+
+    memset(&hopt, 0, sizeof hopt);
+    hopt.listen = pp_config_str(r->cfg, "http.listen");
+    hopt.auth_token = pp_config_str(r->cfg, "http.auth.token");
+    hopt.is_auth_none = strcmp(pp_config_str(r->cfg, "http.auth"), "none") == 0;
+    hopt.max_body_bytes = (size_t)pp_config_bytes(r->cfg, "http.max.body.bytes");
+    if ((err = pp_http_new(&hopt, &r->http, msg, msg_len)))
+        return err;
+    if ((err = pp_http_route(r->http, "GET", "/healthz", run_get_health, &r->desk,
+                             PP_HTTP_PUBLIC)) ||
+        (err = pp_http_route(r->http, "GET", "/readyz", run_get_ready, &r->desk,
+                             PP_HTTP_PUBLIC)) ||
+        (err = pp_http_route(r->http, "GET", "/v1/queries", run_get_queries, &r->desk, 0)) ||
+        (err = pp_http_route(r->http, "GET", "/v1/queries/*", run_get_queries, &r->desk, 0)) ||
+        (err = pp_http_route(r->http, "GET", "/v1/status", run_get_status, &r->desk, 0)) ||
+        (err = pp_http_route(r->http, "GET", "/metrics", run_get_metrics, &r->desk, 0)))
+        goto fail;
+    /* REST proxy routes */
+    /* dashboard routes */
+    return PP_OK;
+fail:
+    snprintf(msg, msg_len, "http routes: %s", pp_err_str(err));
+    return err;
+}
+
+enum pp_err pp_run_new(const struct pp_config *cfg, const struct pp_run_options *options,
+                       struct pp_run **out, char *msg, size_t msg_len)
+{
+    struct pp_stream_options sopt;
+    const struct pp_config_window *specs;
+    struct pp_run *r;
+    size_t n_specs;
+    enum pp_err err;
+
+    *out = NULL;
+    msg[0] = '\0';
+    r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return PP_ERR_NOMEM;
+    r->cfg = cfg;
+    r->options = *options;
+    atomic_init(&r->is_stopped, false);
+    pthread_mutex_init(&r->desk.lock, NULL);
+    pthread_cond_init(&r->desk.served, NULL);
+    atomic_init(&r->desk.has_work, false);
+    pp_intern_init(&r->strings);
+    pp_hmap_init(&r->offsets);
+
+    specs = pp_config_windows(cfg, &n_specs);
+    if (n_specs >= RUN_MAX_SPECS) {
+        snprintf(msg, msg_len, "analytics.windows: at most %d window specs", RUN_MAX_SPECS - 1);
+        err = PP_ERR_USAGE;
+        goto fail;
+    }
+    sopt.dedup_ttl_ms = pp_config_ms(cfg, "dedup.ttl");
+    sopt.join_timeout_ms = pp_config_ms(cfg, "join.timeout");
+    sopt.max_keys = 0;
+    r->stream = pp_stream_new(&sopt, &r->strings);
+    r->windows = pp_window_set_new(specs, n_specs, pp_config_ms(cfg, "analytics.allowed.lateness"),
+                                   pp_config_ms(cfg, "analytics.retention"));
+    if (r->stream == NULL || r->windows == NULL) {
+        err = PP_ERR_NOMEM;
+        goto fail;
+    }
+    r->desk.n_specs = pp_window_set_spec_count(r->windows);
+    for (size_t s = 0; s < r->desk.n_specs; s++)
+        pp_config_window_format(pp_window_set_spec(r->windows, s), r->desk.spec_text[s],
+                                sizeof r->desk.spec_text[s]);
+    for (int t = 0; t < PP_TOPIC_COUNT; t++)
+        snprintf(r->topic_names[t], sizeof r->topic_names[t], "%s.%s",
+                 pp_config_str(cfg, "topics.prefix"), pp_topic_name((enum pp_topic)t));
+    if ((err = run_consumer_new(r, msg, msg_len)) || (err = run_http_new(r, msg, msg_len)))
+        goto fail;
+    snprintf(r->listen, sizeof r->listen, "%s", pp_config_str(cfg, "http.listen"));
+    r->clean.max_record_bytes = (size_t)pp_config_bytes(cfg, "input.max.record.bytes");
+    r->clean.is_query_only = true; /* until the cleaned lake (issue 4) needs every column */
+    *out = r;
+    return PP_OK;
+fail:
+    if (msg[0] == '\0')
+        snprintf(msg, msg_len, "%s", pp_err_str(err));
+    pp_run_destroy(r);
+    return err;
+}
+
+int pp_run_http_port(const struct pp_run *r)
+{
+    return (int)pp_http_port(r->http);
+}
+
+enum pp_err pp_run_start(struct pp_run *r, char *msg, size_t msg_len)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t batch_bytes = r->clean.max_record_bytes + 4096;
+    enum pp_err err;
+
+    if (batch_bytes < RUN_BATCH_MIN)
+        batch_bytes = RUN_BATCH_MIN;
+    struct pp_pipeline_config pcfg = {
+        .workers = ncpu > 0 ? (size_t)ncpu : 1,
+        .batches_per_worker = 4,
+        .batch_bytes = batch_bytes,
+        .fill = pp_kafka_consumer_fill,
+        .blocked = pp_kafka_consumer_blocked,
+        .source = r->consumer,
+        .stage = &pp_clean_stage,
+        .stage_arg = &r->clean,
+    };
+    if ((err = pp_pipeline_start(&pcfg, &r->pipeline))) {
+        snprintf(msg, msg_len, "pipeline: %s", pp_err_str(err));
+        return err;
+    }
+    if ((err = pp_http_start(r->http, msg, msg_len)))
+        return err;
+    pp_log_info("run: consuming %s, %s, %s; API on http://%s", r->topic_names[0],
+                r->topic_names[1], r->topic_names[2], r->listen);
+    return PP_OK;
+}
+
+void pp_run_destroy(struct pp_run *r)
+{
+    if (r == NULL)
+        return;
+    run_desk_set_open(&r->desk, false);
+    pp_http_stop(r->http);
+    pp_pipeline_stop(r->pipeline);
+    pp_http_destroy(r->http);
+    pp_kafka_consumer_destroy(r->consumer);
+    pp_window_set_destroy(r->windows);
+    pp_stream_destroy(r->stream);
+    pp_hmap_cleanup(&r->offsets);
+    pp_intern_cleanup(&r->strings);
+    free(r->visible.pending);
+    pthread_cond_destroy(&r->desk.served);
+    pthread_mutex_destroy(&r->desk.lock);
+    free(r);
+}
