@@ -44,7 +44,8 @@ static int count_fail(const char *what, const char *detail)
 }
 
 /* Adds every partition of topic to parts, from the beginning. */
-static int count_add_topic(rd_kafka_t *rk, const char *topic, rd_kafka_topic_partition_list_t *parts)
+static int count_add_topic(rd_kafka_t *rk, const char *topic,
+                           rd_kafka_topic_partition_list_t *parts)
 {
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
     const struct rd_kafka_metadata *md = NULL;
@@ -77,7 +78,8 @@ out:
 }
 
 /* Marks (topic, partition) ended; returns 1 the first time only. */
-static int count_mark_end(rd_kafka_topic_partition_list_t *parts, const char *topic, int32_t partition)
+static int count_mark_end(rd_kafka_topic_partition_list_t *parts, const char *topic,
+                          int32_t partition)
 {
     rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(parts, topic, partition);
 
