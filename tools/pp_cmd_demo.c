@@ -53,6 +53,7 @@ static const char demo_usage[] =
     "  --partitions <n>       partitions per topic (default 8)\n"
     "  --seed <n>             the emulator's seed (default 100)\n"
     "  --malformed <permille> records replaced by malformed ones (default 5)\n"
+    "  --duration <s>         stop by itself after s seconds (default: at Ctrl-C)\n"
     "  --set <key=value>      any `pinpipe run` key (repeatable; docs/config.md)\n"
     "  --quiet                warnings and errors only, no status line\n"
     "  --help                 this text\n"
@@ -77,6 +78,7 @@ struct demo_opts {
     int64_t partitions;
     int64_t seed;
     int64_t malformed;
+    int64_t duration_s; /* 0: until a signal */
     bool is_quiet;
     const char *sets[256];
     size_t n_sets;
@@ -89,6 +91,8 @@ struct demo_emulator {
     struct pp_emulate *em;
     char topics[PP_TOPIC_COUNT][256];
     int64_t rate;
+    int64_t duration_s;
+    struct pp_run *run; /* stopped after duration_s */
     atomic_bool is_stopped;
     enum pp_err err; /* read after the join */
     uint64_t posts;
@@ -97,7 +101,7 @@ struct demo_emulator {
 static int demo_parse_args(int argc, char **argv, struct demo_opts *o)
 {
     enum { OPT_LISTEN = 256, OPT_BROKER, OPT_RATE, OPT_PARTITIONS, OPT_SEED, OPT_MALFORMED,
-           OPT_SET, OPT_QUIET };
+           OPT_DURATION, OPT_SET, OPT_QUIET };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, OPT_LISTEN},
         {"broker", required_argument, NULL, OPT_BROKER},
@@ -105,6 +109,7 @@ static int demo_parse_args(int argc, char **argv, struct demo_opts *o)
         {"partitions", required_argument, NULL, OPT_PARTITIONS},
         {"seed", required_argument, NULL, OPT_SEED},
         {"malformed", required_argument, NULL, OPT_MALFORMED},
+        {"duration", required_argument, NULL, OPT_DURATION},
         {"set", required_argument, NULL, OPT_SET},
         {"quiet", no_argument, NULL, OPT_QUIET},
         {"help", no_argument, NULL, 'h'},
@@ -142,6 +147,11 @@ static int demo_parse_args(int argc, char **argv, struct demo_opts *o)
         case OPT_MALFORMED:
             if (!pp_cli_parse_int(optarg, 0, 1000, &o->malformed))
                 return pp_cli_usage_error("demo", "--malformed must be 0..1000, not '%s'", optarg);
+            break;
+        case OPT_DURATION:
+            if (!pp_cli_parse_int(optarg, 1, INT32_MAX, &o->duration_s))
+                return pp_cli_usage_error("demo", "--duration must be a number of seconds >= 1, "
+                                                  "not '%s'", optarg);
             break;
         case OPT_SET:
             if (o->n_sets == sizeof o->sets / sizeof o->sets[0])
@@ -207,6 +217,10 @@ static void *demo_emulator_main(void *arg)
         int64_t ind;
 
         pp_cli_pace(&start, n, e->rate);
+        if (e->duration_s > 0 && (int64_t)(n / (uint64_t)e->rate) >= e->duration_s) {
+            pp_run_stop(e->run); /* then keep producing until the engine is done */
+            e->duration_s = 0;
+        }
         for (int t = 0; t < PP_TOPIC_COUNT; t++)
             rec[t].len = 0;
         if ((err = pp_emulate_next(e->em, &ind, rec)))
@@ -292,6 +306,8 @@ int pp_cmd_demo(int argc, char **argv)
     eopt.ind_space = DEMO_IND_SPACE;
     eopt.malformed_permille = (unsigned)o.malformed;
     emu.rate = o.rate;
+    emu.duration_s = o.duration_s;
+    emu.run = run;
     for (int t = 0; t < PP_TOPIC_COUNT; t++)
         snprintf(emu.topics[t], sizeof emu.topics[t], "%s.%s", pp_config_str(cfg, "topics.prefix"),
                  pp_topic_name((enum pp_topic)t));
@@ -304,6 +320,16 @@ int pp_cmd_demo(int argc, char **argv)
                                      &emu.producer))) {
         fprintf(stderr, "pinpipe: demo: producer: %s\n", msg);
         goto out;
+    }
+    /* Topics exist before the engine subscribes, so its group forms at once
+     * instead of after a metadata refresh. */
+    for (int t = 0; t < PP_TOPIC_COUNT; t++) {
+        int32_t partitions;
+        if ((err = pp_kafka_producer_partitions(emu.producer, emu.topics[t], 10000, &partitions,
+                                                msg, sizeof msg))) {
+            fprintf(stderr, "pinpipe: demo: topic %s: %s\n", emu.topics[t], msg);
+            goto out;
+        }
     }
     if ((err = pp_run_start(run, msg, sizeof msg))) {
         fprintf(stderr, "pinpipe: demo: %s\n", msg);
