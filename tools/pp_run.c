@@ -25,6 +25,7 @@
 
 #include "pp_clean.h"
 #include "pp_cli.h"
+#include "pp_dashboard.h"
 #include "pp_hmap.h"
 #include "pp_http.h"
 #include "pp_kafka.h"
@@ -725,6 +726,8 @@ static enum pp_err run_http_new(struct pp_run *r, char *msg, size_t msg_len)
         goto fail;
     /* REST proxy routes */
     /* dashboard routes */
+    if ((err = pp_dashboard_route(r->http)))
+        goto fail;
     return PP_OK;
 fail:
     snprintf(msg, msg_len, "http routes: %s", pp_err_str(err));

@@ -53,6 +53,21 @@ wait_for_line() {
     return 1
 }
 
+# start_broker <port> <log> [pinpipe broker args...]: starts `pinpipe broker`
+# on 127.0.0.1:<port> in the background ($pinpipe) and waits until it
+# listens; on failure prints its log and exits 1.
+start_broker() {
+    local port=$1 log=$2
+    shift 2
+    "$pinpipe" broker --listen "127.0.0.1:$port" "$@" 2>"$log" &
+    pids+=($!)
+    if ! wait_for_line "$log" "listening on" 20; then
+        cat "$log"
+        echo "the broker did not start"
+        exit 1
+    fi
+}
+
 # expect_one_line <name> <exit code> <stderr text> <seconds> <pinpipe args...>:
 # $pinpipe exits with that code within the time, writing exactly one line on
 # stderr, which contains the text (a fixed string).

@@ -22,13 +22,7 @@ kport=$(free_port)
 hport=$(free_port)
 api="http://127.0.0.1:$hport"
 
-"$pinpipe" broker --listen "127.0.0.1:$kport" --partitions 4 2>"$tmp/broker.log" &
-pids+=($!)
-if ! wait_for_line "$tmp/broker.log" "listening on" 20; then
-    cat "$tmp/broker.log"
-    echo "test_run: the broker did not start"
-    exit 1
-fi
+start_broker "$kport" "$tmp/broker.log" --partitions 4
 
 # The same posts into Kafka and into a lake (records depend only on the
 # seed and the key; both use Kafka's murmur2 partitioner).
