@@ -22,34 +22,46 @@
 #define PP_KAFKA_BROKER_DEFAULT_LISTEN "127.0.0.1:9092"
 #define PP_KAFKA_BROKER_DEFAULT_PARTITIONS 64
 #define PP_KAFKA_BROKER_MAX_PARTITIONS 10000
+#define PP_KAFKA_BROKER_MAX_BROKERS 16
+/* Longest control command line (pp_kafka_broker_control), without the
+ * newline. */
+#define PP_KAFKA_CONTROL_MAX_LINE 1024
 
 struct pp_kafka_broker_options {
     const char *listen; /* "host:port", loopback only; NULL = the default */
     int partitions;     /* partitions of topics created on first use; 0 = 64 */
+    int brokers;        /* mock brokers, 1..PP_KAFKA_BROKER_MAX_BROKERS; 0 = 1 */
 };
 
 struct pp_kafka_broker;
 
 /*
- * Starts a development broker: an in-memory librdkafka mock cluster (one
- * broker) and a forwarder on options->listen through which all client
- * traffic flows. Topics are created on first use (a Metadata request that
- * allows auto-creation) with options->partitions partitions. Data is in
- * memory only and each partition keeps only its newest ~5 MiB / 100,000
- * batches (fixed inside librdkafka).
+ * Starts a development broker: an in-memory librdkafka mock cluster of
+ * options->brokers brokers (ids 1..n), each behind its own forwarder:
+ * broker 1 on options->listen, the others on free ports of the same host.
+ * All client traffic flows through the forwarders. Topics are created on
+ * first use (a Metadata request that allows auto-creation) with
+ * options->partitions partitions, replication factor min(brokers, 3),
+ * leaders spread over the brokers. Data is in memory only and each
+ * partition keeps only its newest ~5 MiB / 100,000 batches (fixed inside
+ * librdkafka).
  *
  * On success *broker_out is set; the caller frees it with
  * pp_kafka_broker_destroy. Errors: PP_ERR_USAGE (bad or non-loopback
- * address, bad partition count), PP_ERR_IO (address in use),
+ * address, bad partition or broker count), PP_ERR_IO (address in use),
  * PP_ERR_INTERNAL (librdkafka failed), PP_ERR_NOMEM; msg gets one line.
- * Main thread; the broker runs on librdkafka's and the forwarder's threads.
+ * Main thread; the broker runs on librdkafka's and the forwarders' threads.
  */
 enum pp_err pp_kafka_broker_new(const struct pp_kafka_broker_options *options,
                                 struct pp_kafka_broker **broker_out, char *msg, size_t msg_len);
 
-/* The address clients bootstrap from ("127.0.0.1:9092"). Borrowed, valid
- * until destroy. */
+/* The address clients bootstrap from: broker 1's ("127.0.0.1:9092").
+ * Borrowed, valid until destroy. */
 const char *pp_kafka_broker_bootstraps(const struct pp_kafka_broker *broker);
+
+/* Every broker's address in id order, comma-separated (a bootstrap list
+ * that survives broker 1 being down). Borrowed, valid until destroy. */
+const char *pp_kafka_broker_addresses(const struct pp_kafka_broker *broker);
 
 /* The mock cluster's own broker list (ephemeral loopback ports), for
  * diagnostics. Borrowed, valid until destroy. */
@@ -58,7 +70,90 @@ const char *pp_kafka_broker_mock_bootstraps(const struct pp_kafka_broker *broker
 /* Partitions given to topics created on first use. */
 int pp_kafka_broker_partitions(const struct pp_kafka_broker *broker);
 
-/* Stops the forwarder, then the mock cluster (all data is lost). Accepts
+/* Number of mock brokers (ids 1..n). */
+int pp_kafka_broker_count(const struct pp_kafka_broker *broker);
+
+/*
+ * Fault injection (docs/broker.md, "Fault injection"). These wrap the mock
+ * cluster's controls; any thread, while the broker lives. A broker_id of
+ * -1 means every broker.
+ *
+ * The next count requests of the Kafka API api_key (0 Produce, 1 Fetch,
+ * ...), to any broker, from any client, fail with the Kafka error code
+ * error (librdkafka's codes: the protocol's, and -195 "_TRANSPORT", which
+ * makes the broker drop the connection instead of answering). Errors
+ * queue up behind earlier ones of the same API. Returns PP_OK,
+ * PP_ERR_INVALID (count 0 or above 100000, api_key negative).
+ */
+enum pp_err pp_kafka_broker_push_errors(struct pp_kafka_broker *broker, int16_t api_key,
+                                        size_t count, int error);
+
+/* The same on one broker (1..n) only: its own queue, served before the
+ * cluster's. PP_OK, PP_ERR_INVALID, PP_ERR_NOTFOUND (no such broker). */
+enum pp_err pp_kafka_broker_push_broker_errors(struct pp_kafka_broker *broker, int32_t broker_id,
+                                               int16_t api_key, size_t count, int error);
+
+/* How many errors pushed on one broker (1..n) for api_key have not fired
+ * yet; the cluster's queue cannot be counted (librdkafka 2.0.2 has no
+ * call for it). PP_OK, PP_ERR_INVALID, PP_ERR_NOTFOUND. */
+enum pp_err pp_kafka_broker_pending_errors(struct pp_kafka_broker *broker, int32_t broker_id,
+                                           int16_t api_key, size_t *count);
+
+/* Forgets the cluster's queued errors of api_key (not the per-broker
+ * ones). PP_OK, PP_ERR_INVALID. */
+enum pp_err pp_kafka_broker_clear_errors(struct pp_kafka_broker *broker, int16_t api_key);
+
+/* Takes a broker down (drops its connections and closes every new one at
+ * once, so clients see disconnects; partition leaders stay where they are)
+ * or brings it back up. PP_OK, PP_ERR_NOTFOUND (no such broker). */
+enum pp_err pp_kafka_broker_set_up(struct pp_kafka_broker *broker, int32_t broker_id,
+                                   bool is_up);
+
+/* Delays every answer of a broker by rtt_ms (0: none). PP_OK,
+ * PP_ERR_NOTFOUND, PP_ERR_INVALID (rtt_ms < 0). */
+enum pp_err pp_kafka_broker_set_rtt(struct pp_kafka_broker *broker, int32_t broker_id,
+                                    int rtt_ms);
+
+/* Moves the leadership of a partition (-1: every partition of the topic)
+ * to broker_id (-1: no leader). PP_OK, PP_ERR_NOTFOUND (no such topic,
+ * partition or broker). */
+enum pp_err pp_kafka_broker_set_leader(struct pp_kafka_broker *broker, const char *topic,
+                                       int32_t partition, int32_t broker_id);
+
+/* Makes broker_id the coordinator of consumer group `group` (a group
+ * that already has members moves: they see NOT_COORDINATOR and look it up
+ * again). PP_OK, PP_ERR_NOTFOUND (no such broker, empty group). */
+enum pp_err pp_kafka_broker_set_coordinator(struct pp_kafka_broker *broker, const char *group,
+                                            int32_t broker_id);
+
+/* A Kafka API by name ("Produce", "OffsetCommit", case-insensitive) or
+ * number (0..32767). PP_OK or PP_ERR_NOTFOUND. Any thread. */
+enum pp_err pp_kafka_api_parse(const char *text, int16_t *api_key);
+
+/* The API's name ("Produce"), or "?" for a number without one. */
+const char *pp_kafka_api_name(int16_t api_key);
+
+/* A Kafka error by librdkafka's name ("NOT_LEADER_FOR_PARTITION",
+ * "_TRANSPORT"; case-insensitive, an "RD_KAFKA_RESP_ERR_" prefix allowed)
+ * or code. PP_OK or PP_ERR_NOTFOUND. Any thread. */
+enum pp_err pp_kafka_error_parse(const char *text, int *error);
+
+/* The error's name ("NOT_LEADER_FOR_PARTITION"). Static string. */
+const char *pp_kafka_error_name(int error);
+
+/*
+ * Runs one control command, a line of text without its newline (syntax:
+ * docs/broker.md; "help" lists the commands), and writes the answer, one
+ * line without newline, to answer: "ok ..." on success, "error ..."
+ * otherwise. Returns PP_OK, or the failure (PP_ERR_USAGE for a malformed
+ * command, else the fault function's error); a failed command changes
+ * nothing. Blank lines and lines starting with '#' do nothing and leave
+ * answer empty. Any thread, one caller at a time.
+ */
+enum pp_err pp_kafka_broker_control(struct pp_kafka_broker *broker, const char *line,
+                                    char *answer, size_t answer_len);
+
+/* Stops the forwarders, then the mock cluster (all data is lost). Accepts
  * NULL. Main thread. */
 void pp_kafka_broker_destroy(struct pp_kafka_broker *broker);
 

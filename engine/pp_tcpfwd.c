@@ -402,14 +402,27 @@ enum pp_err pp_tcpfwd_new(const struct pp_tcpfwd_options *options, struct pp_tcp
     if ((err = pp_tcpfwd_parse_addr(options->upstream, false, &fwd->upstream, &fwd->upstream_len,
                                     msg, msg_len)))
         goto fail;
-    if ((err = pp_tcpfwd_parse_addr(options->listen, true, &ss, &ss_len, msg, msg_len)))
+    if (options->is_any_port) {
+        /* Only the host matters; the port (possibly 0) is the kernel's
+         * choice. */
+        err = pp_net_parse_addr(options->listen, &ss, &ss_len);
+        if (err == PP_OK && !pp_net_is_loopback(&ss))
+            err = PP_ERR_INVALID;
+        if (err) {
+            snprintf(msg, msg_len, "'%s' is not a loopback host:port", options->listen);
+            err = PP_ERR_USAGE;
+            goto fail;
+        }
+        if (ss.ss_family == AF_INET6)
+            ((struct sockaddr_in6 *)&ss)->sin6_port = 0;
+        else
+            ((struct sockaddr_in *)&ss)->sin_port = 0;
+    } else if ((err = pp_tcpfwd_parse_addr(options->listen, true, &ss, &ss_len, msg, msg_len))) {
         goto fail;
+    }
     if (getnameinfo((struct sockaddr *)&ss, ss_len, fwd->host, sizeof fwd->host, NULL, 0,
                     NI_NUMERICHOST) != 0)
         snprintf(fwd->host, sizeof fwd->host, "?");
-    fwd->port = pp_net_port(&ss);
-    snprintf(fwd->address, sizeof fwd->address, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u",
-             fwd->host, (unsigned)fwd->port);
     fwd->listen_fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fwd->listen_fd < 0) {
         snprintf(msg, msg_len, "cannot listen on %s: %s", options->listen, strerror(errno));
@@ -424,6 +437,16 @@ enum pp_err pp_tcpfwd_new(const struct pp_tcpfwd_options *options, struct pp_tcp
         err = PP_ERR_IO;
         goto fail;
     }
+    /* The bound port: the requested one, or the kernel's choice. */
+    ss_len = sizeof ss;
+    if (getsockname(fwd->listen_fd, (struct sockaddr *)&ss, &ss_len) < 0) {
+        snprintf(msg, msg_len, "cannot listen on %s: %s", options->listen, strerror(errno));
+        err = PP_ERR_IO;
+        goto fail;
+    }
+    fwd->port = pp_net_port(&ss);
+    snprintf(fwd->address, sizeof fwd->address, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u",
+             fwd->host, (unsigned)fwd->port);
     fwd->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (fwd->wake_fd < 0) {
         snprintf(msg, msg_len, "eventfd: %s", strerror(errno));

@@ -7,9 +7,13 @@
 #ifndef PP_CHECK_H
 #define PP_CHECK_H
 
+#include <arpa/inet.h>
 #include <check.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 /* Runs the suite (taking ownership of it) and returns the exit status. */
 static inline int pp_check_run(Suite *suite)
@@ -52,6 +56,24 @@ static inline char *pp_check_copy(const char *text, size_t len, size_t padding, 
         memcpy(buf, text, len);
     memset(buf + len, fill, padding);
     return buf;
+}
+
+/* A loopback port that was free a moment ago (bind to port 0, read back
+ * the kernel's choice, close). A server started on it may still find it
+ * taken: callers retry on PP_ERR_IO. */
+static inline int pp_check_free_port(void)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int port;
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    port = ntohs(sa.sin_port);
+    close(fd);
+    return port;
 }
 
 #endif
