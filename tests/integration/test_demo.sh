@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# pinpipe demo end to end (issue 3): everything in one process on free
+# loopback ports. While it runs, the API answers with data that keeps
+# growing: posts joined, rejects counted (the demo's emulator sends some
+# malformed records), windows open, the dashboard page served; SIGINT stops
+# it with exit 0, --duration stops it by itself; bad flags exit 2 with one
+# line, and a busy broker port exits 1 with one line.
+#
+#   test_demo.sh <pinpipe binary> <source dir>
+set -uo pipefail
+
+pinpipe=$1
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "$0")/lib.sh"
+require_tools test_demo curl python3
+
+kport=$(free_port)
+hport=$(free_port)
+api="http://127.0.0.1:$hport"
+
+json_get() {
+    curl -s --max-time 5 "$1" 2>/dev/null |
+        python3 -c "import json,sys; d=json.load(sys.stdin); print($2)" 2>/dev/null
+}
+
+# wait_posts <more than n> <seconds>: prints the count once /v1/status has
+# more joined posts than n.
+wait_posts() {
+    local i got=""
+    for ((i = 0; i < $2 * 4; i++)); do
+        got=$(json_get "$api/v1/status" 'd["posts"]')
+        if [ -n "$got" ] && [ "$got" -gt "$1" ]; then
+            echo "$got"
+            return 0
+        fi
+        sleep 0.25
+    done
+    return 1
+}
+
+"$pinpipe" demo --listen "127.0.0.1:$hport" --broker "127.0.0.1:$kport" --rate 400 \
+    --partitions 4 --malformed 20 2>"$tmp/demo.log" &
+demo_pid=$!
+pids+=("$demo_pid")
+if wait_for_line "$tmp/demo.log" "dashboard on http://127.0.0.1:$hport/" 20; then
+    ok "prints the dashboard URL"
+else
+    fail "prints the dashboard URL"; cat "$tmp/demo.log"
+fi
+
+if first=$(wait_posts 0 30); then
+    ok "posts flow: $first joined"
+else
+    fail "no posts joined in 30 s"; cat "$tmp/demo.log"
+fi
+if later=$(wait_posts "${first:-0}" 10); then
+    ok "posts keep arriving: $later joined"
+else
+    fail "posts stopped growing at ${first:-?}"
+fi
+
+status=$(curl -s --max-time 5 "$api/v1/status")
+if python3 - "$status" <<'PY'; then
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["records"] >= 3 * d["posts"] > 0, d
+assert d["rejected"] > 0, "the demo's malformed records are counted"
+assert d["windows"] == ["all", "tumbling:1m", "hopping:10m/1m"], d["windows"]
+assert d["assigned_partitions"] == 12, d["assigned_partitions"]
+PY
+    ok "status: records, rejects, the demo's windows, 12 partitions"
+else
+    fail "status: $status"
+fi
+
+doc=$(curl -s --max-time 5 "$api/v1/queries?window=tumbling:1m")
+if python3 - "$doc" <<'PY'; then
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["window"] == "tumbling:1m"
+wins = d["windows"]
+assert wins and any(w["open"] for w in wins), wins
+total = sum(w["posts"] for w in wins)
+assert total > 0
+rows = wins[-1]["queries"]["category_by_country"]["rows"]
+assert rows, "the open window answers category_by_country"
+PY
+    ok "tumbling:1m windows answer with data"
+else
+    fail "tumbling:1m: ${doc:0:300}"
+fi
+
+code=$(curl -s -o "$tmp/page" -w '%{http_code}' --max-time 5 "$api/")
+if [ "$code" = 200 ] && grep -qi '<html' "$tmp/page"; then
+    ok "GET / serves the dashboard"
+else
+    fail "GET /: $code"
+fi
+
+kill -INT "$demo_pid"
+rc=0
+timeout 20 tail --pid="$demo_pid" -f /dev/null || rc=$?
+wait "$demo_pid"
+rc=$?
+if [ "$rc" = 0 ] && grep -q 'run: stopped after' "$tmp/demo.log"; then
+    ok "SIGINT: stops cleanly, exit 0"
+else
+    fail "SIGINT: exit $rc"; tail -5 "$tmp/demo.log"
+fi
+
+rc=0
+timeout 60 "$pinpipe" demo --listen "127.0.0.1:$hport" --broker "127.0.0.1:$kport" \
+    --duration 3 --quiet 2>"$tmp/duration.log" || rc=$?
+if [ "$rc" = 0 ]; then
+    ok "--duration 3: stops by itself, exit 0"
+else
+    fail "--duration 3: exit $rc"; cat "$tmp/duration.log"
+fi
+
+expect_one_line "demo --rate 0" 2 "--rate must be" 10 demo --rate 0
+expect_one_line "demo --bogus" 2 "unknown option" 10 demo --bogus
+expect_one_line "demo --set dedup.tl=1m" 2 "dedup.ttl" 10 demo --set dedup.tl=1m
+# A port that is taken: the broker cannot listen.
+python3 -c 'import socket,time; s=socket.socket(); s.bind(("127.0.0.1",'"$kport"')); s.listen(); time.sleep(30)' &
+pids+=($!)
+sleep 0.5
+expect_one_line "demo on a busy broker port" 1 "127.0.0.1:$kport" 20 \
+    demo --broker "127.0.0.1:$kport" --listen "127.0.0.1:$hport"
+
+echo "demo: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
