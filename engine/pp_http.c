@@ -187,6 +187,11 @@ static enum pp_err json_escape_append(struct pp_buf *buf, const char *text, size
     return err;
 }
 
+enum pp_err pp_http_json_escape_append(struct pp_buf *buf, const char *text, size_t len)
+{
+    return json_escape_append(buf, text, len);
+}
+
 static enum pp_err error_body(struct pp_buf *buf, unsigned error_code, const char *fmt, va_list ap)
 {
     struct pp_buf text;

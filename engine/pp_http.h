@@ -166,6 +166,14 @@ enum pp_err pp_http_response_header(struct pp_http_response *resp, const char *n
 enum pp_err pp_http_response_error(struct pp_http_response *resp, unsigned status,
                                    unsigned error_code, const char *fmt, ...) PP_PRINTF(4, 5);
 
+/*
+ * Appends text[0..len) as the inside of a JSON string (without the
+ * quotes): quotes, backslashes and control characters escaped, invalid
+ * UTF-8 as U+FFFD, so the result is always valid JSON. For handlers that
+ * write their own JSON answers. PP_ERR_NOMEM. Any thread.
+ */
+enum pp_err pp_http_json_escape_append(struct pp_buf *buf, const char *text, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -10,6 +10,8 @@
 
 #include "pp_json.h"
 
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
 #include <new>
 #include <string_view>
@@ -26,7 +28,10 @@
     extern "C" void pp_json_##k##_destroy(void *impl);                                             \
     extern "C" enum pp_json_status pp_json_##k##_parse(                                            \
         void *impl, const char *buf, size_t len, size_t capacity, const struct pp_str *names,      \
-        size_t n_names, struct pp_json_value *values, struct pp_arena *arena);
+        size_t n_names, struct pp_json_value *values, struct pp_arena *arena);                     \
+    extern "C" enum pp_json_status pp_json_##k##_parse_produce(                                    \
+        void *impl, const char *buf, size_t len, size_t capacity, struct pp_arena *arena,          \
+        struct pp_json_produce_record **records, size_t *n_records, char *msg, size_t msg_len);
 
 PP_JSON_DECLARE_KERNEL(generic)
 #ifdef PP_JSON_HAVE_HASWELL
@@ -38,6 +43,9 @@ struct pp_json_kernel {
     void (*destroy_fn)(void *);
     enum pp_json_status (*parse_fn)(void *, const char *, size_t, size_t, const struct pp_str *,
                                     size_t, struct pp_json_value *, struct pp_arena *);
+    enum pp_json_status (*parse_produce_fn)(void *, const char *, size_t, size_t,
+                                            struct pp_arena *, struct pp_json_produce_record **,
+                                            size_t *, char *, size_t);
 };
 
 struct pp_json_parser {
@@ -46,10 +54,12 @@ struct pp_json_parser {
 };
 
 static const struct pp_json_kernel json_generic = {pp_json_generic_new, pp_json_generic_destroy,
-                                                   pp_json_generic_parse};
+                                                   pp_json_generic_parse,
+                                                   pp_json_generic_parse_produce};
 #ifdef PP_JSON_HAVE_HASWELL
 static const struct pp_json_kernel json_haswell = {pp_json_haswell_new, pp_json_haswell_destroy,
-                                                   pp_json_haswell_parse};
+                                                   pp_json_haswell_parse,
+                                                   pp_json_haswell_parse_produce};
 #endif
 
 #ifdef PP_JSON_HAVE_HASWELL
@@ -106,6 +116,16 @@ extern "C" enum pp_json_status pp_json_parse_object(struct pp_json_parser *parse
                                     arena);
 }
 
+extern "C" enum pp_json_status pp_json_parse_produce(struct pp_json_parser *parser,
+                                                     const char *buf, size_t len, size_t capacity,
+                                                     struct pp_arena *arena,
+                                                     struct pp_json_produce_record **records,
+                                                     size_t *n_records, char *msg, size_t msg_len)
+{
+    return parser->kernel->parse_produce_fn(parser->impl, buf, len, capacity, arena, records,
+                                            n_records, msg, msg_len);
+}
+
 #else /* a kernel */
 
 #include <simdjson.h>
@@ -156,6 +176,15 @@ bool json_is_integer_token(std::string_view tok)
     return true;
 }
 
+// The field an object iteration is at, and its unescaped name.
+error_code json_field(simdjson_result<ondemand::field> field_result, ondemand::field &field,
+                      std::string_view &key)
+{
+    error_code e = std::move(field_result).get(field);
+
+    return e ? e : field.unescaped_key().get(key);
+}
+
 // Walks a value to its end so that everything in it is validated: On-Demand
 // only checks what it is asked to read.
 error_code json_validate(ondemand::value val, int depth)
@@ -174,9 +203,7 @@ error_code json_validate(ondemand::value val, int depth)
         for (auto field_result : obj) {
             ondemand::field field;
             std::string_view key;
-            if ((e = std::move(field_result).get(field)))
-                return e;
-            if ((e = field.unescaped_key().get(key)))
+            if ((e = json_field(std::move(field_result), field, key)))
                 return e;
             if ((e = json_validate(field.value(), depth + 1)))
                 return e;
@@ -419,6 +446,341 @@ extern "C" enum pp_json_status PP_JSON_FN(parse)(void *impl, const char *buf, si
     // invalid UTF-8 is the documented reason whenever both apply.
     if (st == PP_JSON_INVALID && !simdjson::validate_utf8(buf, len))
         st = PP_JSON_INVALID_UTF8;
+    return st;
+}
+
+// ---- REST Proxy v2 produce bodies ----
+
+namespace
+{
+
+// Where the valid JSON value starting at p ends (one past its last byte),
+// and whether whitespace occurs outside its strings. The value has been
+// validated, so a bracket-and-quote scan suffices.
+const char *json_value_end(const char *p, const char *end, bool *has_space)
+{
+    int depth = 0;
+    bool is_in_string = false;
+
+    *has_space = false;
+    for (; p < end; p++) {
+        char c = *p;
+        if (is_in_string) {
+            if (c == '\\')
+                p++;
+            else if (c == '"') {
+                is_in_string = false;
+                if (depth == 0)
+                    return p + 1;
+            }
+            continue;
+        }
+        switch (c) {
+        case '"': is_in_string = true; break;
+        case '{':
+        case '[': depth++; break;
+        case '}':
+        case ']':
+            if (depth == 0)
+                return p; // a scalar, ended by its parent's bracket
+            if (--depth == 0)
+                return p + 1;
+            break;
+        case ',':
+            if (depth == 0)
+                return p;
+            break;
+        case ' ':
+        case '\t':
+        case '\n':
+        case '\r':
+            if (depth == 0)
+                return p;
+            *has_space = true;
+            break;
+        default: break;
+        }
+    }
+    return end;
+}
+
+// The JSON text of the value that starts at start: borrowed when it holds
+// no whitespace outside strings, else a copy without it in the arena.
+error_code json_minified(const char *start, const char *end, struct pp_arena *arena,
+                         struct pp_str *out)
+{
+    bool has_space;
+    const char *stop = json_value_end(start, end, &has_space);
+    char *copy;
+    size_t n = 0;
+    bool is_in_string = false;
+
+    if (!has_space) {
+        *out = pp_str_make(start, (size_t)(stop - start));
+        return SUCCESS;
+    }
+    copy = static_cast<char *>(pp_arena_alloc(arena, (size_t)(stop - start)));
+    if (copy == nullptr)
+        return MEMALLOC;
+    for (const char *p = start; p < stop; p++) {
+        char c = *p;
+        if (is_in_string) {
+            copy[n++] = c;
+            if (c == '\\')
+                copy[n++] = *++p;
+            else if (c == '"')
+                is_in_string = false;
+        } else if (c == '"') {
+            is_in_string = true;
+            copy[n++] = c;
+        } else if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+            copy[n++] = c;
+        }
+    }
+    *out = pp_str_make(copy, n);
+    return SUCCESS;
+}
+
+// A record's "value": validated in full, its text kept, and its top-level
+// "index" / "ind" read when it is an object.
+error_code json_read_produce_value(ondemand::value val, const char *end, int depth,
+                                   struct pp_json_produce_record *rec, struct pp_arena *arena)
+{
+    ondemand::json_type t;
+    std::string_view tok;
+    error_code e;
+
+    if ((e = val.type().get(t)))
+        return e;
+    tok = val.raw_json_token();
+    if (t == ondemand::json_type::null) {
+        rec->value = pp_str_make(nullptr, 0);
+        return json_validate(val, depth);
+    }
+    if (t != ondemand::json_type::object) {
+        if ((e = json_validate(val, depth)))
+            return e;
+        return json_minified(tok.data(), end, arena, &rec->value);
+    }
+    ondemand::object obj;
+    if ((e = val.get_object().get(obj)))
+        return e;
+    for (auto field_result : obj) {
+        ondemand::field field;
+        std::string_view key;
+        struct pp_json_value *want = nullptr;
+        if ((e = json_field(std::move(field_result), field, key)))
+            return e;
+        if (key == "index")
+            want = &rec->index;
+        else if (key == "ind")
+            want = &rec->ind;
+        if (want != nullptr && want->type == PP_JSON_ABSENT)
+            e = json_read_value(field.value(), want, arena);
+        else
+            e = json_validate(field.value(), depth + 1);
+        if (e)
+            return e;
+    }
+    return json_minified(tok.data(), end, arena, &rec->value);
+}
+
+// One element of "records".
+error_code json_read_produce_record(ondemand::value val, const char *end,
+                                    struct pp_json_produce_record *rec, struct pp_arena *arena,
+                                    const char **why)
+{
+    ondemand::json_type t;
+    ondemand::object obj;
+    bool has_value = false;
+    error_code e;
+
+    rec->value = pp_str_make(nullptr, 0);
+    rec->key = pp_str_make(nullptr, 0);
+    rec->partition.type = PP_JSON_ABSENT;
+    rec->index.type = PP_JSON_ABSENT;
+    rec->ind.type = PP_JSON_ABSENT;
+    if ((e = val.type().get(t)))
+        return e;
+    if (t != ondemand::json_type::object) {
+        *why = "is not an object";
+        e = json_validate(val, 3);
+        return e ? e : INCORRECT_TYPE;
+    }
+    if ((e = val.get_object().get(obj)))
+        return e;
+    for (auto field_result : obj) {
+        ondemand::field field;
+        std::string_view key;
+        if ((e = json_field(std::move(field_result), field, key)))
+            return e;
+        if (key == "value" && !has_value) {
+            has_value = true;
+            e = json_read_produce_value(field.value(), end, 4, rec, arena);
+        } else if (key == "key" && rec->key.ptr == nullptr) {
+            ondemand::value kv = field.value();
+            ondemand::json_type kt;
+            std::string_view ktok = kv.raw_json_token();
+            if ((e = kv.type().get(kt)))
+                return e;
+            e = json_validate(kv, 4);
+            if (!e && kt != ondemand::json_type::null)
+                e = json_minified(ktok.data(), end, arena, &rec->key);
+        } else if (key == "partition" && rec->partition.type == PP_JSON_ABSENT) {
+            e = json_read_value(field.value(), &rec->partition, arena);
+        } else {
+            e = json_validate(field.value(), 4);
+        }
+        if (e)
+            return e;
+    }
+    if (!has_value) {
+        *why = "has no \"value\"";
+        return INCORRECT_TYPE;
+    }
+    return SUCCESS;
+}
+
+void json_set_msg(char *msg, size_t msg_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+void json_set_msg(char *msg, size_t msg_len, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (msg == nullptr || msg_len == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, msg_len, fmt, ap);
+    va_end(ap);
+}
+
+enum pp_json_status json_parse_produce(ondemand::parser *od, const char *buf, size_t len,
+                                       size_t capacity, struct pp_arena *arena,
+                                       struct pp_json_produce_record **records, size_t *n_records,
+                                       char *msg, size_t msg_len)
+{
+    ondemand::document doc;
+    ondemand::object obj;
+    ondemand::json_type t;
+    struct pp_json_produce_record *recs = nullptr;
+    size_t n = 0;
+    size_t cap = 0;
+    bool has_records = false;
+    const char *end = buf + len;
+    error_code e;
+
+    *records = nullptr;
+    *n_records = 0;
+    e = od->iterate(buf, len, capacity).get(doc);
+    if (!e)
+        e = doc.type().get(t);
+    if (!e && t != ondemand::json_type::object) {
+        // Tell "valid but not an object" from "not JSON at all".
+        enum pp_json_status st = json_parse(od, buf, len, capacity, nullptr, 0, nullptr, arena);
+        if (st == PP_JSON_NOT_OBJECT)
+            json_set_msg(msg, msg_len, "the body is not a JSON object");
+        else
+            json_set_msg(msg, msg_len, "the body is not valid JSON");
+        return st;
+    }
+    if (!e)
+        e = doc.get_object().get(obj);
+    if (e) {
+        json_set_msg(msg, msg_len, "the body is not valid JSON: %s", error_message(e));
+        return json_status(e);
+    }
+    for (auto field_result : obj) {
+        ondemand::field field;
+        std::string_view key;
+        if ((e = json_field(std::move(field_result), field, key))) {
+            json_set_msg(msg, msg_len, "the body is not valid JSON: %s", error_message(e));
+            return json_status(e);
+        }
+        if (key != "records" || has_records) {
+            if ((e = json_validate(field.value(), 2))) {
+                json_set_msg(msg, msg_len, "the body is not valid JSON: %s", error_message(e));
+                return json_status(e);
+            }
+            continue;
+        }
+        has_records = true;
+        ondemand::value rv = field.value();
+        ondemand::array arr;
+        if ((e = rv.type().get(t))) {
+            json_set_msg(msg, msg_len, "\"records\": %s", error_message(e));
+            return json_status(e);
+        }
+        if (t != ondemand::json_type::array) {
+            e = json_validate(rv, 2);
+            json_set_msg(msg, msg_len, "\"records\" %s",
+                         e ? "is not valid JSON" : "must be an array of records");
+            return e ? json_status(e) : PP_JSON_INVALID;
+        }
+        if ((e = rv.get_array().get(arr))) {
+            json_set_msg(msg, msg_len, "\"records\": %s", error_message(e));
+            return json_status(e);
+        }
+        for (auto elem : arr) {
+            ondemand::value v;
+            const char *why = nullptr;
+            if (n == cap) {
+                // Grown in the arena: the old array is left behind, at
+                // most as much again as the final one.
+                size_t new_cap = cap == 0 ? 16 : cap * 2;
+                auto *grown = static_cast<struct pp_json_produce_record *>(
+                    pp_arena_alloc(arena, new_cap * sizeof(struct pp_json_produce_record)));
+                if (grown == nullptr) {
+                    json_set_msg(msg, msg_len, "out of memory");
+                    return PP_JSON_NOMEM;
+                }
+                if (n > 0)
+                    memcpy(grown, recs, n * sizeof *grown);
+                recs = grown;
+                cap = new_cap;
+            }
+            if (!(e = elem.get(v)))
+                e = json_read_produce_record(v, end, &recs[n], arena, &why);
+            if (e) {
+                if (why != nullptr && e == INCORRECT_TYPE)
+                    json_set_msg(msg, msg_len, "records[%zu] %s", n, why);
+                else
+                    json_set_msg(msg, msg_len, "records[%zu]: not valid JSON: %s", n,
+                                 error_message(e));
+                return e == INCORRECT_TYPE ? PP_JSON_INVALID : json_status(e);
+            }
+            n++;
+        }
+    }
+    if (!json_at_end(doc)) {
+        json_set_msg(msg, msg_len, "the body is not valid JSON: content after the object");
+        return PP_JSON_INVALID;
+    }
+    if (!has_records) {
+        json_set_msg(msg, msg_len, "the body has no \"records\" array");
+        return PP_JSON_INVALID;
+    }
+    *records = recs;
+    *n_records = n;
+    return PP_JSON_OK;
+}
+
+} // namespace
+
+extern "C" enum pp_json_status PP_JSON_FN(parse_produce)(void *impl, const char *buf, size_t len,
+                                                         size_t capacity, struct pp_arena *arena,
+                                                         struct pp_json_produce_record **records,
+                                                         size_t *n_records, char *msg,
+                                                         size_t msg_len)
+{
+    enum pp_json_status st =
+        json_parse_produce(static_cast<ondemand::parser *>(impl), buf, len, capacity, arena,
+                           records, n_records, msg, msg_len);
+
+    if (st == PP_JSON_INVALID && !simdjson::validate_utf8(buf, len)) {
+        st = PP_JSON_INVALID_UTF8;
+        json_set_msg(msg, msg_len, "the body is not valid UTF-8");
+    }
     return st;
 }
 

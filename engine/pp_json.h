@@ -81,6 +81,46 @@ enum pp_json_status pp_json_parse_object(struct pp_json_parser *parser, const ch
                                          size_t n_names, struct pp_json_value *values,
                                          struct pp_arena *arena);
 
+/*
+ * One record of a Confluent REST Proxy v2 produce request in the JSON
+ * embedded format: {"records":[{"value":<JSON>,"key":<JSON>,
+ * "partition":<int>}, ...]}. Views: into the body or into the arena, like
+ * pp_json_parse_object's strings.
+ */
+struct pp_json_produce_record {
+    /* The value's JSON text with the whitespace outside its strings
+     * removed (strings, escapes and numbers are kept byte for byte); a
+     * NULL view when the value is JSON null (a tombstone). */
+    struct pp_str value;
+    /* The key's JSON text, likewise; a NULL view when absent or null. */
+    struct pp_str key;
+    /* "partition" as given (PP_JSON_ABSENT, PP_JSON_NULL, PP_JSON_INT,
+     * ...): the caller checks its type and range. */
+    struct pp_json_value partition;
+    /* The value's top-level "index" and "ind" fields (the join keys of pin
+     * and of geo/user), first occurrence; PP_JSON_ABSENT when the value is
+     * not an object or has none. */
+    struct pp_json_value index;
+    struct pp_json_value ind;
+};
+
+/*
+ * Parses and validates a whole REST Proxy v2 produce body buf[0..len)
+ * (capacity as for pp_json_parse_object). On PP_JSON_OK, *records (in
+ * arena) holds *n_records records in body order; *n_records may be 0 (an
+ * empty "records" array). Unknown fields of the body and of a record are
+ * validated and ignored; a repeated field keeps its first occurrence.
+ * Errors: PP_JSON_INVALID (not JSON, trailing content, no "records"
+ * array, a record that is not an object or has no "value", nesting deeper
+ * than PP_JSON_MAX_DEPTH), PP_JSON_INVALID_UTF8, PP_JSON_NOT_OBJECT (valid
+ * JSON, not an object), PP_JSON_NOMEM; msg (may be NULL when msg_len is
+ * 0) then gets one line naming the record at fault ("records[2]: ...").
+ */
+enum pp_json_status pp_json_parse_produce(struct pp_json_parser *parser, const char *buf,
+                                          size_t len, size_t capacity, struct pp_arena *arena,
+                                          struct pp_json_produce_record **records,
+                                          size_t *n_records, char *msg, size_t msg_len);
+
 #ifdef __cplusplus
 }
 #endif

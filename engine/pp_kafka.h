@@ -164,9 +164,15 @@ void pp_kafka_broker_destroy(struct pp_kafka_broker *broker);
  * a key lands in the partition the Java client picks (and
  * pp_emulate_partition computes). Settings and why: docs/kafka.md.
  *
- * One producer belongs to one thread (the caller's); librdkafka's own
- * threads send in the background. Delivery reports are served by
- * pp_kafka_produce and pp_kafka_producer_flush on the caller's thread.
+ * Threads: pp_kafka_produce, pp_kafka_produce_tracked, _poll,
+ * _partitions and _get_stats may be called from any number of threads at
+ * once (a mutex guards the counters and the topic-handle cache);
+ * librdkafka's own threads send in the background. Delivery reports are
+ * served on whichever thread calls pp_kafka_produce*, _poll or _flush: a
+ * single producing thread (emulate, replay), or a poller thread that calls
+ * pp_kafka_producer_poll in a loop while other threads produce and wait
+ * (the REST proxy). _new, _flush and _destroy: the owner's thread, destroy
+ * only once no other thread uses the producer.
  */
 struct pp_kafka_producer;
 
@@ -211,7 +217,71 @@ enum pp_err pp_kafka_produce(struct pp_kafka_producer *producer, const char *top
                              int32_t partition, const void *key, size_t key_len, const void *value,
                              size_t value_len);
 
-/* Serves delivery reports, waiting up to timeout_ms (0: do not wait). */
+/*
+ * Delivery tracking: learn each message's partition and offset, or its
+ * error, so one caller (an HTTP request of the REST proxy) can wait for the
+ * reports of its own messages while other threads produce too.
+ *
+ *   pp_kafka_tracker_new(n, &tracker);                 one slot per message
+ *   pp_kafka_produce_tracked(producer, ..., tracker, i);   for each i
+ *   pp_kafka_tracker_wait(tracker, timeout_ms);        someone must poll
+ *   pp_kafka_tracker_get(tracker, i, &delivery);       for each i
+ *   pp_kafka_tracker_destroy(tracker);
+ *
+ * A tracker is used by one thread (its owner) plus the threads serving
+ * delivery reports; all its functions may run concurrently with those.
+ */
+struct pp_kafka_tracker;
+
+/* One message's delivery result. */
+struct pp_kafka_delivery {
+    enum pp_err err;   /* PP_OK: delivered; PP_AGAIN: no report (yet), or the
+                          message was never queued; else why it failed:
+                          PP_ERR_IO (timed out or purged, may pass),
+                          PP_ERR_TOOBIG, PP_ERR_NOTFOUND, PP_ERR_INTERNAL */
+    int32_t partition; /* the partition it was (or was to be) written to; -1 */
+    int64_t offset;    /* its offset when delivered, else -1 */
+    const char *error; /* when failed: a static description, else NULL */
+};
+
+/*
+ * A tracker for n messages (slots 0..n-1). On success *out is set; the
+ * caller frees it with pp_kafka_tracker_destroy. PP_ERR_NOMEM. Any thread.
+ */
+enum pp_err pp_kafka_tracker_new(size_t n, struct pp_kafka_tracker **out);
+
+/*
+ * pp_kafka_produce, with the message's delivery report recorded in slot
+ * (< n, each slot used at most once) of tracker. Same returns; when it
+ * does not return PP_OK the message was not queued and the slot stays
+ * PP_AGAIN. Any thread.
+ */
+enum pp_err pp_kafka_produce_tracked(struct pp_kafka_producer *producer, const char *topic,
+                                     int32_t partition, const void *key, size_t key_len,
+                                     const void *value, size_t value_len,
+                                     struct pp_kafka_tracker *tracker, size_t slot);
+
+/*
+ * Waits until every message queued through tracker has its delivery report,
+ * at most timeout_ms (it does not serve reports itself: another thread
+ * must poll, see above). Returns PP_OK, or PP_ERR_IO when the time ran out
+ * first (the slots already reported are valid; the others stay PP_AGAIN
+ * and may still be delivered). Owner's thread.
+ */
+enum pp_err pp_kafka_tracker_wait(struct pp_kafka_tracker *tracker, int timeout_ms);
+
+/* Copies slot's result into *delivery. Owner's thread. */
+void pp_kafka_tracker_get(struct pp_kafka_tracker *tracker, size_t slot,
+                          struct pp_kafka_delivery *delivery);
+
+/* Releases the owner's side. Reports of messages still in flight remain
+ * safe: the memory is freed when the last of them arrives (or when the
+ * producer is destroyed, which purges and reports them). Accepts NULL.
+ * Owner's thread. */
+void pp_kafka_tracker_destroy(struct pp_kafka_tracker *tracker);
+
+/* Serves delivery reports, waiting up to timeout_ms (0: do not wait).
+ * Any thread. */
 void pp_kafka_producer_poll(struct pp_kafka_producer *producer, int timeout_ms);
 
 /*
@@ -233,8 +303,9 @@ enum pp_err pp_kafka_producer_flush(struct pp_kafka_producer *producer, int time
 enum pp_err pp_kafka_producer_partitions(struct pp_kafka_producer *producer, const char *topic,
                                          int timeout_ms, int32_t *count, char *msg, size_t msg_len);
 
-/* Counters so far (delivery reports served up to the last poll). */
-void pp_kafka_producer_get_stats(const struct pp_kafka_producer *producer,
+/* Counters so far (delivery reports served up to the last poll). Any
+ * thread. */
+void pp_kafka_producer_get_stats(struct pp_kafka_producer *producer,
                                  struct pp_kafka_producer_stats *stats);
 
 /* Destroys the producer without waiting: messages not yet delivered are
