@@ -5,6 +5,9 @@
         the page after its scripts ran (chromium --dump-dom) against the
         API's own answers: state ok, no banner, the posts total, the window
         selector, and data in every chart.
+    dashboard_check.py live <dom.html>
+        the same for a stream still moving (pinpipe demo): state ok, no
+        banner, posts counted, every chart has data.
     dashboard_check.py banner <dom.html> <text>
         the page shows its error banner, containing text.
     dashboard_check.py png <shot.png>
@@ -113,6 +116,16 @@ def check_dom(dom_path, queries_path, status_path, window="all"):
             check(got == want[chart], "chart %s: %d points, want %d" % (chart, got, want[chart]))
 
 
+def check_live(dom_path):
+    dom = read_dom(dom_path)
+    check(dom.body.get("data-state") == "ok",
+          "state %r, banner %r" % (dom.body.get("data-state"), dom.banner_text))
+    check("hidden" in dom.ids.get("banner", {}), "the error banner is shown: %r" % dom.banner_text)
+    check(int(dom.body.get("data-posts", "0") or "0") > 0, "no posts shown")
+    for chart in CHARTS:
+        check(int(dom.ids.get(chart, {}).get("data-points", "0")) > 0, "chart %s has no data" % chart)
+
+
 def check_banner(dom_path, text):
     dom = read_dom(dom_path)
     check(dom.body.get("data-state") == "error", "state %r, want error" % dom.body.get("data-state"))
@@ -195,6 +208,8 @@ def main(argv):
     cmd = argv[1] if len(argv) > 1 else ""
     if cmd == "dom" and len(argv) in (5, 6):
         check_dom(*argv[2:])
+    elif cmd == "live" and len(argv) == 3:
+        check_live(argv[2])
     elif cmd == "banner" and len(argv) == 4:
         check_banner(*argv[2:])
     elif cmd == "png" and len(argv) == 3:

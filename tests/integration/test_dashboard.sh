@@ -9,7 +9,9 @@
 #     the posts and records shown equal /v1/queries and /v1/status, the
 #     window selector lists the kept specs, no error banner; with no token
 #     or an unknown window the banner says so;
-#   - a screenshot is not blank and shows every chart's colour.
+#   - a screenshot is not blank and shows every chart's colour;
+#   - the same page from a running `pinpipe demo` (the stream still moving)
+#     has data in every chart, and so does its screenshot.
 #
 #   test_dashboard.sh <pinpipe binary> <source dir>
 set -uo pipefail
@@ -203,6 +205,38 @@ if [ "$rc" -eq 0 ] && ! grep -qE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|r
 else
     fail "run: exit $rc after SIGTERM"
     tail -30 "$tmp/run.log"
+fi
+
+# ---- from a running demo ----
+
+dport=$(free_port)
+dkport=$(free_port)
+"$pinpipe" demo --listen "127.0.0.1:$dport" --broker "127.0.0.1:$dkport" --partitions 4 --rate 300 \
+    --duration 60 --quiet >"$tmp/demo.out" 2>"$tmp/demo.log" &
+pids+=($!)
+demo_posts=0
+for ((i = 0; i < 120; i++)); do
+    demo_posts=$(curl -s --max-time 5 "http://127.0.0.1:$dport/v1/status" 2>/dev/null |
+        $PYTHON -c 'import json,sys; print(json.load(sys.stdin)["posts"])' 2>/dev/null)
+    [ "${demo_posts:-0}" -ge 300 ] && break
+    sleep 0.25
+done
+if [ "${demo_posts:-0}" -ge 300 ]; then
+    chrome "http://127.0.0.1:$dport/" --dump-dom >"$tmp/dom-demo.html"
+    if $check live "$tmp/dom-demo.html"; then
+        ok "demo: the page has data in every chart while posts arrive"
+    else
+        fail "demo: the page"
+    fi
+    chrome "http://127.0.0.1:$dport/" --screenshot="$tmp/demo.png" >/dev/null
+    if [ -s "$tmp/demo.png" ] && $check png "$tmp/demo.png"; then
+        ok "demo: screenshot with every chart's colour"
+    else
+        fail "demo: screenshot"
+    fi
+else
+    fail "demo: no posts joined (${demo_posts:-no answer})"
+    tail -5 "$tmp/demo.log"
 fi
 
 echo "test_dashboard: $passed passed, $failed failed"
