@@ -33,6 +33,7 @@
 #include "pp_pipeline.h"
 #include "pp_query.h"
 #include "pp_render.h"
+#include "pp_rest.h"
 #include "pp_stream.h"
 #include "pp_window.h"
 
@@ -104,6 +105,7 @@ struct pp_run {
     struct pp_kafka_consumer *consumer;
     struct pp_pipeline *pipeline;
     struct pp_http *http;
+    struct pp_rest *rest; /* POST /topics/{topic}, producing to the three topics */
     struct pp_clean_options clean;
     struct pp_intern strings;
     struct pp_stream *stream;
@@ -340,6 +342,8 @@ static enum pp_err run_render_metrics(const struct pp_run *r, struct pp_buf *out
                             (unsigned long long)r->visible.count, r->visible.sum,
                             (unsigned long long)r->visible.count);
 #undef RUN_METRIC
+    if (!err)
+        err = pp_rest_metrics_append(r->rest, out);
     return err;
 }
 
@@ -703,6 +707,29 @@ static enum pp_err run_consumer_new(struct pp_run *r, char *msg, size_t msg_len)
     return pp_kafka_consumer_new(&kopt, &r->consumer, msg, msg_len);
 }
 
+/* The REST proxy: a producer to the three topics with the same kafka.*
+ * properties as the consumer (librdkafka ignores the consumer's own). */
+static enum pp_err run_rest_new(struct pp_run *r, char *msg, size_t msg_len)
+{
+    struct pp_kafka_property props[256];
+    struct pp_rest_options ropt;
+    size_t n_props = pp_config_kafka_count(r->cfg);
+
+    memset(&ropt, 0, sizeof ropt);
+    if (n_props > sizeof props / sizeof props[0]) {
+        snprintf(msg, msg_len, "at most %zu kafka.* keys", sizeof props / sizeof props[0]);
+        return PP_ERR_USAGE;
+    }
+    for (size_t i = 0; i < n_props; i++)
+        pp_config_kafka_at(r->cfg, i, &props[i].name, &props[i].value);
+    ropt.properties = props;
+    ropt.n_properties = n_props;
+    for (int t = 0; t < PP_TOPIC_COUNT; t++)
+        ropt.topics[t] = r->topic_names[t];
+    ropt.max_body_bytes = (size_t)pp_config_bytes(r->cfg, "http.max.body.bytes");
+    return pp_rest_new(&ropt, &r->rest, msg, msg_len);
+}
+
 static enum pp_err run_http_new(struct pp_run *r, char *msg, size_t msg_len)
 {
     struct pp_http_options hopt;
@@ -725,6 +752,10 @@ static enum pp_err run_http_new(struct pp_run *r, char *msg, size_t msg_len)
         (err = pp_http_route(r->http, "GET", "/metrics", run_get_metrics, &r->desk, 0)))
         goto fail;
     /* REST proxy routes */
+    if ((err = run_rest_new(r, msg, msg_len)))
+        return err;
+    if ((err = pp_rest_route(r->rest, r->http)))
+        goto fail;
     /* dashboard routes */
     if ((err = pp_dashboard_route(r->http)))
         goto fail;
@@ -835,6 +866,7 @@ void pp_run_destroy(struct pp_run *r)
     run_desk_set_open(&r->desk, false);
     pp_http_stop(r->http);
     pp_pipeline_stop(r->pipeline);
+    pp_rest_destroy(r->rest); /* after pp_http_stop: no handler runs */
     pp_http_destroy(r->http);
     pp_kafka_consumer_destroy(r->consumer);
     pp_window_set_destroy(r->windows);
