@@ -2,7 +2,8 @@
  * pinpipe emulate: posts from pp_emulate written as the raw topics of a
  * lake, as the Confluent S3 sink would have stored them after a keyed
  * producer sent them to Kafka, or produced to Kafka itself (--to
- * kafka://, docs/kafka.md).
+ * kafka://, docs/kafka.md), or posted to a Confluent REST Proxy v2
+ * endpoint such as pinpipe run's (--to http://, docs/http.md).
  *
  * Each record goes to the partition Kafka's default partitioner picks for
  * its key (the decimal ind) and gets that partition's next offset. Every
@@ -34,6 +35,7 @@
 #include "pp_cli.h"
 #include "pp_cmd.h"
 #include "pp_emulate.h"
+#include "pp_httpc.h"
 #include "pp_kafka.h"
 #include "pp_lake.h"
 #include "pp_log.h"
@@ -48,22 +50,34 @@
  * undelivered messages end as failed deliveries, not as a timeout. */
 #define EMULATE_FLUSH_TIMEOUT_MS 60000
 #define EMULATE_MAX_RATE 100000000
+/* --to http://: tries per record when the answer says "try again" (a
+ * transport error, 5xx, a retriable record error), with a backoff that
+ * doubles from EMULATE_HTTP_BACKOFF_MS. */
+#define EMULATE_HTTP_ATTEMPTS 5
+#define EMULATE_HTTP_BACKOFF_MS 100
+#define EMULATE_HTTP_TIMEOUT_MS 30000
+#define EMULATE_URL_MAX 1024
 
 static const char emulate_usage[] =
-    "usage: pinpipe emulate --to <lake dir>|kafka://<host:port>[,<host:port>] [options]\n"
+    "usage: pinpipe emulate --to <lake dir>|kafka://<host:port>[,<host:port>]|\n"
+    "                        http://<host:port>[/<path>] [options]\n"
     "\n"
     "Writes emulated posts (a pin, a geo and a user record per post, keyed by\n"
     "ind) as raw topic objects of a lake, in the Confluent S3 sink layout:\n"
     "<dir>/topics/<prefix>.<pin|geo|user>/partition=<p>/<topic>+<p>+<offset>.json.zst\n"
     "or produces them to the Kafka topics <prefix>.pin, .geo and .user, keyed\n"
     "by the decimal ind (the Java client's partitioner places them; idempotent\n"
-    "producer; exit 1 when a delivery fails). Keys are drawn from\n"
-    "[0, ind-space), so some posts repeat exactly; records depend only on the\n"
-    "seed and the key.\n"
+    "producer; exit 1 when a delivery fails), or posts them one record per\n"
+    "request to a Confluent REST Proxy v2 (POST <url>/topics/<topic>, as the\n"
+    "original posting emulator did; the proxy keys them by index/ind; retried\n"
+    "on 5xx and connection errors, exit 1 on any other answer). Keys are drawn\n"
+    "from [0, ind-space), so some posts repeat exactly; records depend only on\n"
+    "the seed and the key.\n"
     "\n"
     "options:\n"
-    "  --to <dir>|kafka://<bootstrap>  the lake's root directory (created) or\n"
-    "                          the Kafka bootstrap servers (required)\n"
+    "  --to <dir>|kafka://<bootstrap>|http://<host:port>[/<path>]\n"
+    "                          the lake's root directory (created), the Kafka\n"
+    "                          bootstrap servers or the REST proxy (required)\n"
     "  --rate <n>              posts per second, on average (default: as fast as possible)\n"
     "  --count <n>             posts to write (default 1000)\n"
     "  --seed <n>              random seed (default 100)\n"
@@ -75,10 +89,10 @@ static const char emulate_usage[] =
     "  --zstd-level <n>        lake: 1..19 (default 3)\n"
     "  --malformed <permille>  records replaced by malformed ones, 0..1000 (default 0)\n"
     "  --ind-space <n>         keys are drawn from [0, n) (default count + count/10)\n"
+    "  --token <token>         http://: the Bearer token (default: the\n"
+    "                          PINPIPE_HTTP_TOKEN environment variable)\n"
     "  --quiet                 no summary or progress on stderr\n"
     "  --help                  this text\n"
-    "\n"
-    "http:// (the REST proxy) arrives with the HTTP API.\n"
     "exit status: 0 ok, 1 runtime failure, 2 usage error\n";
 
 struct emulate_opts {
@@ -96,6 +110,8 @@ struct emulate_opts {
     bool is_quiet;
     int64_t rate;          /* posts per second; 0: unthrottled */
     const char *bootstrap; /* set for kafka://: the part after the scheme */
+    bool is_http;          /* --to http:// or https:// */
+    const char *token;     /* http: the Bearer token, or NULL; never logged */
 };
 
 /* The open object of one (topic, partition). */
@@ -153,6 +169,7 @@ static int emulate_parse_args(int argc, char **argv, struct emulate_opts *o)
         OPT_IND_SPACE,
         OPT_QUIET,
         OPT_RATE,
+        OPT_TOKEN,
         OPT_HELP,
     };
     static const struct option longopts[] = {
@@ -169,6 +186,7 @@ static int emulate_parse_args(int argc, char **argv, struct emulate_opts *o)
         {"ind-space", required_argument, NULL, OPT_IND_SPACE},
         {"quiet", no_argument, NULL, OPT_QUIET},
         {"rate", required_argument, NULL, OPT_RATE},
+        {"token", required_argument, NULL, OPT_TOKEN},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -258,6 +276,7 @@ static int emulate_parse_args(int argc, char **argv, struct emulate_opts *o)
                                           "--rate must be an integer in 1..%d posts/s, not '%s'",
                                           EMULATE_MAX_RATE, optarg);
             break;
+        case OPT_TOKEN: o->token = optarg; break;
         case 'h':
         case OPT_HELP: fputs(emulate_usage, stdout); return -1;
         case ':': return pp_cli_usage_error("emulate", "%s needs a value", argv[optind - 1]);
@@ -275,21 +294,37 @@ static int emulate_parse_args(int argc, char **argv, struct emulate_opts *o)
     if (optind < argc)
         return pp_cli_usage_error("emulate", "unexpected argument '%s'", argv[optind]);
     if (o->to == NULL)
-        return pp_cli_usage_error("emulate",
-                                  "--to <lake dir> or --to kafka://<bootstrap> is required");
-    if (strncmp(o->to, "http://", 7) == 0 || strncmp(o->to, "https://", 8) == 0)
-        return pp_cli_usage_error("emulate",
-                                  "--to http:// arrives with the HTTP API; give kafka:// or "
-                                  "a lake directory");
-    if (strncmp(o->to, "kafka://", 8) == 0) {
+        return pp_cli_usage_error("emulate", "--to <lake dir>, --to kafka://<bootstrap> or "
+                                             "--to http://<host:port> is required");
+    o->is_http = strncmp(o->to, "http://", 7) == 0 || strncmp(o->to, "https://", 8) == 0;
+    if (o->is_http) {
+        const char *host = o->to + (o->to[4] == 's' ? 8 : 7);
+
+        if (*host == '\0' || *host == '/' || strpbrk(o->to, "?#") != NULL ||
+            strlen(o->to) > EMULATE_URL_MAX / 2)
+            return pp_cli_usage_error("emulate",
+                                      "--to http:// needs http://<host:port>[/<path>], not '%s'",
+                                      o->to);
+        /* The REST proxy takes JSON values only: most malformed kinds
+         * (truncated, invalid UTF-8, empty) cannot be embedded in a body. */
+        if (o->malformed_permille > 0)
+            return pp_cli_usage_error("emulate", "--malformed cannot be used with --to http:// "
+                                                 "(the REST proxy takes JSON values only)");
+        if (o->token == NULL)
+            o->token = getenv("PINPIPE_HTTP_TOKEN");
+        if (o->token != NULL && (o->token[0] == '\0' || strpbrk(o->token, "\r\n") != NULL))
+            return pp_cli_usage_error("emulate", "--token must be a non-empty single line");
+    } else if (o->token != NULL) {
+        return pp_cli_usage_error("emulate", "--token is for --to http:// only");
+    } else if (strncmp(o->to, "kafka://", 8) == 0) {
         o->bootstrap = o->to + 8;
         if (o->bootstrap[0] == '\0' || strchr(o->bootstrap, '/') != NULL)
             return pp_cli_usage_error("emulate",
                                       "--to kafka:// needs host:port[,host:port], not '%s'", o->to);
     } else if (strstr(o->to, "://") != NULL && strncmp(o->to, "file://", 7) != 0)
         return pp_cli_usage_error("emulate",
-                                  "--to must be a lake directory (a path or file://) or "
-                                  "kafka://<bootstrap>, not '%s'",
+                                  "--to must be a lake directory (a path or file://), "
+                                  "kafka://<bootstrap> or http://<host:port>, not '%s'",
                                   o->to);
     if (o->to[0] == '\0' || strcmp(o->to, "file://") == 0)
         return pp_cli_usage_error("emulate", "--to must not be empty");
@@ -596,18 +631,164 @@ static enum pp_err emulate_produce(struct pp_kafka_producer *producer, const cha
     }
 }
 
-/* --to kafka://: every post's three records to <prefix>.pin/.geo/.user,
- * keyed by the decimal ind; the default partitioner (murmur2) places them
- * where pp_emulate_partition would. */
-static int emulate_run_kafka(const struct emulate_opts *o)
+/* --to kafka:// and --to http://: where the records go. */
+struct emulate_remote {
+    const struct emulate_opts *o;
+    char topic[PP_TOPIC_COUNT][EMULATE_PREFIX_MAX + 8];
+    struct pp_kafka_producer *producer; /* kafka:// */
+    struct pp_httpc *client;            /* http:// */
+    char url[PP_TOPIC_COUNT][EMULATE_URL_MAX];
+    char auth[EMULATE_URL_MAX];
+    const char *headers[3];
+    struct pp_buf body;
+    struct pp_httpc_response resp;
+    uint64_t posted;  /* http: records acknowledged by the proxy */
+    uint64_t retries; /* http: requests sent again */
+    char msg[512];    /* why it failed, one line */
+};
+
+static void emulate_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+/* True when the last answer's body contains text. */
+static bool emulate_answer_has(const struct emulate_remote *r, const char *text)
+{
+    return r->resp.body.len > 0 &&
+           memmem(r->resp.body.data, r->resp.body.len, text, strlen(text)) != NULL;
+}
+
+/*
+ * Posts one record as {"records":[{"value":<record>}]}, without a key:
+ * the proxy keys it by its index/ind, as it did for the original emulator.
+ * A transport error, a 5xx answer or a retriable record error (50003) is
+ * tried again (the record may then be written twice: an exact duplicate,
+ * which the engine counts as such); any other answer stops the run.
+ */
+static enum pp_err emulate_post(struct emulate_remote *r, int topic, const struct pp_buf *record)
+{
+    struct pp_httpc_request req = {
+        .method = "POST",
+        .url = r->url[topic],
+        .headers = r->headers,
+        .timeout_ms = EMULATE_HTTP_TIMEOUT_MS,
+    };
+    long backoff = EMULATE_HTTP_BACKOFF_MS;
+    enum pp_err err;
+
+    r->body.len = 0;
+    err = pp_buf_append_str(&r->body, "{\"records\":[{\"value\":");
+    if (!err)
+        err = pp_buf_append(&r->body, record->data, record->len);
+    if (!err)
+        err = pp_buf_append_str(&r->body, "}]}");
+    if (err)
+        return err;
+    req.body = r->body.data;
+    req.body_len = r->body.len;
+    for (int attempt = 1;; attempt++) {
+        bool is_retriable;
+
+        r->resp.body.len = 0;
+        err = pp_httpc_send(r->client, &req, &r->resp, r->msg, sizeof r->msg);
+        if (err == PP_OK && r->resp.status == 200 && emulate_answer_has(r, "\"error_code\":null")) {
+            r->posted++;
+            return PP_OK;
+        }
+        if (err == PP_OK) {
+            /* One line: the status and the start of the answer. */
+            int n = (int)(r->resp.body.len < 300 ? r->resp.body.len : 300);
+
+            for (int i = 0; i < n; i++)
+                if (r->resp.body.data[i] == '\n' || r->resp.body.data[i] == '\r')
+                    r->resp.body.data[i] = ' ';
+            snprintf(r->msg, sizeof r->msg, "POST %s: %u %.*s", r->url[topic], r->resp.status, n,
+                     r->resp.body.data != NULL ? r->resp.body.data : "");
+        }
+        is_retriable = err == PP_ERR_IO ||
+                       (err == PP_OK && (r->resp.status >= 500 ||
+                                         (r->resp.status == 200 &&
+                                          emulate_answer_has(r, "\"error_code\":50003"))));
+        if (!is_retriable || attempt == EMULATE_HTTP_ATTEMPTS)
+            return err != PP_OK ? err : PP_ERR_IO;
+        r->retries++;
+        emulate_sleep_ms(backoff);
+        backoff *= 2;
+    }
+}
+
+static enum pp_err emulate_remote_init(struct emulate_remote *r, const struct emulate_opts *o)
+{
+    size_t base_len = strlen(o->to);
+    size_t n = 0;
+    enum pp_err err;
+
+    memset(r, 0, sizeof *r);
+    r->o = o;
+    pp_buf_init(&r->body);
+    pp_buf_init(&r->resp.body);
+    for (int t = 0; t < PP_TOPIC_COUNT; t++)
+        snprintf(r->topic[t], sizeof r->topic[t], "%s.%s", o->prefix,
+                 pp_topic_name((enum pp_topic)t));
+    if (!o->is_http) {
+        err = pp_kafka_producer_new(o->bootstrap, NULL, r->msg, sizeof r->msg, &r->producer);
+        return err;
+    }
+    while (base_len > 0 && o->to[base_len - 1] == '/')
+        base_len--;
+    for (int t = 0; t < PP_TOPIC_COUNT; t++)
+        snprintf(r->url[t], sizeof r->url[t], "%.*s/topics/%s", (int)base_len, o->to,
+                 r->topic[t]);
+    r->headers[n++] = "Content-Type: application/vnd.kafka.json.v2+json";
+    if (o->token != NULL) {
+        snprintf(r->auth, sizeof r->auth, "Authorization: Bearer %s", o->token);
+        r->headers[n++] = r->auth;
+    }
+    err = pp_httpc_new(&r->client);
+    if (err)
+        snprintf(r->msg, sizeof r->msg, "cannot start the HTTP client: %s", pp_err_str(err));
+    return err;
+}
+
+static void emulate_remote_cleanup(struct emulate_remote *r)
+{
+    pp_kafka_producer_destroy(r->producer);
+    pp_httpc_destroy(r->client);
+    pp_buf_cleanup(&r->body);
+    pp_buf_cleanup(&r->resp.body);
+    /* the token was copied into the header */
+    memset(r->auth, 0, sizeof r->auth);
+}
+
+/* Sends one record of post ind: kafka:// keyed by the decimal ind, http://
+ * unkeyed (see emulate_post). */
+static enum pp_err emulate_remote_send(struct emulate_remote *r, int topic, int64_t ind,
+                                       const struct pp_buf *record)
+{
+    char key[24];
+    int key_len;
+
+    if (r->client != NULL)
+        return emulate_post(r, topic, record);
+    key_len = snprintf(key, sizeof key, "%" PRId64, ind);
+    return emulate_produce(r->producer, r->topic[topic], key, (size_t)key_len, record);
+}
+
+/* --to kafka:// or http://: every post's three records to
+ * <prefix>.pin/.geo/.user; Kafka's default partitioner (murmur2 of the
+ * decimal ind, which the REST proxy uses as the key) places them where
+ * pp_emulate_partition would. */
+static int emulate_run_remote(const struct emulate_opts *o)
 {
     struct pp_emulate_options eopt;
     struct pp_emulate *em = NULL;
-    struct pp_kafka_producer *producer = NULL;
+    struct emulate_remote r;
     struct pp_kafka_producer_stats st;
     struct pp_buf rec[PP_TOPIC_COUNT];
-    char topic[PP_TOPIC_COUNT][EMULATE_PREFIX_MAX + 8];
-    char msg[512] = "";
     sigset_t stop_signals;
     sigset_t old_mask;
     bool is_masked = false;
@@ -617,12 +798,17 @@ static int emulate_run_kafka(const struct emulate_opts *o)
     double secs;
     double last = 0;
     int64_t done = 0;
+    uint64_t delivered;
     enum pp_err err;
     int rc = 1;
 
-    for (int t = 0; t < PP_TOPIC_COUNT; t++) {
+    for (int t = 0; t < PP_TOPIC_COUNT; t++)
         pp_buf_init(&rec[t]);
-        snprintf(topic[t], sizeof topic[t], "%s.%s", o->prefix, pp_topic_name((enum pp_topic)t));
+    err = emulate_remote_init(&r, o);
+    if (err) {
+        if (err == PP_ERR_USAGE)
+            rc = 2;
+        goto out;
     }
     eopt.seed = o->seed;
     eopt.ind_space = o->ind_space;
@@ -630,12 +816,6 @@ static int emulate_run_kafka(const struct emulate_opts *o)
     em = pp_emulate_new(&eopt);
     if (em == NULL) {
         err = PP_ERR_NOMEM;
-        goto out;
-    }
-    err = pp_kafka_producer_new(o->bootstrap, NULL, msg, sizeof msg, &producer);
-    if (err) {
-        if (err == PP_ERR_USAGE)
-            rc = 2;
         goto out;
     }
 
@@ -649,11 +829,9 @@ static int emulate_run_kafka(const struct emulate_opts *o)
     clock_gettime(CLOCK_MONOTONIC, &start);
     started = pp_cli_now();
     for (done = 0; done < o->count; done++) {
-        char key[24];
-        int key_len;
         int64_t ind;
 
-        if ((done % EMULATE_CHECK_EVERY == 0 || o->rate > 0) && done > 0) {
+        if ((done % EMULATE_CHECK_EVERY == 0 || o->rate > 0 || o->is_http) && done > 0) {
             if (pp_cli_is_stopped(is_masked))
                 break;
             if (show_progress && pp_cli_now() - last > 0.25) {
@@ -668,37 +846,41 @@ static int emulate_run_kafka(const struct emulate_opts *o)
         err = pp_emulate_next(em, &ind, rec);
         if (err)
             goto out;
-        key_len = snprintf(key, sizeof key, "%" PRId64, ind);
         for (int t = 0; t < PP_TOPIC_COUNT; t++) {
-            err = emulate_produce(producer, topic[t], key, (size_t)key_len, &rec[t]);
+            err = emulate_remote_send(&r, t, ind, &rec[t]);
             if (err)
                 goto out;
         }
     }
-    err = pp_kafka_producer_flush(producer, EMULATE_FLUSH_TIMEOUT_MS, msg, sizeof msg);
+    if (r.producer != NULL)
+        err = pp_kafka_producer_flush(r.producer, EMULATE_FLUSH_TIMEOUT_MS, r.msg, sizeof r.msg);
     if (show_progress)
         emulate_progress(done, o->count, started, true);
     if (err)
         goto out;
     secs = pp_cli_now() - started;
-    pp_kafka_producer_get_stats(producer, &st);
+    delivered = r.posted;
+    if (r.producer != NULL) {
+        pp_kafka_producer_get_stats(r.producer, &st);
+        delivered = st.delivered;
+    }
     if (!o->is_quiet)
-        pp_log_info("emulate: %" PRId64 " posts (%" PRIu64 " records delivered) -> %s in %.2f s "
-                    "(%.0f posts/s)%s",
-                    done, st.delivered, o->to, secs, secs > 0 ? (double)done / secs : 0.0,
-                    done < o->count ? " (interrupted)" : "");
+        pp_log_info("emulate: %" PRId64 " posts (%" PRIu64 " records delivered%s) -> %s in "
+                    "%.2f s (%.0f posts/s)%s",
+                    done, delivered, r.retries > 0 ? ", some after retries" : "", o->to, secs,
+                    secs > 0 ? (double)done / secs : 0.0, done < o->count ? " (interrupted)" : "");
     rc = 0;
 
 out:
     if (rc != 0 && err != PP_OK) {
-        if (msg[0] == '\0' && producer != NULL) {
+        if (r.msg[0] == '\0' && r.producer != NULL) {
             /* a produce call failed, or a delivery failed while producing */
-            pp_kafka_producer_get_stats(producer, &st);
+            pp_kafka_producer_get_stats(r.producer, &st);
             if (st.failed > 0)
-                snprintf(msg, sizeof msg, "delivery failed: %s", st.first_error_msg);
+                snprintf(r.msg, sizeof r.msg, "delivery failed: %s", st.first_error_msg);
         }
-        if (msg[0] != '\0')
-            pp_log_error("emulate: %s: %s", o->to, msg);
+        if (r.msg[0] != '\0')
+            pp_log_error("emulate: %s: %s", o->to, r.msg);
         else
             pp_log_error("emulate: %s: %s", o->to, pp_err_str(err));
     }
@@ -709,7 +891,7 @@ out:
             ;
         sigprocmask(SIG_SETMASK, &old_mask, NULL);
     }
-    pp_kafka_producer_destroy(producer);
+    emulate_remote_cleanup(&r);
     pp_emulate_destroy(em);
     for (int t = 0; t < PP_TOPIC_COUNT; t++)
         pp_buf_cleanup(&rec[t]);
@@ -737,8 +919,8 @@ int pp_cmd_emulate(int argc, char **argv)
     rc = emulate_parse_args(argc, argv, &o);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
-    if (o.bootstrap != NULL)
-        return emulate_run_kafka(&o);
+    if (o.bootstrap != NULL || o.is_http)
+        return emulate_run_remote(&o);
     rc = 1;
     for (int t = 0; t < PP_TOPIC_COUNT; t++)
         pp_buf_init(&rec[t]);

@@ -47,7 +47,7 @@ expect "unknown query" 2 "unknown query 'nope'" -- query --from "$tmp/lake" --qu
 expect "bad workers" 2 "--workers must be" -- query --from "$tmp/lake" --workers 0
 expect "flag without value" 2 "needs a value" -- query --from
 expect "emulate bad count" 2 "emulate: " -- emulate --to "$tmp/x" --count many
-expect "emulate to http (not built yet)" 2 "arrives with the HTTP API" -- emulate --to http://127.0.0.1:8080
+expect "emulate to http without a host" 2 "needs http://<host:port>" -- emulate --to http:///x
 expect "query ok" 0 "" -- query --from "$tmp/lake" --quiet
 expect "query csv" 0 "" -- query --from "$tmp/lake" --format csv --query category_by_year
 grep -q '^# category_by_year$' "$tmp/out" && grep -q '^post_year,category,category_count$' "$tmp/out" \

@@ -144,7 +144,7 @@ expect_fail "replay --rate 0" 2 "--rate" -- replay --from "$tmp/lake" --to "kafk
 expect_fail "replay --rate abc" 2 "--rate" -- replay --from "$tmp/lake" --to "kafka://$addr" --rate abc
 expect_fail "replay missing lake" 2 "$tmp/nolake" -- replay --from "$tmp/nolake" --to "kafka://$addr"
 expect_fail "replay unknown flag" 2 "unknown option '--frob'" -- replay --frob
-expect_fail "emulate --to http://" 2 "http://" -- emulate --to "http://$addr" --count 1
+expect_fail "emulate --to http:// --malformed" 2 "--malformed" -- emulate --to "http://$addr" --count 1 --malformed 5
 expect_fail "emulate --rate 0" 2 "--rate" -- emulate --to "kafka://$addr" --rate 0
 dead=$(free_port)
 t0=$(now)
