@@ -183,14 +183,18 @@ else
     fail "unknown window: banner"
 fi
 
-# The PNG stays in the test's tmp directory (removed at exit).
-chrome "$api/#token=$token" --screenshot="$tmp/dashboard.png" >/dev/null
-if [ -s "$tmp/dashboard.png" ] && $check png "$tmp/dashboard.png"; then
-    ok "screenshot: not blank, every chart's colour present"
-else
-    fail "screenshot"
-    tail -5 "$tmp/chromium.log"
-fi
+# shot <name> <url>: a screenshot of the page at url, kept in the test's tmp
+# directory as <name>.png, is not blank and has every chart's colour.
+shot() {
+    chrome "$2" --screenshot="$tmp/$1.png" >/dev/null
+    if [ -s "$tmp/$1.png" ] && $check png "$tmp/$1.png"; then
+        ok "$1: screenshot not blank, every chart's colour present"
+    else
+        fail "$1: screenshot"
+        tail -5 "$tmp/chromium.log"
+    fi
+}
+shot run "$api/#token=$token"
 
 # A clean stop, and nothing from the sanitizers when built with them.
 kill -TERM "$run_pid"
@@ -228,12 +232,7 @@ if [ "${demo_posts:-0}" -ge 300 ]; then
     else
         fail "demo: the page"
     fi
-    chrome "http://127.0.0.1:$dport/" --screenshot="$tmp/demo.png" >/dev/null
-    if [ -s "$tmp/demo.png" ] && $check png "$tmp/demo.png"; then
-        ok "demo: screenshot with every chart's colour"
-    else
-        fail "demo: screenshot"
-    fi
+    shot demo "http://127.0.0.1:$dport/"
 else
     fail "demo: no posts joined (${demo_posts:-no answer})"
     tail -5 "$tmp/demo.log"
