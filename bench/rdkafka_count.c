@@ -3,24 +3,35 @@
  * peer for `pinpipe run`, not part of pinpipe (which reaches librdkafka only
  * through engine/pp_kafka.c).
  *
- *   rdkafka_count <bootstrap> <topic>...
+ *   rdkafka_count [-X prop=value]... <bootstrap> <topic>...
+ *   rdkafka_count --follow <seconds> [-X prop=value]... <bootstrap> <topic>...
  *
- * Assigns every partition of the topics from the beginning (no group
- * membership, no commits, librdkafka's default fetch settings, as kcat),
- * reads batches of messages from the consumer queue
- * (rd_kafka_consume_batch_queue) and counts them, touching no payload byte,
- * until every partition has reported its end. Prints one line on stdout:
+ * Assigns every partition of the topics itself (no group membership, no
+ * commits; librdkafka's default fetch settings, as kcat, unless -X changes
+ * them) and touches no payload byte. Count mode reads batches of messages
+ * from the consumer queue (rd_kafka_consume_batch_queue); follow mode polls
+ * them one by one (rd_kafka_consumer_poll), so each is timed on arrival.
+ *
+ * Count mode: from the beginning until every partition has reported its end;
+ * prints one line on stdout:
  *
  *   <records> <value bytes> <s from start to the end> <s from the first message to the last>
  *
- * (the end of every partition is known only a fetch round after its last
- * message, so the second figure leaves that wait out)
+ * (the end of a partition is known only one fetch round after its last
+ * message, so the second figure leaves that wait out).
+ *
+ * Follow mode: from the end, for <seconds>; for every message, its latency
+ * from its Kafka timestamp (the producer's create time) to its arrival here,
+ * in 1 ms steps; prints one line:
+ *
+ *   <records> <seconds> <p50 ms> <p99 ms> <p99.9 ms> <max ms> <mean ms>
  *
  * Exit 0, or 1 with one line on stderr (unknown topic, broker unreachable,
- * a consumer error, no end within 120 s).
+ * a consumer error, no end within 120 s), 2 for a usage error.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <librdkafka/rdkafka.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +39,7 @@
 
 #define COUNT_BATCH 10000
 #define COUNT_TIMEOUT_S 120.0
+#define COUNT_LATENCY_MS 60000 /* the last 1 ms step holds everything slower */
 
 static double count_now(void)
 {
@@ -37,14 +49,22 @@ static double count_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static int64_t count_wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static int count_fail(const char *what, const char *detail)
 {
     fprintf(stderr, "rdkafka_count: %s: %s\n", what, detail);
     return 1;
 }
 
-/* Adds every partition of topic to parts, from the beginning. */
-static int count_add_topic(rd_kafka_t *rk, const char *topic,
+/* Adds every partition of topic to parts, starting at offset. */
+static int count_add_topic(rd_kafka_t *rk, const char *topic, int64_t offset,
                            rd_kafka_topic_partition_list_t *parts)
 {
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
@@ -68,7 +88,7 @@ static int count_add_topic(rd_kafka_t *rk, const char *topic,
     }
     for (i = 0; i < md->topics[0].partition_cnt; i++)
         rd_kafka_topic_partition_list_add(parts, topic, md->topics[0].partitions[i].id)->offset =
-            RD_KAFKA_OFFSET_BEGINNING;
+            offset;
     rc = 0;
 out:
     if (md != NULL)
@@ -89,32 +109,73 @@ static int count_mark_end(rd_kafka_topic_partition_list_t *parts, const char *to
     return 1;
 }
 
+/* The smallest latency (ms) with at least q of the n messages at or below. */
+static long count_quantile(const uint64_t *hist, uint64_t n, double q)
+{
+    uint64_t rank = (uint64_t)(q * (double)n + 0.999999);
+    uint64_t seen = 0;
+    long ms;
+
+    for (ms = 0; ms < COUNT_LATENCY_MS; ms++) {
+        seen += hist[ms];
+        if (seen >= rank && seen > 0)
+            return ms;
+    }
+    return COUNT_LATENCY_MS - 1;
+}
+
 int main(int argc, char **argv)
 {
     static rd_kafka_message_t *msgs[COUNT_BATCH];
+    static uint64_t hist[COUNT_LATENCY_MS];
     rd_kafka_topic_partition_list_t *parts = NULL;
     rd_kafka_queue_t *queue = NULL;
-    rd_kafka_conf_t *conf;
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_t *rk = NULL;
     char errstr[512];
     unsigned long long records = 0;
     unsigned long long bytes = 0;
+    double follow_s = 0;
+    double latency_sum = 0;
+    long latency_max = 0;
     double start = count_now();
     double first = 0;
     double last = 0;
     int ended = 0;
     int rc = 1;
-    int i;
+    int i = 1;
 
-    if (argc < 3) {
-        fputs("usage: rdkafka_count <bootstrap> <topic>...\n", stderr);
+    if (argc > 2 && strcmp(argv[1], "--follow") == 0) {
+        follow_s = atof(argv[2]);
+        i = 3;
+        if (follow_s <= 0)
+            argc = 0; /* a usage error below */
+    }
+    for (; i + 1 < argc && strcmp(argv[i], "-X") == 0; i += 2) {
+        char *eq = strchr(argv[i + 1], '=');
+        if (eq == NULL) {
+            rd_kafka_conf_destroy(conf);
+            fputs("rdkafka_count: -X needs prop=value\n", stderr);
+            return 2;
+        }
+        *eq = '\0';
+        if (rd_kafka_conf_set(conf, argv[i + 1], eq + 1, errstr, sizeof errstr)) {
+            rd_kafka_conf_destroy(conf);
+            return count_fail("configuration", errstr);
+        }
+    }
+    if (argc - i < 2 || argv[i][0] == '-') {
+        rd_kafka_conf_destroy(conf);
+        fputs(
+            "usage: rdkafka_count [--follow <seconds>] [-X prop=value]... <bootstrap> <topic>...\n",
+            stderr);
         return 2;
     }
-    conf = rd_kafka_conf_new();
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", argv[1], errstr, sizeof errstr) ||
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", argv[i], errstr, sizeof errstr) ||
         rd_kafka_conf_set(conf, "group.id", "rdkafka-count", errstr, sizeof errstr) ||
         rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof errstr) ||
-        rd_kafka_conf_set(conf, "enable.partition.eof", "true", errstr, sizeof errstr)) {
+        rd_kafka_conf_set(conf, "enable.partition.eof", follow_s > 0 ? "false" : "true", errstr,
+                          sizeof errstr)) {
         rd_kafka_conf_destroy(conf);
         return count_fail("configuration", errstr);
     }
@@ -125,17 +186,32 @@ int main(int argc, char **argv)
     }
     rd_kafka_poll_set_consumer(rk);
     parts = rd_kafka_topic_partition_list_new(256);
-    for (i = 2; i < argc; i++)
-        if (count_add_topic(rk, argv[i], parts))
+    for (i++; i < argc; i++)
+        if (count_add_topic(rk, argv[i],
+                            follow_s > 0 ? RD_KAFKA_OFFSET_END : RD_KAFKA_OFFSET_BEGINNING, parts))
             goto out;
     if (rd_kafka_assign(rk, parts)) {
         count_fail("assign", "failed");
         goto out;
     }
     queue = rd_kafka_queue_get_consumer(rk);
-    while (ended < parts->cnt) {
-        ssize_t n = rd_kafka_consume_batch_queue(queue, 100, msgs, COUNT_BATCH);
+    if (follow_s > 0)
+        start = count_now(); /* follow for that long once assigned */
+    while (follow_s > 0 ? count_now() - start < follow_s : ended < parts->cnt) {
+        int64_t now_ms = 0;
+        ssize_t n = 0;
         ssize_t k;
+
+        if (follow_s > 0) {
+            /* consume_batch_queue returns when the batch is full or its
+             * timeout expires: poll one message at a time instead, so each
+             * is timed when it arrives. */
+            while (n < COUNT_BATCH && (msgs[n] = rd_kafka_consumer_poll(rk, n ? 0 : 100)) != NULL)
+                n++;
+            now_ms = count_wall_ms();
+        } else {
+            n = rd_kafka_consume_batch_queue(queue, 10, msgs, COUNT_BATCH);
+        }
 
         if (n < 0) {
             count_fail("consume", rd_kafka_err2str(rd_kafka_last_error()));
@@ -155,15 +231,29 @@ int main(int argc, char **argv)
                 if (records++ == 0)
                     first = last;
                 bytes += m->len;
+                if (follow_s > 0) {
+                    int64_t ts = rd_kafka_message_timestamp(m, NULL);
+                    long ms = ts > 0 && now_ms > ts ? (long)(now_ms - ts) : 0;
+                    latency_sum += (double)ms;
+                    if (ms > latency_max)
+                        latency_max = ms;
+                    hist[ms < COUNT_LATENCY_MS ? ms : COUNT_LATENCY_MS - 1]++;
+                }
             }
             rd_kafka_message_destroy(m);
         }
-        if (count_now() - start > COUNT_TIMEOUT_S) {
+        if (follow_s <= 0 && count_now() - start > COUNT_TIMEOUT_S) {
             count_fail("consume", "no end of every partition within 120 s");
             goto out;
         }
     }
-    printf("%llu %llu %.6f %.6f\n", records, bytes, count_now() - start, last - first);
+    if (follow_s > 0)
+        printf("%llu %.3f %ld %ld %ld %ld %.1f\n", records, count_now() - start,
+               count_quantile(hist, records, 0.5), count_quantile(hist, records, 0.99),
+               count_quantile(hist, records, 0.999), latency_max,
+               records ? latency_sum / (double)records : 0.0);
+    else
+        printf("%llu %llu %.6f %.6f\n", records, bytes, count_now() - start, last - first);
     rc = 0;
 out:
     if (queue != NULL)

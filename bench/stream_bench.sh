@@ -4,7 +4,8 @@
 #
 #   bench/stream_bench.sh [--only throughput|latency] [--posts N] [--runs N] [--partitions N]
 #                         [--rate N] [--duration S] [--warmup S] [--windows LIST] [--perf S]
-#                         [--poll-ms N] [--seed S] [--cpus LIST] [--set key=value]...
+#                         [--baseline S] [--fetch-wait-ms N|default] [--poll-ms N] [--seed S]
+#                         [--cpus LIST] [--set key=value]...
 #
 # throughput: one broker, the three topics preloaded with N posts (3N records), then in one run,
 #   alternating, --runs runs each of: kcat -C -e (the three topics in parallel, and one after
@@ -23,6 +24,10 @@
 #   --warmup S       latency: seconds excluded from the steady-state percentiles (default 10)
 #   --windows LIST   latency: analytics.windows (default all,tumbling:1m,hopping:1h/5m)
 #   --perf S         latency: perf record -g the run process for S s mid-run (default 0: off)
+#   --baseline S     latency: first, S s of the same emulator rate read by the bare librdkafka
+#                    consumer alone, timing each record: the broker's own latency (default 30; 0: off)
+#   --fetch-wait-ms N  latency: fetch.wait.max.ms of both consumers (default 10; 'default': 500). The
+#                    mock broker holds a fetch that finds no data for this long, even if data arrives
 #   --poll-ms N      throughput: /metrics poll interval in ms (default 20)
 #   --seed S         emulator seed (default 100)
 #   --cpus LIST      cores every process runs on (taskset -c; default 0,1)
@@ -50,6 +55,8 @@ duration=600
 warmup=10
 windows=all,tumbling:1m,hopping:1h/5m
 perf_s=0
+baseline_s=30
+fetch_wait=10
 poll_ms=20
 seed=100
 cpus=0,1
@@ -61,7 +68,7 @@ die() {
 }
 say() { echo "stream_bench: $*" >&2; }
 usage() {
-    sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 need_uint() {
@@ -79,6 +86,8 @@ while [ $# -gt 0 ]; do
         --warmup) warmup=${2:?--warmup needs a value}; shift 2 ;;
         --windows) windows=${2:?--windows needs a value}; shift 2 ;;
         --perf) perf_s=${2:?--perf needs a value}; shift 2 ;;
+        --baseline) baseline_s=${2:?--baseline needs a value}; shift 2 ;;
+        --fetch-wait-ms) fetch_wait=${2:?--fetch-wait-ms needs a value}; shift 2 ;;
         --poll-ms) poll_ms=${2:?--poll-ms needs a value}; shift 2 ;;
         --seed) seed=${2:?--seed needs a value}; shift 2 ;;
         --cpus) cpus=${2:?--cpus needs a value}; shift 2 ;;
@@ -89,7 +98,7 @@ while [ $# -gt 0 ]; do
 done
 case "$only" in '' | throughput | latency) ;; *) echo "stream_bench: --only is throughput or latency" >&2; exit 2 ;; esac
 for v in posts:$posts runs:$runs partitions:$partitions rate:$rate duration:$duration warmup:$warmup \
-    perf:$perf_s poll-ms:$poll_ms seed:$seed; do
+    perf:$perf_s baseline:$baseline_s poll-ms:$poll_ms seed:$seed; do
     need_uint "--${v%%:*}" "${v#*:}"
 done
 if [ "$posts" -eq 0 ] || [ "$runs" -eq 0 ] || [ "$partitions" -eq 0 ] || [ "$rate" -eq 0 ] ||
@@ -98,6 +107,12 @@ if [ "$posts" -eq 0 ] || [ "$runs" -eq 0 ] || [ "$partitions" -eq 0 ] || [ "$rat
     exit 2
 fi
 [ "$warmup" -lt "$duration" ] || { echo "stream_bench: --warmup must be shorter than --duration" >&2; exit 2; }
+
+case "$fetch_wait" in
+    default) FETCH_SET=() FETCH_X=() ;;
+    '' | *[!0-9]*) echo "stream_bench: --fetch-wait-ms must be an integer or 'default'" >&2; exit 2 ;;
+    *) FETCH_SET=(--set "kafka.fetch.wait.max.ms=$fetch_wait") FETCH_X=(-X "fetch.wait.max.ms=$fetch_wait") ;;
+esac
 
 # ---- tools ---------------------------------------------------------------------------------------
 
@@ -145,7 +160,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 CLK_TCK=$(getconf CLK_TCK)
-host_facts="$(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), load $(cut -d' ' -f1-3 /proc/loadavg)"
+host_facts="$(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p;T;q' /proc/cpuinfo)), load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 free_port() {
     "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -393,7 +408,7 @@ def sample(url, run_pid, emu_pid, broker_pid, every, duration, warmup, perf_s, p
         if target is not None and m is not None and m["records"] >= target:
             break
         time.sleep(0.1)
-    time.sleep(0.5)  # one more snapshot (0.2 s) so the last posts are in the histogram
+    time.sleep(0.5)  # let the last batches be applied (and observed) before the final read
     record("drained")
     if perf is not None:
         perf.wait()
@@ -405,7 +420,7 @@ def fmt_q(v, buckets):
     last = [le for le, _ in buckets if le != float("inf")][-1]
     return "> %g s" % last if v >= last else "%.1f ms" % (v * 1000)
 
-def report(samples_path, emu_line, rate, duration, warmup, windows, want_records):
+def report(samples_path, emu_line, rate, duration, warmup, windows, want_records, fetch_wait):
     rows = [json.loads(l) for l in open(samples_path)]
     steady = [r for r in rows if r["kind"] == "sample"]
     done = [r for r in rows if r["kind"] == "emulator_done"][0]
@@ -416,8 +431,9 @@ def report(samples_path, emu_line, rate, duration, warmup, windows, want_records
         return [(le, cb - ca) for (le, cb), (_, ca) in zip(b["buckets"], a["buckets"])]
     lines = []
     p = lambda s: lines.append(s)
-    p("latency: pinpipe run --set analytics.windows=%s while pinpipe emulate --rate %d (posts/s, 3 records"
-      " each) runs for %d s" % (windows, rate, duration))
+    p("latency: pinpipe run --set analytics.windows=%s%s while pinpipe emulate --rate %d (posts/s,"
+      " 3 records each) runs for %d s" % (windows, "" if fetch_wait == "default" else
+                                           " --set kafka.fetch.wait.max.ms=" + fetch_wait, rate, duration))
     p("  emulator: %s" % emu_line)
     try:
         reached = float(emu_line.rsplit("(", 1)[1].split()[0])
@@ -436,13 +452,13 @@ def report(samples_path, emu_line, rate, duration, warmup, windows, want_records
         p("  consumer lag when the emulator finished: %d records (%d partitions behind); after the drain: %d"
           % (done["m"]["lag"], done["m"]["partitions_lagging"], end["lag"]))
     if end["records"] >= produced:
-        p("  the run had consumed every record %.1f s after the emulator stopped (0.1 s polls, 0.2 s snapshots)"
+        p("  the run had consumed every record %.1f s after the emulator stopped (0.1 s polls)"
           % max(0.0, drained["t"] - 0.5 - done["t"]))
     lag_max = max((r["m"]["lag"] for r in steady if r["m"]), default=0)
     p("  largest lag in the 5 s samples: %d records" % lag_max)
     bk = end["buckets"]
     bounds = ", ".join("%g" % le for le, _ in bk if le != float("inf"))
-    p("  pinpipe_post_visible_seconds (record timestamp -> visible in a snapshot); buckets (s): %s, +Inf"
+    p("  pinpipe_post_visible_seconds (record timestamp -> its batch applied); buckets (s): %s, +Inf"
       % bounds)
     for label, b in (("whole run", bk), ("after the %d s warm-up" % warmup, delta(base["m"], end) if base else None)):
         if b is None:
@@ -502,7 +518,7 @@ if __name__ == "__main__":
         sys.exit(sample(a[0], int(a[1]), int(a[2]), int(a[3]), float(a[4]), float(a[5]), float(a[6]), int(a[7]),
                         float(a[8]), a[9], a[10], float(a[11]), a[12]))
     if cmd == "report":
-        print(report(a[0], a[1], int(a[2]), int(a[3]), int(a[4]), a[5], int(a[6])))
+        print(report(a[0], a[1], int(a[2]), int(a[3]), int(a[4]), a[5], int(a[6]), a[7]))
 PY
 
 : >"$RESULT"
@@ -640,8 +656,8 @@ throughput() {
             printf "  vs %-44s %6.2fx %14.2fx\n", names[i], med["pinpipe"] / med[peers[i]], med["pinpipe-after"] / med[peers[i]]
         printf "\nwall time: kcat and the bare consumer from process start to exit; pinpipe run from process start\n"
         printf "to the /metrics poll (every %d ms) that shows all records: it includes joining the consumer group\n", poll
-        printf "(the mock broker waits 3 s before the first rebalance) and the snapshot period of /metrics (0.2 s\n"
-        printf "today): resolution about poll interval + snapshot period. \"from partition assignment\": from the\n"
+        printf "(the mock broker waits 3 s before the first rebalance); /metrics is rendered on request between\n"
+        printf "two batches, so the resolution is the poll interval plus a batch. \"from partition assignment\": from the\n"
         printf "time-stamped \"kafka: assigned\" log line to the same poll. CPU s: user + sys of the tool\n"
         printf "(kcat: the three processes); broker s: CPU of the broker process during the run (it shares the cores).\n"
     }' "$RUNS_TSV" | tee -a "$RESULT"
@@ -649,17 +665,49 @@ throughput() {
 
 # ---- latency and memory --------------------------------------------------------------------------
 
+# baseline: the broker's own latency at the same rate, seen by the bare consumer (no pinpipe run).
+baseline() {
+    local emu_pid out emu_line
+    start_broker "$tmp/broker-base.log"
+    # one post creates the three topics (with --partitions), so the consumer finds them
+    "${PIN[@]}" "$PINPIPE" emulate --to "kafka://$bootstrap" --count 1 --seed "$seed" --quiet ||
+        die "emulate failed"
+    say "latency baseline: the bare consumer alone for $baseline_s s at $rate posts/s"
+    "${PIN[@]}" "$PINPIPE" emulate --to "kafka://$bootstrap" --count $((rate * (baseline_s + 10))) --rate "$rate" \
+        --seed "$seed" 2>"$tmp/emulate-base.log" &
+    emu_pid=$!
+    pids+=("$emu_pid")
+    sleep 1
+    out=$("${PIN[@]}" "$RDCOUNT" --follow "$baseline_s" "${FETCH_X[@]}" "$bootstrap" "${TOPICS[@]}") ||
+        die "rdkafka_count --follow failed"
+    kill -TERM "$emu_pid"
+    wait "$emu_pid" || { cat "$tmp/emulate-base.log" >&2; die "emulate failed"; }
+    emu_line=$(grep 'records delivered' "$tmp/emulate-base.log" | sed 's/^pinpipe: emulate: //')
+    stop_pid "$broker_pid"
+    read -r n secs p50 p99 p999 max mean <<<"$out"
+    {
+        echo
+        echo "latency baseline: the broker alone, $baseline_s s at --rate $rate, read by the bare librdkafka"
+        echo "consumer (rdkafka_count --follow, consumer_poll, fetch.wait.max.ms=${fetch_wait}), each record timed"
+        echo "from its Kafka timestamp to its arrival (1 ms steps, exact percentiles):"
+        echo "  emulator: $emu_line"
+        printf '  %d records in %.1f s (%.0f/s): p50 %d ms, p99 %d ms, p99.9 %d ms, max %d ms, mean %.1f ms\n' \
+            "$n" "$secs" "$(awk -v n="$n" -v s="$secs" 'BEGIN { print n / s }')" "$p50" "$p99" "$p999" "$max" "$mean"
+    } | tee -a "$RESULT"
+}
+
 latency() {
     # At most rate x duration posts; the sampler stops the emulator after --duration s if it is behind.
     local count=$((rate * duration)) emu_pid log="$tmp/run-lat.log" emu_line perf_at perf_out
     perf_out="$OUT/stream-perf-$stamp.data"
+    if [ "$baseline_s" -gt 0 ] && [ "$have_rdcount" = 1 ]; then baseline; fi
     start_broker "$tmp/broker-lat.log"
     say "latency: broker $bootstrap; pinpipe run with analytics.windows=$windows"
     # Not quiet: the assignment line tells when the run is ready to consume (the topics are created by
     # its own Metadata requests, with the broker's --partitions).
-    start_run "$log" "stream-bench-lat-$stamp" --set "analytics.windows=$windows"
+    start_run "$log" "stream-bench-lat-$stamp" --set "analytics.windows=$windows" "${FETCH_SET[@]}"
     wait_for_line "$log" "kafka: assigned" 60 || { cat "$log" >&2; die "pinpipe run was not assigned partitions"; }
-    say "latency: run assigned ($(grep -o 'assigned.*' "$log" | head -n 1)); emulating $count posts at $rate posts/s"
+    say "latency: run assigned ($(grep -m 1 -o 'assigned.*' "$log")); emulating $count posts at $rate posts/s"
     "${PIN[@]}" "$PINPIPE" emulate --to "kafka://$bootstrap" --count "$count" --rate "$rate" --seed "$seed" \
         2>"$tmp/emulate-lat.log" &
     emu_pid=$!
@@ -680,30 +728,28 @@ latency() {
     {
         echo
         "$PYTHON" "$tmp/helpers.py" report "$tmp/samples.jsonl" "$emu_line" "$rate" "$duration" "$warmup" \
-            "$windows" "$records"
+            "$windows" "$records" "$fetch_wait"
         echo "  CPU of pinpipe run: $cpu s over the whole run; machine: $host_facts"
         echo "  percentiles: linear interpolation within the histogram bucket holding the rank (as Prometheus'"
-        echo "  histogram_quantile); the bucket bounds are the resolution. The snapshot that makes a post visible"
-        echo "  is rendered every 0.2 s today (RUN_SNAPSHOT_EVERY_S), which alone adds 0-200 ms."
+        echo "  histogram_quantile); the bucket bounds are the resolution."
     } | tee -a "$RESULT"
     if [ "$perf_s" -gt 0 ] && [ -s "$perf_out" ]; then
         {
             echo
             echo "perf record -F 999 -g -p <run> for $perf_s s from t=${perf_at} s ($perf_out):"
             echo "  by thread: share of the run's samples, samples, cores (samples / 999 Hz / $perf_s s);"
-            echo "  'pinpipe' is the consumer thread (stream, windows, snapshots), pp-source the Kafka consumer"
+            echo "  'pinpipe' is the loop thread (stream, windows, HTTP documents), pp-source the Kafka consumer"
             perf report -i "$perf_out" --no-children --sort comm --stdio -F overhead,sample,comm -g none 2>/dev/null |
-                awk -v hz=999 -v s="$perf_s" '/^ +[0-9.]+%/ { printf "    %8s %7d %5.2f  %s\n", $1, $2, $2 / hz / s, $3 }' |
-                head -n 12
+                awk -v hz=999 -v s="$perf_s" '/^ +[0-9.]+%/ && ++k <= 12 { printf "    %8s %7d %5.2f  %s\n", $1, $2, $2 / hz / s, $3 }'
             for t in $(perf report -i "$perf_out" --no-children --sort comm --stdio -g none 2>/dev/null |
-                awk '/^ +[0-9.]+%/ { print $2 }' | head -n 6); do
+                awk '/^ +[0-9.]+%/ && ++k <= 6 { print $2 }'); do
                 echo "  top symbols of $t (self, share of the run's samples):"
                 perf report -i "$perf_out" --no-children --comms "$t" --sort dso,sym --stdio -g none 2>/dev/null |
-                    awk '/^ +[0-9.]+%/ { printf "    %s\n", $0 }' | head -n 8
+                    awk '/^ +[0-9.]+%/ && ++k <= 8 { printf "    %s\n", $0 }'
             done
-            echo "  the consumer thread, inclusive (children) time:"
+            echo "  the loop thread (pinpipe), inclusive (children) time:"
             perf report -i "$perf_out" --children --comms pinpipe --sort sym --stdio -g none 2>/dev/null |
-                awk '/^ +[0-9.]+%/ { printf "    %s\n", $0 }' | head -n 14
+                awk '/^ +[0-9.]+%/ && ++k <= 14 { printf "    %s\n", $0 }'
         } | tee -a "$RESULT"
     fi
 }
