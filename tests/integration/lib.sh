@@ -68,6 +68,44 @@ start_broker() {
     fi
 }
 
+# json_get <url> <python expression over d>: prints the value of the JSON
+# document at url, or nothing (no answer, not JSON, no such field).
+json_get() {
+    curl -s --max-time 5 "$1" 2>/dev/null |
+        "$PYTHON" -c "import json,sys; d=json.load(sys.stdin); print($2)" 2>/dev/null
+}
+
+# wait_json <url> <python expression over d> <value> <seconds>: until
+# json_get prints value; on timeout prints what it saw and returns 1.
+wait_json() {
+    local i got=""
+    for ((i = 0; i < $4 * 4; i++)); do
+        got=$(json_get "$1" "$2")
+        [ "$got" = "$3" ] && return 0
+        sleep 0.25
+    done
+    echo "    ($2: ${got:-no answer}, want $3)"
+    return 1
+}
+
+# stop_pid <name> <pid>: SIGTERM, then the process must exit 0 within 20 s.
+stop_pid() {
+    local i rc
+    kill -TERM "$2"
+    for ((i = 0; i < 200; i++)); do
+        kill -0 "$2" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$2" 2>/dev/null; then
+        fail "$1: still running 20 s after SIGTERM"
+        return 1
+    fi
+    wait "$2"
+    rc=$?
+    if [ "$rc" -eq 0 ]; then ok "$1: SIGTERM exits 0"; else fail "$1: SIGTERM exit $rc"; fi
+    [ "$rc" -eq 0 ]
+}
+
 # expect_one_line <name> <exit code> <stderr text> <seconds> <pinpipe args...>:
 # $pinpipe exits with that code within the time, writing exactly one line on
 # stderr, which contains the text (a fixed string).

@@ -497,9 +497,13 @@ static void wait_pending_zero(struct pp_kafka_broker *broker, int id, int16_t ap
     ck_assert_msg(0, "broker %d: %zu errors for API %d never fired", id, count, (int)api);
 }
 
-/* Produce and Fetch errors on every broker (each leads some partitions):
- * they all fire, the idempotent producer retries without duplicating, and
- * the consumer reads everything once. */
+/* Produce disconnects and Fetch errors on every broker (each leads some
+ * partitions): they all fire, the idempotent producer retries without
+ * duplicating, and the consumer reads everything once. Produce fails by
+ * disconnection, not by an error code: librdkafka 2.0.2's mock does not
+ * check an idempotent producer's sequences, and after an error code it
+ * appends the next batch in flight, so the failed one is lost
+ * (docs/broker.md). */
 START_TEST(test_request_errors_recovered)
 {
     struct pp_kafka_broker *broker = start_cluster(BROKERS);
@@ -516,10 +520,10 @@ START_TEST(test_request_errors_recovered)
                      PP_OK);
     ck_assert_int_eq(count, PARTITIONS);
     for (int id = 1; id <= BROKERS; id++) {
-        ck_assert_int_eq(pp_kafka_broker_push_broker_errors(broker, id, 0, 2, 6), PP_OK);
+        ck_assert_int_eq(pp_kafka_broker_push_broker_errors(broker, id, 0, 2, -195), PP_OK);
         ck_assert_int_eq(pp_kafka_broker_push_broker_errors(broker, id, 1, 2, 6), PP_OK);
     }
-    ck_assert_int_eq(pp_kafka_broker_push_errors(broker, 0, 2, 7), PP_OK); /* timed out */
+    ck_assert_int_eq(pp_kafka_broker_push_errors(broker, 1, 2, 7), PP_OK); /* timed out */
     produce_range(producer, "e.pin", 0, N_MESSAGES);
     ck_assert_msg(pp_kafka_producer_flush(producer, 30000, msg, sizeof msg) == PP_OK, "%s", msg);
     for (int id = 1; id <= BROKERS; id++)
