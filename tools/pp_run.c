@@ -59,6 +59,7 @@ struct run_request {
     enum run_doc doc;
     size_t spec; /* RUN_DOC_QUERIES: the window spec's number */
     int query;   /* RUN_DOC_QUERIES: a pp_query_id, or -1 for all nine */
+    size_t last; /* RUN_DOC_QUERIES: only the newest windows; 0: all */
     struct pp_buf *out;
     enum pp_err err;
     bool is_done;
@@ -158,10 +159,13 @@ static enum pp_err run_render_window(const struct pp_run *r, size_t spec, size_t
 }
 
 /* {"window":..., "watermark_ms":..., "late_posts":..., "windows":[...],
- * "input":{...}}: every window of one spec, all nine queries or one. */
-static enum pp_err run_render_queries(const struct pp_run *r, size_t spec, int query,
+ * "input":{...}}: the windows of one spec (the newest `last`, or all when
+ * last is 0), all nine queries or one. */
+static enum pp_err run_render_queries(const struct pp_run *r, size_t spec, int query, size_t last,
                                       struct pp_buf *out)
 {
+    size_t count = pp_window_set_count(r->windows, spec);
+    size_t first = last > 0 && count > last ? count - last : 0;
     const struct pp_stream_counts *counts = pp_stream_counts(r->stream);
     int64_t watermark = pp_window_set_watermark(r->windows);
     struct pp_render_input input;
@@ -176,8 +180,8 @@ static enum pp_err run_render_queries(const struct pp_run *r, size_t spec, int q
     if (!err)
         err = pp_buf_printf(out, "\"late_posts\":%llu,\"windows\":[",
                             (unsigned long long)pp_window_set_late_posts(r->windows));
-    for (w = 0; w < pp_window_set_count(r->windows, spec) && !err; w++) {
-        if (w > 0)
+    for (w = first; w < count && !err; w++) {
+        if (w > first)
             err = pp_buf_append(out, ",", 1);
         if (!err)
             err = run_render_window(r, spec, w, query, out);
@@ -361,7 +365,9 @@ static void run_desk_serve(struct pp_run *r)
     while ((req = desk->head) != NULL) {
         desk->head = req->next;
         switch (req->doc) {
-        case RUN_DOC_QUERIES: req->err = run_render_queries(r, req->spec, req->query, req->out); break;
+        case RUN_DOC_QUERIES:
+            req->err = run_render_queries(r, req->spec, req->query, req->last, req->out);
+            break;
         case RUN_DOC_STATUS: req->err = run_render_status(r, req->out); break;
         case RUN_DOC_METRICS: req->err = run_render_metrics(r, req->out); break;
         }
@@ -438,6 +444,7 @@ static enum pp_err run_get_queries(void *arg, const struct pp_http_request *req,
 {
     struct run_desk *desk = arg;
     const char *window = pp_http_query(req, "window");
+    const char *last = pp_http_query(req, "last");
     struct run_request ask = {.doc = RUN_DOC_QUERIES, .query = -1};
     struct pp_config_window spec;
     char text[PP_CONFIG_WINDOW_TEXT_MAX];
@@ -449,6 +456,13 @@ static enum pp_err run_get_queries(void *arg, const struct pp_http_request *req,
         if (req->tail.len >= sizeof name || pp_query_lookup(name, &id) != PP_OK)
             return pp_http_response_error(resp, 404, 40401, "unknown query '%s'", name);
         ask.query = (int)id;
+    }
+    if (last != NULL) {
+        int64_t n;
+        if (!pp_cli_parse_int(last, 1, INT32_MAX, &n))
+            return pp_http_response_error(resp, 400, 40003,
+                                          "last must be a number of windows >= 1, not '%s'", last);
+        ask.last = (size_t)n;
     }
     if (window == NULL || window[0] == '\0')
         window = "all";

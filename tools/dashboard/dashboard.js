@@ -318,7 +318,7 @@
   async function refresh() {
     const asked = spec;
     const [doc, status] = await Promise.all([
-      get('/v1/queries?window=' + encodeURIComponent(asked)),
+      get('/v1/queries?window=' + encodeURIComponent(asked) + '&last=' + MAX_TREND_POINTS),
       get('/v1/status'),
     ]);
     if (asked !== spec) return; // the selector changed meanwhile
