@@ -90,6 +90,15 @@ else
     fail "tumbling:1m: ${doc:0:300}"
 fi
 
+doc=$(curl -s --max-time 5 "$api/v1/queries?window=hopping:10m/1m&last=2")
+if python3 -c 'import json,sys; d=json.loads(sys.argv[1]); w=d["windows"]; assert len(w) == 2 and w[0]["start_ms"] < w[1]["start_ms"], len(w)' "$doc"; then
+    ok "last=2: the newest two hopping windows, oldest first"
+else
+    fail "last=2: ${doc:0:200}"
+fi
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$api/v1/queries?last=0")
+if [ "$code" = 400 ]; then ok "last=0: 400"; else fail "last=0: $code"; fi
+
 code=$(curl -s -o "$tmp/page" -w '%{http_code}' --max-time 5 "$api/")
 if [ "$code" = 200 ] && grep -qi '<html' "$tmp/page"; then
     ok "GET / serves the dashboard"
