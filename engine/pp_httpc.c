@@ -162,8 +162,8 @@ enum pp_err pp_httpc_send(struct pp_httpc *client, const struct pp_httpc_request
         rc = curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
     if (rc == CURLE_OK && strcmp(method, "HEAD") == 0)
         rc = curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-    if (rc == CURLE_OK && (req->body != NULL || strcmp(method, "POST") == 0 ||
-                           strcmp(method, "PUT") == 0)) {
+    if (rc == CURLE_OK &&
+        (req->body != NULL || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0)) {
         /* POSTFIELDS sends the bytes as they are, with Content-Length. */
         rc = curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
         if (rc == CURLE_OK)

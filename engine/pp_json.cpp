@@ -43,9 +43,9 @@ struct pp_json_kernel {
     void (*destroy_fn)(void *);
     enum pp_json_status (*parse_fn)(void *, const char *, size_t, size_t, const struct pp_str *,
                                     size_t, struct pp_json_value *, struct pp_arena *);
-    enum pp_json_status (*parse_produce_fn)(void *, const char *, size_t, size_t,
-                                            struct pp_arena *, struct pp_json_produce_record **,
-                                            size_t *, char *, size_t);
+    enum pp_json_status (*parse_produce_fn)(void *, const char *, size_t, size_t, struct pp_arena *,
+                                            struct pp_json_produce_record **, size_t *, char *,
+                                            size_t);
 };
 
 struct pp_json_parser {
@@ -116,8 +116,8 @@ extern "C" enum pp_json_status pp_json_parse_object(struct pp_json_parser *parse
                                     arena);
 }
 
-extern "C" enum pp_json_status pp_json_parse_produce(struct pp_json_parser *parser,
-                                                     const char *buf, size_t len, size_t capacity,
+extern "C" enum pp_json_status pp_json_parse_produce(struct pp_json_parser *parser, const char *buf,
+                                                     size_t len, size_t capacity,
                                                      struct pp_arena *arena,
                                                      struct pp_json_produce_record **records,
                                                      size_t *n_records, char *msg, size_t msg_len)
@@ -773,9 +773,8 @@ extern "C" enum pp_json_status PP_JSON_FN(parse_produce)(void *impl, const char 
                                                          size_t *n_records, char *msg,
                                                          size_t msg_len)
 {
-    enum pp_json_status st =
-        json_parse_produce(static_cast<ondemand::parser *>(impl), buf, len, capacity, arena,
-                           records, n_records, msg, msg_len);
+    enum pp_json_status st = json_parse_produce(static_cast<ondemand::parser *>(impl), buf, len,
+                                                capacity, arena, records, n_records, msg, msg_len);
 
     if (st == PP_JSON_INVALID && !simdjson::validate_utf8(buf, len)) {
         st = PP_JSON_INVALID_UTF8;

@@ -227,13 +227,13 @@ static enum pp_err rest_partitions(struct pp_rest *rest, int t, int32_t at_least
 
     pthread_mutex_lock(&rest->lock);
     *count = topic->partitions;
-    is_fresh = topic->partitions_ms != 0 &&
-               (at_least < topic->partitions || now - topic->partitions_ms < REST_PARTITIONS_TTL_MS);
+    is_fresh = topic->partitions_ms != 0 && (at_least < topic->partitions ||
+                                             now - topic->partitions_ms < REST_PARTITIONS_TTL_MS);
     pthread_mutex_unlock(&rest->lock);
     if (is_fresh)
         return PP_OK;
-    err = pp_kafka_producer_partitions(rest->producer, topic->name, REST_METADATA_TIMEOUT_MS,
-                                       count, msg, msg_len);
+    err = pp_kafka_producer_partitions(rest->producer, topic->name, REST_METADATA_TIMEOUT_MS, count,
+                                       msg, msg_len);
     if (err)
         return err;
     pthread_mutex_lock(&rest->lock);
@@ -313,7 +313,7 @@ static enum pp_err rest_produce(struct pp_rest *rest, struct rest_req *rr, int t
     for (size_t i = 0; i < n; i++) {
         const struct pp_json_produce_record *rec = &recs[i];
         int32_t partition = rec->partition.type == PP_JSON_INT ? (int32_t)rec->partition.i64
-                                                                : PP_KAFKA_PARTITION_ANY;
+                                                               : PP_KAFKA_PARTITION_ANY;
         char default_key[24];
         const char *key = rec->key.ptr;
         size_t key_len = rec->key.len;
@@ -425,9 +425,8 @@ static enum pp_err rest_handle(struct pp_rest *rest, struct rest_req *rr,
     memcpy(copy, req->body, req->body_len);
     memset(copy + req->body_len, ' ', PP_JSON_PADDING);
     *outcome = PP_REST_OUTCOME_UNPROCESSABLE;
-    switch (pp_json_parse_produce(rr->parser, copy, req->body_len,
-                                  req->body_len + PP_JSON_PADDING, &rr->arena, &recs, &n, msg,
-                                  sizeof msg)) {
+    switch (pp_json_parse_produce(rr->parser, copy, req->body_len, req->body_len + PP_JSON_PADDING,
+                                  &rr->arena, &recs, &n, msg, sizeof msg)) {
     case PP_JSON_OK: break;
     case PP_JSON_NOMEM: *outcome = PP_REST_OUTCOME_FAILED; return PP_ERR_NOMEM;
     case PP_JSON_INVALID:
@@ -536,8 +535,8 @@ static enum pp_err rest_properties(const struct pp_rest_options *o, int timeout_
     return PP_OK;
 }
 
-enum pp_err pp_rest_new(const struct pp_rest_options *options, struct pp_rest **rest_out,
-                        char *msg, size_t msg_len)
+enum pp_err pp_rest_new(const struct pp_rest_options *options, struct pp_rest **rest_out, char *msg,
+                        size_t msg_len)
 {
     struct pp_rest *rest;
     struct pp_arena arena;
@@ -567,8 +566,8 @@ enum pp_err pp_rest_new(const struct pp_rest_options *options, struct pp_rest **
         }
         snprintf(rest->topics[t].name, sizeof rest->topics[t].name, "%s", name);
     }
-    err = rest_properties(options, rest->timeout_ms, &arena, props, REST_PROPERTIES_MAX,
-                          &bootstrap, msg, msg_len);
+    err = rest_properties(options, rest->timeout_ms, &arena, props, REST_PROPERTIES_MAX, &bootstrap,
+                          msg, msg_len);
     if (err)
         goto fail;
     err = pp_kafka_producer_new(bootstrap, props, msg, msg_len, &rest->producer);

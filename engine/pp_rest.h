@@ -66,8 +66,8 @@ unsigned pp_rest_outcome_status(enum pp_rest_outcome outcome);
 struct pp_rest_stats {
     uint64_t requests[PP_REST_OUTCOME_COUNT]; /* requests, by answer */
     uint64_t records[PP_REST_OUTCOME_COUNT];  /* records in those requests */
-    uint64_t records_delivered; /* acknowledged by Kafka (offset answered) */
-    uint64_t records_failed;    /* in a 200 answer with an error, or timed out */
+    uint64_t records_delivered;               /* acknowledged by Kafka (offset answered) */
+    uint64_t records_failed;                  /* in a 200 answer with an error, or timed out */
 };
 
 struct pp_rest;
@@ -79,8 +79,8 @@ struct pp_rest;
  * servers, a bad property, a missing topic name: msg names it),
  * PP_ERR_INTERNAL, PP_ERR_NOMEM; msg gets one line. Main thread.
  */
-enum pp_err pp_rest_new(const struct pp_rest_options *options, struct pp_rest **rest_out,
-                        char *msg, size_t msg_len);
+enum pp_err pp_rest_new(const struct pp_rest_options *options, struct pp_rest **rest_out, char *msg,
+                        size_t msg_len);
 
 /*
  * Registers POST /topics/{topic} (with PP_HTTP_BODY) on http, before

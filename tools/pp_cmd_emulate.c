@@ -302,9 +302,8 @@ static int emulate_parse_args(int argc, char **argv, struct emulate_opts *o)
 
         if (*host == '\0' || *host == '/' || strpbrk(o->to, "?#") != NULL ||
             strlen(o->to) > EMULATE_URL_MAX / 2)
-            return pp_cli_usage_error("emulate",
-                                      "--to http:// needs http://<host:port>[/<path>], not '%s'",
-                                      o->to);
+            return pp_cli_usage_error(
+                "emulate", "--to http:// needs http://<host:port>[/<path>], not '%s'", o->to);
         /* The REST proxy takes JSON values only: most malformed kinds
          * (truncated, invalid UTF-8, empty) cannot be embedded in a body. */
         if (o->malformed_permille > 0)
@@ -710,9 +709,9 @@ static enum pp_err emulate_post(struct emulate_remote *r, int topic, const struc
                      r->resp.body.data != NULL ? r->resp.body.data : "");
         }
         is_retriable = err == PP_ERR_IO ||
-                       (err == PP_OK && (r->resp.status >= 500 ||
-                                         (r->resp.status == 200 &&
-                                          emulate_answer_has(r, "\"error_code\":50003"))));
+                       (err == PP_OK &&
+                        (r->resp.status >= 500 ||
+                         (r->resp.status == 200 && emulate_answer_has(r, "\"error_code\":50003"))));
         if (!is_retriable || attempt == EMULATE_HTTP_ATTEMPTS)
             return err != PP_OK ? err : PP_ERR_IO;
         r->retries++;
@@ -741,8 +740,7 @@ static enum pp_err emulate_remote_init(struct emulate_remote *r, const struct em
     while (base_len > 0 && o->to[base_len - 1] == '/')
         base_len--;
     for (int t = 0; t < PP_TOPIC_COUNT; t++)
-        snprintf(r->url[t], sizeof r->url[t], "%.*s/topics/%s", (int)base_len, o->to,
-                 r->topic[t]);
+        snprintf(r->url[t], sizeof r->url[t], "%.*s/topics/%s", (int)base_len, o->to, r->topic[t]);
     r->headers[n++] = "Content-Type: application/vnd.kafka.json.v2+json";
     if (o->token != NULL) {
         snprintf(r->auth, sizeof r->auth, "Authorization: Bearer %s", o->token);

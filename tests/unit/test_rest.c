@@ -60,8 +60,8 @@ static enum pp_json_status pparse_len(struct pctx *c, const char *text, size_t l
     c->buf = pp_check_copy(text, len, PP_JSON_PADDING, ' ');
     c->len = len;
     c->msg[0] = '\0';
-    return pp_json_parse_produce(c->parser, c->buf, len, len + PP_JSON_PADDING, &c->arena,
-                                 &c->recs, &c->n, c->msg, sizeof c->msg);
+    return pp_json_parse_produce(c->parser, c->buf, len, len + PP_JSON_PADDING, &c->arena, &c->recs,
+                                 &c->n, c->msg, sizeof c->msg);
 }
 
 static enum pp_json_status pparse(struct pctx *c, const char *text)
@@ -171,7 +171,7 @@ START_TEST(test_parse_keys)
         const char *key;
         const char *want;
     } cases[] = {
-        {"\"abc\"", "\"abc\""}, {"42", "42"},   {"-1.5", "-1.5"},   {"null", NULL},
+        {"\"abc\"", "\"abc\""},      {"42", "42"},        {"-1.5", "-1.5"}, {"null", NULL},
         {"{\"a\": 1}", "{\"a\":1}"}, {"[1, 2]", "[1,2]"}, {"true", "true"}, {"\"\"", "\"\""},
     };
     struct pctx c;
@@ -445,8 +445,7 @@ static void expect_error(const struct answer *a, unsigned status, unsigned code)
 
     ck_assert_msg(a->status == status, "status %u, want %u: %s", a->status, status, a->body);
     snprintf(want, sizeof want, "{\"error_code\":%u,\"message\":\"", code);
-    ck_assert_msg(strncmp(a->body, want, strlen(want)) == 0, "body %s, want %s...", a->body,
-                  want);
+    ck_assert_msg(strncmp(a->body, want, strlen(want)) == 0, "body %s, want %s...", a->body, want);
 }
 
 /* Reads the offsets of a 200 answer; returns how many (at most max). */
@@ -459,14 +458,14 @@ static size_t answer_offsets(const struct answer *a, int32_t *partitions, int64_
 
     ck_assert_msg(a->status == 200, "status %u: %s", a->status, a->body);
     ck_assert_msg(strncmp(p, "{\"offsets\":[", 12) == 0, "%s", a->body);
-    ck_assert_msg(strlen(p) > strlen(tail) &&
-                      strcmp(p + strlen(p) - strlen(tail), tail) == 0,
-                  "%s", a->body);
+    ck_assert_msg(strlen(p) > strlen(tail) && strcmp(p + strlen(p) - strlen(tail), tail) == 0, "%s",
+                  a->body);
     while ((p = strstr(p, "{\"partition\":")) != NULL && n < max) {
         int consumed = 0;
 
-        ck_assert_msg(sscanf(p, "{\"partition\":%" SCNd32 ",\"offset\":%" SCNd64
-                                ",\"error_code\":null,\"error\":null}%n",
+        ck_assert_msg(sscanf(p,
+                             "{\"partition\":%" SCNd32 ",\"offset\":%" SCNd64
+                             ",\"error_code\":null,\"error\":null}%n",
                              &partitions[n], &offsets[n], &consumed) == 2 &&
                           consumed > 0,
                       "record %zu not delivered: %s", n, a->body);
@@ -513,8 +512,7 @@ START_TEST(test_post_ok_keyed_by_index)
     ck_assert_uint_eq(answer_offsets(&a, parts, offs, 1), 1);
     ck_assert_int_eq(parts[0], first_part[2]);
     /* An explicit key wins: its JSON text "3" hashes like the ind 3. */
-    post(&f, "/topics/t.pin", V2_JSON, "{\"records\":[{\"key\":3,\"value\":{\"index\":1}}]}",
-         &a);
+    post(&f, "/topics/t.pin", V2_JSON, "{\"records\":[{\"key\":3,\"value\":{\"index\":1}}]}", &a);
     ck_assert_uint_eq(answer_offsets(&a, parts, offs, 1), 1);
     ck_assert_int_eq(parts[0], first_part[2]);
     /* A tombstone and a scalar value are produced too. */
@@ -656,11 +654,9 @@ START_TEST(test_post_auth_and_size)
     fixture_start(&f, NULL, TOKEN, 512, 0);
     post_with(f.client, f.base, "/topics/t.geo", V2_JSON, NULL, body, strlen(body), &a);
     expect_error(&a, 401, 40101);
-    post_with(f.client, f.base, "/topics/t.geo", V2_JSON, "Bearer wrong", body, strlen(body),
-              &a);
+    post_with(f.client, f.base, "/topics/t.geo", V2_JSON, "Bearer wrong", body, strlen(body), &a);
     expect_error(&a, 401, 40101);
-    post_with(f.client, f.base, "/topics/t.geo", V2_JSON, "Bearer " TOKEN, body, strlen(body),
-              &a);
+    post_with(f.client, f.base, "/topics/t.geo", V2_JSON, "Bearer " TOKEN, body, strlen(body), &a);
     ck_assert_uint_eq(answer_offsets(&a, &p, &o, 1), 1);
     /* A body just over http.max.body.bytes: 413, nothing produced. */
     memset(big, ' ', sizeof big);
