@@ -92,10 +92,10 @@ timeout 60 "$pinpipe" emulate --to "kafka://$addr" --count 300 --rate 200 --pref
 rc=$?
 t1=$(now)
 secs=$(echo "$t1 - $t0" | bc)
-if [ "$rc" -eq 0 ] && [ "$(echo "$secs >= 1.0 && $secs <= 4.0" | bc)" -eq 1 ]; then
+if [ "$rc" -eq 0 ] && [ "$(echo "$secs >= 1.0 && $secs <= 10.0" | bc)" -eq 1 ]; then
     ok "emulate --rate 200 --count 300: $secs s"
 else
-    fail "emulate --rate 200 --count 300: exit $rc in $secs s, want 0 in 1.0..4.0 s"
+    fail "emulate --rate 200 --count 300: exit $rc in $secs s, want 0 in 1.0..10.0 s (paced, not stalled)"
     cat "$tmp/rate.err"
 fi
 
