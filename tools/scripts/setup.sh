@@ -23,7 +23,7 @@ done
 pkgs=(meson ninja-build pkg-config gcc g++ libsimdjson-dev libzstd-dev librdkafka-dev libmicrohttpd-dev
       libcurl4-openssl-dev libjs-chart.js zstd)
 if [ "$with_tests" = 1 ]; then
-    pkgs+=(check nodejs npm python3 python3-requests python3-confluent-kafka kcat curl chromium)
+    pkgs+=(check nodejs npm python3 python3-requests python3-confluent-kafka kcat curl chromium bc)
 fi
 
 missing=()
