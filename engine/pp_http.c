@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pp_clock.h"
 #include "pp_net.h"
 
 #define HTTP_DEFAULT_MAX_BODY ((size_t)1 << 20)
@@ -108,14 +109,6 @@ static void set_msg(char *msg, size_t msg_len, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, msg_len, fmt, ap);
     va_end(ap);
-}
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* ---- JSON error bodies ---- */
@@ -485,7 +478,7 @@ static void conn_set_deadline(struct pp_http *http, struct MHD_Connection *mconn
     if (conn == NULL)
         return;
     pthread_mutex_lock(&http->lock);
-    conn->deadline_ms = is_on ? now_ms() + (uint64_t)http->timeout_s * 1000u : 0;
+    conn->deadline_ms = is_on ? (uint64_t)pp_clock_ms() + (uint64_t)http->timeout_s * 1000u : 0;
     pthread_mutex_unlock(&http->lock);
 }
 
@@ -508,7 +501,7 @@ static void http_on_connection(void *cls, struct MHD_Connection *mconn, void **s
         }
         conn->fd = info->connect_fd;
         pthread_mutex_lock(&http->lock);
-        conn->deadline_ms = now_ms() + (uint64_t)http->timeout_s * 1000u;
+        conn->deadline_ms = (uint64_t)pp_clock_ms() + (uint64_t)http->timeout_s * 1000u;
         conn->next = http->conns.next;
         conn->prev = &http->conns;
         http->conns.next->prev = conn;
@@ -535,14 +528,9 @@ static void *http_reaper_main(void *cls)
         struct http_conn *conn;
         uint64_t now;
 
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_nsec += HTTP_REAPER_PERIOD_MS * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        pp_clock_deadline(&until, HTTP_REAPER_PERIOD_MS);
         pthread_cond_timedwait(&http->cond, &http->lock, &until);
-        now = now_ms();
+        now = (uint64_t)pp_clock_ms();
         for (conn = http->conns.next; conn != &http->conns; conn = conn->next) {
             if (conn->deadline_ms != 0 && now >= conn->deadline_ms) {
                 /* MHD sees end of file and closes the connection itself. */

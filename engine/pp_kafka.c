@@ -43,6 +43,7 @@
 #include <time.h>
 
 #include "pp_batch.h"
+#include "pp_clock.h"
 #include "pp_log.h"
 #include "pp_net.h"
 #include "pp_tcpfwd.h"
@@ -1461,13 +1462,7 @@ enum pp_err pp_kafka_tracker_wait(struct pp_kafka_tracker *tracker, int timeout_
     struct timespec deadline;
     enum pp_err err = PP_OK;
 
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    pp_clock_deadline(&deadline, timeout_ms);
     pthread_mutex_lock(&tracker->lock);
     while (tracker->reported < tracker->queued) {
         if (pthread_cond_timedwait(&tracker->cond, &tracker->lock, &deadline) != 0 &&
@@ -1866,18 +1861,10 @@ static enum pp_err kafka_consumer_message_error(struct pp_kafka_consumer *consum
     }
 }
 
-static int64_t kafka_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 enum pp_err pp_kafka_consumer_fill(void *vconsumer, struct pp_batch *batch)
 {
     struct pp_kafka_consumer *consumer = vconsumer;
-    int64_t deadline = kafka_now_ms() + consumer->poll_timeout_ms;
+    int64_t deadline = pp_clock_ms() + consumer->poll_timeout_ms;
     enum pp_err err = PP_OK;
 
     if (atomic_load(&consumer->is_stopped))
@@ -1895,7 +1882,7 @@ enum pp_err pp_kafka_consumer_fill(void *vconsumer, struct pp_batch *batch)
         } else {
             int64_t wait = 0;
             if (batch->n_spans == 0 && !atomic_load(&consumer->is_stopped))
-                wait = deadline - kafka_now_ms();
+                wait = deadline - pp_clock_ms();
             m = rd_kafka_consumer_poll(consumer->rk, wait > 0 ? (int)wait : 0);
             if (m == NULL) {
                 if (batch->n_spans == 0 && wait > 0)

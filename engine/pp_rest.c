@@ -28,6 +28,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "pp_clock.h"
 #include "pp_json.h"
 #include "pp_log.h"
 
@@ -79,14 +80,6 @@ struct pp_rest {
     _Atomic uint64_t records_delivered;
     _Atomic uint64_t records_failed;
 };
-
-static uint64_t rest_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 unsigned pp_rest_outcome_status(enum pp_rest_outcome outcome)
 {
@@ -221,7 +214,7 @@ static enum pp_err rest_partitions(struct pp_rest *rest, int t, int32_t at_least
                                    char *msg, size_t msg_len)
 {
     struct rest_topic *topic = &rest->topics[t];
-    uint64_t now = rest_now_ms();
+    uint64_t now = (uint64_t)pp_clock_ms();
     bool is_fresh;
     enum pp_err err;
 
@@ -238,7 +231,7 @@ static enum pp_err rest_partitions(struct pp_rest *rest, int t, int32_t at_least
         return err;
     pthread_mutex_lock(&rest->lock);
     topic->partitions = *count;
-    topic->partitions_ms = rest_now_ms();
+    topic->partitions_ms = (uint64_t)pp_clock_ms();
     pthread_mutex_unlock(&rest->lock);
     return PP_OK;
 }
@@ -300,7 +293,7 @@ static enum pp_err rest_produce(struct pp_rest *rest, struct rest_req *rr, int t
 {
     const char *topic = rest->topics[t].name;
     enum pp_err *queue_err;
-    uint64_t deadline = rest_now_ms() + (uint64_t)rest->timeout_ms;
+    uint64_t deadline = (uint64_t)pp_clock_ms() + (uint64_t)rest->timeout_ms;
     size_t n_delivered = 0;
     size_t n_failed = 0;
     enum pp_err err;
@@ -327,7 +320,7 @@ static enum pp_err rest_produce(struct pp_rest *rest, struct rest_req *rr, int t
              * 50 ms for deliveries; keep trying until the deadline. */
             queue_err[i] = pp_kafka_produce_tracked(rest->producer, topic, partition, key, key_len,
                                                     rec->value.ptr, rec->value.len, rr->tracker, i);
-        } while (queue_err[i] == PP_AGAIN && rest_now_ms() < deadline);
+        } while (queue_err[i] == PP_AGAIN && (uint64_t)pp_clock_ms() < deadline);
     }
     err = pp_kafka_tracker_wait(rr->tracker, rest->timeout_ms + REST_WAIT_MARGIN_MS);
     if (err == PP_ERR_IO) {

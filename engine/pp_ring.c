@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pp_clock.h"
+
 #define RING_CACHELINE 64
 #define RING_SPINS 256
 
@@ -202,13 +204,7 @@ enum pp_err pp_ring_pop_timed(struct pp_ring *ring, void **item, int timeout_ms)
 {
     struct timespec deadline;
 
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    pp_clock_deadline(&deadline, timeout_ms);
     return ring_wait(ring, &ring->push_seq, &ring->pop_waiters, false, item, &deadline);
 }
 

@@ -88,21 +88,22 @@ wait_json() {
     return 1
 }
 
-# stop_pid <name> <pid>: SIGTERM, then the process must exit 0 within 20 s.
+# stop_pid <name> <pid> [signal]: sends the signal (default TERM), then the
+# process must exit 0 within 20 s.
 stop_pid() {
-    local i rc
-    kill -TERM "$2"
+    local i rc sig=${3:-TERM}
+    kill "-$sig" "$2"
     for ((i = 0; i < 200; i++)); do
         kill -0 "$2" 2>/dev/null || break
         sleep 0.1
     done
     if kill -0 "$2" 2>/dev/null; then
-        fail "$1: still running 20 s after SIGTERM"
+        fail "$1: still running 20 s after SIG$sig"
         return 1
     fi
     wait "$2"
     rc=$?
-    if [ "$rc" -eq 0 ]; then ok "$1: SIGTERM exits 0"; else fail "$1: SIGTERM exit $rc"; fi
+    if [ "$rc" -eq 0 ]; then ok "$1: SIG$sig exits 0"; else fail "$1: SIG$sig exit $rc"; fi
     [ "$rc" -eq 0 ]
 }
 

@@ -84,10 +84,7 @@ else
     fail "window=all differs from pinpipe query"
 fi
 
-kill -TERM "$run_pid"
-wait "$run_pid"
-rc=$?
-if [ "$rc" = 0 ]; then ok "SIGTERM: exit 0"; else fail "SIGTERM: exit $rc"; tail -5 "$tmp/run.log"; fi
+stop_pid "run" "$run_pid"
 
 echo "backpressure: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
