@@ -4,7 +4,7 @@
  * through engine/pp_kafka.c).
  *
  *   rdkafka_count [-X prop=value]... <bootstrap> <topic>...
- *   rdkafka_count --follow <seconds> [-X prop=value]... <bootstrap> <topic>...
+ *   rdkafka_count --follow <seconds> [--warmup <seconds>] [-X prop=value]... <bootstrap> <topic>...
  *
  * Assigns every partition of the topics itself (no group membership, no
  * commits; librdkafka's default fetch settings, as kcat, unless -X changes
@@ -20,11 +20,13 @@
  * (the end of a partition is known only one fetch round after its last
  * message, so the second figure leaves that wait out).
  *
- * Follow mode: from the end, for <seconds>; for every message, its latency
- * from its Kafka timestamp (the producer's create time) to its arrival here,
- * in 1 ms steps; prints one line:
+ * Follow mode: from the end, for <seconds>; for every message that arrives
+ * after the warm-up (default 0; the first fetches after the assignment
+ * deliver what was produced while the offsets were being looked up), its
+ * latency from its Kafka timestamp (the producer's create time) to its
+ * arrival here, in 1 ms steps; prints one line:
  *
- *   <records> <seconds> <p50 ms> <p99 ms> <p99.9 ms> <max ms> <mean ms>
+ *   <records timed> <seconds timed> <p50 ms> <p99 ms> <p99.9 ms> <max ms> <mean ms>
  *
  * Exit 0, or 1 with one line on stderr (unknown topic, broker unreachable,
  * a consumer error, no end within 120 s), 2 for a usage error.
@@ -136,6 +138,8 @@ int main(int argc, char **argv)
     unsigned long long records = 0;
     unsigned long long bytes = 0;
     double follow_s = 0;
+    double warmup_s = 0;
+    unsigned long long timed = 0;
     double latency_sum = 0;
     long latency_max = 0;
     double start = count_now();
@@ -150,6 +154,10 @@ int main(int argc, char **argv)
         i = 3;
         if (follow_s <= 0)
             argc = 0; /* a usage error below */
+        if (i + 1 < argc && strcmp(argv[i], "--warmup") == 0) {
+            warmup_s = atof(argv[i + 1]);
+            i += 2;
+        }
     }
     for (; i + 1 < argc && strcmp(argv[i], "-X") == 0; i += 2) {
         char *eq = strchr(argv[i + 1], '=');
@@ -166,9 +174,9 @@ int main(int argc, char **argv)
     }
     if (argc - i < 2 || argv[i][0] == '-') {
         rd_kafka_conf_destroy(conf);
-        fputs(
-            "usage: rdkafka_count [--follow <seconds>] [-X prop=value]... <bootstrap> <topic>...\n",
-            stderr);
+        fputs("usage: rdkafka_count [--follow <seconds> [--warmup <seconds>]] [-X prop=value]... "
+              "<bootstrap> <topic>...\n",
+              stderr);
         return 2;
     }
     if (rd_kafka_conf_set(conf, "bootstrap.servers", argv[i], errstr, sizeof errstr) ||
@@ -231,13 +239,14 @@ int main(int argc, char **argv)
                 if (records++ == 0)
                     first = last;
                 bytes += m->len;
-                if (follow_s > 0) {
+                if (follow_s > 0 && last - start >= warmup_s) {
                     int64_t ts = rd_kafka_message_timestamp(m, NULL);
                     long ms = ts > 0 && now_ms > ts ? (long)(now_ms - ts) : 0;
                     latency_sum += (double)ms;
                     if (ms > latency_max)
                         latency_max = ms;
                     hist[ms < COUNT_LATENCY_MS ? ms : COUNT_LATENCY_MS - 1]++;
+                    timed++;
                 }
             }
             rd_kafka_message_destroy(m);
@@ -248,10 +257,10 @@ int main(int argc, char **argv)
         }
     }
     if (follow_s > 0)
-        printf("%llu %.3f %ld %ld %ld %ld %.1f\n", records, count_now() - start,
-               count_quantile(hist, records, 0.5), count_quantile(hist, records, 0.99),
-               count_quantile(hist, records, 0.999), latency_max,
-               records ? latency_sum / (double)records : 0.0);
+        printf("%llu %.3f %ld %ld %ld %ld %.1f\n", timed, count_now() - start - warmup_s,
+               count_quantile(hist, timed, 0.5), count_quantile(hist, timed, 0.99),
+               count_quantile(hist, timed, 0.999), latency_max,
+               timed ? latency_sum / (double)timed : 0.0);
     else
         printf("%llu %llu %.6f %.6f\n", records, bytes, count_now() - start, last - first);
     rc = 0;

@@ -467,6 +467,15 @@ def report(samples_path, emu_line, rate, duration, warmup, windows, want_records
           fmt_q(quantile(b, 0.5), bk), fmt_q(quantile(b, 0.99), bk), fmt_q(quantile(b, 0.999), bk)))
     if end["count"]:
         p("    mean (sum/count, exact)    %.1f ms" % (1000 * end["sum"] / end["count"]))
+    cells = []
+    for a, b in zip(steady, steady[1:]):
+        if a["m"] and b["m"]:
+            d = delta(a["m"], b["m"])
+            q50, q99 = quantile(d, 0.5), quantile(d, 0.99)
+            if q50 is not None:
+                cells.append("%.0f:%s/%s" % (b["t"], fmt_q(q50, bk).replace(" ms", ""), fmt_q(q99, bk).replace(" ms", "")))
+    if cells:
+        p("    per 5 s interval, <end s>:<p50>/<p99> ms: " + " ".join(cells))
     rates = [(b["m"]["records"] - a["m"]["records"]) / (b["t"] - a["t"])
              for a, b in zip(steady, steady[1:]) if a["m"] and b["m"]]
     if rates:
@@ -484,7 +493,7 @@ def report(samples_path, emu_line, rate, duration, warmup, windows, want_records
                    if a["cpu"][k] is not None and b["cpu"][k] is not None)
         p("  cores used, t=%.0f-%.0f s: pinpipe run %s, emulate %s, broker %s; machine %.2f of %.0f busy "
           "(%.2f by other processes)" % (a["t"], b["t"], use("run"), use("emulate"), use("broker"), busy,
-                                         ncpu, busy - ours))
+                                         ncpu, max(0.0, busy - ours)))
     if base is not None and steady[-1] is not base:
         a, b = base, steady[-1]
         secs = b["t"] - a["t"]
@@ -667,18 +676,22 @@ throughput() {
 
 # baseline: the broker's own latency at the same rate, seen by the bare consumer (no pinpipe run).
 baseline() {
-    local emu_pid out emu_line
+    local emu_pid out emu_line bwarm
     start_broker "$tmp/broker-base.log"
     # one post creates the three topics (with --partitions), so the consumer finds them
     "${PIN[@]}" "$PINPIPE" emulate --to "kafka://$bootstrap" --count 1 --seed "$seed" --quiet ||
         die "emulate failed"
     say "latency baseline: the bare consumer alone for $baseline_s s at $rate posts/s"
-    "${PIN[@]}" "$PINPIPE" emulate --to "kafka://$bootstrap" --count $((rate * (baseline_s + 10))) --rate "$rate" \
+    "${PIN[@]}" "$PINPIPE" emulate --to "kafka://$bootstrap" --count $((rate * (baseline_s + warmup + 10))) --rate "$rate" \
         --seed "$seed" 2>"$tmp/emulate-base.log" &
     emu_pid=$!
     pids+=("$emu_pid")
     sleep 1
-    out=$("${PIN[@]}" "$RDCOUNT" --follow "$baseline_s" "${FETCH_X[@]}" "$bootstrap" "${TOPICS[@]}") ||
+    # the same warm-up as the run's "after the warm-up" figures (a third of the baseline at most)
+    bwarm=$warmup
+    [ $((3 * bwarm)) -le "$baseline_s" ] || bwarm=$((baseline_s / 3))
+    out=$("${PIN[@]}" "$RDCOUNT" --follow $((baseline_s + bwarm)) --warmup "$bwarm" "${FETCH_X[@]}" "$bootstrap" \
+        "${TOPICS[@]}") ||
         die "rdkafka_count --follow failed"
     kill -TERM "$emu_pid"
     wait "$emu_pid" || { cat "$tmp/emulate-base.log" >&2; die "emulate failed"; }
@@ -687,9 +700,9 @@ baseline() {
     read -r n secs p50 p99 p999 max mean <<<"$out"
     {
         echo
-        echo "latency baseline: the broker alone, $baseline_s s at --rate $rate, read by the bare librdkafka"
-        echo "consumer (rdkafka_count --follow, consumer_poll, fetch.wait.max.ms=${fetch_wait}), each record timed"
-        echo "from its Kafka timestamp to its arrival (1 ms steps, exact percentiles):"
+        echo "latency baseline: the broker alone, $baseline_s s at --rate $rate after a $bwarm s warm-up, read by the"
+        echo "bare librdkafka consumer (rdkafka_count --follow, consumer_poll, fetch.wait.max.ms=${fetch_wait}), each"
+        echo "record timed from its Kafka timestamp to its arrival (1 ms steps, exact percentiles):"
         echo "  emulator: $emu_line"
         printf '  %d records in %.1f s (%.0f/s): p50 %d ms, p99 %d ms, p99.9 %d ms, max %d ms, mean %.1f ms\n' \
             "$n" "$secs" "$(awk -v n="$n" -v s="$secs" 'BEGIN { print n / s }')" "$p50" "$p99" "$p999" "$max" "$mean"
