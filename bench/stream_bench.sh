@@ -231,7 +231,7 @@ log_time() { awk -v t="$2" 'index($0, t) { print $1; exit }' "$1"; }
 
 # The Python helpers: poll /metrics for the throughput runs, sample the latency run, report.
 cat >"$tmp/helpers.py" <<'PY'
-import http.client, json, os, signal, subprocess, sys, time
+import http.client, json, os, re, signal, subprocess, sys, time
 
 def metrics(conn):
     conn.request("GET", "/metrics")
@@ -436,11 +436,11 @@ def report(samples_path, emu_line, rate, duration, warmup, windows, want_records
                                            " --set kafka.fetch.wait.max.ms=" + fetch_wait, rate, duration))
     p("  emulator: %s" % emu_line)
     try:
-        reached = float(emu_line.rsplit("(", 1)[1].split()[0])
+        reached = float(re.search(r"\(([0-9.]+) posts/s\)", emu_line).group(1))
         p("  produce rate reached: %.0f posts/s = %.0f records/s, %.0f%% of the %d posts/s asked%s"
           % (reached, 3 * reached, 100 * reached / rate, rate,
              "" if reached >= 0.98 * rate else " (the emulator could not keep the pace on this machine)"))
-    except (IndexError, ValueError):
+    except (AttributeError, ValueError):
         pass
     produced = want_records
     if end is None:
