@@ -113,6 +113,7 @@ struct pp_run {
     struct pp_window_set *windows;
     struct pp_hmap offsets; /* (topic, partition) -> next offset to read */
     uint64_t records;
+    uint64_t redelivered; /* records skipped: applied before a rebalance */
     atomic_bool is_stopped;
     char topic_names[PP_TOPIC_COUNT][256];
     char listen[256];
@@ -300,6 +301,11 @@ static enum pp_err run_render_metrics(const struct pp_run *r, struct pp_buf *out
     for (t = 0; t < PP_TOPIC_COUNT && !err; t++)
         err = pp_buf_printf(out, "pinpipe_orphans_total{topic=\"%s\"} %llu\n", r->topic_names[t],
                             (unsigned long long)c->orphans[t]);
+    RUN_METRIC("pinpipe_redelivered_total", "counter",
+               "Records read again after a rebalance and skipped (already applied).");
+    if (!err)
+        err = pp_buf_printf(out, "pinpipe_redelivered_total %llu\n",
+                            (unsigned long long)r->redelivered);
     RUN_METRIC("pinpipe_late_posts_total", "counter", "Posts behind the watermark.");
     if (!err)
         err = pp_buf_printf(out, "pinpipe_late_posts_total %llu\n",
@@ -564,7 +570,16 @@ static void run_visible_observe(struct run_visible *v)
 }
 
 /* Applies one batch: every record to the stream, joined posts to the
- * windows, and the next offset of each partition. */
+ * windows, and the next offset of each partition.
+ *
+ * A record below its partition's next offset has been applied already: after
+ * a rebalance librdkafka restarts a partition at the last committed offset,
+ * and this member may get back partitions it was reading (the commit lags
+ * the applied offsets by up to a second, and the pipeline holds batches
+ * fetched before the revocation). Skipping those makes applying idempotent
+ * per member; records that move to another member are that member's to read
+ * (from the committed offset: at least once across members, until state
+ * checkpoints). */
 static enum pp_err run_apply(struct pp_run *r, const struct pp_batch *batch)
 {
     const struct pp_clean_item *items = pp_clean_items(batch);
@@ -575,31 +590,33 @@ static enum pp_err run_apply(struct pp_run *r, const struct pp_batch *batch)
     size_t i;
 
     for (i = 0; i < batch->n_out; i++) {
-        uint64_t *next;
+        uint64_t *next = pp_hmap_upsert(&r->offsets, (uint64_t)items[i].topic,
+                                        (uint64_t)items[i].partition, NULL);
+        if (next == NULL)
+            return PP_ERR_NOMEM;
+        if ((uint64_t)items[i].offset < *next) {
+            r->redelivered++;
+            continue;
+        }
+        *next = (uint64_t)items[i].offset + 1;
+        r->records++;
         /* The stream's key budget is off (max_keys 0): its memory is bounded
          * by dedup.ttl and join.timeout (docs/stream.md), so PP_AGAIN cannot
          * happen here; the pipeline's bounded pool is the backpressure. */
         if ((err = pp_stream_add(r->stream, &items[i], &post, &is_joined)))
             return err;
-        if (is_joined) {
-            if ((err = pp_window_set_add(r->windows, &post.post, &r->strings, post.time_ms)))
-                return err;
-            if (post.time_ms >= 0) {
-                int64_t *grown = pp_array_reserve(v->pending, &v->cap_pending, v->n_pending,
-                                                  sizeof *grown, 1024);
-                if (grown == NULL)
-                    return PP_ERR_NOMEM;
-                v->pending = grown;
-                v->pending[v->n_pending++] = post.time_ms;
-            }
+        if (!is_joined)
+            continue;
+        if ((err = pp_window_set_add(r->windows, &post.post, &r->strings, post.time_ms)))
+            return err;
+        if (post.time_ms >= 0) {
+            int64_t *grown =
+                pp_array_reserve(v->pending, &v->cap_pending, v->n_pending, sizeof *grown, 1024);
+            if (grown == NULL)
+                return PP_ERR_NOMEM;
+            v->pending = grown;
+            v->pending[v->n_pending++] = post.time_ms;
         }
-        next = pp_hmap_upsert(&r->offsets, (uint64_t)items[i].topic, (uint64_t)items[i].partition,
-                              NULL);
-        if (next == NULL)
-            return PP_ERR_NOMEM;
-        if ((uint64_t)items[i].offset + 1 > *next)
-            *next = (uint64_t)items[i].offset + 1;
-        r->records++;
     }
     run_visible_observe(v);
     return PP_OK;
