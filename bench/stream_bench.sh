@@ -43,8 +43,6 @@ OUT="$ROOT/bench/out"
 BUILD="$ROOT/build-bench"
 PINPIPE="$BUILD/tools/pinpipe"
 RDCOUNT="$OUT/rdkafka_count"
-PYTHON=/usr/bin/python3
-[ -x "$PYTHON" ] || PYTHON=python3
 
 only=
 posts=300000
@@ -114,6 +112,13 @@ case "$fetch_wait" in
     *) FETCH_SET=(--set "kafka.fetch.wait.max.ms=$fetch_wait") FETCH_X=(-X "fetch.wait.max.ms=$fetch_wait") ;;
 esac
 
+# The integration tests' harness: $tmp (removed at exit), the pids array (killed at exit), $PYTHON
+# (Debian's python3), free_port, wait_for_line. Its cleanup runs with errexit off (a kill of a process
+# that already exited fails).
+# shellcheck source=tests/integration/lib.sh
+source "$ROOT/tests/integration/lib.sh"
+trap 'set +e; it_cleanup' EXIT
+
 # ---- tools ---------------------------------------------------------------------------------------
 
 for t in kcat curl; do command -v "$t" >/dev/null || die "$t is missing (apt-get install $t)"; done
@@ -121,9 +126,11 @@ for t in kcat curl; do command -v "$t" >/dev/null || die "$t is missing (apt-get
 "$PYTHON" -c 'import http.client' 2>/dev/null || die "python3 is missing"
 if [ "$perf_s" -gt 0 ] && ! command -v perf >/dev/null; then die "--perf needs perf (linux-perf)"; fi
 
-PIN=()
+# Every process on the same cores: this shell is pinned (below, after the build) and every process
+# it starts inherits the affinity: broker, emulator, the tools, the samplers.
+can_pin=0
 if command -v taskset >/dev/null && taskset -c "$cpus" true 2>/dev/null; then
-    PIN=(taskset -c "$cpus")
+    can_pin=1
 else
     say "taskset -c $cpus unavailable: running unpinned"
 fi
@@ -135,6 +142,8 @@ if [ ! -x "$PINPIPE" ]; then
 fi
 ninja -C "$BUILD" >/dev/null || die "build failed: ninja -C $BUILD"
 "$PINPIPE" run --help >/dev/null 2>&1 || die "$PINPIPE has no 'run' command: rebuild $BUILD"
+pinpipe=$PINPIPE # lib.sh's start_broker runs $pinpipe
+if [ "$can_pin" = 1 ]; then taskset -cp "$cpus" $$ >/dev/null; fi
 
 # The bare consumer: built from bench/rdkafka_count.c when a compiler and librdkafka's headers exist.
 have_rdcount=0
@@ -148,32 +157,10 @@ fi
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 RESULT="$OUT/stream-$stamp.txt"
 RUNS_TSV="$OUT/stream-runs-$stamp.tsv"
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    local p
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    sleep 0.2
-    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
 trap 'exit 130' INT TERM
 CLK_TCK=$(getconf CLK_TCK)
 host_facts="$(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p;T;q' /proc/cpuinfo)), load $(cut -d' ' -f1-3 /proc/loadavg)"
 
-free_port() {
-    "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-# wait_for_line FILE TEXT SECONDS
-wait_for_line() {
-    local i
-    for ((i = 0; i < $3 * 10; i++)); do
-        grep -qF -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
 # stamp_lines: prefixes each line of stdin with the wall-clock time it arrived (s, µs resolution).
 stamp_lines() {
     local line
@@ -186,17 +173,16 @@ cpu_ticks() {
 ticks_s() { awk -v t="$1" -v h="$CLK_TCK" 'BEGIN { printf "%.2f", t / h }'; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", b - a }'; }
 
-# start_broker LOG: `pinpipe broker` on a free port; sets broker_pid and bootstrap.
-start_broker() {
-    local log=$1 port
+# bench_broker LOG: lib.sh's start_broker on a free port with --partitions; sets broker_pid, bootstrap.
+bench_broker() {
+    local port
     port=$(free_port)
-    "${PIN[@]}" "$PINPIPE" broker --listen "127.0.0.1:$port" --partitions "$partitions" 2>"$log" &
-    broker_pid=$!
-    pids+=("$broker_pid")
-    wait_for_line "$log" "listening on" 20 || { cat "$log" >&2; die "the broker did not start"; }
+    start_broker "$port" "$1" --partitions "$partitions"
+    broker_pid=${pids[-1]}
     bootstrap="127.0.0.1:$port"
 }
-stop_pid() {
+# end_pid PID: SIGTERM and reap, whatever the exit status (the broker after the measurements).
+end_pid() {
     kill -TERM "$1" 2>/dev/null || true
     wait "$1" 2>/dev/null || true
 }
@@ -209,7 +195,7 @@ start_run() {
     hport=$(free_port)
     api="http://127.0.0.1:$hport"
     run_t0=$EPOCHREALTIME
-    "${PIN[@]}" "$PINPIPE" run --set "kafka.bootstrap.servers=$bootstrap" --set "http.listen=127.0.0.1:$hport" \
+    "$PINPIPE" run --set "kafka.bootstrap.servers=$bootstrap" --set "http.listen=127.0.0.1:$hport" \
         --set "kafka.group.id=$group" "$@" "${SETS[@]}" 2> >(stamp_lines >"$log") &
     run_pid=$!
     pids+=("$run_pid")
@@ -551,7 +537,7 @@ measure() {
         kcat-par | kcat-seq)
             [ "$tool" = kcat-par ] && script=$KCAT_PAR || script=$KCAT_SEQ
             t0=$EPOCHREALTIME
-            got=$("${PIN[@]}" /usr/bin/time -f '%U %S %M' -o "$tmp/time" bash -c "$script" kcat "$bootstrap" \
+            got=$(/usr/bin/time -f '%U %S %M' -o "$tmp/time" bash -c "$script" kcat "$bootstrap" \
                 "${TOPICS[@]}" | wc -l) || die "$tool failed"
             t1=$EPOCHREALTIME
             wall=$(elapsed "$t0" "$t1")
@@ -560,7 +546,7 @@ measure() {
             ;;
         rdkafka)
             t0=$EPOCHREALTIME
-            "${PIN[@]}" /usr/bin/time -f '%U %S %M' -o "$tmp/time" "$RDCOUNT" "$bootstrap" "${TOPICS[@]}" \
+            /usr/bin/time -f '%U %S %M' -o "$tmp/time" "$RDCOUNT" "$bootstrap" "${TOPICS[@]}" \
                 >"$tmp/rdcount.out" || die "rdkafka_count failed"
             t1=$EPOCHREALTIME
             wall=$(elapsed "$t0" "$t1")
@@ -595,9 +581,9 @@ throughput() {
     local tools=(kcat-par kcat-seq rdkafka pinpipe) order run i k emu t n
     [ "$have_rdcount" = 1 ] || tools=(kcat-par kcat-seq pinpipe)
     records=$((3 * posts))
-    start_broker "$tmp/broker-tp.log"
+    bench_broker "$tmp/broker-tp.log"
     say "throughput: broker $bootstrap, $partitions partitions; preloading $posts posts ($records records)"
-    "${PIN[@]}" "$PINPIPE" emulate --to "kafka://$bootstrap" --count "$posts" --seed "$seed" 2>"$tmp/emulate-tp.log" ||
+    "$PINPIPE" emulate --to "kafka://$bootstrap" --count "$posts" --seed "$seed" 2>"$tmp/emulate-tp.log" ||
         { cat "$tmp/emulate-tp.log" >&2; die "emulate failed"; }
     emu=$(grep 'records delivered' "$tmp/emulate-tp.log" | sed 's/^pinpipe: emulate: //')
     # Every record is in the broker: the mock keeps only ~5 MiB per partition and drops older
@@ -616,7 +602,7 @@ throughput() {
         for i in "${!tools[@]}"; do order+=("${tools[(i + run - 1) % ${#tools[@]}]}"); done
         for t in "${order[@]}"; do measure "$t" "$run"; done
     done
-    stop_pid "$broker_pid"
+    end_pid "$broker_pid"
     awk -F'\t' -v records="$records" -v posts="$posts" -v parts="$partitions" -v runs="$runs" -v cpus="$cpus" \
         -v emu="$emu" -v host="$host_facts" -v poll="$poll_ms" -v date="$(date -u '+%Y-%m-%d %H:%M UTC')" '
     function median(a, n,    i, j, t, b) {
@@ -677,12 +663,12 @@ throughput() {
 # baseline: the broker's own latency at the same rate, seen by the bare consumer (no pinpipe run).
 baseline() {
     local emu_pid out emu_line bwarm
-    start_broker "$tmp/broker-base.log"
+    bench_broker "$tmp/broker-base.log"
     # one post creates the three topics (with --partitions), so the consumer finds them
-    "${PIN[@]}" "$PINPIPE" emulate --to "kafka://$bootstrap" --count 1 --seed "$seed" --quiet ||
+    "$PINPIPE" emulate --to "kafka://$bootstrap" --count 1 --seed "$seed" --quiet ||
         die "emulate failed"
     say "latency baseline: the bare consumer alone for $baseline_s s at $rate posts/s"
-    "${PIN[@]}" "$PINPIPE" emulate --to "kafka://$bootstrap" --count $((rate * (baseline_s + warmup + 10))) --rate "$rate" \
+    "$PINPIPE" emulate --to "kafka://$bootstrap" --count $((rate * (baseline_s + warmup + 10))) --rate "$rate" \
         --seed "$seed" 2>"$tmp/emulate-base.log" &
     emu_pid=$!
     pids+=("$emu_pid")
@@ -690,13 +676,13 @@ baseline() {
     # the same warm-up as the run's "after the warm-up" figures (a third of the baseline at most)
     bwarm=$warmup
     [ $((3 * bwarm)) -le "$baseline_s" ] || bwarm=$((baseline_s / 3))
-    out=$("${PIN[@]}" "$RDCOUNT" --follow $((baseline_s + bwarm)) --warmup "$bwarm" "${FETCH_X[@]}" "$bootstrap" \
+    out=$("$RDCOUNT" --follow $((baseline_s + bwarm)) --warmup "$bwarm" "${FETCH_X[@]}" "$bootstrap" \
         "${TOPICS[@]}") ||
         die "rdkafka_count --follow failed"
     kill -TERM "$emu_pid"
     wait "$emu_pid" || { cat "$tmp/emulate-base.log" >&2; die "emulate failed"; }
     emu_line=$(grep 'records delivered' "$tmp/emulate-base.log" | sed 's/^pinpipe: emulate: //')
-    stop_pid "$broker_pid"
+    end_pid "$broker_pid"
     read -r n secs p50 p99 p999 max mean <<<"$out"
     {
         echo
@@ -714,14 +700,14 @@ latency() {
     local count=$((rate * duration)) emu_pid log="$tmp/run-lat.log" emu_line perf_at perf_out
     perf_out="$OUT/stream-perf-$stamp.data"
     if [ "$baseline_s" -gt 0 ] && [ "$have_rdcount" = 1 ]; then baseline; fi
-    start_broker "$tmp/broker-lat.log"
+    bench_broker "$tmp/broker-lat.log"
     say "latency: broker $bootstrap; pinpipe run with analytics.windows=$windows"
     # Not quiet: the assignment line tells when the run is ready to consume (the topics are created by
     # its own Metadata requests, with the broker's --partitions).
     start_run "$log" "stream-bench-lat-$stamp" --set "analytics.windows=$windows" "${FETCH_SET[@]}"
     wait_for_line "$log" "kafka: assigned" 60 || { cat "$log" >&2; die "pinpipe run was not assigned partitions"; }
     say "latency: run assigned ($(grep -m 1 -o 'assigned.*' "$log")); emulating $count posts at $rate posts/s"
-    "${PIN[@]}" "$PINPIPE" emulate --to "kafka://$bootstrap" --count "$count" --rate "$rate" --seed "$seed" \
+    "$PINPIPE" emulate --to "kafka://$bootstrap" --count "$count" --rate "$rate" --seed "$seed" \
         2>"$tmp/emulate-lat.log" &
     emu_pid=$!
     pids+=("$emu_pid")
@@ -736,7 +722,7 @@ latency() {
     [ -n "$records" ] || die "no summary from the emulator: $(cat "$tmp/emulate-lat.log")"
     cpu=$(ticks_s "$(cpu_ticks "$run_pid")")
     stop_run "$log"
-    stop_pid "$broker_pid"
+    end_pid "$broker_pid"
     cp "$tmp/samples.jsonl" "$OUT/stream-samples-$stamp.jsonl"
     {
         echo
