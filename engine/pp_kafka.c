@@ -57,7 +57,7 @@
 
 /* One mock broker and its forwarder. */
 struct kafka_node {
-    int32_t mock_port;    /* the mock broker's own (ephemeral) port */
+    int32_t mock_port; /* the mock broker's own (ephemeral) port */
     struct pp_tcpfwd *fwd;
     /* The forwarder's port, 0 until it listens. Atomic: forwarder threads
      * read every node's port while later forwarders are being started. */
@@ -318,9 +318,8 @@ static enum pp_err kafka_metadata_response(struct pp_kafka_broker *broker,
         if (n < 0 || end - p < 2 + n + 4)
             return PP_ERR_CORRUPT;
         new_len += 4 + 2 + 4;
-        new_len += kafka_forwarder_port(broker, (int32_t)kafka_rd32(p + 2 + n), &port)
-                       ? host_len
-                       : (size_t)n;
+        new_len += kafka_forwarder_port(broker, (int32_t)kafka_rd32(p + 2 + n), &port) ? host_len
+                                                                                       : (size_t)n;
         p += 2 + n + 4;
         if (version >= 1) {
             if (end - p < 2)
@@ -672,16 +671,53 @@ int pp_kafka_broker_count(const struct pp_kafka_broker *broker)
 /* The Kafka protocol's API names, by key (those librdkafka 2.0.2's mock
  * answers are listed in docs/broker.md). */
 static const char *const kafka_api_names[] = {
-    "Produce", "Fetch", "ListOffsets", "Metadata", "LeaderAndIsr", "StopReplica",
-    "UpdateMetadata", "ControlledShutdown", "OffsetCommit", "OffsetFetch", "FindCoordinator",
-    "JoinGroup", "Heartbeat", "LeaveGroup", "SyncGroup", "DescribeGroups", "ListGroups",
-    "SaslHandshake", "ApiVersions", "CreateTopics", "DeleteTopics", "DeleteRecords",
-    "InitProducerId", "OffsetForLeaderEpoch", "AddPartitionsToTxn", "AddOffsetsToTxn", "EndTxn",
-    "WriteTxnMarkers", "TxnOffsetCommit", "DescribeAcls", "CreateAcls", "DeleteAcls",
-    "DescribeConfigs", "AlterConfigs", "AlterReplicaLogDirs", "DescribeLogDirs",
-    "SaslAuthenticate", "CreatePartitions", "CreateDelegationToken", "RenewDelegationToken",
-    "ExpireDelegationToken", "DescribeDelegationToken", "DeleteGroups", "ElectLeaders",
-    "IncrementalAlterConfigs", "AlterPartitionReassignments", "ListPartitionReassignments",
+    "Produce",
+    "Fetch",
+    "ListOffsets",
+    "Metadata",
+    "LeaderAndIsr",
+    "StopReplica",
+    "UpdateMetadata",
+    "ControlledShutdown",
+    "OffsetCommit",
+    "OffsetFetch",
+    "FindCoordinator",
+    "JoinGroup",
+    "Heartbeat",
+    "LeaveGroup",
+    "SyncGroup",
+    "DescribeGroups",
+    "ListGroups",
+    "SaslHandshake",
+    "ApiVersions",
+    "CreateTopics",
+    "DeleteTopics",
+    "DeleteRecords",
+    "InitProducerId",
+    "OffsetForLeaderEpoch",
+    "AddPartitionsToTxn",
+    "AddOffsetsToTxn",
+    "EndTxn",
+    "WriteTxnMarkers",
+    "TxnOffsetCommit",
+    "DescribeAcls",
+    "CreateAcls",
+    "DeleteAcls",
+    "DescribeConfigs",
+    "AlterConfigs",
+    "AlterReplicaLogDirs",
+    "DescribeLogDirs",
+    "SaslAuthenticate",
+    "CreatePartitions",
+    "CreateDelegationToken",
+    "RenewDelegationToken",
+    "ExpireDelegationToken",
+    "DescribeDelegationToken",
+    "DeleteGroups",
+    "ElectLeaders",
+    "IncrementalAlterConfigs",
+    "AlterPartitionReassignments",
+    "ListPartitionReassignments",
     "OffsetDelete",
 };
 
@@ -787,8 +823,8 @@ enum pp_err pp_kafka_broker_push_broker_errors(struct pp_kafka_broker *broker, i
         return PP_ERR_NOTFOUND;
     /* The call is variadic in (error, rtt) pairs: one pair at a time. */
     for (i = 0; i < count && rerr == RD_KAFKA_RESP_ERR_NO_ERROR; i++)
-        rerr = rd_kafka_mock_broker_push_request_error_rtts(broker->mcluster, broker_id, api_key,
-                                                            1, (rd_kafka_resp_err_t)error, 0);
+        rerr = rd_kafka_mock_broker_push_request_error_rtts(broker->mcluster, broker_id, api_key, 1,
+                                                            (rd_kafka_resp_err_t)error, 0);
     return rerr == RD_KAFKA_RESP_ERR_NO_ERROR ? PP_OK : PP_ERR_INTERNAL;
 }
 
@@ -855,8 +891,8 @@ enum pp_err pp_kafka_broker_set_leader(struct pp_kafka_broker *broker, const cha
                                       broker->replication);
     if (rerr != RD_KAFKA_RESP_ERR_NO_ERROR && rerr != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
         return kafka_err(rerr);
-    for (p = partition < 0 ? 0 : partition; p < (partition < 0 ? broker->partitions : partition + 1);
-         p++) {
+    for (p = partition < 0 ? 0 : partition;
+         p < (partition < 0 ? broker->partitions : partition + 1); p++) {
         rerr = rd_kafka_mock_partition_set_leader(broker->mcluster, topic, p, broker_id);
         if (rerr != RD_KAFKA_RESP_ERR_NO_ERROR)
             return kafka_err(rerr);
@@ -903,7 +939,9 @@ static enum pp_err kafka_control_broker_id(const struct pp_kafka_broker *broker,
         return PP_OK;
     }
     snprintf(answer, answer_len, "error no broker '%s' (ids 1..%d%s)", text, broker->n_nodes,
-             is_all ? ", or all" : is_none ? ", or none" : "");
+             is_all    ? ", or all"
+             : is_none ? ", or none"
+                       : "");
     return PP_ERR_NOTFOUND;
 }
 
@@ -956,9 +994,9 @@ static enum pp_err kafka_control_errors(struct pp_kafka_broker *broker, char **w
                  w[3]);
         return PP_ERR_USAGE;
     }
-    err = n == 6 ? pp_kafka_broker_push_broker_errors(broker, broker_id, api_key, (size_t)count,
-                                                      error)
-                 : pp_kafka_broker_push_errors(broker, api_key, (size_t)count, error);
+    err = n == 6
+              ? pp_kafka_broker_push_broker_errors(broker, broker_id, api_key, (size_t)count, error)
+              : pp_kafka_broker_push_errors(broker, api_key, (size_t)count, error);
     if (err == PP_OK)
         snprintf(answer, answer_len, "ok errors %s %ld %s%s%s", pp_kafka_api_name(api_key), count,
                  pp_kafka_error_name(error), n == 6 ? " broker " : "", n == 6 ? w[5] : "");
@@ -971,8 +1009,9 @@ static void kafka_control_status(const struct pp_kafka_broker *broker, char *ans
     size_t len;
     int i;
 
-    snprintf(answer, answer_len, "ok status: %d brokers, topics get %d partitions, replication %d:",
-             broker->n_nodes, broker->partitions, broker->replication);
+    snprintf(answer, answer_len,
+             "ok status: %d brokers, topics get %d partitions, replication %d:", broker->n_nodes,
+             broker->partitions, broker->replication);
     for (i = 0; i < broker->n_nodes; i++) {
         len = strlen(answer);
         snprintf(answer + len, answer_len - len, "%s broker %d %s %s", i > 0 ? "," : "", i + 1,
@@ -982,8 +1021,8 @@ static void kafka_control_status(const struct pp_kafka_broker *broker, char *ans
 
 /* Runs one command of n words; on success writes the "ok" answer, on
  * failure may leave the answer empty (the caller then names the error). */
-static enum pp_err kafka_control_run(struct pp_kafka_broker *broker, char **w, int n,
-                                     char *answer, size_t answer_len)
+static enum pp_err kafka_control_run(struct pp_kafka_broker *broker, char **w, int n, char *answer,
+                                     size_t answer_len)
 {
     const char *cmd = w[0];
     int32_t broker_id;
@@ -1056,13 +1095,13 @@ static enum pp_err kafka_control_run(struct pp_kafka_broker *broker, char **w, i
         return PP_ERR_USAGE;
     }
     /* down, up, rtt, leader, coordinator: the answer repeats the words. */
-    snprintf(answer, answer_len, "ok %s %s%s%s%s%s", cmd, w[1], n > 2 ? " " : "",
-             n > 2 ? w[2] : "", n > 3 ? " " : "", n > 3 ? w[3] : "");
+    snprintf(answer, answer_len, "ok %s %s%s%s%s%s", cmd, w[1], n > 2 ? " " : "", n > 2 ? w[2] : "",
+             n > 3 ? " " : "", n > 3 ? w[3] : "");
     return PP_OK;
 }
 
-enum pp_err pp_kafka_broker_control(struct pp_kafka_broker *broker, const char *line,
-                                    char *answer, size_t answer_len)
+enum pp_err pp_kafka_broker_control(struct pp_kafka_broker *broker, const char *line, char *answer,
+                                    size_t answer_len)
 {
     char buf[PP_KAFKA_CONTROL_MAX_LINE + 1];
     char *w[KAFKA_CONTROL_MAX_WORDS];
@@ -1073,8 +1112,7 @@ enum pp_err pp_kafka_broker_control(struct pp_kafka_broker *broker, const char *
 
     answer[0] = '\0';
     if (strlen(line) > PP_KAFKA_CONTROL_MAX_LINE) {
-        snprintf(answer, answer_len, "error line longer than %d bytes",
-                 PP_KAFKA_CONTROL_MAX_LINE);
+        snprintf(answer, answer_len, "error line longer than %d bytes", PP_KAFKA_CONTROL_MAX_LINE);
         return PP_ERR_USAGE;
     }
     snprintf(buf, sizeof buf, "%s", line);
@@ -1999,8 +2037,8 @@ enum pp_err pp_kafka_consumer_blocked(void *vconsumer, bool is_blocked)
             rd_kafka_message_destroy(m);
             return PP_ERR_NOMEM;
         }
-        rd_kafka_topic_partition_list_add(back, rd_kafka_topic_name(m->rkt), m->partition)
-            ->offset = m->offset;
+        rd_kafka_topic_partition_list_add(back, rd_kafka_topic_name(m->rkt), m->partition)->offset =
+            m->offset;
         rd_kafka_error_t *serr = rd_kafka_seek_partitions(consumer->rk, back, 1000);
         if (serr != NULL) {
             pp_log_warn("kafka: seek back after a pause: %s", rd_kafka_error_string(serr));

@@ -106,13 +106,11 @@ enum pp_err pp_kafka_broker_clear_errors(struct pp_kafka_broker *broker, int16_t
 /* Takes a broker down (drops its connections and closes every new one at
  * once, so clients see disconnects; partition leaders stay where they are)
  * or brings it back up. PP_OK, PP_ERR_NOTFOUND (no such broker). */
-enum pp_err pp_kafka_broker_set_up(struct pp_kafka_broker *broker, int32_t broker_id,
-                                   bool is_up);
+enum pp_err pp_kafka_broker_set_up(struct pp_kafka_broker *broker, int32_t broker_id, bool is_up);
 
 /* Delays every answer of a broker by rtt_ms (0: none). PP_OK,
  * PP_ERR_NOTFOUND, PP_ERR_INVALID (rtt_ms < 0). */
-enum pp_err pp_kafka_broker_set_rtt(struct pp_kafka_broker *broker, int32_t broker_id,
-                                    int rtt_ms);
+enum pp_err pp_kafka_broker_set_rtt(struct pp_kafka_broker *broker, int32_t broker_id, int rtt_ms);
 
 /* Moves the leadership of a partition (-1: every partition of the topic)
  * to broker_id (-1: no leader). PP_OK, PP_ERR_NOTFOUND (no such topic,
@@ -150,8 +148,8 @@ const char *pp_kafka_error_name(int error);
  * nothing. Blank lines and lines starting with '#' do nothing and leave
  * answer empty. Any thread, one caller at a time.
  */
-enum pp_err pp_kafka_broker_control(struct pp_kafka_broker *broker, const char *line,
-                                    char *answer, size_t answer_len);
+enum pp_err pp_kafka_broker_control(struct pp_kafka_broker *broker, const char *line, char *answer,
+                                    size_t answer_len);
 
 /* Stops the forwarders, then the mock cluster (all data is lost). Accepts
  * NULL. Main thread. */

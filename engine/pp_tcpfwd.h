@@ -56,8 +56,8 @@ struct pp_tcpfwd_options {
     const struct pp_tcpfwd_filter *filter; /* may be NULL: plain bytes */
     size_t max_frame_bytes;                /* captured frames above this close the
                                               connection; 0 = 16 MiB */
-    bool is_any_port; /* ignore listen's port (it may be 0): the kernel picks a
-                         free one; pp_tcpfwd_port tells which */
+    bool is_any_port;                      /* ignore listen's port (it may be 0): the kernel picks a
+                                              free one; pp_tcpfwd_port tells which */
 };
 
 struct pp_tcpfwd;

@@ -294,8 +294,7 @@ int pp_cmd_broker(int argc, char **argv)
                     "pinpipe: broker: listening on %s (mock cluster brokers %s; topics get %d "
                     "partitions; in memory, not durable%s)\n",
                     pp_kafka_broker_bootstraps(broker), pp_kafka_broker_mock_bootstraps(broker),
-                    pp_kafka_broker_partitions(broker),
-                    o.control ? "; control commands read" : "");
+                    pp_kafka_broker_partitions(broker), o.control ? "; control commands read" : "");
         else
             fprintf(stderr,
                     "pinpipe: broker: listening on %s (%d brokers at %s; mock cluster brokers "

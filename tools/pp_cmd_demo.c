@@ -47,8 +47,8 @@ static const char demo_usage[] =
     "\n"
     "options:\n"
     "  --listen <host:port>   the HTTP API and dashboard (default " DEMO_LISTEN_DEFAULT ")\n"
-    "  --broker <host:port>   the broker's bootstrap address (default " PP_KAFKA_BROKER_DEFAULT_LISTEN
-    ")\n"
+    "  --broker <host:port>   the broker's bootstrap address "
+    "(default " PP_KAFKA_BROKER_DEFAULT_LISTEN ")\n"
     "  --rate <n>             emulated posts per second (default 200, at most 100000)\n"
     "  --partitions <n>       partitions per topic (default 8)\n"
     "  --seed <n>             the emulator's seed (default 100)\n"
@@ -100,8 +100,17 @@ struct demo_emulator {
 
 static int demo_parse_args(int argc, char **argv, struct demo_opts *o)
 {
-    enum { OPT_LISTEN = 256, OPT_BROKER, OPT_RATE, OPT_PARTITIONS, OPT_SEED, OPT_MALFORMED,
-           OPT_DURATION, OPT_SET, OPT_QUIET };
+    enum {
+        OPT_LISTEN = 256,
+        OPT_BROKER,
+        OPT_RATE,
+        OPT_PARTITIONS,
+        OPT_SEED,
+        OPT_MALFORMED,
+        OPT_DURATION,
+        OPT_SET,
+        OPT_QUIET
+    };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, OPT_LISTEN},
         {"broker", required_argument, NULL, OPT_BROKER},
@@ -150,8 +159,10 @@ static int demo_parse_args(int argc, char **argv, struct demo_opts *o)
             break;
         case OPT_DURATION:
             if (!pp_cli_parse_int(optarg, 1, INT32_MAX, &o->duration_s))
-                return pp_cli_usage_error("demo", "--duration must be a number of seconds >= 1, "
-                                                  "not '%s'", optarg);
+                return pp_cli_usage_error("demo",
+                                          "--duration must be a number of seconds >= 1, "
+                                          "not '%s'",
+                                          optarg);
             break;
         case OPT_SET:
             if (o->n_sets == sizeof o->sets / sizeof o->sets[0])

@@ -647,8 +647,7 @@ static void run_status_line(struct pp_run *r)
             (unsigned long long)r->records, (double)(r->records - line->last_records) / secs,
             (unsigned long long)c->posts, (double)(c->posts - line->last_posts) / secs, lag_text,
             r->desk.n_specs, (unsigned long long)run_rejected(c),
-            (unsigned long long)pp_window_set_late_posts(r->windows),
-            is_paused ? ", paused" : "");
+            (unsigned long long)pp_window_set_late_posts(r->windows), is_paused ? ", paused" : "");
     line->last = now;
     line->last_records = r->records;
     line->last_posts = c->posts;
@@ -773,10 +772,9 @@ static enum pp_err run_http_new(struct pp_run *r, char *msg, size_t msg_len)
     hopt.max_body_bytes = (size_t)pp_config_bytes(r->cfg, "http.max.body.bytes");
     if ((err = pp_http_new(&hopt, &r->http, msg, msg_len)))
         return err;
-    if ((err = pp_http_route(r->http, "GET", "/healthz", run_get_health, &r->desk,
-                             PP_HTTP_PUBLIC)) ||
-        (err = pp_http_route(r->http, "GET", "/readyz", run_get_ready, &r->desk,
-                             PP_HTTP_PUBLIC)) ||
+    if ((err =
+             pp_http_route(r->http, "GET", "/healthz", run_get_health, &r->desk, PP_HTTP_PUBLIC)) ||
+        (err = pp_http_route(r->http, "GET", "/readyz", run_get_ready, &r->desk, PP_HTTP_PUBLIC)) ||
         (err = pp_http_route(r->http, "GET", "/v1/queries", run_get_queries, &r->desk, 0)) ||
         (err = pp_http_route(r->http, "GET", "/v1/queries/*", run_get_queries, &r->desk, 0)) ||
         (err = pp_http_route(r->http, "GET", "/v1/status", run_get_status, &r->desk, 0)) ||
@@ -885,8 +883,8 @@ enum pp_err pp_run_start(struct pp_run *r, char *msg, size_t msg_len)
     }
     if ((err = pp_http_start(r->http, msg, msg_len)))
         return err;
-    pp_log_info("run: consuming %s, %s, %s; API on http://%s", r->topic_names[0],
-                r->topic_names[1], r->topic_names[2], r->listen);
+    pp_log_info("run: consuming %s, %s, %s; API on http://%s", r->topic_names[0], r->topic_names[1],
+                r->topic_names[2], r->listen);
     return PP_OK;
 }
 
