@@ -591,13 +591,14 @@ enum pp_err pp_kafka_broker_new(const struct pp_kafka_broker_options *options,
         err = PP_ERR_USAGE;
         goto fail;
     }
-    broker->n_nodes = options->brokers ? options->brokers : 1;
-    if (broker->n_nodes < 1 || broker->n_nodes > PP_KAFKA_BROKER_MAX_BROKERS) {
+    /* Checked before n_nodes is set: destroy walks nodes[0, n_nodes). */
+    if (options->brokers < 0 || options->brokers > PP_KAFKA_BROKER_MAX_BROKERS) {
         snprintf(msg, msg_len, "brokers must be 1..%d, not %d", PP_KAFKA_BROKER_MAX_BROKERS,
-                 broker->n_nodes);
+                 options->brokers);
         err = PP_ERR_USAGE;
         goto fail;
     }
+    broker->n_nodes = options->brokers ? options->brokers : 1;
     /* Kafka's usual replication factor, never more than there are
      * brokers. */
     broker->replication = broker->n_nodes < 3 ? broker->n_nodes : 3;

@@ -122,7 +122,8 @@ static bool send_request(int fd, int api_key, int32_t corr_id, const uint8_t *bo
     put16(buf + 6, 0);
     put32(buf + 8, (uint32_t)corr_id);
     put16(buf + 12, -1);
-    memcpy(buf + 14, body, body_len);
+    if (body_len > 0)
+        memcpy(buf + 14, body, body_len);
     return send(fd, buf, 14 + body_len, MSG_NOSIGNAL) == (ssize_t)(14 + body_len);
 }
 
