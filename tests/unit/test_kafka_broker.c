@@ -427,16 +427,25 @@ static void produce_range(struct pp_kafka_producer *producer, const char *topic,
     }
 }
 
-/* Reads the prefix's pin topic back with a consumer group until `want`
- * records arrived (bounded), and checks each value v0..v<want-1> arrived
- * exactly once. */
-static void consume_exactly_once(struct pp_kafka_broker *broker, const char *prefix,
-                                 const char *group, int want)
+#define MAX_OFFSETS (4 * N_MESSAGES)
+
+/*
+ * Reads the prefix's pin topic with a consumer group until every value
+ * v0..v<want-1> arrived (bounded), then 1 s more. Checks that nothing is
+ * lost and that no record (partition, offset) is delivered twice. A value
+ * at two offsets was written twice: librdkafka 2.0.2's mock does not drop
+ * an idempotent producer's retried batch (docs/broker.md), so after a
+ * dropped connection a batch whose answer was lost may be appended again.
+ * Such copies are counted on stderr.
+ */
+static void consume_all(struct pp_kafka_broker *broker, const char *prefix, const char *group,
+                       int want)
 {
     static const struct pp_kafka_property props[] = {
         {"session.timeout.ms", "6000"},
         {"heartbeat.interval.ms", "500"},
     };
+    static unsigned char offsets[PARTITIONS][MAX_OFFSETS];
     char names[PP_TOPIC_COUNT][64];
     struct pp_kafka_consumer_options opt = {
         .bootstrap = pp_kafka_broker_addresses(broker),
@@ -448,10 +457,13 @@ static void consume_exactly_once(struct pp_kafka_broker *broker, const char *pre
     struct pp_batch *batch;
     unsigned char *seen = calloc((size_t)want, 1);
     double deadline = now_s() + 30;
+    double end = 0;
     char msg[256];
+    int copies = 0;
     int n = 0;
 
     ck_assert_ptr_nonnull(seen);
+    memset(offsets, 0, sizeof offsets);
     for (int t = 0; t < PP_TOPIC_COUNT; t++) {
         snprintf(names[t], sizeof names[t], "%s.%s", prefix, pp_topic_name((enum pp_topic)t));
         opt.topics[t] = names[t];
@@ -459,7 +471,7 @@ static void consume_exactly_once(struct pp_kafka_broker *broker, const char *pre
     ck_assert_msg(pp_kafka_consumer_new(&opt, &consumer, msg, sizeof msg) == PP_OK, "%s", msg);
     batch = pp_batch_new(1 << 20);
     ck_assert_ptr_nonnull(batch);
-    while (n < want && now_s() < deadline) {
+    while (now_s() < (end > 0 ? end : deadline)) {
         pp_batch_reset(batch);
         ck_assert_int_eq(pp_kafka_consumer_fill(consumer, batch), PP_OK);
         for (size_t i = 0; i < batch->n_spans; i++) {
@@ -473,15 +485,28 @@ static void consume_exactly_once(struct pp_kafka_broker *broker, const char *pre
             int v = atoi(value + 1);
             ck_assert_int_ge(v, 0);
             ck_assert_int_lt(v, want);
-            ck_assert_msg(!seen[v], "%s delivered twice", value);
+            ck_assert_int_lt(span->partition, PARTITIONS);
+            ck_assert_int_lt(span->first_offset, MAX_OFFSETS);
+            ck_assert_msg(!offsets[span->partition][span->first_offset],
+                          "partition %d offset %lld delivered twice", (int)span->partition,
+                          (long long)span->first_offset);
+            offsets[span->partition][span->first_offset] = 1;
+            if (seen[v])
+                copies++;
+            else
+                n++;
             seen[v] = 1;
-            n++;
         }
+        if (n == want && end == 0)
+            end = now_s() + 1;
     }
     ck_assert_int_eq(n, want);
     pp_batch_destroy(batch);
     pp_kafka_consumer_destroy(consumer);
     free(seen);
+    if (copies > 0)
+        fprintf(stderr, "test_kafka_broker: %s: %d records written twice by the mock\n", prefix,
+                copies);
 }
 
 static void wait_pending_zero(struct pp_kafka_broker *broker, int id, int16_t api)
@@ -499,12 +524,11 @@ static void wait_pending_zero(struct pp_kafka_broker *broker, int id, int16_t ap
 }
 
 /* Produce disconnects and Fetch errors on every broker (each leads some
- * partitions): they all fire, the idempotent producer retries without
- * duplicating, and the consumer reads everything once. Produce fails by
- * disconnection, not by an error code: librdkafka 2.0.2's mock does not
- * check an idempotent producer's sequences, and after an error code it
- * appends the next batch in flight, so the failed one is lost
- * (docs/broker.md). */
+ * partitions): they all fire, the producer loses nothing and the consumer
+ * reads every record once. Produce fails by disconnection, not by an error
+ * code: librdkafka 2.0.2's mock does not check an idempotent producer's
+ * sequences, and after an error code it appends the next batch in flight,
+ * so the failed one is lost (docs/broker.md). */
 START_TEST(test_request_errors_recovered)
 {
     struct pp_kafka_broker *broker = start_cluster(BROKERS);
@@ -529,7 +553,7 @@ START_TEST(test_request_errors_recovered)
     ck_assert_msg(pp_kafka_producer_flush(producer, 30000, msg, sizeof msg) == PP_OK, "%s", msg);
     for (int id = 1; id <= BROKERS; id++)
         wait_pending_zero(broker, id, 0);
-    consume_exactly_once(broker, "e", "ge", N_MESSAGES);
+    consume_all(broker, "e", "ge", N_MESSAGES);
     for (int id = 1; id <= BROKERS; id++)
         wait_pending_zero(broker, id, 1);
     pp_kafka_producer_destroy(producer);
@@ -539,7 +563,7 @@ END_TEST
 
 /* The leader of every partition goes down while records are produced and
  * comes back 2 s later: the producer holds the records and delivers them
- * all, once. */
+ * all; the consumer reads every record once. */
 START_TEST(test_leader_down_while_producing)
 {
     struct pp_kafka_broker *broker = start_cluster(BROKERS);
@@ -555,7 +579,7 @@ START_TEST(test_leader_down_while_producing)
     ck_assert_int_eq(pp_kafka_producer_flush(producer, 2000, msg, sizeof msg), PP_ERR_IO);
     ck_assert_int_eq(pp_kafka_broker_set_up(broker, 2, true), PP_OK);
     ck_assert_msg(pp_kafka_producer_flush(producer, 30000, msg, sizeof msg) == PP_OK, "%s", msg);
-    consume_exactly_once(broker, "d", "gd", N_MESSAGES);
+    consume_all(broker, "d", "gd", N_MESSAGES);
     pp_kafka_producer_destroy(producer);
     pp_kafka_broker_destroy(broker);
 }
