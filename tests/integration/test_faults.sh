@@ -269,6 +269,8 @@ want1b=$(log_end)
 wait_json "$api/v1/status" 'd["records"]' "$want1b" 30 >/dev/null
 sleep 2
 got=$(json_get "$api/v1/status" 'd["records"]')
+redelivered=$(curl -s --max-time 5 "$api/metrics" | sed -n 's/^pinpipe_redelivered_total //p')
+echo "    (records delivered again after the rebalance and skipped: ${redelivered:-?})"
 if [ "$got" = "$want1b" ]; then
     ok "rebalance: every record of the log consumed exactly once ($want1b)"
 elif [ "$rebalance_rereads_known" = 1 ]; then
