@@ -56,21 +56,6 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int free_port(void)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof sa;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    int port;
-
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    port = ntohs(sa.sin_port);
-    close(fd);
-    return port;
-}
-
 static struct pp_kafka_broker *start_broker(void)
 {
     struct pp_kafka_broker *broker = NULL;
@@ -79,7 +64,7 @@ static struct pp_kafka_broker *start_broker(void)
 
     for (int attempt = 0; attempt < 10 && broker == NULL; attempt++) {
         struct pp_kafka_broker_options opt = {.listen = listen, .partitions = PARTITIONS};
-        snprintf(listen, sizeof listen, "127.0.0.1:%d", free_port());
+        snprintf(listen, sizeof listen, "127.0.0.1:%d", pp_check_free_port());
         enum pp_err err = pp_kafka_broker_new(&opt, &broker, msg, sizeof msg);
         ck_assert_msg(err == PP_OK || err == PP_ERR_IO, "broker: %s", msg);
     }
