@@ -10,10 +10,13 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "pp_kafka.h"
 
 /* Runs the suite (taking ownership of it) and returns the exit status. */
 static inline int pp_check_run(Suite *suite)
@@ -74,6 +77,25 @@ static inline int pp_check_free_port(void)
     port = ntohs(sa.sin_port);
     close(fd);
     return port;
+}
+
+/* An in-process development broker whose topics get `partitions`
+ * partitions, on a free loopback port; retried, since another process may
+ * take the port between the probe and the bind. */
+static inline struct pp_kafka_broker *pp_check_broker_start(int partitions)
+{
+    struct pp_kafka_broker *broker = NULL;
+    char msg[256];
+    char listen[64];
+
+    for (int attempt = 0; attempt < 10 && broker == NULL; attempt++) {
+        struct pp_kafka_broker_options opt = {.listen = listen, .partitions = partitions};
+        snprintf(listen, sizeof listen, "127.0.0.1:%d", pp_check_free_port());
+        enum pp_err err = pp_kafka_broker_new(&opt, &broker, msg, sizeof msg);
+        ck_assert_msg(err == PP_OK || err == PP_ERR_IO, "broker: %s", msg);
+    }
+    ck_assert_ptr_nonnull(broker);
+    return broker;
 }
 
 #endif

@@ -56,22 +56,6 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static struct pp_kafka_broker *start_broker(void)
-{
-    struct pp_kafka_broker *broker = NULL;
-    char msg[256];
-    char listen[64];
-
-    for (int attempt = 0; attempt < 10 && broker == NULL; attempt++) {
-        struct pp_kafka_broker_options opt = {.listen = listen, .partitions = PARTITIONS};
-        snprintf(listen, sizeof listen, "127.0.0.1:%d", pp_check_free_port());
-        enum pp_err err = pp_kafka_broker_new(&opt, &broker, msg, sizeof msg);
-        ck_assert_msg(err == PP_OK || err == PP_ERR_IO, "broker: %s", msg);
-    }
-    ck_assert_ptr_nonnull(broker);
-    return broker;
-}
-
 static struct pp_kafka_producer *start_producer(struct pp_kafka_broker *broker)
 {
     struct pp_kafka_producer *producer;
@@ -194,7 +178,7 @@ static void check_offsets_contiguous(int64_t first)
 
 START_TEST(test_read_all_commit_resume)
 {
-    struct pp_kafka_broker *broker = start_broker();
+    struct pp_kafka_broker *broker = pp_check_broker_start(PARTITIONS);
     struct pp_kafka_producer *producer = start_producer(broker);
     struct pp_batch *batch = pp_batch_new(1 << 20);
     struct pp_kafka_consumer *consumer;
@@ -302,7 +286,7 @@ END_TEST
 
 START_TEST(test_pause_resume_oversized)
 {
-    struct pp_kafka_broker *broker = start_broker();
+    struct pp_kafka_broker *broker = pp_check_broker_start(PARTITIONS);
     struct pp_kafka_producer *producer = start_producer(broker);
     struct pp_batch *batch = pp_batch_new(1 << 20);
     struct pp_batch *small = pp_batch_new(1024);
@@ -450,7 +434,7 @@ END_TEST
 
 START_TEST(test_pipeline_clean)
 {
-    struct pp_kafka_broker *broker = start_broker();
+    struct pp_kafka_broker *broker = pp_check_broker_start(PARTITIONS);
     struct pp_kafka_producer *producer = start_producer(broker);
     struct pp_kafka_consumer *consumer;
     struct pp_clean_options clean_options = {.max_record_bytes = PP_CLEAN_DEFAULT_MAX_RECORD_BYTES};

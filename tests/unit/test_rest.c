@@ -330,22 +330,6 @@ struct fixture {
     char base[64];
 };
 
-static struct pp_kafka_broker *start_broker(void)
-{
-    struct pp_kafka_broker *broker = NULL;
-    char msg[256];
-    char listen[64];
-
-    for (int attempt = 0; attempt < 10 && broker == NULL; attempt++) {
-        struct pp_kafka_broker_options opt = {.listen = listen, .partitions = PARTITIONS};
-        snprintf(listen, sizeof listen, "127.0.0.1:%d", pp_check_free_port());
-        enum pp_err err = pp_kafka_broker_new(&opt, &broker, msg, sizeof msg);
-        ck_assert_msg(err == PP_OK || err == PP_ERR_IO, "broker: %s", msg);
-    }
-    ck_assert_ptr_nonnull(broker);
-    return broker;
-}
-
 /* bootstrap NULL: an in-process broker. */
 static void fixture_start(struct fixture *f, const char *bootstrap, const char *token,
                           size_t max_body, int timeout_ms)
@@ -365,7 +349,7 @@ static void fixture_start(struct fixture *f, const char *bootstrap, const char *
 
     memset(f, 0, sizeof *f);
     if (bootstrap == NULL) {
-        f->broker = start_broker();
+        f->broker = pp_check_broker_start(PARTITIONS);
         ropt.bootstrap = pp_kafka_broker_bootstraps(f->broker);
     } else {
         /* Given as a property, as `pinpipe run` passes kafka.* keys. */
