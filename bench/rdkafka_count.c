@@ -42,6 +42,18 @@
 #define COUNT_BATCH 10000
 #define COUNT_TIMEOUT_S 120.0
 #define COUNT_LATENCY_MS 60000 /* the last 1 ms step holds everything slower */
+/* Follow mode also times posts: a post (the three records of one key) is
+ * complete when its third record arrives; its delay is that arrival minus
+ * the largest timestamp of the three, as pinpipe_post_visible_seconds
+ * measures it. Open addressing over the keys in flight; a slot is freed
+ * when the post completes. */
+#define COUNT_POSTS_SLOTS (1u << 22)
+
+struct count_post {
+    uint64_t key_hash; /* 0: free */
+    int64_t max_ts;
+    int parts;
+};
 
 static double count_now(void)
 {
@@ -126,8 +138,58 @@ static long count_quantile(const uint64_t *hist, uint64_t n, double q)
     return COUNT_LATENCY_MS - 1;
 }
 
+static uint64_t count_hash(const void *key, size_t len)
+{
+    const unsigned char *p = key;
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h ? h : 1;
+}
+
+/* Notes one timed record of a keyed post; returns the post's delay (ms)
+ * when this record completes it, else -1. */
+static long count_post_add(struct count_post *posts, const rd_kafka_message_t *m, int64_t ts,
+                           int64_t now_ms)
+{
+    uint64_t h;
+    size_t i;
+
+    if (m->key == NULL || m->key_len == 0)
+        return -1;
+    h = count_hash(m->key, m->key_len);
+    for (i = h & (COUNT_POSTS_SLOTS - 1); posts[i].key_hash != 0 && posts[i].key_hash != h;
+         i = (i + 1) & (COUNT_POSTS_SLOTS - 1))
+        ;
+    if (posts[i].key_hash == 0) {
+        posts[i].key_hash = h;
+        posts[i].max_ts = ts;
+        posts[i].parts = 0;
+    }
+    if (ts > posts[i].max_ts)
+        posts[i].max_ts = ts;
+    if (++posts[i].parts < 3)
+        return -1;
+    ts = posts[i].max_ts;
+    /* Backward-shift deletion keeps the probe chains whole. */
+    for (size_t j = (i + 1) & (COUNT_POSTS_SLOTS - 1); posts[j].key_hash != 0;
+         j = (j + 1) & (COUNT_POSTS_SLOTS - 1)) {
+        size_t home = posts[j].key_hash & (COUNT_POSTS_SLOTS - 1);
+        if (((j - home) & (COUNT_POSTS_SLOTS - 1)) >= ((j - i) & (COUNT_POSTS_SLOTS - 1))) {
+            posts[i] = posts[j];
+            i = j;
+        }
+    }
+    posts[i].key_hash = 0;
+    return ts > 0 && now_ms > ts ? (long)(now_ms - ts) : 0;
+}
+
 int main(int argc, char **argv)
 {
+    static uint64_t post_hist[COUNT_LATENCY_MS];
+    struct count_post *posts = NULL;
+    unsigned long long posts_timed = 0;
     static rd_kafka_message_t *msgs[COUNT_BATCH];
     static uint64_t hist[COUNT_LATENCY_MS];
     rd_kafka_topic_partition_list_t *parts = NULL;
@@ -203,6 +265,10 @@ int main(int argc, char **argv)
         goto out;
     }
     queue = rd_kafka_queue_get_consumer(rk);
+    if (follow_s > 0 && (posts = calloc(COUNT_POSTS_SLOTS, sizeof *posts)) == NULL) {
+        count_fail("follow", "out of memory");
+        goto out;
+    }
     if (follow_s > 0)
         start = count_now(); /* follow for that long once assigned */
     while (follow_s > 0 ? count_now() - start < follow_s : ended < parts->cnt) {
@@ -247,6 +313,11 @@ int main(int argc, char **argv)
                         latency_max = ms;
                     hist[ms < COUNT_LATENCY_MS ? ms : COUNT_LATENCY_MS - 1]++;
                     timed++;
+                    long post_ms = count_post_add(posts, m, ts, now_ms);
+                    if (post_ms >= 0) {
+                        post_hist[post_ms < COUNT_LATENCY_MS ? post_ms : COUNT_LATENCY_MS - 1]++;
+                        posts_timed++;
+                    }
                 }
             }
             rd_kafka_message_destroy(m);
@@ -257,14 +328,17 @@ int main(int argc, char **argv)
         }
     }
     if (follow_s > 0)
-        printf("%llu %.3f %ld %ld %ld %ld %.1f\n", timed, count_now() - start - warmup_s,
-               count_quantile(hist, timed, 0.5), count_quantile(hist, timed, 0.99),
-               count_quantile(hist, timed, 0.999), latency_max,
-               timed ? latency_sum / (double)timed : 0.0);
+        printf("%llu %.3f %ld %ld %ld %ld %.1f %llu %ld %ld\n", timed,
+               count_now() - start - warmup_s, count_quantile(hist, timed, 0.5),
+               count_quantile(hist, timed, 0.99), count_quantile(hist, timed, 0.999), latency_max,
+               timed ? latency_sum / (double)timed : 0.0, posts_timed,
+               count_quantile(post_hist, posts_timed, 0.5),
+               count_quantile(post_hist, posts_timed, 0.99));
     else
         printf("%llu %llu %.6f %.6f\n", records, bytes, count_now() - start, last - first);
     rc = 0;
 out:
+    free(posts);
     if (queue != NULL)
         rd_kafka_queue_destroy(queue);
     if (parts != NULL)
