@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 static enum pp_log_level log_level = PP_LOG_INFO;
+/* -1: not known yet; then whether stderr is a terminal. */
+static int log_is_tty = -1;
 
 void pp_log_set_level(enum pp_log_level level)
 {
@@ -20,7 +22,12 @@ void pp_log(enum pp_log_level level, const char *fmt, ...)
 
     if (level > log_level)
         return;
-    off = snprintf(line, sizeof line, "pinpipe: %s",
+    if (log_is_tty < 0)
+        log_is_tty = isatty(STDERR_FILENO);
+    /* On a terminal a command may keep a status line (no newline) at the
+     * bottom: start by clearing it, so the message gets a line of its own;
+     * the status line is drawn again at its next update. */
+    off = snprintf(line, sizeof line, "%spinpipe: %s", log_is_tty ? "\r\033[K" : "",
                    level == PP_LOG_ERROR  ? ""
                    : level == PP_LOG_WARN ? "warning: "
                                           : "");
