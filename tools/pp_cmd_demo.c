@@ -351,15 +351,10 @@ int pp_cmd_demo(int argc, char **argv)
         goto out;
     }
     is_emulating = true;
-    /* The host as given, the port as bound (--listen may ask for port 0). */
-    const char *colon = strrchr(o.listen, ':');
-    int host_len = colon != NULL ? (int)(colon - o.listen) : (int)strlen(o.listen);
     if (!o.is_quiet)
         fprintf(stderr,
-                "pinpipe demo: dashboard on http://%.*s:%d/ (broker %s, %" PRId64
-                " posts/s); Ctrl-C stops\n",
-                host_len, o.listen, pp_run_http_port(run), pp_kafka_broker_bootstraps(broker),
-                o.rate);
+                "pinpipe demo: dashboard on %s/ (broker %s, %" PRId64 " posts/s); Ctrl-C stops\n",
+                pp_run_url(run), pp_kafka_broker_bootstraps(broker), o.rate);
     if ((err = pp_run_loop(run))) {
         fprintf(stderr, "pinpipe: demo: %s\n", pp_err_str(err));
         goto out;

@@ -116,7 +116,7 @@ struct pp_run {
     uint64_t redelivered; /* records skipped: applied before a rebalance */
     atomic_bool is_stopped;
     char topic_names[PP_TOPIC_COUNT][256];
-    char listen[256];
+    char url[300]; /* http://<host as configured>:<port as bound> */
     struct run_desk desk;
     struct run_visible visible;
     struct run_status_line line;
@@ -842,7 +842,13 @@ enum pp_err pp_run_new(const struct pp_config *cfg, const struct pp_run_options 
                  pp_config_str(cfg, "topics.prefix"), pp_topic_name((enum pp_topic)t));
     if ((err = run_consumer_new(r, msg, msg_len)) || (err = run_http_new(r, msg, msg_len)))
         goto fail;
-    snprintf(r->listen, sizeof r->listen, "%s", pp_config_str(cfg, "http.listen"));
+    /* The host as configured, the port as bound (http.listen may ask for
+     * port 0). */
+    const char *listen = pp_config_str(cfg, "http.listen");
+    const char *colon = strrchr(listen, ':');
+    snprintf(r->url, sizeof r->url, "http://%.*s:%u",
+             colon != NULL ? (int)(colon - listen) : (int)strlen(listen), listen,
+             pp_http_port(r->http));
     r->clean.max_record_bytes = (size_t)pp_config_bytes(cfg, "input.max.record.bytes");
     r->clean.is_query_only = true; /* until the cleaned lake (issue 4) needs every column */
     *out = r;
@@ -854,9 +860,9 @@ fail:
     return err;
 }
 
-int pp_run_http_port(const struct pp_run *r)
+const char *pp_run_url(const struct pp_run *r)
 {
-    return (int)pp_http_port(r->http);
+    return r->url;
 }
 
 enum pp_err pp_run_start(struct pp_run *r, char *msg, size_t msg_len)
@@ -883,8 +889,8 @@ enum pp_err pp_run_start(struct pp_run *r, char *msg, size_t msg_len)
     }
     if ((err = pp_http_start(r->http, msg, msg_len)))
         return err;
-    pp_log_info("run: consuming %s, %s, %s; API on http://%s", r->topic_names[0], r->topic_names[1],
-                r->topic_names[2], r->listen);
+    pp_log_info("run: consuming %s, %s, %s; API on %s", r->topic_names[0], r->topic_names[1],
+                r->topic_names[2], r->url);
     return PP_OK;
 }
 

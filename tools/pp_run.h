@@ -46,8 +46,9 @@ struct pp_run_options {
 enum pp_err pp_run_new(const struct pp_config *cfg, const struct pp_run_options *options,
                        struct pp_run **out, char *msg, size_t msg_len);
 
-/* The port the HTTP API listens on (http.listen may ask for port 0). */
-int pp_run_http_port(const struct pp_run *run);
+/* The API's base URL, "http://<host of http.listen>:<bound port>" (the
+ * port may have been 0). Borrowed: valid until pp_run_destroy(). */
+const char *pp_run_url(const struct pp_run *run);
 
 /* Starts the pipeline and the HTTP server. Main thread, once. */
 enum pp_err pp_run_start(struct pp_run *run, char *msg, size_t msg_len);
