@@ -170,14 +170,14 @@ static struct pp_pipeline_config config_make(size_t workers, struct fake_source 
     return c;
 }
 
-/* Consumes every batch, checking order and content; returns the number of
- * batches seen. */
-static uint64_t consume_checked(struct pp_pipeline *p, uint64_t limit)
+/* Consumes every batch from the one numbered first on, checking order and
+ * content; returns the number of batches seen. */
+static uint64_t consume_checked_from(struct pp_pipeline *p, uint64_t first, uint64_t limit)
 {
     struct pp_batch *batch;
-    uint64_t seen = 0;
+    uint64_t seen = first;
 
-    while (seen < limit && pp_pipeline_next(p, &batch) == PP_OK) {
+    while (seen - first < limit && pp_pipeline_next(p, &batch) == PP_OK) {
         const int64_t *out = (const int64_t *)(const void *)batch->out.data;
         size_t i;
         /* Source order, whatever the workers' speed. */
@@ -195,7 +195,12 @@ static uint64_t consume_checked(struct pp_pipeline *p, uint64_t limit)
         pp_pipeline_release(p, batch);
         seen++;
     }
-    return seen;
+    return seen - first;
+}
+
+static uint64_t consume_checked(struct pp_pipeline *p, uint64_t limit)
+{
+    return consume_checked_from(p, 0, limit);
 }
 
 static void run_in_order(size_t workers, bool is_slow)
@@ -414,6 +419,71 @@ START_TEST(test_consumer_stops_early)
 }
 END_TEST
 
+/* A source that records the blocked callback's calls. */
+struct blocked_source {
+    struct fake_source fake;
+    _Atomic int blocked_true;
+    _Atomic int blocked_false;
+    _Atomic bool is_blocked;
+};
+
+static enum pp_err blocked_fill(void *arg, struct pp_batch *batch)
+{
+    struct blocked_source *src = arg;
+
+    /* A fill while blocked would mean the source got a batch without the
+     * callback being told the stall is over. */
+    if (atomic_load(&src->is_blocked))
+        return PP_ERR_INTERNAL;
+    return fake_fill(&src->fake, batch);
+}
+
+static enum pp_err blocked_cb(void *arg, bool is_blocked)
+{
+    struct blocked_source *src = arg;
+
+    atomic_fetch_add(is_blocked ? &src->blocked_true : &src->blocked_false, 1);
+    atomic_store(&src->is_blocked, is_blocked);
+    return PP_OK;
+}
+
+START_TEST(test_blocked_callback)
+{
+    struct blocked_source src = {.fake = {1000, UINT64_MAX, PP_OK, 0, 0}};
+    struct tag_arg arg;
+    struct pp_pipeline_config cfg;
+    struct pp_pipeline *p = NULL;
+    struct pp_batch *held[8];
+    struct timespec pause = {0, 200 * 1000000L};
+    size_t n_held = 0;
+
+    /* The consumer keeps every batch of the pool (1 worker x 2) for 200 ms:
+     * the source is told it is blocked (again every 50 ms), then, once a
+     * batch is back, that it is not; nothing is lost or reordered. */
+    tag_arg_init(&arg);
+    cfg = config_make(1, &src.fake, &arg);
+    cfg.fill = blocked_fill;
+    cfg.blocked = blocked_cb;
+    cfg.source = &src;
+    ck_assert_int_eq(pp_pipeline_start(&cfg, &p), PP_OK);
+    while (n_held < 2 && pp_pipeline_next(p, &held[n_held]) == PP_OK)
+        n_held++;
+    ck_assert_uint_eq(n_held, 2);
+    nanosleep(&pause, NULL);
+    ck_assert_int_ge(atomic_load(&src.blocked_true), 2);
+    ck_assert_int_eq(atomic_load(&src.blocked_false), 0);
+    ck_assert(atomic_load(&src.is_blocked));
+    ck_assert_uint_eq(held[0]->seq, 0);
+    ck_assert_uint_eq(held[1]->seq, 1);
+    pp_pipeline_release(p, held[0]);
+    pp_pipeline_release(p, held[1]);
+    ck_assert_uint_eq(consume_checked_from(p, 2, UINT64_MAX), 1000 - 2);
+    ck_assert_int_eq(pp_pipeline_stop(p), PP_OK);
+    ck_assert_int_eq(atomic_load(&src.blocked_false), 1);
+    ck_assert(!atomic_load(&src.is_blocked));
+}
+END_TEST
+
 START_TEST(test_zero_workers_rejected)
 {
     struct fake_source src = {1, UINT64_MAX, PP_OK, 0, 0};
@@ -444,6 +514,7 @@ static Suite *pipeline_suite(void)
     PP_CHECK_TCASE(s, test_stage_process_fails);
     PP_CHECK_TCASE(s, test_consumer_stops_early);
     PP_CHECK_TCASE(s, test_zero_workers_rejected);
+    PP_CHECK_TCASE(s, test_blocked_callback);
     return s;
 }
 

@@ -84,6 +84,45 @@ START_TEST(test_again_when_empty)
 }
 END_TEST
 
+/* Pushes ITEM(7) after a short sleep, from another thread. */
+static void *push_later(void *arg)
+{
+    struct timespec ts = {0, 30 * 1000000L};
+
+    nanosleep(&ts, NULL);
+    ck_assert_int_eq(pp_ring_push(arg, ITEM(7)), PP_OK);
+    return NULL;
+}
+
+START_TEST(test_pop_timed)
+{
+    struct pp_ring *ring = pp_ring_new(2);
+    void *item = ITEM(99);
+    struct timespec t0;
+    struct timespec t1;
+    pthread_t thread;
+    double secs;
+
+    /* Empty: gives up after about the timeout, item untouched. */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ck_assert_int_eq(pp_ring_pop_timed(ring, &item, 40), PP_AGAIN);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    ck_assert_msg(secs >= 0.039 && secs < 5.0, "waited %.3f s for a 40 ms timeout", secs);
+    ck_assert_ptr_eq(item, ITEM(99));
+    /* Woken by a push well before the timeout. */
+    ck_assert_int_eq(pthread_create(&thread, NULL, push_later, ring), 0);
+    ck_assert_int_eq(pp_ring_pop_timed(ring, &item, 10000), PP_OK);
+    ck_assert_ptr_eq(item, ITEM(7));
+    pthread_join(thread, NULL);
+    /* Zero timeout: a plain try; closed and empty: PP_END. */
+    ck_assert_int_eq(pp_ring_pop_timed(ring, &item, 0), PP_AGAIN);
+    pp_ring_close(ring);
+    ck_assert_int_eq(pp_ring_pop_timed(ring, &item, 1000), PP_END);
+    pp_ring_destroy(ring);
+}
+END_TEST
+
 START_TEST(test_wraparound)
 {
     struct pp_ring *ring = pp_ring_new(2);
@@ -322,6 +361,7 @@ static Suite *ring_suite(void)
     PP_CHECK_TCASE(s, test_push_pop_order);
     PP_CHECK_TCASE(s, test_again_when_full);
     PP_CHECK_TCASE(s, test_again_when_empty);
+    PP_CHECK_TCASE(s, test_pop_timed);
     PP_CHECK_TCASE(s, test_wraparound);
     PP_CHECK_TCASE(s, test_capacity_rounding);
     PP_CHECK_TCASE(s, test_close_semantics);
