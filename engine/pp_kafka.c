@@ -283,6 +283,18 @@ static uint8_t *kafka_put_address(uint8_t *o, const char *host, size_t host_len,
     return o + 4;
 }
 
+/* Makes out (new_len bytes, allocated with at least frame->cap) the
+ * frame, fixing its size prefix; the old bytes are freed. */
+static void kafka_frame_replace(struct pp_tcpfwd_frame *frame, uint8_t *out, size_t new_len)
+{
+    kafka_wr32(out, (uint32_t)(new_len - 4));
+    free(frame->data);
+    frame->data = out;
+    frame->len = new_len;
+    if (frame->cap < new_len)
+        frame->cap = new_len;
+}
+
 /* Rewrites the broker list of a Metadata response to advertise each
  * broker's forwarder. Returns non-zero when the frame cannot be parsed. */
 static enum pp_err kafka_metadata_response(struct pp_kafka_broker *broker,
@@ -360,12 +372,7 @@ static enum pp_err kafka_metadata_response(struct pp_kafka_broker *broker,
         }
     }
     memcpy(o, p, (size_t)(end - p));
-    kafka_wr32(out, (uint32_t)(new_len - 4));
-    free(frame->data);
-    frame->data = out;
-    frame->len = new_len;
-    if (frame->cap < new_len)
-        frame->cap = new_len;
+    kafka_frame_replace(frame, out, new_len);
     return PP_OK;
 }
 
@@ -412,12 +419,7 @@ static enum pp_err kafka_coordinator_response(struct pp_kafka_broker *broker,
     memcpy(out, frame->data, head_len);
     o = kafka_put_address(out + head_len, broker->host, host_len, port);
     memcpy(o, p, (size_t)(end - p));
-    kafka_wr32(out, (uint32_t)(new_len - 4));
-    free(frame->data);
-    frame->data = out;
-    frame->len = new_len;
-    if (frame->cap < new_len)
-        frame->cap = new_len;
+    kafka_frame_replace(frame, out, new_len);
     return PP_OK;
 }
 
