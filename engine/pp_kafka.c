@@ -1439,6 +1439,23 @@ enum pp_err pp_kafka_produce(struct pp_kafka_producer *producer, const char *top
     return kafka_produce(producer, topic, partition, key, key_len, value, value_len, NULL);
 }
 
+enum pp_err pp_kafka_produce_retry(struct pp_kafka_producer *producer, const char *topic,
+                                   int32_t partition, const void *key, size_t key_len,
+                                   const void *value, size_t value_len)
+{
+    struct pp_kafka_producer_stats st;
+    enum pp_err err;
+
+    for (;;) {
+        err = pp_kafka_produce(producer, topic, partition, key, key_len, value, value_len);
+        if (err != PP_AGAIN)
+            return err;
+        pp_kafka_producer_get_stats(producer, &st);
+        if (st.failed > 0)
+            return st.first_error;
+    }
+}
+
 enum pp_err pp_kafka_tracker_new(size_t n, struct pp_kafka_tracker **out)
 {
     struct pp_kafka_tracker *tracker;

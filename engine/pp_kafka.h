@@ -216,6 +216,16 @@ enum pp_err pp_kafka_produce(struct pp_kafka_producer *producer, const char *top
                              size_t value_len);
 
 /*
+ * pp_kafka_produce, called again while it says PP_AGAIN, until the message
+ * is queued or a delivery has failed (then that failure's error: the
+ * producer's run fails anyway). For producers that must not drop a record
+ * and have nothing else to do meanwhile (emulate, replay).
+ */
+enum pp_err pp_kafka_produce_retry(struct pp_kafka_producer *producer, const char *topic,
+                                   int32_t partition, const void *key, size_t key_len,
+                                   const void *value, size_t value_len);
+
+/*
  * Delivery tracking: learn each message's partition and offset, or its
  * error, so one caller (an HTTP request of the REST proxy) can wait for the
  * reports of its own messages while other threads produce too.

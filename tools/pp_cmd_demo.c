@@ -238,11 +238,13 @@ static void *demo_emulator_main(void *arg)
             break;
         key_len = snprintf(key, sizeof key, "%" PRId64, ind);
         for (int t = 0; t < PP_TOPIC_COUNT && !err; t++) {
-            /* A full queue means the broker is behind: wait for deliveries. */
-            while ((err = pp_kafka_produce(e->producer, e->topics[t], PP_KAFKA_PARTITION_ANY, key,
-                                           (size_t)key_len, rec[t].data, rec[t].len)) == PP_AGAIN &&
-                   !atomic_load(&e->is_stopped))
-                pp_kafka_producer_poll(e->producer, 10);
+            /* A full queue means the broker is behind (pp_kafka_produce has
+             * waited briefly for deliveries): try again, unless stopping.
+             * Unlike pp_kafka_produce_retry, a stop must not wait for it. */
+            do {
+                err = pp_kafka_produce(e->producer, e->topics[t], PP_KAFKA_PARTITION_ANY, key,
+                                       (size_t)key_len, rec[t].data, rec[t].len);
+            } while (err == PP_AGAIN && !atomic_load(&e->is_stopped));
         }
         if (err == PP_AGAIN)
             err = PP_OK; /* stopped while waiting */

@@ -611,25 +611,6 @@ static void emulate_progress(int64_t done, int64_t count, double started, bool i
     fflush(stderr);
 }
 
-/* Produces one record, retrying while the producer's queue is full. Stops
- * early when a delivery has already failed: the run fails anyway. */
-static enum pp_err emulate_produce(struct pp_kafka_producer *producer, const char *topic,
-                                   const char *key, size_t key_len, const struct pp_buf *record)
-{
-    struct pp_kafka_producer_stats st;
-    enum pp_err err;
-
-    for (;;) {
-        err = pp_kafka_produce(producer, topic, PP_KAFKA_PARTITION_ANY, key, key_len, record->data,
-                               record->len);
-        if (err != PP_AGAIN)
-            return err;
-        pp_kafka_producer_get_stats(producer, &st);
-        if (st.failed > 0)
-            return st.first_error;
-    }
-}
-
 /* --to kafka:// and --to http://: where the records go. */
 struct emulate_remote {
     const struct emulate_opts *o;
@@ -773,7 +754,8 @@ static enum pp_err emulate_remote_send(struct emulate_remote *r, int topic, int6
     if (r->client != NULL)
         return emulate_post(r, topic, record);
     key_len = snprintf(key, sizeof key, "%" PRId64, ind);
-    return emulate_produce(r->producer, r->topic[topic], key, (size_t)key_len, record);
+    return pp_kafka_produce_retry(r->producer, r->topic[topic], PP_KAFKA_PARTITION_ANY, key,
+                                  (size_t)key_len, record->data, record->len);
 }
 
 /* --to kafka:// or http://: every post's three records to

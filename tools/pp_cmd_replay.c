@@ -247,25 +247,6 @@ static enum pp_err replay_plan(struct replay *r, const struct pp_lake_listing *l
     return PP_OK;
 }
 
-/* Produces one record, retrying while the local queue is full; gives up
- * as soon as a delivery has failed (the run fails anyway). */
-static enum pp_err replay_produce(struct replay *r, int topic, int32_t partition, const char *key,
-                                  size_t key_len, const char *value, size_t value_len)
-{
-    struct pp_kafka_producer_stats st;
-    enum pp_err err;
-
-    for (;;) {
-        err = pp_kafka_produce(r->producer, r->topic[topic], partition, key, key_len, value,
-                               value_len);
-        if (err != PP_AGAIN)
-            return err;
-        pp_kafka_producer_get_stats(r->producer, &st);
-        if (st.failed > 0)
-            return st.first_error;
-    }
-}
-
 /* One record of a span: data[0..len) with capacity readable bytes. */
 static enum pp_err replay_record(struct replay *r, const struct pp_batch_span *span, int64_t offset,
                                  const char *data, size_t len, size_t capacity)
@@ -285,8 +266,8 @@ static enum pp_err replay_record(struct replay *r, const struct pp_batch_span *s
         return err;
     if (r->o->rate > 0)
         pp_cli_pace(&r->start, r->total, r->o->rate);
-    err = replay_produce(r, span->topic, partition, key_len > 0 ? key : NULL, (size_t)key_len, data,
-                         len);
+    err = pp_kafka_produce_retry(r->producer, r->topic[span->topic], partition,
+                                 key_len > 0 ? key : NULL, (size_t)key_len, data, len);
     if (err == PP_ERR_TOOBIG) {
         pp_log_warn("replay: %s [%" PRId32 "] offset %" PRId64
                     ": record of %zu bytes is larger than the producer's message.max.bytes; "
