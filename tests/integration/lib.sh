@@ -36,11 +36,26 @@ PYTHON=/usr/bin/python3
 ok() { echo "ok   $1"; passed=$((passed + 1)); }
 fail() { echo "FAIL $1"; failed=$((failed + 1)); }
 
-# A free loopback port: bind to port 0 and read back what the kernel chose.
-# Without python3, a random high port (a clash shows as "port in use").
+# A free loopback port, drawn below the kernel's ephemeral range
+# (32768-60999): a port the kernel handed out by bind(0) is also what it
+# hands out for the outgoing connections of the tests running alongside,
+# and one of those took a chosen port once. Checked free by binding it.
+# Without python3, a random port in the same range.
 free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' \
-        2>/dev/null || echo $((20000 + RANDOM % 20000))
+    python3 -c '
+import random, socket
+for _ in range(200):
+    p = random.randrange(20000, 32768)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(p)
+    break
+' 2>/dev/null || echo $((20000 + RANDOM % 12768))
 }
 
 # wait_for_line <file> <fixed text> <seconds>

@@ -125,12 +125,14 @@ fi
 expect_one_line "demo --rate 0" 2 "--rate must be" 10 demo --rate 0
 expect_one_line "demo --bogus" 2 "unknown option" 10 demo --bogus
 expect_one_line "demo --set dedup.tl=1m" 2 "dedup.ttl" 10 demo --set dedup.tl=1m
-# A port that is taken (a fresh one: the demos above leave TIME_WAIT
-# connections on theirs): the broker cannot listen.
-bport=$(free_port)
-python3 -c 'import socket,time; s=socket.socket(); s.bind(("127.0.0.1",'"$bport"')); s.listen(); time.sleep(30)' &
+# A port that is taken: the holder binds port 0 itself and prints what it
+# got, so no other process can take the port between choosing and holding
+# it (a free_port race failed CI once).
+python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1], flush=True); time.sleep(30)' \
+    >"$tmp/holder.port" &
 pids+=($!)
-sleep 0.5
+wait_for_line "$tmp/holder.port" "" 5
+bport=$(cat "$tmp/holder.port")
 expect_one_line "demo on a busy broker port" 1 "127.0.0.1:$bport" 20 \
     demo --broker "127.0.0.1:$bport" --listen "127.0.0.1:$hport"
 

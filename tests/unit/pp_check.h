@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pp_kafka.h"
@@ -61,22 +63,32 @@ static inline char *pp_check_copy(const char *text, size_t len, size_t padding, 
     return buf;
 }
 
-/* A loopback port that was free a moment ago (bind to port 0, read back
- * the kernel's choice, close). A server started on it may still find it
- * taken: callers retry on PP_ERR_IO. */
+/* A free loopback port below the kernel's ephemeral range (32768-60999),
+ * where the outgoing connections of tests running alongside cannot take it
+ * between the probe and the bind; checked free by binding it. A server
+ * started on it may still find it taken: callers retry on PP_ERR_IO. */
 static inline int pp_check_free_port(void)
 {
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof sa;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    int port;
+    static unsigned seed;
 
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    port = ntohs(sa.sin_port);
-    close(fd);
-    return port;
+    if (seed == 0)
+        seed = (unsigned)getpid() ^ (unsigned)time(NULL);
+    for (int attempt = 0; attempt < 200; attempt++) {
+        int port = 20000 + rand_r(&seed) % 12768;
+        struct sockaddr_in sa = {.sin_family = AF_INET,
+                                 .sin_port = htons((uint16_t)port),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        int rc;
+
+        ck_assert_int_ge(fd, 0);
+        rc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+        close(fd);
+        if (rc == 0)
+            return port;
+    }
+    ck_abort_msg("no free loopback port in 20000-32767");
+    return -1;
 }
 
 /* An in-process development broker whose topics get `partitions`
