@@ -21,9 +21,10 @@ while [ $# -gt 0 ]; do
 done
 
 pkgs=(meson ninja-build pkg-config gcc g++ libsimdjson-dev libzstd-dev librdkafka-dev libmicrohttpd-dev
-      libcurl4-openssl-dev libjs-chart.js zstd)
+      libcurl4-openssl-dev libjs-chart.js zstd liburing-dev libssl-dev)
 if [ "$with_tests" = 1 ]; then
-    pkgs+=(check nodejs npm python3 python3-requests python3-confluent-kafka kcat curl chromium bc)
+    pkgs+=(check nodejs npm python3 python3-requests python3-confluent-kafka kcat curl chromium bc
+           python3-botocore awscli)
 fi
 
 missing=()

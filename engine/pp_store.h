@@ -1,0 +1,103 @@
+/*
+ * pp_store: where lake objects go, a local directory or an S3 bucket.
+ *
+ * The sink hands over whole objects (a key and its bytes); the store writes
+ * each so that it appears only complete, under exactly that key:
+ *   local: a hidden temporary file in the key's directory, written, fsynced,
+ *          renamed into place, the directory fsynced (through io_uring, or
+ *          plain system calls where io_uring is unavailable);
+ *   S3:    PutObject, or a multipart upload from s3.part.size.
+ * Writing the same key twice leaves one object with the last bytes (the
+ * sink rewrites the same keys after a crash, SPEC 7).
+ *
+ * Puts are asynchronous. The store retries transient failures itself
+ * (exponential backoff with jitter) and reports each put exactly once,
+ * through its callback, from inside pp_store_poll(): PP_OK once the object
+ * is durable, an error when it never will be (the caller stops).
+ *
+ * Threads: a store belongs to the thread that opened it (the sink's); every
+ * call, and every callback, happens on that thread.
+ */
+#ifndef PP_STORE_H
+#define PP_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pp_arena.h"
+#include "pp_err.h"
+
+struct pp_store;
+
+struct pp_store_options {
+    /* "file:///abs/path", a plain path, or "s3://bucket[/prefix]". */
+    const char *url;
+    /* false: plain system calls even where io_uring works (tests, and the
+     * fallback's own coverage). */
+    bool is_uring_off;
+    /* Objects written at the same time, at most (0: a default). */
+    size_t max_in_flight;
+};
+
+/* Called once per put, on the store's thread, from pp_store_poll() (or
+ * pp_store_close()). err: PP_OK when the object is durable; otherwise a
+ * permanent failure, with pp_store_error() naming key and cause. */
+typedef void (*pp_store_done_fn)(void *arg, enum pp_err err);
+
+/*
+ * Opens the store at options->url and checks it can write there (local: the
+ * root is created and a probe file written and removed). Errors:
+ * PP_ERR_USAGE (a URL that cannot work), PP_ERR_IO (cannot write there);
+ * msg (msg_len bytes) gets one line naming the URL and the cause. Logs one
+ * line saying whether io_uring or plain system calls write the objects.
+ */
+enum pp_err pp_store_open(const struct pp_store_options *options, struct pp_store **store,
+                          char *msg, size_t msg_len);
+
+/*
+ * Starts writing object `key` (relative, '/'-separated, no "..", no leading
+ * '/') with the bytes of data. Takes ownership of data's memory (data is
+ * left empty; the store frees it once written). done(arg, ...) is called
+ * later from pp_store_poll(). PP_AGAIN: max_in_flight puts are running;
+ * nothing was taken, poll and retry. PP_ERR_INVALID: a bad key.
+ */
+enum pp_err pp_store_put(struct pp_store *store, const char *key, struct pp_buf *data,
+                         pp_store_done_fn done, void *arg);
+
+/*
+ * Makes progress: submits, reaps completions, retries, and calls the done
+ * callbacks of finished puts. Waits up to timeout_ms (0: does not wait,
+ * -1: until something completes) when nothing is ready. *completed (may
+ * be NULL) gets the number of callbacks made. An error is the store's own
+ * (its io_uring failed), not one put's.
+ */
+enum pp_err pp_store_poll(struct pp_store *store, int timeout_ms, size_t *completed);
+
+/* Puts started and not yet reported. */
+size_t pp_store_in_flight(const struct pp_store *store);
+
+/* Bytes handed to puts not yet reported. */
+uint64_t pp_store_buffered_bytes(const struct pp_store *store);
+
+/* "io_uring" or "syscalls" (local), "s3". Never NULL. */
+const char *pp_store_backend(const struct pp_store *store);
+
+/* The message of the last failed put ("<key>: <cause>"), or "". */
+const char *pp_store_error(const struct pp_store *store);
+
+/* Counters, for /metrics. */
+struct pp_store_stats {
+    uint64_t objects; /* puts reported durable */
+    uint64_t bytes;   /* their bytes */
+    uint64_t retries; /* attempts repeated after a transient failure */
+};
+void pp_store_get_stats(const struct pp_store *store, struct pp_store_stats *stats);
+
+/*
+ * Waits for every put still running (calling their callbacks), then frees
+ * the store. Accepts NULL.
+ */
+void pp_store_close(struct pp_store *store);
+
+#endif
