@@ -1,0 +1,310 @@
+/*
+ * pp_store: the backend-independent half of the object store (see
+ * pp_store_int.h for the split). docs/store.md describes the design.
+ */
+#include "pp_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pp_clock.h"
+#include "pp_store_int.h"
+
+/* Puts in flight when the options say 0. */
+#define PP_STORE_DEFAULT_IN_FLIGHT 16
+/* Longest key accepted (the local backend adds the root and a temp suffix
+ * and must stay below PATH_MAX). */
+#define PP_STORE_MAX_KEY 1024
+
+static void pp_store_list_push(struct pp_store_list *list, struct pp_store_put *put)
+{
+    put->next = NULL;
+    put->prev = list->tail;
+    if (list->tail != NULL)
+        list->tail->next = put;
+    else
+        list->head = put;
+    list->tail = put;
+}
+
+static void pp_store_list_remove(struct pp_store_list *list, struct pp_store_put *put)
+{
+    if (put->prev != NULL)
+        put->prev->next = put->next;
+    else
+        list->head = put->next;
+    if (put->next != NULL)
+        put->next->prev = put->prev;
+    else
+        list->tail = put->prev;
+    put->prev = NULL;
+    put->next = NULL;
+}
+
+static bool pp_store_list_has_key(const struct pp_store_list *list, const struct pp_store_put *put)
+{
+    const struct pp_store_put *p;
+
+    for (p = list->head; p != NULL; p = p->next)
+        if (p->key_len == put->key_len && memcmp(p->key, put->key, put->key_len) == 0)
+            return true;
+    return false;
+}
+
+/* Relative, '/'-separated, no empty, "." or ".." segment. */
+static bool pp_store_key_is_valid(const char *key)
+{
+    const char *seg = key;
+    size_t len;
+
+    if (key == NULL || key[0] == '\0' || strlen(key) > PP_STORE_MAX_KEY)
+        return false;
+    for (;;) {
+        const char *slash = strchr(seg, '/');
+
+        len = slash != NULL ? (size_t)(slash - seg) : strlen(seg);
+        if (len == 0 || (len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.'))
+            return false;
+        if (slash == NULL)
+            return true;
+        seg = slash + 1;
+    }
+}
+
+static void pp_store_put_free(struct pp_store_put *put)
+{
+    if (put == NULL)
+        return;
+    pp_buf_cleanup(&put->data);
+    free(put->key);
+    free(put);
+}
+
+void pp_store_finish(struct pp_store *store, struct pp_store_put *put, enum pp_err err,
+                     const char *cause)
+{
+    pp_store_list_remove(&store->running, put);
+    put->err = err;
+    pp_buf_cleanup(&put->data);
+    if (err != PP_OK)
+        snprintf(store->error, sizeof store->error, "%s: %s", put->key,
+                 cause != NULL ? cause : pp_err_str(err));
+    pp_store_list_push(&store->finished, put);
+}
+
+/* Hands a put to the backend; a failure to start finishes it at once. */
+static void pp_store_start(struct pp_store *store, struct pp_store_put *put)
+{
+    char msg[256];
+    enum pp_err err;
+
+    pp_store_list_push(&store->running, put);
+    msg[0] = '\0';
+    err = store->backend->start(store, put, msg, sizeof msg);
+    if (err != PP_OK)
+        pp_store_finish(store, put, err, msg);
+}
+
+/* Starts the waiting puts whose key no longer runs, oldest first. */
+static void pp_store_start_waiting(struct pp_store *store)
+{
+    struct pp_store_put *put = store->waiting.head;
+
+    while (put != NULL) {
+        struct pp_store_put *next = put->next;
+
+        if (!pp_store_list_has_key(&store->running, put)) {
+            pp_store_list_remove(&store->waiting, put);
+            pp_store_start(store, put);
+        }
+        put = next;
+    }
+}
+
+enum pp_err pp_store_open(const struct pp_store_options *options, struct pp_store **store,
+                          char *msg, size_t msg_len)
+{
+    struct pp_store *new_store = NULL;
+    const char *url = options->url;
+    const char *path = url;
+    enum pp_err err = PP_OK;
+
+    *store = NULL;
+    if (url == NULL || url[0] == '\0') {
+        snprintf(msg, msg_len, "store: no URL given");
+        return PP_ERR_USAGE;
+    }
+    if (strncmp(url, "s3://", 5) == 0) {
+        snprintf(msg, msg_len, "store %s: s3:// stores are not built yet", url);
+        return PP_ERR_USAGE;
+    }
+    if (strncmp(url, "file://", 7) == 0) {
+        path = url + 7;
+        if (strncmp(path, "localhost/", 10) == 0)
+            path += 9;
+        if (path[0] != '/') {
+            snprintf(msg, msg_len, "store %s: a file:// URL needs an absolute path (file:///dir)",
+                     url);
+            return PP_ERR_USAGE;
+        }
+    } else if (strstr(url, "://") != NULL) {
+        snprintf(msg, msg_len, "store %s: unknown scheme (file:// or s3://)", url);
+        return PP_ERR_USAGE;
+    }
+    new_store = calloc(1, sizeof *new_store);
+    if (new_store == NULL)
+        return PP_ERR_NOMEM;
+    new_store->url = strdup(url);
+    if (new_store->url == NULL) {
+        err = PP_ERR_NOMEM;
+        goto out;
+    }
+    new_store->max_in_flight =
+        options->max_in_flight ? options->max_in_flight : PP_STORE_DEFAULT_IN_FLIGHT;
+    err = pp_store_local_open(new_store, path, options->is_uring_off, msg, msg_len);
+    if (err != PP_OK)
+        goto out;
+    *store = new_store;
+    new_store = NULL;
+out:
+    if (new_store != NULL) {
+        free(new_store->url);
+        free(new_store);
+    }
+    return err;
+}
+
+enum pp_err pp_store_put(struct pp_store *store, const char *key, struct pp_buf *data,
+                         pp_store_done_fn done, void *arg)
+{
+    struct pp_store_put *put;
+
+    if (!pp_store_key_is_valid(key))
+        return PP_ERR_INVALID;
+    if (store->in_flight >= store->max_in_flight)
+        return PP_AGAIN;
+    put = calloc(1, sizeof *put);
+    if (put == NULL)
+        return PP_ERR_NOMEM;
+    put->key_len = strlen(key);
+    put->key = malloc(put->key_len + 1);
+    if (put->key == NULL) {
+        free(put);
+        return PP_ERR_NOMEM;
+    }
+    memcpy(put->key, key, put->key_len + 1);
+    put->data = *data;
+    pp_buf_init(data);
+    put->len = put->data.len;
+    put->done = done;
+    put->arg = arg;
+    store->in_flight++;
+    store->buffered_bytes += put->len;
+    if (pp_store_list_has_key(&store->running, put) || pp_store_list_has_key(&store->waiting, put))
+        pp_store_list_push(&store->waiting, put);
+    else
+        pp_store_start(store, put);
+    return PP_OK;
+}
+
+/* Calls the callbacks of finished puts. A callback may put again. */
+static size_t pp_store_report(struct pp_store *store)
+{
+    struct pp_store_put *put;
+    size_t n = 0;
+
+    while ((put = store->finished.head) != NULL) {
+        pp_store_list_remove(&store->finished, put);
+        store->in_flight--;
+        store->buffered_bytes -= put->len;
+        if (put->err == PP_OK) {
+            store->stats.objects++;
+            store->stats.bytes += put->len;
+        }
+        if (put->done != NULL)
+            put->done(put->arg, put->err);
+        pp_store_put_free(put);
+        n++;
+    }
+    return n;
+}
+
+enum pp_err pp_store_poll(struct pp_store *store, int timeout_ms, size_t *completed)
+{
+    int64_t deadline = timeout_ms > 0 ? pp_clock_ms() + timeout_ms : 0;
+    int wait_ms = store->finished.head != NULL ? 0 : timeout_ms;
+    enum pp_err err = PP_OK;
+    size_t n;
+
+    for (;;) {
+        err = store->backend->poll(store, wait_ms);
+        if (err != PP_OK)
+            break;
+        pp_store_start_waiting(store);
+        if (store->finished.head != NULL || wait_ms == 0 || store->running.head == NULL)
+            break;
+        if (wait_ms > 0) {
+            int64_t left = deadline - pp_clock_ms();
+
+            if (left <= 0)
+                break;
+            wait_ms = (int)left;
+        }
+    }
+    n = pp_store_report(store);
+    if (completed != NULL)
+        *completed = n;
+    return err;
+}
+
+size_t pp_store_in_flight(const struct pp_store *store)
+{
+    return store->in_flight;
+}
+
+uint64_t pp_store_buffered_bytes(const struct pp_store *store)
+{
+    return store->buffered_bytes;
+}
+
+const char *pp_store_backend(const struct pp_store *store)
+{
+    return store->backend->name;
+}
+
+const char *pp_store_error(const struct pp_store *store)
+{
+    return store->error;
+}
+
+void pp_store_get_stats(const struct pp_store *store, struct pp_store_stats *stats)
+{
+    *stats = store->stats;
+}
+
+void pp_store_close(struct pp_store *store)
+{
+    struct pp_store_put *put;
+
+    if (store == NULL)
+        return;
+    /* Callbacks may put more; those are waited for too. A backend that
+     * fails can finish nothing more: what it still holds is reported
+     * failed, so every put still gets its one callback. */
+    while (store->in_flight > 0) {
+        if (pp_store_poll(store, -1, NULL) != PP_OK)
+            break;
+    }
+    while ((put = store->waiting.head) != NULL) {
+        pp_store_list_remove(&store->waiting, put);
+        pp_store_list_push(&store->running, put);
+        pp_store_finish(store, put, PP_ERR_IO, "the store failed before it was written");
+    }
+    store->backend->destroy(store);
+    while ((put = store->running.head) != NULL)
+        pp_store_finish(store, put, PP_ERR_IO, "the store failed before it was written");
+    pp_store_report(store);
+    free(store->url);
+    free(store);
+}
