@@ -55,8 +55,9 @@ struct pp_store_local_put;
 /* One step of a chain: its callback's argument. */
 struct pp_store_local_step {
     struct pp_store_local_put *lput;
-    const char *what; /* "open", "write", ... for the message */
-    unsigned len;     /* a write's length; 0 for other steps */
+    const char *what; /* "open", "write", ... and the path, for the message */
+    const char *path;
+    unsigned len; /* a write's length; 0 for other steps */
 };
 
 /* A put in flight through io_uring. */
@@ -68,8 +69,11 @@ struct pp_store_local_put {
     int slot;
     unsigned n_steps;
     unsigned n_ended;
-    int err_no; /* the first failure's errno, 0 while none */
-    const char *failed;
+    /* The first failure: its step and errno (0 while none; -1 for a short
+     * write, of short_len bytes). */
+    const struct pp_store_local_step *failed;
+    int err_no;
+    int short_len;
     struct pp_store_local_step steps[];
 };
 
@@ -307,9 +311,12 @@ static void pp_store_local_uring_end(struct pp_store_local_put *lput)
     /* The rare path, so a plain call: the slot may still hold the file,
      * which the next open into the slot replaces. */
     unlinkat(local->root_fd, lput->tmp, 0);
-    snprintf(msg, sizeof msg, "%s %.400s: %s", lput->failed,
-             strncmp(lput->failed, "fsync directory", 15) == 0 ? lput->dir : lput->tmp,
-             strerror(lput->err_no));
+    if (lput->err_no < 0)
+        snprintf(msg, sizeof msg, "%s %.400s: short write (%d of %u bytes)", lput->failed->what,
+                 lput->failed->path, lput->short_len, lput->failed->len);
+    else
+        snprintf(msg, sizeof msg, "%s %.400s: %s", lput->failed->what, lput->failed->path,
+                 strerror(lput->err_no));
     free(lput);
     pp_store_finish(store, put, PP_ERR_IO, msg);
 }
@@ -323,12 +330,13 @@ static void pp_store_local_step_done(void *arg, enum pp_err err, int res)
     if (err != PP_OK)
         err_no = res;
     else if (step->len > 0 && (unsigned)res != step->len)
-        err_no = ENOSPC; /* a short write: the disk is full */
+        err_no = -1; /* short (disk full, file size limit): cancels the rest */
     /* The cause is the first failure that is not a cancellation (the
      * steps after a failure end with ECANCELED, perhaps reported first). */
     if (err_no != 0 && (lput->err_no == 0 || lput->err_no == ECANCELED)) {
         lput->err_no = err_no;
-        lput->failed = step->what;
+        lput->short_len = res;
+        lput->failed = step;
     }
     if (++lput->n_ended == lput->n_steps)
         pp_store_local_uring_end(lput);
@@ -336,12 +344,14 @@ static void pp_store_local_step_done(void *arg, enum pp_err err, int res)
 
 /* The next step of lput's chain. */
 static struct pp_store_local_step *pp_store_local_step(struct pp_store_local_put *lput,
-                                                       const char *what, unsigned len)
+                                                       const char *what, const char *path,
+                                                       unsigned len)
 {
     struct pp_store_local_step *step = &lput->steps[lput->n_steps++];
 
     step->lput = lput;
     step->what = what;
+    step->path = path;
     step->len = len;
     return step;
 }
@@ -390,7 +400,8 @@ static enum pp_err pp_store_local_uring_start(struct pp_store *store, struct pp_
     /* After the reservation none of these can fail. Direct opens take no
      * O_CLOEXEC: the file never becomes a descriptor of the process. */
     (void)pp_uring_openat(loop, local->root_fd, lput->tmp, wr, 0644, slot, link,
-                          pp_store_local_step_done, pp_store_local_step(lput, "open", 0));
+                          pp_store_local_step_done,
+                          pp_store_local_step(lput, "open", lput->tmp, 0));
     for (off = 0; off < put->data.len; off += PP_STORE_LOCAL_CHUNK) {
         size_t len = put->data.len - off;
 
@@ -398,21 +409,22 @@ static enum pp_err pp_store_local_uring_start(struct pp_store *store, struct pp_
             len = PP_STORE_LOCAL_CHUNK;
         (void)pp_uring_write(loop, slot, put->data.data + off, (unsigned)len, off, fixed,
                              pp_store_local_step_done,
-                             pp_store_local_step(lput, "write", (unsigned)len));
+                             pp_store_local_step(lput, "write", lput->tmp, (unsigned)len));
     }
     (void)pp_uring_fsync(loop, slot, false, fixed, pp_store_local_step_done,
-                         pp_store_local_step(lput, "fsync", 0));
+                         pp_store_local_step(lput, "fsync", lput->tmp, 0));
     (void)pp_uring_close(loop, slot, fixed, pp_store_local_step_done,
-                         pp_store_local_step(lput, "close", 0));
+                         pp_store_local_step(lput, "close", lput->tmp, 0));
     (void)pp_uring_renameat(loop, local->root_fd, lput->tmp, local->root_fd, put->key, link,
-                            pp_store_local_step_done, pp_store_local_step(lput, "rename", 0));
+                            pp_store_local_step_done,
+                            pp_store_local_step(lput, "rename", lput->tmp, 0));
     (void)pp_uring_openat(loop, local->root_fd, lput->dir, O_RDONLY | O_DIRECTORY, 0, slot, link,
                           pp_store_local_step_done,
-                          pp_store_local_step(lput, "fsync directory", 0));
+                          pp_store_local_step(lput, "fsync directory", lput->dir, 0));
     (void)pp_uring_fsync(loop, slot, false, fixed, pp_store_local_step_done,
-                         pp_store_local_step(lput, "fsync directory", 0));
+                         pp_store_local_step(lput, "fsync directory", lput->dir, 0));
     (void)pp_uring_close(loop, slot, PP_URING_FIXED, pp_store_local_step_done,
-                         pp_store_local_step(lput, "fsync directory", 0));
+                         pp_store_local_step(lput, "fsync directory", lput->dir, 0));
     lput = NULL;
 out:
     free(lput);

@@ -9,7 +9,9 @@
 #include <ftw.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -415,6 +417,44 @@ START_TEST(test_failed_puts)
 }
 END_TEST
 
+/* A write that cannot complete (here: past the file size limit, as with a
+ * full disk) fails its put, leaves nothing behind, and the next put works. */
+START_TEST(test_write_fails)
+{
+    char *root = make_root();
+    struct pp_store *store = open_store(root, _i, 4);
+    struct done_log big = {0};
+    struct done_log small = {0};
+    struct rlimit saved;
+    struct rlimit lim;
+    struct pp_buf data;
+    char path[512];
+
+    ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &saved), 0);
+    lim = saved;
+    lim.rlim_cur = 60000;
+    signal(SIGXFSZ, SIG_IGN);
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    fill(&data, 100000, 1);
+    ck_assert_int_eq(pp_store_put(store, "d/big.json", &data, on_done, &big), PP_OK);
+    fill(&data, 1000, 2);
+    ck_assert_int_eq(pp_store_put(store, "d/small.json", &data, on_done, &small), PP_OK);
+    poll_all(store);
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &saved), 0);
+    ck_assert_int_eq(big.calls, 1);
+    ck_assert_int_eq(big.last, PP_ERR_IO);
+    ck_assert_msg(strncmp(pp_store_error(store), "d/big.json: write d/.big.json.tmp: ", 35) == 0,
+                  "%s", pp_store_error(store));
+    ck_assert_int_eq(small.ok, 1);
+    expect_file(root, "d/small.json", 1000, 2);
+    snprintf(path, sizeof path, "%s/d/big.json", root);
+    ck_assert_int_eq(access(path, F_OK), -1);
+    ck_assert_int_eq(tmp_files(root), 0);
+    pp_store_close(store);
+    rm_root(root);
+}
+END_TEST
+
 START_TEST(test_close_waits)
 {
     char *root = make_root();
@@ -501,6 +541,7 @@ static Suite *store_suite(void)
     PP_STORE_TCASE(test_bad_keys);
     PP_STORE_TCASE(test_unusable_root);
     PP_STORE_TCASE(test_failed_puts);
+    PP_STORE_TCASE(test_write_fails);
     PP_STORE_TCASE(test_close_waits);
     PP_STORE_TCASE(test_put_from_callback);
     return s;
