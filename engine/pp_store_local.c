@@ -211,16 +211,16 @@ static enum pp_err pp_store_local_sys_start(struct pp_store *store, struct pp_st
     return PP_OK;
 }
 
-/* Writes one object through every step; msg names the failed one. */
+/* Writes one object up to its rename (steps 2-6); msg names the failed
+ * step. The directory is fsynced by the caller, once for all the objects
+ * renamed into it. */
 static enum pp_err pp_store_local_sys_write(struct pp_store_local *local, struct pp_store_put *put,
                                             char *msg, size_t msg_len)
 {
     char dir[PATH_MAX];
     char tmp[PATH_MAX];
     const char *what = "open";
-    const char *path = tmp;
     size_t off = 0;
-    bool is_renamed = false;
     int fd = -1;
     enum pp_err err;
 
@@ -259,33 +259,68 @@ static enum pp_err pp_store_local_sys_write(struct pp_store_local *local, struct
     what = "rename";
     if (renameat(local->root_fd, tmp, local->root_fd, put->key) != 0)
         goto fail;
-    is_renamed = true;
-    what = "fsync directory";
-    path = dir;
-    if (pp_store_local_sync_dir(local->root_fd, dir) != 0)
-        goto fail;
     return PP_OK;
 fail:
-    snprintf(msg, msg_len, "%s %.400s: %s", what, path, strerror(errno));
+    snprintf(msg, msg_len, "%s %.400s: %s", what, tmp, strerror(errno));
     if (fd >= 0)
         close(fd);
-    if (!is_renamed)
-        unlinkat(local->root_fd, tmp, 0);
+    unlinkat(local->root_fd, tmp, 0);
     return PP_ERR_IO;
+}
+
+/* Marks a put renamed and waiting for its directory's fsync. */
+static char pp_store_local_renamed;
+
+/* The directory of a renamed put's key ("." for the root). */
+static void pp_store_local_key_dir(const struct pp_store_put *put, char *dir, size_t dir_len)
+{
+    const char *slash = strrchr(put->key, '/');
+
+    if (slash == NULL)
+        snprintf(dir, dir_len, ".");
+    else
+        snprintf(dir, dir_len, "%.*s", (int)(slash - put->key), put->key);
 }
 
 static enum pp_err pp_store_local_sys_poll(struct pp_store *store, int timeout_ms)
 {
     struct pp_store_local *local = store->state;
     struct pp_store_put *put;
+    struct pp_store_put *next;
     char msg[512];
+    char dir[PATH_MAX];
+    char other[PATH_MAX];
 
     /* Nothing happens by itself here: there is never a reason to wait. */
     (void)timeout_ms;
-    while ((put = store->running.head) != NULL) {
+    for (put = store->running.head; put != NULL; put = next) {
         enum pp_err err = pp_store_local_sys_write(local, put, msg, sizeof msg);
 
-        pp_store_finish(store, put, err, err == PP_OK ? NULL : msg);
+        next = put->next;
+        if (err != PP_OK)
+            pp_store_finish(store, put, err, msg);
+        else
+            put->impl = &pp_store_local_renamed;
+    }
+    /* Step 7 once per directory: one fsync makes every rename before it
+     * durable, so the objects renamed into a directory share it (group
+     * commit; half the flushes when objects come in bursts). */
+    while ((put = store->running.head) != NULL) {
+        enum pp_err err = PP_OK;
+
+        pp_store_local_key_dir(put, dir, sizeof dir);
+        if (pp_store_local_sync_dir(local->root_fd, dir) != 0) {
+            snprintf(msg, sizeof msg, "fsync directory %.400s: %s", dir, strerror(errno));
+            err = PP_ERR_IO;
+        }
+        for (; put != NULL; put = next) {
+            next = put->next;
+            pp_store_local_key_dir(put, other, sizeof other);
+            if (strcmp(dir, other) != 0)
+                continue;
+            put->impl = NULL;
+            pp_store_finish(store, put, err, err == PP_OK ? NULL : msg);
+        }
     }
     return PP_OK;
 }
@@ -449,7 +484,8 @@ static void pp_store_local_destroy(struct pp_store *store)
      * in the running list for pp_store_close to report. */
     pp_uring_destroy(local->loop);
     for (put = store->running.head; put != NULL; put = put->next) {
-        free(put->impl);
+        if (local->loop != NULL)
+            free(put->impl);
         put->impl = NULL;
     }
     if (local->root_fd >= 0)

@@ -524,8 +524,8 @@ enum pp_err pp_uring_run(struct pp_uring *loop, int timeout_ms, size_t *n_callba
     err = pp_uring_wait(loop, wait_ms);
     if (err != PP_OK)
         goto out;
-    /* Completions that callbacks cause are taken in the same run, up to a
-     * bound, so that a busy ring cannot starve the timer. */
+    /* At most four batches per run, so that a busy ring cannot starve the
+     * timer or the caller. */
     for (rounds = 0; rounds < 4; rounds++) {
         struct {
             struct pp_uring_op *op;

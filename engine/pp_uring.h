@@ -69,9 +69,10 @@ enum pp_err pp_uring_new(unsigned entries, unsigned n_slots, struct pp_uring **l
                          int *errno_out);
 
 /*
- * Frees the loop. Operations still running are waited for (their memory is
- * borrowed) but their callbacks are not called; watches and the timer are
- * dropped. Accepts NULL.
+ * Frees the loop. Operations still running are cancelled where they can be
+ * and waited for (their memory is borrowed); their callbacks are not
+ * called. Stop every watch first (a watch's memory is the caller's to
+ * release through pp_uring_watch_stop). Accepts NULL.
  */
 void pp_uring_destroy(struct pp_uring *loop);
 
