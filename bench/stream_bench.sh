@@ -195,7 +195,7 @@ start_run() {
     hport=$(free_port)
     api="http://127.0.0.1:$hport"
     run_t0=$EPOCHREALTIME
-    "$PINPIPE" run --set "kafka.bootstrap.servers=$bootstrap" --set "http.listen=127.0.0.1:$hport" \
+    "$PINPIPE" run --set "lake.url=$tmp/sink-lake" --set "kafka.bootstrap.servers=$bootstrap" --set "http.listen=127.0.0.1:$hport" \
         --set "kafka.group.id=$group" "$@" "${SETS[@]}" 2> >(stamp_lines >"$log") &
     run_pid=$!
     pids+=("$run_pid")

@@ -20,6 +20,8 @@ struct pp_batch *pp_batch_new(size_t cap)
     batch->cap = cap;
     pp_buf_init(&batch->out);
     pp_arena_init(&batch->arena, 0);
+    pp_buf_init(&batch->aux);
+    pp_buf_init(&batch->aux_bytes);
     return batch;
 }
 
@@ -31,6 +33,8 @@ void pp_batch_destroy(struct pp_batch *batch)
     free(batch->spans);
     pp_buf_cleanup(&batch->out);
     pp_arena_cleanup(&batch->arena);
+    pp_buf_cleanup(&batch->aux);
+    pp_buf_cleanup(&batch->aux_bytes);
     free(batch);
 }
 
@@ -41,6 +45,9 @@ void pp_batch_reset(struct pp_batch *batch)
     batch->out.len = 0;
     batch->n_out = 0;
     pp_arena_reset(&batch->arena);
+    batch->aux.len = 0;
+    batch->n_aux = 0;
+    batch->aux_bytes.len = 0;
 }
 
 enum pp_err pp_batch_add_span(struct pp_batch *batch, const struct pp_batch_span *span)

@@ -64,6 +64,14 @@ struct pp_batch {
     struct pp_buf out;
     size_t n_out;
     struct pp_arena arena;
+
+    /* A second output, for a stage that writes two kinds of items (the
+     * lake sink's encoded chunks next to the cleaned records): aux holds
+     * n_aux items, aux_bytes the bytes they refer to by position (so the
+     * buffer may grow while the worker fills it). */
+    struct pp_buf aux;
+    size_t n_aux;
+    struct pp_buf aux_bytes;
 };
 
 /* cap: input bytes. Returns NULL when out of memory. */

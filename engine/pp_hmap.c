@@ -54,6 +54,14 @@ void pp_hmap_cleanup(struct pp_hmap *map)
     pp_hmap_init(map);
 }
 
+void pp_hmap_clear(struct pp_hmap *map)
+{
+    if (map->count == 0)
+        return;
+    memset(map->slots, 0, map->cap * sizeof *map->slots);
+    map->count = 0;
+}
+
 uint64_t *pp_hmap_find(const struct pp_hmap *map, uint64_t k1, uint64_t k2)
 {
     size_t mask = map->cap - 1;

@@ -56,6 +56,8 @@ void *pp_table_alloc(size_t n);
 void pp_hmap_init(struct pp_hmap *map);
 /* Accepts NULL and a map that was never used. */
 void pp_hmap_cleanup(struct pp_hmap *map);
+/* Removes every key, keeping the table for reuse. */
+void pp_hmap_clear(struct pp_hmap *map);
 
 /* Returns the value slot of the key, or NULL when absent. The pointer is
  * valid until the next insertion. */

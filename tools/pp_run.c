@@ -9,9 +9,11 @@
  * when nobody asks. A post is therefore visible as soon as its batch is
  * applied, which is when pinpipe_post_visible_seconds observes it.
  *
- * Not yet: the lake sink (issue 4: offsets are committed once records are
- * applied to the analytics, and will be once they are durable in the lake)
- * and state checkpoints (issue 5).
+ * The lake sink's chunks are encoded by the clean workers (pp_sink_stage)
+ * and appended by the loop thread, which also drives the object store. A
+ * partition's offset is committed once its records are applied to the
+ * analytics and durable in the lake (docs/sink.md). Not yet: state
+ * checkpoints (issue 5).
  */
 #include "pp_run.h"
 
@@ -34,6 +36,8 @@
 #include "pp_query.h"
 #include "pp_render.h"
 #include "pp_rest.h"
+#include "pp_sink.h"
+#include "pp_store.h"
 #include "pp_stream.h"
 #include "pp_window.h"
 
@@ -112,6 +116,12 @@ struct pp_run {
     struct pp_stream *stream;
     struct pp_window_set *windows;
     struct pp_hmap offsets; /* (topic, partition) -> next offset to read */
+    struct pp_store *store;
+    struct pp_sink *sink;
+    struct pp_sink_layout layout;
+    struct pp_sink_stage_arg sink_arg;
+    uint64_t max_buffered; /* sink.max.buffered.bytes */
+    uint64_t sink_waits;   /* times the loop waited for the store */
     uint64_t records;
     uint64_t redelivered; /* records skipped: applied before a rebalance */
     atomic_bool is_stopped;
@@ -229,6 +239,7 @@ static int64_t run_total_lag(const struct pp_run *r)
 static enum pp_err run_render_status(const struct pp_run *r, struct pp_buf *out)
 {
     const struct pp_stream_counts *c = pp_stream_counts(r->stream);
+    struct pp_sink_stats sink;
     int64_t watermark = pp_window_set_watermark(r->windows);
     uint64_t pauses;
     bool is_paused;
@@ -237,6 +248,7 @@ static enum pp_err run_render_status(const struct pp_run *r, struct pp_buf *out)
     bool is_first = true;
 
     pp_kafka_consumer_backpressure(r->consumer, &is_paused, &pauses);
+    pp_sink_get_stats(r->sink, &sink);
     err = pp_buf_printf(out,
                         "{\"records\":%llu,\"posts\":%llu,\"rejected\":%llu,\"late_posts\":%llu,"
                         "\"lag\":%lld,\"paused\":%s,\"pauses\":%llu,\"assigned_partitions\":%zu,",
@@ -252,7 +264,18 @@ static enum pp_err run_render_status(const struct pp_run *r, struct pp_buf *out)
     for (i = 0; i < r->desk.n_specs && !err; i++)
         err = pp_buf_printf(out, "%s\"%s\"", i ? "," : "", r->desk.spec_text[i]);
     if (!err)
-        err = pp_buf_append_str(out, "],\"offsets\":[");
+        err = pp_buf_append_str(out, "],\"objects\":{");
+    for (i = 0; i < PP_SINK_KIND_COUNT && !err; i++)
+        err = pp_buf_printf(out, "%s\"%s\":%llu", i ? "," : "",
+                            pp_sink_kind_name((enum pp_sink_kind)i),
+                            (unsigned long long)sink.objects[i]);
+    if (!err)
+        err = pp_buf_printf(out,
+                            "},\"lake\":{\"url\":\"%s\",\"writer\":\"%s\",\"pending_objects\":%zu,"
+                            "\"buffered_bytes\":%llu},\"offsets\":[",
+                            pp_config_str(r->cfg, "lake.url"), pp_store_backend(r->store),
+                            pp_sink_pending_objects(r->sink),
+                            (unsigned long long)pp_sink_buffered_bytes(r->sink));
     for (i = 0; i < r->offsets.cap && !err; i++) {
         const struct pp_hmap_slot *slot = &r->offsets.slots[i];
         if (!slot->is_used)
@@ -267,11 +290,11 @@ static enum pp_err run_render_status(const struct pp_run *r, struct pp_buf *out)
     return err;
 }
 
-/* The Prometheus text of SPEC 8's metrics that exist so far (the sink's
- * come with the sink). */
+/* The Prometheus text of SPEC 8's metrics, and a few more. */
 static enum pp_err run_render_metrics(const struct pp_run *r, struct pp_buf *out)
 {
     const struct pp_stream_counts *c = pp_stream_counts(r->stream);
+    struct pp_sink_stats sink;
     uint64_t cumulative = 0;
     uint64_t pauses;
     bool is_paused;
@@ -333,6 +356,34 @@ static enum pp_err run_render_metrics(const struct pp_run *r, struct pp_buf *out
     if (!err)
         err = pp_buf_printf(out, "pinpipe_backpressure_pauses_total %llu\n",
                             (unsigned long long)pauses);
+    pp_sink_get_stats(r->sink, &sink);
+    RUN_METRIC("pinpipe_objects_written_total", "counter", "Lake objects durable, by kind.");
+    for (k = 0; k < PP_SINK_KIND_COUNT && !err; k++)
+        err = pp_buf_printf(out, "pinpipe_objects_written_total{kind=\"%s\"} %llu\n",
+                            pp_sink_kind_name((enum pp_sink_kind)k),
+                            (unsigned long long)sink.objects[k]);
+    RUN_METRIC("pinpipe_bytes_written_total", "counter",
+               "Bytes of the durable lake objects (compressed), by kind.");
+    for (k = 0; k < PP_SINK_KIND_COUNT && !err; k++)
+        err = pp_buf_printf(out, "pinpipe_bytes_written_total{kind=\"%s\"} %llu\n",
+                            pp_sink_kind_name((enum pp_sink_kind)k),
+                            (unsigned long long)sink.bytes[k]);
+    RUN_METRIC("pinpipe_sink_retries_total", "counter",
+               "Object writes repeated after a transient failure.");
+    if (!err)
+        err = pp_buf_printf(out, "pinpipe_sink_retries_total %llu\n",
+                            (unsigned long long)sink.retries);
+    RUN_METRIC("pinpipe_sink_buffered_bytes", "gauge",
+               "Bytes of lake objects not yet durable (open, queued, being written).");
+    if (!err)
+        err = pp_buf_printf(out, "pinpipe_sink_buffered_bytes %llu\n",
+                            (unsigned long long)pp_sink_buffered_bytes(r->sink));
+    RUN_METRIC(
+        "pinpipe_sink_waits_total", "counter",
+        "Times the loop stopped taking batches because sink.max.buffered.bytes was reached.");
+    if (!err)
+        err = pp_buf_printf(out, "pinpipe_sink_waits_total %llu\n",
+                            (unsigned long long)r->sink_waits);
     RUN_METRIC("pinpipe_ring_occupancy", "gauge", "Batches waiting in the pipeline's rings.");
     if (!err)
         err = pp_buf_printf(out, "pinpipe_ring_occupancy{ring=\"pipeline\"} %zu\n",
@@ -533,11 +584,23 @@ static enum pp_err run_commit(struct pp_run *r)
     size_t n = 0;
     size_t i;
 
+    /* Applied to the analytics and durable in the lake: the smaller of
+     * the two (the sink's is a run start, where a restart rewrites the
+     * same objects). */
     for (i = 0; i < r->offsets.cap && n < sizeof offsets / sizeof offsets[0]; i++) {
         const struct pp_hmap_slot *slot = &r->offsets.slots[i];
-        if (slot->is_used)
-            offsets[n++] = (struct pp_kafka_offset){(enum pp_topic)slot->k1, (int32_t)slot->k2,
-                                                    (int64_t)slot->value};
+        int64_t at;
+        if (!slot->is_used)
+            continue;
+        at = (int64_t)slot->value;
+        if (r->sink != NULL) {
+            int64_t durable;
+            if (!pp_sink_committable(r->sink, (enum pp_topic)slot->k1, (int32_t)slot->k2, &durable))
+                continue;
+            if (durable < at)
+                at = durable;
+        }
+        offsets[n++] = (struct pp_kafka_offset){(enum pp_topic)slot->k1, (int32_t)slot->k2, at};
     }
     return n ? pp_kafka_consumer_commit(r->consumer, offsets, n) : PP_OK;
 }
@@ -665,7 +728,25 @@ enum pp_err pp_run_loop(struct pp_run *r)
     run_desk_set_open(&r->desk, true);
     while (pp_pipeline_next(r->pipeline, &batch) == PP_OK) {
         err = run_apply(r, batch);
+        if (!err)
+            err = pp_sink_add(r->sink, batch);
         pp_pipeline_release(r->pipeline, batch);
+        if (!err)
+            err = pp_sink_poll(r->sink, 0);
+        /* Backpressure from the lake (SPEC 9): past sink.max.buffered.bytes
+         * no batch is taken until the store has written enough; the
+         * pipeline fills up and the source pauses its partitions. */
+        while (!err && pp_sink_buffered_bytes(r->sink) > r->max_buffered &&
+               pp_sink_pending_objects(r->sink) > 0) {
+            r->sink_waits++;
+            err = pp_sink_poll(r->sink, RUN_POLL_TIMEOUT_MS);
+            run_desk_serve(r);
+            if (has_line)
+                run_status_line(r);
+            if (atomic_load(&r->is_stopped) ||
+                (r->options.is_signal_stop && pp_cli_is_stopped(true)))
+                break;
+        }
         if (err)
             break;
         run_desk_serve(r);
@@ -689,6 +770,8 @@ enum pp_err pp_run_loop(struct pp_run *r)
     if (has_line)
         fputs("\n", stderr);
     if (err) {
+        if (pp_sink_error(r->sink)[0])
+            pp_log_error("run: lake: %s", pp_sink_error(r->sink));
         pp_pipeline_stop(r->pipeline);
         r->pipeline = NULL;
         return err;
@@ -697,6 +780,15 @@ enum pp_err pp_run_loop(struct pp_run *r)
     r->pipeline = NULL;
     if (err)
         return err;
+    /* Everything applied is flushed and must be durable before the last
+     * commit. */
+    err = pp_sink_flush(r->sink);
+    while (!err && pp_sink_pending_objects(r->sink) > 0)
+        err = pp_sink_poll(r->sink, 100);
+    if (err) {
+        pp_log_error("run: lake: %s", pp_sink_error(r->sink));
+        return err;
+    }
     if (run_commit(r) != PP_OK)
         pp_log_warn("run: the final offset commit failed; a restart re-reads those records");
     pp_log_info("run: stopped after %llu records, %llu posts", (unsigned long long)r->records,
@@ -794,6 +886,49 @@ fail:
     return err;
 }
 
+/* The lake: the layout from the sink keys (SPEC 8), the store at lake.url,
+ * opened (and probed) now so that a lake that cannot work stops the start. */
+static enum pp_err run_sink_new(struct pp_run *r, char *msg, size_t msg_len)
+{
+    const struct pp_config *cfg = r->cfg;
+    struct pp_sink_layout *l = &r->layout;
+    struct pp_store_options sopt;
+    const char *extractor = pp_config_str(cfg, "timestamp.extractor");
+    enum pp_err err;
+
+    for (int t = 0; t < PP_TOPIC_COUNT; t++)
+        l->topic_name[t] = r->topic_names[t];
+    l->topics_dir = pp_config_str(cfg, "topics.dir");
+    l->flush_size = pp_config_int(cfg, "flush.size");
+    l->rotate_interval_ms = pp_config_int(cfg, "rotate.interval.ms");
+    l->rotate_schedule_ms = pp_config_int(cfg, "rotate.schedule.interval.ms");
+    l->is_time_partitioner = strstr(pp_config_str(cfg, "partitioner.class"), "TimeBased") != NULL;
+    l->path_format = pp_config_str(cfg, "path.format");
+    if (l->is_time_partitioner)
+        l->partition_duration_ms = pp_config_int(cfg, "partition.duration.ms");
+    l->timezone_offset_ms = pp_config_ms(cfg, "timezone");
+    l->extractor = strcmp(extractor, "Wallclock") == 0     ? PP_SINK_TIME_WALLCLOCK
+                   : strcmp(extractor, "RecordField") == 0 ? PP_SINK_TIME_RECORD_FIELD
+                                                           : PP_SINK_TIME_RECORD;
+    l->timestamp_field = pp_config_str(cfg, "timestamp.field");
+    l->is_zstd = strcmp(pp_config_str(cfg, "sink.compression"), "zstd") == 0;
+    l->zstd_level = (int)pp_config_int(cfg, "sink.zstd.level");
+    l->offset_pad_width = (int)pp_config_int(cfg, "filename.offset.zero.pad.width");
+    if ((err = pp_sink_layout_check(l, msg, msg_len)))
+        return err;
+    r->sink_arg.clean = r->clean;
+    r->sink_arg.layout = l;
+    r->max_buffered = pp_config_bytes(cfg, "sink.max.buffered.bytes");
+
+    memset(&sopt, 0, sizeof sopt);
+    sopt.url = pp_config_str(cfg, "lake.url");
+    if ((err = pp_store_open(&sopt, &r->store, msg, msg_len)))
+        return err;
+    if ((r->sink = pp_sink_new(l, r->store)) == NULL)
+        return PP_ERR_NOMEM;
+    return PP_OK;
+}
+
 enum pp_err pp_run_new(const struct pp_config *cfg, const struct pp_run_options *options,
                        struct pp_run **out, char *msg, size_t msg_len)
 {
@@ -850,7 +985,8 @@ enum pp_err pp_run_new(const struct pp_config *cfg, const struct pp_run_options 
              colon != NULL ? (int)(colon - listen) : (int)strlen(listen), listen,
              pp_http_port(r->http));
     r->clean.max_record_bytes = (size_t)pp_config_bytes(cfg, "input.max.record.bytes");
-    r->clean.is_query_only = true; /* until the cleaned lake (issue 4) needs every column */
+    if ((err = run_sink_new(r, msg, msg_len)))
+        goto fail;
     *out = r;
     return PP_OK;
 fail:
@@ -880,8 +1016,8 @@ enum pp_err pp_run_start(struct pp_run *r, char *msg, size_t msg_len)
         .fill = pp_kafka_consumer_fill,
         .blocked = pp_kafka_consumer_blocked,
         .source = r->consumer,
-        .stage = &pp_clean_stage,
-        .stage_arg = &r->clean,
+        .stage = &pp_sink_stage,
+        .stage_arg = &r->sink_arg,
     };
     if ((err = pp_pipeline_start(&pcfg, &r->pipeline))) {
         snprintf(msg, msg_len, "pipeline: %s", pp_err_str(err));
@@ -904,6 +1040,8 @@ void pp_run_destroy(struct pp_run *r)
     pp_rest_destroy(r->rest); /* after pp_http_stop: no handler runs */
     pp_http_destroy(r->http);
     pp_kafka_consumer_destroy(r->consumer);
+    pp_sink_destroy(r->sink); /* before its store */
+    pp_store_close(r->store);
     pp_window_set_destroy(r->windows);
     pp_stream_destroy(r->stream);
     pp_hmap_cleanup(&r->offsets);

@@ -35,7 +35,7 @@ start_broker "$kport" "$tmp/broker.log" --partitions 4
 # 600 posts over about 2 s of record time: several 1 s windows to chart.
 "$pinpipe" emulate --to "kafka://127.0.0.1:$kport" --count 600 --rate 300 --seed 21 \
     --malformed 5 --quiet || fail "emulate to kafka"
-"$pinpipe" run --set "kafka.bootstrap.servers=127.0.0.1:$kport" \
+"$pinpipe" run --set "lake.url=$tmp/sink-lake" --set "kafka.bootstrap.servers=127.0.0.1:$kport" \
     --set "http.listen=127.0.0.1:$hport" --set "http.auth.token=$token" \
     --set "analytics.windows=all,tumbling:1s,hopping:2s/1s" \
     --set kafka.group.id=test-dashboard 2>"$tmp/run.log" &
@@ -215,7 +215,7 @@ fi
 
 dport=$(free_port)
 dkport=$(free_port)
-"$pinpipe" demo --listen "127.0.0.1:$dport" --broker "127.0.0.1:$dkport" --partitions 4 --rate 300 \
+"$pinpipe" demo --set "lake.url=$tmp/sink-lake" --listen "127.0.0.1:$dport" --broker "127.0.0.1:$dkport" --partitions 4 --rate 300 \
     --duration 60 --quiet >"$tmp/demo.out" 2>"$tmp/demo.log" &
 pids+=($!)
 demo_posts=0

@@ -38,7 +38,7 @@ wait_posts() {
     return 1
 }
 
-"$pinpipe" demo --listen "127.0.0.1:$hport" --broker "127.0.0.1:$kport" --rate 400 \
+"$pinpipe" demo --set "lake.url=$tmp/sink-lake" --listen "127.0.0.1:$hport" --broker "127.0.0.1:$kport" --rate 400 \
     --partitions 4 --malformed 20 2>"$tmp/demo.log" &
 demo_pid=$!
 pids+=("$demo_pid")
@@ -114,7 +114,7 @@ else
 fi
 
 rc=0
-timeout 60 "$pinpipe" demo --listen "127.0.0.1:$hport" --broker "127.0.0.1:$kport" \
+timeout 60 "$pinpipe" demo --set "lake.url=$tmp/sink-lake" --listen "127.0.0.1:$hport" --broker "127.0.0.1:$kport" \
     --duration 3 --quiet 2>"$tmp/duration.log" || rc=$?
 if [ "$rc" = 0 ]; then
     ok "--duration 3: stops by itself, exit 0"

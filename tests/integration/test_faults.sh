@@ -132,7 +132,7 @@ done
 start_run() {
     local log=$1
     shift
-    "$pinpipe" run --set "kafka.bootstrap.servers=$addrs" --set "http.listen=127.0.0.1:$hport" \
+    "$pinpipe" run --set "lake.url=$tmp/sink-lake" --set "kafka.bootstrap.servers=$addrs" --set "http.listen=127.0.0.1:$hport" \
         --set "kafka.group.id=$group" --set kafka.session.timeout.ms=10000 \
         --set kafka.heartbeat.interval.ms=500 "$@" 2>"$log" &
     run_pid=$!

@@ -46,7 +46,7 @@ start_broker "$kport" "$tmp/broker.log" --partitions 4
 start_run() {
     local log=$1
     shift
-    "$pinpipe" run --set "kafka.bootstrap.servers=127.0.0.1:$kport" \
+    "$pinpipe" run --set "lake.url=$tmp/sink-lake" --set "kafka.bootstrap.servers=127.0.0.1:$kport" \
         --set "http.listen=127.0.0.1:$hport" --set "http.max.body.bytes=$max_body" \
         "$@" 2>"$log" &
     run_pid=$!

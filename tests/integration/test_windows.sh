@@ -29,7 +29,7 @@ api="http://127.0.0.1:$hport"
 
 # One partition per topic: the posts' order is the order they are sent in.
 start_broker "$kport" "$tmp/broker.log" --partitions 1
-"$pinpipe" run --set "kafka.bootstrap.servers=127.0.0.1:$kport" \
+"$pinpipe" run --set "lake.url=$tmp/sink-lake" --set "kafka.bootstrap.servers=127.0.0.1:$kport" \
     --set "http.listen=127.0.0.1:$hport" --set kafka.group.id=test-windows \
     --set analytics.windows=all,tumbling:1m,hopping:2m/1m \
     --set analytics.allowed.lateness=5s --set join.timeout=30s --set dedup.ttl=2m \

@@ -1,0 +1,1036 @@
+/*
+ * pp_sink: see pp_sink.h for the contract and docs/sink.md for the design
+ * (runs, keys, the commit rule and what restarts rewrite).
+ */
+#include "pp_sink.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pp_hmap.h"
+#include "pp_log.h"
+#include "pp_time.h"
+#include "pp_zstd.h"
+
+#define SINK_MS_PER_DAY INT64_C(86400000)
+
+const char *pp_sink_kind_name(enum pp_sink_kind kind)
+{
+    static const char *const names[PP_SINK_KIND_COUNT] = {"raw", "cleaned", "dlq"};
+    return names[kind];
+}
+
+static int64_t sink_floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+static int64_t sink_wallclock_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- path.format ------------------------------------------------------------ */
+
+/* Walks a Joda-style path.format: calls emit for every literal run and
+ * every field. Returns false on a pattern letter we do not format, with
+ * *bad pointing at it. */
+enum sink_field {
+    SINK_LITERAL,
+    SINK_YEAR,
+    SINK_MONTH,
+    SINK_DAY,
+    SINK_HOUR,
+    SINK_MINUTE,
+    SINK_SECOND
+};
+
+struct sink_civil {
+    int year, month, day, hour, minute, second;
+};
+
+static bool sink_path_walk(const char *fmt, const struct sink_civil *t, struct pp_buf *out,
+                           const char **bad)
+{
+    const char *p = fmt;
+
+    while (*p) {
+        if (*p == '\'') {
+            /* 'quoted literal'; '' is a quote, inside or outside */
+            p++;
+            if (*p == '\'') {
+                if (out && pp_buf_append(out, "'", 1))
+                    return false;
+                p++;
+                continue;
+            }
+            while (*p && !(*p == '\'' && p[1] != '\'')) {
+                if (*p == '\'')
+                    p++;
+                if (out && pp_buf_append(out, p, 1))
+                    return false;
+                p++;
+            }
+            if (*p != '\'') {
+                *bad = p;
+                return false;
+            }
+            p++;
+            continue;
+        }
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')) {
+            char c = *p;
+            int count = 0;
+            int value;
+            int width;
+
+            while (*p == c) {
+                p++;
+                count++;
+            }
+            switch (c) {
+            case 'y':
+            case 'Y':
+                value = t ? t->year : 0;
+                width = count == 2 ? 2 : 4;
+                break;
+            case 'M':
+                value = t ? t->month : 0;
+                width = count;
+                break;
+            case 'd':
+                value = t ? t->day : 0;
+                width = count;
+                break;
+            case 'H':
+                value = t ? t->hour : 0;
+                width = count;
+                break;
+            case 'm':
+                value = t ? t->minute : 0;
+                width = count;
+                break;
+            case 's':
+                value = t ? t->second : 0;
+                width = count;
+                break;
+            default: *bad = p - count; return false;
+            }
+            if ((c == 'y' || c == 'Y') ? (count != 2 && count != 4) : count > 2) {
+                *bad = p - count;
+                return false;
+            }
+            if (width == 2 && (c == 'y' || c == 'Y'))
+                value %= 100;
+            if (out && pp_buf_printf(out, "%0*d", width, value))
+                return false;
+            continue;
+        }
+        if (!(*p == '/' || *p == '=' || *p == '-' || *p == '_' || *p == '.' ||
+              (*p >= '0' && *p <= '9'))) {
+            *bad = p;
+            return false;
+        }
+        if (out && pp_buf_append(out, p, 1))
+            return false;
+        p++;
+    }
+    return true;
+}
+
+static enum pp_err sink_path_format(const struct pp_sink_layout *layout, int64_t bucket_ms,
+                                    struct pp_buf *out)
+{
+    int64_t local = bucket_ms + layout->timezone_offset_ms;
+    int64_t days = sink_floor_div(local, SINK_MS_PER_DAY);
+    int64_t in_day = (local - days * SINK_MS_PER_DAY) / 1000;
+    struct sink_civil t;
+    const char *bad = NULL;
+    size_t len = out->len;
+
+    pp_time_civil_from_days(days, &t.year, &t.month, &t.day);
+    t.hour = (int)(in_day / 3600);
+    t.minute = (int)(in_day / 60 % 60);
+    t.second = (int)(in_day % 60);
+    if (!sink_path_walk(layout->path_format, &t, out, &bad)) {
+        /* checked by pp_sink_layout_check(): only memory can fail here */
+        out->len = len;
+        return PP_ERR_NOMEM;
+    }
+    return PP_OK;
+}
+
+enum pp_err pp_sink_layout_check(const struct pp_sink_layout *layout, char *msg, size_t msg_len)
+{
+    const char *bad = NULL;
+
+    if (layout->is_time_partitioner && !sink_path_walk(layout->path_format, NULL, NULL, &bad)) {
+        snprintf(msg, msg_len,
+                 "path.format: cannot format '%s' at '%s' (use quoted 'literals' and YYYY, MM, "
+                 "dd, HH, mm, ss)",
+                 layout->path_format, bad);
+        return PP_ERR_USAGE;
+    }
+    if (layout->extractor == PP_SINK_TIME_RECORD_FIELD &&
+        strcmp(layout->timestamp_field, "timestamp") != 0 &&
+        strcmp(layout->timestamp_field, "date_joined") != 0) {
+        snprintf(msg, msg_len,
+                 "timestamp.field: '%s' is not a time column (timestamp of geo records, "
+                 "date_joined of user records)",
+                 layout->timestamp_field);
+        return PP_ERR_USAGE;
+    }
+    return PP_OK;
+}
+
+/* ---- the encode stage (worker threads) ----------------------------------- */
+
+struct sink_builder {
+    struct pp_sink_chunk chunk; /* begin/len filled when encoded */
+    uint32_t group;             /* the partition's run number in the batch */
+    struct pp_buf text;         /* the chunk's lines, before compression */
+};
+
+struct sink_group {
+    int64_t run[2];
+    uint32_t number; /* runs of this partition seen in the batch, minus 1 */
+};
+
+struct sink_encoder {
+    void *clean;
+    const struct pp_sink_layout *layout;
+    struct pp_zstd_enc *zstd;      /* NULL without compression */
+    struct sink_builder *builders; /* [0, n_builders) in use, in creation order */
+    size_t n_builders;
+    size_t cap_builders;
+    struct pp_hmap builder_of; /* chunk identity -> builder index + 1 */
+    struct sink_group *groups;
+    size_t n_groups;
+    size_t cap_groups;
+    struct pp_hmap group_of; /* (topic, partition) -> group index + 1 */
+};
+
+static void sink_stage_destroy(void *state)
+{
+    struct sink_encoder *enc = state;
+    size_t i;
+
+    if (enc == NULL)
+        return;
+    pp_clean_stage.destroy(enc->clean);
+    pp_zstd_enc_destroy(enc->zstd);
+    for (i = 0; i < enc->cap_builders; i++)
+        pp_buf_cleanup(&enc->builders[i].text);
+    free(enc->builders);
+    free(enc->groups);
+    pp_hmap_cleanup(&enc->builder_of);
+    pp_hmap_cleanup(&enc->group_of);
+    free(enc);
+}
+
+static void *sink_stage_create(void *arg)
+{
+    const struct pp_sink_stage_arg *sarg = arg;
+    struct pp_clean_options clean = sarg->clean;
+    struct sink_encoder *enc = calloc(1, sizeof *enc);
+
+    if (enc == NULL)
+        return NULL;
+    enc->layout = sarg->layout;
+    pp_hmap_init(&enc->builder_of);
+    pp_hmap_init(&enc->group_of);
+    clean.is_query_only = false; /* the cleaned objects carry every column */
+    enc->clean = pp_clean_stage.create(&clean);
+    if (enc->clean == NULL)
+        goto fail;
+    if (enc->layout->is_zstd && (enc->zstd = pp_zstd_enc_new(enc->layout->zstd_level)) == NULL)
+        goto fail;
+    return enc;
+fail:
+    sink_stage_destroy(enc);
+    return NULL;
+}
+
+/* The record's time for the time partition and the rotation slot. */
+static int64_t sink_record_time(const struct pp_sink_layout *layout,
+                                const struct pp_clean_item *item, int64_t now_ms)
+{
+    int64_t ms = item->timestamp_ms;
+
+    switch (layout->extractor) {
+    case PP_SINK_TIME_RECORD: break;
+    case PP_SINK_TIME_WALLCLOCK: ms = now_ms; break;
+    case PP_SINK_TIME_RECORD_FIELD:
+        if (item->reject != PP_REJECT_NONE)
+            break;
+        if (item->topic == PP_TOPIC_GEO && item->rec.u.geo.has_timestamp &&
+            strcmp(layout->timestamp_field, "timestamp") == 0)
+            ms = item->rec.u.geo.timestamp * 1000;
+        else if (item->topic == PP_TOPIC_USER && item->rec.u.user.has_date_joined &&
+                 strcmp(layout->timestamp_field, "date_joined") == 0)
+            ms = item->rec.u.user.date_joined * 1000;
+        break;
+    }
+    /* No timestamp (-1 from librdkafka) and times before 1970 file under 0. */
+    return ms < 0 ? 0 : ms;
+}
+
+static struct sink_builder *sink_builder_get(struct sink_encoder *enc,
+                                             const struct pp_sink_chunk *want, uint32_t group)
+{
+    uint64_t k1 = ((uint64_t)want->kind << 62) | ((uint64_t)want->topic << 60) |
+                  ((uint64_t)(group & 0x3ffffff) << 32) | (uint32_t)want->partition;
+    uint64_t k2 = (uint64_t)want->bucket_ms;
+    bool is_new;
+    uint64_t *slot = pp_hmap_upsert(&enc->builder_of, k1, k2, &is_new);
+    struct sink_builder *b;
+
+    if (slot == NULL)
+        return NULL;
+    if (!is_new) {
+        b = &enc->builders[*slot - 1];
+        /* k1 packs the group number lossily: a clash starts a new builder */
+        if (b->group == group)
+            return b;
+    }
+    if (enc->n_builders == enc->cap_builders) {
+        size_t cap = enc->cap_builders;
+        struct sink_builder *grown =
+            pp_array_reserve(enc->builders, &cap, enc->n_builders, sizeof *grown, 64);
+        if (grown == NULL)
+            return NULL;
+        for (size_t i = enc->cap_builders; i < cap; i++)
+            pp_buf_init(&grown[i].text);
+        enc->builders = grown;
+        enc->cap_builders = cap;
+    }
+    b = &enc->builders[enc->n_builders++];
+    b->chunk = *want;
+    b->chunk.records = 0;
+    b->group = group;
+    b->text.len = 0;
+    *slot = enc->n_builders;
+    return b;
+}
+
+static enum pp_err sink_base64(struct pp_buf *out, const unsigned char *in, size_t len)
+{
+    static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    enum pp_err err = pp_buf_reserve(out, (len + 2) / 3 * 4);
+    size_t i;
+
+    if (err)
+        return err;
+    for (i = 0; i + 2 < len; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        char q[4] = {digits[v >> 18], digits[v >> 12 & 63], digits[v >> 6 & 63], digits[v & 63]};
+        memcpy(out->data + out->len, q, 4);
+        out->len += 4;
+    }
+    if (i < len) {
+        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
+        char q[4] = {digits[v >> 18], digits[v >> 12 & 63], i + 1 < len ? digits[v >> 6 & 63] : '=',
+                     '='};
+        memcpy(out->data + out->len, q, 4);
+        out->len += 4;
+    }
+    return PP_OK;
+}
+
+/* A reject's line: {"topic","partition","offset","timestamp","reason","raw"}.
+ * Bytes that are not UTF-8 cannot be a JSON string: those records (and
+ * too_large ones, never checked) carry "raw":null and "raw_base64". */
+static enum pp_err sink_dlq_line(const struct pp_sink_layout *layout,
+                                 const struct pp_clean_item *item, struct pp_buf *out)
+{
+    enum pp_err err;
+    bool is_text = item->reject != PP_REJECT_INVALID_UTF8 && item->reject != PP_REJECT_TOO_LARGE;
+
+    err = pp_buf_printf(out, "{\"topic\":\"%s\",\"partition\":%d,\"offset\":%lld,\"timestamp\":",
+                        layout->topic_name[item->topic], (int)item->partition,
+                        (long long)item->offset);
+    if (!err)
+        err = item->timestamp_ms == PP_BATCH_NO_TIMESTAMP
+                  ? pp_buf_append_str(out, "null")
+                  : pp_buf_printf(out, "%lld", (long long)item->timestamp_ms);
+    if (!err)
+        err = pp_buf_printf(out, ",\"reason\":\"%s\",\"raw\":", pp_reject_name(item->reject));
+    if (err)
+        return err;
+    if (is_text)
+        err = pp_clean_json_string(out, item->raw);
+    else if (!(err = pp_buf_append_str(out, "null,\"raw_base64\":\"")) &&
+             !(err = sink_base64(out, (const unsigned char *)item->raw.ptr, item->raw.len)))
+        err = pp_buf_append(out, "\"", 1);
+    return err ? err : pp_buf_append(out, "}", 1);
+}
+
+/* A raw line: the value as received. A '\n' in a record would split it in
+ * two lines; in valid JSON it can only be whitespace between tokens, so it
+ * becomes a space (the exact bytes of invalid records are in the dlq). */
+static enum pp_err sink_raw_line(struct pp_str raw, struct pp_buf *out)
+{
+    size_t start = out->len;
+    enum pp_err err = pp_buf_append(out, raw.ptr ? raw.ptr : "", raw.len);
+    char *p;
+
+    if (err)
+        return err;
+    while ((p = memchr(out->data + start, '\n', out->len - start)) != NULL) {
+        *p = ' ';
+        start = (size_t)(p - out->data) + 1;
+    }
+    return PP_OK;
+}
+
+static enum pp_err sink_append(struct sink_encoder *enc, struct pp_sink_chunk *want, uint32_t group,
+                               enum pp_sink_kind kind, const struct pp_clean_item *item)
+{
+    struct sink_builder *b;
+    enum pp_err err;
+
+    want->kind = kind;
+    if ((b = sink_builder_get(enc, want, group)) == NULL)
+        return PP_ERR_NOMEM;
+    switch (kind) {
+    case PP_SINK_RAW: err = sink_raw_line(item->raw, &b->text); break;
+    case PP_SINK_CLEANED: err = pp_clean_render_json(&item->rec, &b->text); break;
+    case PP_SINK_DLQ: err = sink_dlq_line(enc->layout, item, &b->text); break;
+    default: err = PP_ERR_INTERNAL; break;
+    }
+    if (!err)
+        err = pp_buf_append(&b->text, "\n", 1);
+    if (err)
+        return err;
+    if (b->chunk.records == 0)
+        b->chunk.first_offset = item->offset;
+    b->chunk.last_offset = item->offset;
+    b->chunk.records++;
+    want->is_group_first = false; /* only the group's first chunk */
+    return PP_OK;
+}
+
+/* The run of a record and whether it starts a new group (run) of its
+ * partition within this batch. */
+static enum pp_err sink_group(struct sink_encoder *enc, const struct pp_clean_item *item,
+                              const int64_t run[2], bool *is_first, uint32_t *number)
+{
+    bool is_new;
+    uint64_t *slot = pp_hmap_upsert(&enc->group_of, (uint64_t)item->topic,
+                                    (uint64_t)(uint32_t)item->partition, &is_new);
+    struct sink_group *g;
+
+    if (slot == NULL)
+        return PP_ERR_NOMEM;
+    if (is_new) {
+        struct sink_group *grown =
+            pp_array_reserve(enc->groups, &enc->cap_groups, enc->n_groups, sizeof *grown, 64);
+        if (grown == NULL)
+            return PP_ERR_NOMEM;
+        enc->groups = grown;
+        g = &enc->groups[enc->n_groups++];
+        *slot = enc->n_groups;
+        g->run[0] = run[0];
+        g->run[1] = run[1];
+        g->number = 0;
+        *is_first = true;
+        *number = 0;
+        return PP_OK;
+    }
+    g = &enc->groups[*slot - 1];
+    *is_first = g->run[0] != run[0] || g->run[1] != run[1];
+    if (*is_first) {
+        g->run[0] = run[0];
+        g->run[1] = run[1];
+        g->number++;
+    }
+    *number = g->number;
+    return PP_OK;
+}
+
+static enum pp_err sink_stage_process(void *state, struct pp_batch *batch)
+{
+    struct sink_encoder *enc = state;
+    const struct pp_sink_layout *layout = enc->layout;
+    const struct pp_clean_item *items;
+    int64_t now_ms = sink_wallclock_ms();
+    enum pp_err err;
+    size_t i;
+
+    if ((err = pp_clean_stage.process(enc->clean, batch)))
+        return err;
+    items = pp_clean_items(batch);
+    enc->n_builders = 0;
+    enc->n_groups = 0;
+    pp_hmap_clear(&enc->builder_of);
+    pp_hmap_clear(&enc->group_of);
+
+    for (i = 0; i < batch->n_out; i++) {
+        const struct pp_clean_item *item = &items[i];
+        int64_t ms = sink_record_time(layout, item, now_ms);
+        struct pp_sink_chunk want = {.topic = item->topic, .partition = item->partition};
+        uint32_t group;
+
+        want.run[0] = item->offset / layout->flush_size;
+        want.run[1] = layout->rotate_interval_ms > 0 ? ms / layout->rotate_interval_ms : 0;
+        if (layout->is_time_partitioner)
+            want.bucket_ms = ms / layout->partition_duration_ms * layout->partition_duration_ms;
+        if ((err = sink_group(enc, item, want.run, &want.is_group_first, &group)))
+            return err;
+        /* Raw first: the group's first chunk is its raw one, which holds
+         * the group's first record. */
+        if ((err = sink_append(enc, &want, group, PP_SINK_RAW, item)))
+            return err;
+        err = sink_append(enc, &want, group,
+                          item->reject == PP_REJECT_NONE ? PP_SINK_CLEANED : PP_SINK_DLQ, item);
+        if (err)
+            return err;
+    }
+
+    /* Encode every chunk, in creation order (offset order per partition). */
+    for (i = 0; i < enc->n_builders; i++) {
+        struct sink_builder *b = &enc->builders[i];
+        struct pp_sink_chunk *chunk;
+
+        if ((err = pp_buf_reserve(&batch->aux, sizeof *chunk)))
+            return err;
+        chunk = (struct pp_sink_chunk *)(void *)(batch->aux.data + batch->aux.len);
+        *chunk = b->chunk;
+        chunk->begin = batch->aux_bytes.len;
+        chunk->plain_len = b->text.len;
+        if (enc->zstd != NULL) {
+            err = pp_zstd_enc_write(enc->zstd, b->text.data, b->text.len, &batch->aux_bytes);
+            if (!err)
+                err = pp_zstd_enc_end(enc->zstd, &batch->aux_bytes);
+        } else {
+            err = pp_buf_append(&batch->aux_bytes, b->text.data, b->text.len);
+        }
+        if (err)
+            return err;
+        chunk->len = batch->aux_bytes.len - chunk->begin;
+        batch->aux.len += sizeof *chunk;
+        batch->n_aux++;
+    }
+    return PP_OK;
+}
+
+const struct pp_stage_ops pp_sink_stage = {
+    .name = "sink-encode",
+    .create = sink_stage_create,
+    .process = sink_stage_process,
+    .destroy = sink_stage_destroy,
+};
+
+/* ---- the sink (the consumer thread) -------------------------------------- */
+
+struct sink_object {
+    enum pp_sink_kind kind;
+    int64_t bucket_ms;
+    int64_t start; /* offset of its first record: the key */
+    uint64_t records;
+    struct pp_buf data;
+};
+
+struct sink_part;
+
+/* A closed run whose objects are being written. */
+struct sink_run {
+    struct pp_sink *sink;
+    int64_t start;
+    size_t puts_left;
+    struct sink_run *next;
+};
+
+struct sink_part {
+    enum pp_topic topic;
+    int32_t partition;
+    bool has_run;
+    int64_t run[2];
+    int64_t run_start;
+    int64_t next; /* offset after the last record seen */
+    struct sink_object *open;
+    size_t n_open;
+    size_t cap_open;
+    struct sink_run *runs; /* closed, not yet durable */
+};
+
+/* An object handed to (or waiting for) the store. */
+struct sink_put {
+    struct sink_run *run;
+    enum pp_sink_kind kind;
+    uint64_t records;
+    uint64_t bytes;
+    struct pp_buf data; /* moved to the store by pp_store_put() */
+    char *key;
+};
+
+struct pp_sink {
+    const struct pp_sink_layout *layout;
+    struct pp_store *store;
+    struct sink_part *parts;
+    size_t n_parts;
+    size_t cap_parts;
+    struct pp_hmap part_of;  /* (topic, partition) -> index + 1 */
+    struct sink_put **queue; /* waiting for a store slot, oldest first */
+    size_t n_queue;
+    size_t cap_queue;
+    size_t queue_head;
+    uint64_t open_bytes;
+    uint64_t queued_bytes;
+    size_t open_objects;
+    size_t in_store; /* puts handed over, not yet reported */
+    int64_t next_schedule_ms;
+    struct pp_sink_stats stats;
+    enum pp_err failed;
+    char error[512];
+};
+
+struct pp_sink *pp_sink_new(const struct pp_sink_layout *layout, struct pp_store *store)
+{
+    struct pp_sink *sink = calloc(1, sizeof *sink);
+
+    if (sink == NULL)
+        return NULL;
+    sink->layout = layout;
+    sink->store = store;
+    pp_hmap_init(&sink->part_of);
+    return sink;
+}
+
+static struct sink_part *sink_part_get(struct pp_sink *sink, enum pp_topic topic, int32_t partition)
+{
+    bool is_new;
+    uint64_t *slot =
+        pp_hmap_upsert(&sink->part_of, (uint64_t)topic, (uint64_t)(uint32_t)partition, &is_new);
+    struct sink_part *part;
+
+    if (slot == NULL)
+        return NULL;
+    if (!is_new)
+        return &sink->parts[*slot - 1];
+    part = pp_array_reserve(sink->parts, &sink->cap_parts, sink->n_parts, sizeof *part, 64);
+    if (part == NULL) {
+        *slot = 0; /* a key without a part: sink_part_get() is not called again */
+        return NULL;
+    }
+    sink->parts = part;
+    part = &sink->parts[sink->n_parts++];
+    memset(part, 0, sizeof *part);
+    part->topic = topic;
+    part->partition = partition;
+    part->next = -1;
+    *slot = sink->n_parts;
+    return part;
+}
+
+static enum pp_err sink_key(const struct pp_sink *sink, const struct sink_part *part,
+                            const struct sink_object *obj, struct pp_buf *key)
+{
+    const struct pp_sink_layout *layout = sink->layout;
+    const char *topic = layout->topic_name[part->topic];
+    enum pp_err err;
+
+    switch (obj->kind) {
+    case PP_SINK_RAW: err = pp_buf_printf(key, "%s/%s/", layout->topics_dir, topic); break;
+    case PP_SINK_CLEANED:
+        err = pp_buf_printf(key, "cleaned/%s/", pp_topic_name(part->topic));
+        break;
+    case PP_SINK_DLQ: err = pp_buf_printf(key, "dlq/%s/", topic); break;
+    default: err = PP_ERR_INTERNAL; break;
+    }
+    if (err)
+        return err;
+    if (layout->is_time_partitioner)
+        err = sink_path_format(layout, obj->bucket_ms, key);
+    else
+        err = pp_buf_printf(key, "partition=%d", (int)part->partition);
+    if (err)
+        return err;
+    err = pp_buf_printf(key, "/%s+%d+%0*lld.json%s%c", topic, (int)part->partition,
+                        layout->offset_pad_width, (long long)obj->start,
+                        layout->is_zstd ? ".zst" : "", '\0');
+    return err;
+}
+
+static void sink_fail(struct pp_sink *sink, enum pp_err err, const char *what)
+{
+    if (sink->failed)
+        return;
+    sink->failed = err;
+    snprintf(sink->error, sizeof sink->error, "%s", what);
+}
+
+static void sink_run_unlink(struct sink_part *part, struct sink_run *run)
+{
+    struct sink_run **p = &part->runs;
+
+    while (*p != run)
+        p = &(*p)->next;
+    *p = run->next;
+}
+
+/* Finds the part a run belongs to: runs are few and short-lived. */
+static struct sink_part *sink_part_of_run(struct pp_sink *sink, const struct sink_run *run)
+{
+    for (size_t i = 0; i < sink->n_parts; i++)
+        for (const struct sink_run *r = sink->parts[i].runs; r; r = r->next)
+            if (r == run)
+                return &sink->parts[i];
+    return NULL;
+}
+
+static void sink_put_free(struct sink_put *put)
+{
+    if (put == NULL)
+        return;
+    pp_buf_cleanup(&put->data);
+    free(put->key);
+    free(put);
+}
+
+/* One object reported by the store (or dropped unwritten): the run is
+ * durable once all of its objects are. */
+static void sink_put_finish(struct pp_sink *sink, struct sink_put *put, enum pp_err err)
+{
+    struct sink_run *run = put->run;
+
+    if (err) {
+        char what[512];
+        snprintf(what, sizeof what, "%s", pp_store_error(sink->store));
+        sink_fail(sink, err, what[0] ? what : put->key);
+    } else {
+        sink->stats.objects[put->kind]++;
+        sink->stats.bytes[put->kind] += put->bytes;
+        sink->stats.records[put->kind] += put->records;
+    }
+    if (--run->puts_left == 0) {
+        struct sink_part *part = sink_part_of_run(sink, run);
+        if (part != NULL)
+            sink_run_unlink(part, run);
+        free(run);
+    }
+    sink_put_free(put);
+}
+
+static void sink_put_done(void *arg, enum pp_err err)
+{
+    struct sink_put *put = arg;
+    struct pp_sink *sink = put->run->sink;
+
+    sink->in_store--;
+    sink_put_finish(sink, put, err);
+}
+
+/* Hands queued objects to the store while it takes them. */
+static enum pp_err sink_pump(struct pp_sink *sink)
+{
+    while (sink->queue_head < sink->n_queue) {
+        struct sink_put *put = sink->queue[sink->queue_head];
+        uint64_t len = put->data.len;
+        enum pp_err err = pp_store_put(sink->store, put->key, &put->data, sink_put_done, put);
+
+        if (err == PP_AGAIN)
+            break;
+        sink->queue_head++;
+        sink->queued_bytes -= len;
+        if (err) {
+            sink_fail(sink, err, put->key);
+            sink_put_finish(sink, put, err);
+            continue;
+        }
+        sink->in_store++;
+    }
+    if (sink->queue_head == sink->n_queue)
+        sink->queue_head = sink->n_queue = 0;
+    return sink->failed;
+}
+
+static enum pp_err sink_enqueue(struct pp_sink *sink, struct sink_put *put)
+{
+    if (sink->queue_head > 0 && sink->n_queue == sink->cap_queue) {
+        memmove(sink->queue, sink->queue + sink->queue_head,
+                (sink->n_queue - sink->queue_head) * sizeof *sink->queue);
+        sink->n_queue -= sink->queue_head;
+        sink->queue_head = 0;
+    }
+    struct sink_put **grown =
+        pp_array_reserve(sink->queue, &sink->cap_queue, sink->n_queue, sizeof *grown, 64);
+    if (grown == NULL)
+        return PP_ERR_NOMEM;
+    sink->queue = grown;
+    sink->queue[sink->n_queue++] = put;
+    sink->queued_bytes += put->data.len;
+    return PP_OK;
+}
+
+/* Ends the partition's run: its objects go to the store. */
+static enum pp_err sink_close_run(struct pp_sink *sink, struct sink_part *part)
+{
+    struct sink_run *run;
+    struct pp_buf key;
+    enum pp_err err = PP_OK;
+    size_t i;
+
+    part->has_run = false;
+    if (part->n_open == 0)
+        return PP_OK;
+    run = calloc(1, sizeof *run);
+    if (run == NULL)
+        return PP_ERR_NOMEM;
+    run->sink = sink;
+    run->start = part->run_start;
+    run->next = part->runs;
+    part->runs = run;
+    pp_buf_init(&key);
+    for (i = 0; i < part->n_open; i++) {
+        struct sink_object *obj = &part->open[i];
+        struct sink_put *put = calloc(1, sizeof *put);
+
+        if (put == NULL) {
+            err = PP_ERR_NOMEM;
+            break;
+        }
+        key.len = 0;
+        if ((err = sink_key(sink, part, obj, &key))) {
+            free(put);
+            break;
+        }
+        put->key = strdup(key.data);
+        if (put->key == NULL) {
+            free(put);
+            err = PP_ERR_NOMEM;
+            break;
+        }
+        put->run = run;
+        put->kind = obj->kind;
+        put->records = obj->records;
+        put->bytes = obj->data.len;
+        put->data = obj->data; /* moved */
+        pp_buf_init(&obj->data);
+        sink->open_bytes -= put->bytes;
+        sink->open_objects--;
+        run->puts_left++;
+        if ((err = sink_enqueue(sink, put))) {
+            sink->open_bytes += put->bytes; /* freed below with the object */
+            obj->data = put->data;
+            run->puts_left--;
+            put->data.data = NULL;
+            sink_put_free(put);
+            break;
+        }
+    }
+    part->n_open = 0;
+    pp_buf_cleanup(&key);
+    if (run->puts_left == 0) {
+        sink_run_unlink(part, run);
+        free(run);
+    }
+    if (err)
+        sink_fail(sink, err, "out of memory closing objects");
+    return err;
+}
+
+static void sink_drop_open(struct pp_sink *sink, struct sink_part *part)
+{
+    for (size_t i = 0; i < part->n_open; i++) {
+        sink->open_bytes -= part->open[i].data.len;
+        pp_buf_cleanup(&part->open[i].data);
+    }
+    sink->open_objects -= part->n_open;
+    part->n_open = 0;
+    part->has_run = false;
+}
+
+static struct sink_object *sink_object_get(struct pp_sink *sink, struct sink_part *part,
+                                           const struct pp_sink_chunk *chunk)
+{
+    struct sink_object *obj;
+    size_t i;
+
+    for (i = 0; i < part->n_open; i++) {
+        obj = &part->open[i];
+        if (obj->kind == chunk->kind && obj->bucket_ms == chunk->bucket_ms)
+            return obj;
+    }
+    obj = pp_array_reserve(part->open, &part->cap_open, part->n_open, sizeof *obj, 4);
+    if (obj == NULL)
+        return NULL;
+    part->open = obj;
+    obj = &part->open[part->n_open++];
+    obj->kind = chunk->kind;
+    obj->bucket_ms = chunk->bucket_ms;
+    obj->start = chunk->first_offset;
+    obj->records = 0;
+    pp_buf_init(&obj->data);
+    sink->open_objects++;
+    return obj;
+}
+
+enum pp_err pp_sink_add(struct pp_sink *sink, const struct pp_batch *batch)
+{
+    const struct pp_sink_chunk *chunks = pp_sink_chunks(batch);
+    enum pp_err err;
+    size_t i;
+
+    if (sink->failed)
+        return sink->failed;
+    for (i = 0; i < batch->n_aux; i++) {
+        const struct pp_sink_chunk *chunk = &chunks[i];
+        struct sink_part *part = sink_part_get(sink, chunk->topic, chunk->partition);
+        struct sink_object *obj;
+
+        if (part == NULL)
+            return PP_ERR_NOMEM;
+        if (chunk->is_group_first) {
+            if (part->next >= 0 && chunk->first_offset < part->next) {
+                /* Re-read from an earlier offset (a rebalance): the open
+                 * objects are rebuilt from the records coming again. */
+                sink_drop_open(sink, part);
+                sink->stats.restarts++;
+            }
+            if (part->has_run && (part->run[0] != chunk->run[0] || part->run[1] != chunk->run[1])) {
+                if ((err = sink_close_run(sink, part)))
+                    return err;
+            }
+            if (!part->has_run) {
+                part->has_run = true;
+                part->run[0] = chunk->run[0];
+                part->run[1] = chunk->run[1];
+                part->run_start = chunk->first_offset;
+            }
+        }
+        assert(part->has_run);
+        if ((obj = sink_object_get(sink, part, chunk)) == NULL)
+            return PP_ERR_NOMEM;
+        if ((err = pp_buf_append(&obj->data, batch->aux_bytes.data + chunk->begin, chunk->len)))
+            return err;
+        obj->records += chunk->records;
+        sink->open_bytes += chunk->len;
+        if (chunk->last_offset + 1 > part->next)
+            part->next = chunk->last_offset + 1;
+    }
+    return sink_pump(sink);
+}
+
+enum pp_err pp_sink_flush(struct pp_sink *sink)
+{
+    enum pp_err err;
+
+    for (size_t i = 0; i < sink->n_parts; i++)
+        if ((err = sink_close_run(sink, &sink->parts[i])))
+            return err;
+    return sink_pump(sink);
+}
+
+enum pp_err pp_sink_poll(struct pp_sink *sink, int timeout_ms)
+{
+    const struct pp_sink_layout *layout = sink->layout;
+    enum pp_err err;
+
+    if (layout->rotate_schedule_ms > 0) {
+        int64_t now = sink_wallclock_ms();
+        if (sink->next_schedule_ms == 0 || now >= sink->next_schedule_ms) {
+            /* aligned to the interval in the configured time zone, like
+             * Confluent's rotate.schedule.interval.ms */
+            int64_t local = now + layout->timezone_offset_ms;
+            if (sink->next_schedule_ms != 0 && (err = pp_sink_flush(sink)))
+                return err;
+            sink->next_schedule_ms = (sink_floor_div(local, layout->rotate_schedule_ms) + 1) *
+                                         layout->rotate_schedule_ms -
+                                     layout->timezone_offset_ms;
+        }
+    }
+    if ((err = sink_pump(sink)))
+        return err;
+    if (sink->in_store > 0 || timeout_ms > 0) {
+        if ((err = pp_store_poll(sink->store, sink->in_store > 0 ? timeout_ms : 0, NULL)))
+            sink_fail(sink, err, "the object store failed");
+    }
+    if ((err = sink_pump(sink)))
+        return err;
+    return sink->failed;
+}
+
+bool pp_sink_committable(const struct pp_sink *sink, enum pp_topic topic, int32_t partition,
+                         int64_t *offset)
+{
+    const uint64_t *slot =
+        pp_hmap_find(&sink->part_of, (uint64_t)topic, (uint64_t)(uint32_t)partition);
+    const struct sink_part *part;
+    int64_t at;
+
+    if (slot == NULL || *slot == 0)
+        return false;
+    part = &sink->parts[*slot - 1];
+    if (part->next < 0)
+        return false;
+    at = part->has_run ? part->run_start : part->next;
+    for (const struct sink_run *run = part->runs; run; run = run->next)
+        if (run->start < at)
+            at = run->start;
+    *offset = at;
+    return true;
+}
+
+uint64_t pp_sink_buffered_bytes(const struct pp_sink *sink)
+{
+    return sink->open_bytes + sink->queued_bytes + pp_store_buffered_bytes(sink->store);
+}
+
+size_t pp_sink_pending_objects(const struct pp_sink *sink)
+{
+    return sink->open_objects + (sink->n_queue - sink->queue_head) + sink->in_store;
+}
+
+void pp_sink_get_stats(const struct pp_sink *sink, struct pp_sink_stats *stats)
+{
+    struct pp_store_stats store;
+
+    *stats = sink->stats;
+    pp_store_get_stats(sink->store, &store);
+    stats->retries = store.retries;
+}
+
+const char *pp_sink_error(const struct pp_sink *sink)
+{
+    return sink->error;
+}
+
+void pp_sink_destroy(struct pp_sink *sink)
+{
+    size_t i;
+
+    if (sink == NULL)
+        return;
+    if (!sink->failed)
+        pp_sink_flush(sink);
+    /* Objects the store holds call back into the sink: wait for them. */
+    while (sink->in_store > 0 || (!sink->failed && sink->queue_head < sink->n_queue)) {
+        sink_pump(sink);
+        if (pp_store_poll(sink->store, 100, NULL) != PP_OK)
+            break;
+    }
+    for (i = sink->queue_head; i < sink->n_queue; i++)
+        sink_put_finish(sink, sink->queue[i], PP_ERR_IO);
+    for (i = 0; i < sink->n_parts; i++) {
+        struct sink_part *part = &sink->parts[i];
+        sink_drop_open(sink, part);
+        free(part->open);
+        while (part->runs) {
+            struct sink_run *run = part->runs;
+            part->runs = run->next;
+            free(run);
+        }
+    }
+    free(sink->parts);
+    free(sink->queue);
+    pp_hmap_cleanup(&sink->part_of);
+    free(sink);
+}

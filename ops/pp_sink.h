@@ -1,0 +1,180 @@
+/*
+ * pp_sink: the lake sink (SPEC 7). Raw records, cleaned records and rejects
+ * become compressed, partitioned objects in the Confluent S3 sink layout,
+ * written exactly once across crashes. docs/sink.md is the design.
+ *
+ * Two halves, so that compression runs on every core:
+ *  - the encode stage, a pipeline worker stage that cleans a batch (it is
+ *    pp_clean_stage plus this) and encodes it into chunks: per partition
+ *    and run, per kind (raw, cleaned, dlq) and per time partition, the
+ *    batch's lines as one zstd frame (or plain bytes);
+ *  - the sink, on the pipeline's consumer thread, which appends the chunks
+ *    of each batch, in order, to the open objects, closes the objects of a
+ *    partition when its run ends, hands them to a pp_store, and reports per
+ *    partition the offset up to which everything is durable.
+ *
+ * Runs: a partition's records are cut into runs at every offset multiple
+ * of flush.size and, with rotate.interval.ms, wherever a record's
+ * timestamp falls in another interval-aligned slot than its predecessor's.
+ * A run's records make one object per kind and time partition, named by
+ * the offset of its first record. Runs depend only on offsets and records,
+ * so a restart from the start of a run rewrites the same objects (the same
+ * keys): committing only run starts whose earlier runs are durable gives
+ * exactly-once objects. An object is a concatenation of zstd frames, which
+ * every zstd reader (the CLI, DuckDB, Spark's codec) reads as one stream.
+ */
+#ifndef PP_SINK_H
+#define PP_SINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pp_batch.h"
+#include "pp_clean.h"
+#include "pp_err.h"
+#include "pp_pipeline.h"
+#include "pp_store.h"
+#include "pp_topic.h"
+
+enum pp_sink_kind {
+    PP_SINK_RAW,     /* <topics.dir>/<topic>/...: the values as received */
+    PP_SINK_CLEANED, /* cleaned/<pin|geo|user>/...: SPEC 2's records */
+    PP_SINK_DLQ,     /* dlq/<topic>/...: rejects with reason and bytes */
+};
+#define PP_SINK_KIND_COUNT 3
+
+/* "raw", "cleaned", "dlq". */
+const char *pp_sink_kind_name(enum pp_sink_kind kind);
+
+enum pp_sink_extractor {
+    PP_SINK_TIME_RECORD,       /* the Kafka record timestamp */
+    PP_SINK_TIME_RECORD_FIELD, /* a column of the cleaned record (docs/sink.md) */
+    PP_SINK_TIME_WALLCLOCK,    /* the time the worker encodes it */
+};
+
+/* What the objects look like; the configuration keys of SPEC 8. Strings
+ * are borrowed and must outlive the stage and the sink. */
+struct pp_sink_layout {
+    const char *topic_name[PP_TOPIC_COUNT]; /* "<prefix>.pin", ... */
+    const char *topics_dir;                 /* topics.dir */
+    int64_t flush_size;                     /* records per run, >= 1 */
+    int64_t rotate_interval_ms;             /* record-time slots; <= 0: off */
+    int64_t rotate_schedule_ms;             /* wall-clock closes; <= 0: off */
+    bool is_time_partitioner;               /* TimeBasedPartitioner */
+    const char *path_format;                /* its path.format */
+    int64_t partition_duration_ms;          /* its partition.duration.ms */
+    int64_t timezone_offset_ms;             /* timezone, as a fixed UTC offset */
+    enum pp_sink_extractor extractor;
+    const char *timestamp_field; /* RecordField: "timestamp" or "date_joined" */
+    bool is_zstd;
+    int zstd_level; /* 1..19 */
+    int offset_pad_width;
+};
+
+/*
+ * Checks a layout: path.format (quoted 'literals', YYYY or yyyy, MM, dd,
+ * HH, mm, ss, and the characters / = - _ .), timestamp.field. PP_OK or
+ * PP_ERR_USAGE with one line in msg naming the key.
+ */
+enum pp_err pp_sink_layout_check(const struct pp_sink_layout *layout, char *msg, size_t msg_len);
+
+/*
+ * The encode stage: pp_clean_stage (all columns) and then the chunks of the
+ * batch into batch->aux (struct pp_sink_chunk items) and batch->aux_bytes.
+ * stage_arg points to a struct pp_sink_stage_arg, borrowed for the
+ * pipeline's life.
+ */
+struct pp_sink_stage_arg {
+    struct pp_clean_options clean;
+    const struct pp_sink_layout *layout;
+};
+extern const struct pp_stage_ops pp_sink_stage;
+
+/* One chunk: consecutive records of one partition, run, kind and time
+ * partition, in offset order. Written by a worker, read by the sink. */
+struct pp_sink_chunk {
+    enum pp_sink_kind kind;
+    enum pp_topic topic;
+    int32_t partition;
+    uint32_t records;
+    int64_t first_offset; /* of the first record in the chunk */
+    int64_t last_offset;
+    int64_t run[2];      /* offset / flush.size; time slot (0 when off) */
+    int64_t bucket_ms;   /* TimeBasedPartitioner: start of its time partition */
+    bool is_group_first; /* the first chunk of its partition's run in this batch */
+    size_t begin;        /* bytes: batch->aux_bytes.data[begin .. begin + len) */
+    size_t len;
+    size_t plain_len; /* bytes before compression */
+};
+
+static inline const struct pp_sink_chunk *pp_sink_chunks(const struct pp_batch *batch)
+{
+    return (const struct pp_sink_chunk *)(const void *)batch->aux.data;
+}
+
+/*
+ * The sink. Borrows the layout and the store (both must outlive it).
+ * Returns NULL when out of memory. Consumer thread, like every call below.
+ */
+struct pp_sink;
+struct pp_sink *pp_sink_new(const struct pp_sink_layout *layout, struct pp_store *store);
+
+/*
+ * Closes every open object (as at a run end) and waits until every object
+ * is written or failed, then frees the sink. Accepts NULL. Use
+ * pp_sink_flush() and pp_sink_poll() first to learn the outcome.
+ */
+void pp_sink_destroy(struct pp_sink *sink);
+
+/*
+ * Appends the chunks of a processed batch (the sink copies what it keeps:
+ * the batch may be released right after). A partition whose offsets go
+ * back (librdkafka re-reads from the committed offset after a rebalance)
+ * drops its open objects and starts again from there. Closed objects go to
+ * the store. Errors: PP_ERR_NOMEM, or an object that failed for good.
+ */
+enum pp_err pp_sink_add(struct pp_sink *sink, const struct pp_batch *batch);
+
+/* Closes every partition's open objects now: on shutdown, and for
+ * rotate.schedule.interval.ms (pp_sink_poll() does that one by itself).
+ * A restart may then re-read records of objects written after the last
+ * commit: at least once (docs/sink.md). */
+enum pp_err pp_sink_flush(struct pp_sink *sink);
+
+/*
+ * Drives the store: starts queued objects, collects finished ones, closes
+ * runs on the wall-clock schedule. Waits up to timeout_ms (0: no wait).
+ * Errors: an object that failed for good (pp_sink_error() says which) or
+ * the store's own failure; the caller stops without committing.
+ */
+enum pp_err pp_sink_poll(struct pp_sink *sink, int timeout_ms);
+
+/*
+ * The offset from which a restart of (topic, partition) rewrites only
+ * objects that are not durable yet: every record below it is in durable
+ * objects. false when the sink has seen no record of the partition.
+ */
+bool pp_sink_committable(const struct pp_sink *sink, enum pp_topic topic, int32_t partition,
+                         int64_t *offset);
+
+/* Bytes held: open objects, queued objects and the store's in-flight ones.
+ * Above sink.max.buffered.bytes the caller stops taking batches. */
+uint64_t pp_sink_buffered_bytes(const struct pp_sink *sink);
+
+/* Objects not yet durable (open, queued or in flight). */
+size_t pp_sink_pending_objects(const struct pp_sink *sink);
+
+struct pp_sink_stats {
+    uint64_t objects[PP_SINK_KIND_COUNT]; /* durable objects */
+    uint64_t bytes[PP_SINK_KIND_COUNT];   /* their stored bytes */
+    uint64_t records[PP_SINK_KIND_COUNT]; /* their records */
+    uint64_t retries;                     /* the store's */
+    uint64_t restarts;                    /* partitions that went back (re-read) */
+};
+void pp_sink_get_stats(const struct pp_sink *sink, struct pp_sink_stats *stats);
+
+/* The last permanent failure ("<key>: <cause>"), or "". */
+const char *pp_sink_error(const struct pp_sink *sink);
+
+#endif

@@ -1,0 +1,466 @@
+/*
+ * Unit tests of pp_sink: the encode stage and the sink together, writing
+ * to a real local store in a temporary directory. Runs and object names,
+ * the same objects whatever the batching, re-reads after a rebalance, the
+ * committable offset, dlq lines, raw lines, time paths and time rotation.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pp_check.h"
+#include "pp_sink.h"
+#include "pp_store.h"
+#include "pp_zstd.h"
+
+#define PIN_A "{\"index\": 1, \"category\": \"travel\", \"follower_count\": \"5k\"}"
+#define PIN_B "{\"index\": 2, \"category\": \"art\"}"
+#define GEO_A "{\"ind\": 1, \"country\": \"Chad\", \"timestamp\": \"2021-03-01 10:00:00\"}"
+
+struct rec {
+    enum pp_topic topic;
+    int32_t partition;
+    int64_t offset;
+    int64_t ts;
+    const char *value;
+};
+
+struct fixture {
+    char dir[64];
+    struct pp_sink_layout layout;
+    struct pp_store *store;
+    struct pp_sink *sink;
+    void *enc;
+    struct pp_sink_stage_arg arg;
+};
+
+static void fixture_layout(struct pp_sink_layout *l, int64_t flush_size, bool is_zstd)
+{
+    memset(l, 0, sizeof *l);
+    l->topic_name[PP_TOPIC_PIN] = "t.pin";
+    l->topic_name[PP_TOPIC_GEO] = "t.geo";
+    l->topic_name[PP_TOPIC_USER] = "t.user";
+    l->topics_dir = "topics";
+    l->flush_size = flush_size;
+    l->path_format = "";
+    l->timestamp_field = "";
+    l->is_zstd = is_zstd;
+    l->zstd_level = 3;
+    l->offset_pad_width = 10;
+}
+
+/* Opens the store and the sink for f->layout (set by the caller). */
+static void fixture_open(struct fixture *f)
+{
+    struct pp_store_options opt = {0};
+    char msg[256];
+
+    snprintf(f->dir, sizeof f->dir, "/tmp/pp_test_sink.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(f->dir));
+    opt.url = f->dir;
+    ck_assert_int_eq(pp_store_open(&opt, &f->store, msg, sizeof msg), PP_OK);
+    f->sink = pp_sink_new(&f->layout, f->store);
+    ck_assert_ptr_nonnull(f->sink);
+    f->arg.clean.max_record_bytes = 1 << 20;
+    f->arg.layout = &f->layout;
+    f->enc = pp_sink_stage.create(&f->arg);
+    ck_assert_ptr_nonnull(f->enc);
+}
+
+/* Writes everything out. */
+static void fixture_drain(struct fixture *f)
+{
+    ck_assert_int_eq(pp_sink_flush(f->sink), PP_OK);
+    for (int i = 0; i < 500 && pp_sink_pending_objects(f->sink) > 0; i++)
+        ck_assert_int_eq(pp_sink_poll(f->sink, 20), PP_OK);
+    ck_assert_uint_eq(pp_sink_pending_objects(f->sink), 0);
+}
+
+static void fixture_close(struct fixture *f)
+{
+    char cmd[128];
+
+    pp_sink_stage.destroy(f->enc);
+    pp_sink_destroy(f->sink);
+    pp_store_close(f->store);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Encodes the records as one batch (single-record spans, as the Kafka
+ * source writes them) and appends it to the sink. */
+static void feed(struct fixture *f, const struct rec *recs, size_t n)
+{
+    struct pp_batch *batch = pp_batch_new(1 << 16);
+
+    ck_assert_ptr_nonnull(batch);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(recs[i].value);
+        struct pp_batch_span span = {
+            .begin = (uint32_t)batch->len,
+            .end = (uint32_t)(batch->len + len),
+            .first_offset = recs[i].offset,
+            .timestamp_ms = recs[i].ts,
+            .partition = recs[i].partition,
+            .topic = (uint16_t)recs[i].topic,
+            .is_single = true,
+        };
+        memcpy(batch->data + batch->len, recs[i].value, len);
+        batch->len += len;
+        ck_assert_int_eq(pp_batch_add_span(batch, &span), PP_OK);
+    }
+    ck_assert_int_eq(pp_sink_stage.process(f->enc, batch), PP_OK);
+    ck_assert_int_eq(pp_sink_add(f->sink, batch), PP_OK);
+    pp_batch_destroy(batch);
+}
+
+/* The content of an object (decompressed), or NULL when it does not exist;
+ * the caller frees it. */
+static char *object(const struct fixture *f, const char *key)
+{
+    char path[512];
+    struct pp_buf out;
+    FILE *fp;
+    long size;
+    char *data;
+
+    snprintf(path, sizeof path, "%s/%s", f->dir, key);
+    if ((fp = fopen(path, "rb")) == NULL)
+        return NULL;
+    fseek(fp, 0, SEEK_END);
+    size = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    data = malloc((size_t)size + 1);
+    ck_assert_ptr_nonnull(data);
+    ck_assert_int_eq(fread(data, 1, (size_t)size, fp), (size_t)size);
+    fclose(fp);
+    data[size] = '\0';
+    if (!f->layout.is_zstd)
+        return data;
+    /* every frame, one after the other */
+    pp_buf_init(&out);
+    struct pp_zstd_dec *dec = pp_zstd_dec_new();
+    size_t in_pos = 0;
+    bool is_end = false;
+    ck_assert_ptr_nonnull(dec);
+    while (in_pos < (size_t)size) {
+        size_t out_pos = 0;
+        ck_assert_int_eq(pp_buf_reserve(&out, 1 << 16), PP_OK);
+        ck_assert_int_eq(pp_zstd_dec_stream(dec, data, (size_t)size, &in_pos, out.data + out.len,
+                                            1 << 16, &out_pos, &is_end),
+                         PP_OK);
+        out.len += out_pos;
+    }
+    ck_assert(is_end);
+    pp_zstd_dec_destroy(dec);
+    free(data);
+    ck_assert_int_eq(pp_buf_append(&out, "", 1), PP_OK);
+    return out.data;
+}
+
+static void expect_object(const struct fixture *f, const char *key, const char *want)
+{
+    char *got = object(f, key);
+
+    ck_assert_msg(got != NULL, "no object %s", key);
+    ck_assert_str_eq(got, want);
+    free(got);
+}
+
+static void expect_no_object(const struct fixture *f, const char *key)
+{
+    char *got = object(f, key);
+
+    ck_assert_msg(got == NULL, "unexpected object %s", key);
+}
+
+/* pin records of partition 0 at offsets [from, to), values PIN_A/PIN_B */
+static size_t pins(struct rec *recs, int64_t from, int64_t to)
+{
+    size_t n = 0;
+
+    for (int64_t o = from; o < to; o++)
+        recs[n++] = (struct rec){PP_TOPIC_PIN, 0, o, 1000 + o, o % 2 ? PIN_B : PIN_A};
+    return n;
+}
+
+START_TEST(test_runs_by_flush_size)
+{
+    struct fixture f;
+    struct rec recs[16];
+    int64_t at;
+
+    fixture_layout(&f.layout, 4, false);
+    fixture_open(&f);
+    feed(&f, recs, pins(recs, 0, 10));
+    fixture_drain(&f);
+    expect_object(&f, "topics/t.pin/partition=0/t.pin+0+0000000000.json",
+                  PIN_A "\n" PIN_B "\n" PIN_A "\n" PIN_B "\n");
+    expect_object(&f, "topics/t.pin/partition=0/t.pin+0+0000000004.json",
+                  PIN_A "\n" PIN_B "\n" PIN_A "\n" PIN_B "\n");
+    expect_object(&f, "topics/t.pin/partition=0/t.pin+0+0000000008.json", PIN_A "\n" PIN_B "\n");
+    expect_no_object(&f, "topics/t.pin/partition=0/t.pin+0+0000000001.json");
+    /* cleaned: every column, named like the raw runs here (no rejects) */
+    char *cleaned = object(&f, "cleaned/pin/partition=0/t.pin+0+0000000008.json");
+    ck_assert_ptr_nonnull(cleaned);
+    ck_assert_ptr_nonnull(strstr(cleaned, "\"ind\":1"));
+    ck_assert_ptr_nonnull(strstr(cleaned, "\"follower_count\":5000"));
+    ck_assert_ptr_nonnull(strstr(cleaned, "\"category\":\"art\""));
+    free(cleaned);
+    ck_assert(pp_sink_committable(f.sink, PP_TOPIC_PIN, 0, &at));
+    ck_assert_int_eq(at, 10);
+    ck_assert(!pp_sink_committable(f.sink, PP_TOPIC_GEO, 0, &at));
+    struct pp_sink_stats st;
+    pp_sink_get_stats(f.sink, &st);
+    ck_assert_uint_eq(st.objects[PP_SINK_RAW], 3);
+    ck_assert_uint_eq(st.records[PP_SINK_RAW], 10);
+    ck_assert_uint_eq(st.objects[PP_SINK_CLEANED], 3);
+    ck_assert_uint_eq(st.objects[PP_SINK_DLQ], 0);
+    fixture_close(&f);
+}
+END_TEST
+
+/* The objects depend on the records, not on how batches cut them. */
+START_TEST(test_same_objects_any_batching)
+{
+    static const size_t cuts[] = {25, 1, 7};
+    char *first[4] = {0};
+    static const char *const keys[] = {
+        "topics/t.pin/partition=0/t.pin+0+0000000000.json.zst",
+        "topics/t.pin/partition=0/t.pin+0+0000000010.json.zst",
+        "cleaned/pin/partition=0/t.pin+0+0000000020.json.zst",
+        "topics/t.pin/partition=0/t.pin+0+0000000020.json.zst",
+    };
+
+    for (size_t c = 0; c < 3; c++) {
+        struct fixture f;
+        struct rec recs[32];
+        size_t n;
+
+        fixture_layout(&f.layout, 10, true);
+        fixture_open(&f);
+        n = pins(recs, 0, 25);
+        for (size_t i = 0; i < n; i += cuts[c])
+            feed(&f, recs + i, i + cuts[c] <= n ? cuts[c] : n - i);
+        fixture_drain(&f);
+        for (size_t k = 0; k < 4; k++) {
+            char *got = object(&f, keys[k]);
+            ck_assert_msg(got != NULL, "cut %zu: no %s", cuts[c], keys[k]);
+            if (c == 0)
+                first[k] = got;
+            else {
+                ck_assert_str_eq(got, first[k]);
+                free(got);
+            }
+        }
+        fixture_close(&f);
+    }
+    for (size_t k = 0; k < 4; k++)
+        free(first[k]);
+}
+END_TEST
+
+/* A partition read again from an earlier offset (a rebalance): the open
+ * objects are rebuilt, the closed ones stay, nothing is doubled. */
+START_TEST(test_reread_rebuilds_open_objects)
+{
+    struct fixture f;
+    struct rec recs[16];
+    struct pp_sink_stats st;
+    int64_t at;
+
+    fixture_layout(&f.layout, 4, false);
+    fixture_open(&f);
+    feed(&f, recs, pins(recs, 0, 7)); /* run 0 closed, run 4 open (4..6) */
+    for (int i = 0; i < 100 && pp_sink_pending_objects(f.sink) > 2; i++)
+        ck_assert_int_eq(pp_sink_poll(f.sink, 20), PP_OK);
+    ck_assert(pp_sink_committable(f.sink, PP_TOPIC_PIN, 0, &at));
+    ck_assert_int_eq(at, 4);
+    feed(&f, recs, pins(recs, 4, 10)); /* back to the committed offset */
+    fixture_drain(&f);
+    pp_sink_get_stats(f.sink, &st);
+    ck_assert_uint_eq(st.restarts, 1);
+    ck_assert_uint_eq(st.records[PP_SINK_RAW], 10);
+    expect_object(&f, "topics/t.pin/partition=0/t.pin+0+0000000004.json",
+                  PIN_A "\n" PIN_B "\n" PIN_A "\n" PIN_B "\n");
+    expect_object(&f, "topics/t.pin/partition=0/t.pin+0+0000000008.json", PIN_A "\n" PIN_B "\n");
+    fixture_close(&f);
+}
+END_TEST
+
+/* The committable offset stays at the start of the earliest run that is
+ * not durable. */
+START_TEST(test_committable_waits_for_durable)
+{
+    struct fixture f;
+    struct rec recs[16];
+    int64_t at;
+
+    fixture_layout(&f.layout, 4, false);
+    fixture_open(&f);
+    feed(&f, recs, pins(recs, 0, 6)); /* run 0 closed (not yet written), run 4 open */
+    ck_assert(pp_sink_committable(f.sink, PP_TOPIC_PIN, 0, &at));
+    ck_assert_int_eq(at, 0);
+    for (int i = 0; i < 200 && at == 0; i++) {
+        ck_assert_int_eq(pp_sink_poll(f.sink, 10), PP_OK);
+        ck_assert(pp_sink_committable(f.sink, PP_TOPIC_PIN, 0, &at));
+    }
+    ck_assert_int_eq(at, 4);
+    ck_assert_uint_gt(pp_sink_buffered_bytes(f.sink), 0); /* the open run */
+    fixture_drain(&f);
+    ck_assert(pp_sink_committable(f.sink, PP_TOPIC_PIN, 0, &at));
+    ck_assert_int_eq(at, 6);
+    ck_assert_uint_eq(pp_sink_buffered_bytes(f.sink), 0);
+    fixture_close(&f);
+}
+END_TEST
+
+START_TEST(test_dlq_lines)
+{
+    struct fixture f;
+    const struct rec recs[] = {
+        {PP_TOPIC_GEO, 2, 7, 1234, "not json"},
+        {PP_TOPIC_GEO, 2, 8, 1235, "{\"x\": \"\xff\xfe\"}"},
+        {PP_TOPIC_GEO, 2, 9, 1236, GEO_A},
+        {PP_TOPIC_GEO, 2, 10, -1, "[\"tab\t\"]"},
+        {PP_TOPIC_GEO, 2, 11, 5, "[1, \"\\u00e9\"]"},
+    };
+
+    fixture_layout(&f.layout, 100, false);
+    fixture_open(&f);
+    feed(&f, recs, 5);
+    fixture_drain(&f);
+    expect_object(&f, "dlq/t.geo/partition=2/t.geo+2+0000000007.json",
+                  "{\"topic\":\"t.geo\",\"partition\":2,\"offset\":7,\"timestamp\":1234,"
+                  "\"reason\":\"invalid_json\",\"raw\":\"not json\"}\n"
+                  "{\"topic\":\"t.geo\",\"partition\":2,\"offset\":8,\"timestamp\":1235,"
+                  "\"reason\":\"invalid_utf8\",\"raw\":null,\"raw_base64\":\"eyJ4IjogIv/+In0=\"}\n"
+                  "{\"topic\":\"t.geo\",\"partition\":2,\"offset\":10,\"timestamp\":-1,"
+                  "\"reason\":\"invalid_json\",\"raw\":\"[\\\"tab\\t\\\"]\"}\n"
+                  "{\"topic\":\"t.geo\",\"partition\":2,\"offset\":11,\"timestamp\":5,"
+                  "\"reason\":\"not_object\",\"raw\":\"[1, \\\"\\\\u00e9\\\"]\"}\n");
+    /* the one accepted record: its own cleaned object, named by its offset */
+    char *cleaned = object(&f, "cleaned/geo/partition=2/t.geo+2+0000000009.json");
+    ck_assert_ptr_nonnull(cleaned);
+    ck_assert_ptr_nonnull(strstr(cleaned, "\"country\":\"Chad\""));
+    free(cleaned);
+    fixture_close(&f);
+}
+END_TEST
+
+/* A value spread over lines stays one raw line. */
+START_TEST(test_raw_newlines)
+{
+    struct fixture f;
+    const struct rec recs[] = {{PP_TOPIC_PIN, 0, 0, 1, "{\n\"index\": 5,\n\"title\": \"a\"\n}"}};
+
+    fixture_layout(&f.layout, 100, false);
+    fixture_open(&f);
+    feed(&f, recs, 1);
+    fixture_drain(&f);
+    expect_object(&f, "topics/t.pin/partition=0/t.pin+0+0000000000.json",
+                  "{ \"index\": 5, \"title\": \"a\" }\n");
+    fixture_close(&f);
+}
+END_TEST
+
+START_TEST(test_time_partitioner_paths)
+{
+    struct fixture f;
+    /* 2021-03-01 23:30:00 UTC and 2021-03-02 00:10:00 UTC; at +02:00 both
+     * are on 2021-03-02, hours 01 and 02 */
+    const struct rec recs[] = {
+        {PP_TOPIC_PIN, 1, 0, 1614641400000, PIN_A},
+        {PP_TOPIC_PIN, 1, 1, 1614643800000, PIN_B},
+    };
+
+    fixture_layout(&f.layout, 100, false);
+    f.layout.is_time_partitioner = true;
+    f.layout.path_format = "'year'=YYYY/'month'=MM/'day'=dd/'hour'=HH";
+    f.layout.partition_duration_ms = 3600000;
+    f.layout.timezone_offset_ms = 2 * 3600000;
+    fixture_open(&f);
+    feed(&f, recs, 2);
+    fixture_drain(&f);
+    expect_object(&f, "topics/t.pin/year=2021/month=03/day=02/hour=01/t.pin+1+0000000000.json",
+                  PIN_A "\n");
+    expect_object(&f, "topics/t.pin/year=2021/month=03/day=02/hour=02/t.pin+1+0000000001.json",
+                  PIN_B "\n");
+    fixture_close(&f);
+}
+END_TEST
+
+/* rotate.interval.ms: a record in another time slot than its predecessor
+ * ends the run, also when the time goes back. */
+START_TEST(test_rotate_interval)
+{
+    struct fixture f;
+    const struct rec recs[] = {
+        {PP_TOPIC_PIN, 0, 0, 100, PIN_A},
+        {PP_TOPIC_PIN, 0, 1, 900, PIN_B},
+        {PP_TOPIC_PIN, 0, 2, 1100, PIN_A},
+        {PP_TOPIC_PIN, 0, 3, 950, PIN_B},
+    };
+
+    fixture_layout(&f.layout, 100, false);
+    f.layout.rotate_interval_ms = 1000;
+    fixture_open(&f);
+    feed(&f, recs, 4);
+    fixture_drain(&f);
+    expect_object(&f, "topics/t.pin/partition=0/t.pin+0+0000000000.json", PIN_A "\n" PIN_B "\n");
+    expect_object(&f, "topics/t.pin/partition=0/t.pin+0+0000000002.json", PIN_A "\n");
+    expect_object(&f, "topics/t.pin/partition=0/t.pin+0+0000000003.json", PIN_B "\n");
+    fixture_close(&f);
+}
+END_TEST
+
+START_TEST(test_layout_check)
+{
+    struct pp_sink_layout l;
+    char msg[256];
+
+    fixture_layout(&l, 10, true);
+    ck_assert_int_eq(pp_sink_layout_check(&l, msg, sizeof msg), PP_OK);
+    l.is_time_partitioner = true;
+    l.path_format = "'dt'=YYYY-MM-dd/'h'=HH";
+    ck_assert_int_eq(pp_sink_layout_check(&l, msg, sizeof msg), PP_OK);
+    l.path_format = "YYYY/ww";
+    ck_assert_int_eq(pp_sink_layout_check(&l, msg, sizeof msg), PP_ERR_USAGE);
+    ck_assert_ptr_nonnull(strstr(msg, "path.format"));
+    l.path_format = "'open";
+    ck_assert_int_eq(pp_sink_layout_check(&l, msg, sizeof msg), PP_ERR_USAGE);
+    l.path_format = "YYY";
+    ck_assert_int_eq(pp_sink_layout_check(&l, msg, sizeof msg), PP_ERR_USAGE);
+    l.path_format = "YYYY";
+    l.extractor = PP_SINK_TIME_RECORD_FIELD;
+    l.timestamp_field = "title";
+    ck_assert_int_eq(pp_sink_layout_check(&l, msg, sizeof msg), PP_ERR_USAGE);
+    ck_assert_ptr_nonnull(strstr(msg, "timestamp.field"));
+}
+END_TEST
+
+static Suite *sink_suite(void)
+{
+    Suite *s = suite_create("sink");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_test(tc, test_runs_by_flush_size);
+    tcase_add_test(tc, test_same_objects_any_batching);
+    tcase_add_test(tc, test_reread_rebuilds_open_objects);
+    tcase_add_test(tc, test_committable_waits_for_durable);
+    tcase_add_test(tc, test_dlq_lines);
+    tcase_add_test(tc, test_raw_newlines);
+    tcase_add_test(tc, test_time_partitioner_paths);
+    tcase_add_test(tc, test_rotate_interval);
+    tcase_add_test(tc, test_layout_check);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return pp_check_run(sink_suite());
+}
