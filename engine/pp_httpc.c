@@ -148,6 +148,8 @@ enum pp_err pp_httpc_send(struct pp_httpc *client, const struct pp_httpc_request
                               req->timeout_ms > 0 ? req->timeout_ms : HTTPC_DEFAULT_TIMEOUT_MS);
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, HTTPC_CONNECT_TIMEOUT_MS);
+    if (rc == CURLE_OK && req->is_direct)
+        rc = curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     if (rc == CURLE_OK)

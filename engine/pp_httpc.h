@@ -14,6 +14,7 @@
 #ifndef PP_HTTPC_H
 #define PP_HTTPC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "pp_arena.h"
@@ -30,6 +31,10 @@ struct pp_httpc_request {
     const void *body; /* may be NULL with body_len 0 */
     size_t body_len;
     long timeout_ms; /* whole request, connection included; 0 means 30 s */
+    /* Connect directly, ignoring any proxy the environment names
+     * (http_proxy, ...): for the EC2 instance metadata service, which only
+     * answers on the instance itself and hands out credentials. */
+    bool is_direct;
 };
 
 struct pp_httpc_response {
