@@ -2,17 +2,23 @@
  * Unit tests of pp_store on local directories. Every case runs twice: _i 0
  * through io_uring, _i 1 through plain system calls (is_uring_off), and
  * both must behave the same. Where the kernel refuses io_uring the first
- * run falls back, which the backend test notices.
+ * run falls back (open_store expects that then); test_fallback_without_uring
+ * makes the kernel refuse it (seccomp) and checks the fallback works.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "pp_check.h"
@@ -147,6 +153,20 @@ static void poll_all(struct pp_store *store)
     for (i = 0; i < 10000 && pp_store_in_flight(store) > 0; i++)
         ck_assert_int_eq(pp_store_poll(store, 1000, NULL), PP_OK);
     ck_assert_uint_eq(pp_store_in_flight(store), 0);
+}
+
+/* One put of fill(len, seed) under key, waited for; the file must hold it. */
+static void put_and_expect(struct pp_store *store, const char *root, const char *key, size_t len,
+                           unsigned seed)
+{
+    struct done_log log = {0};
+    struct pp_buf data;
+
+    fill(&data, len, seed);
+    ck_assert_int_eq(pp_store_put(store, key, &data, on_done, &log), PP_OK);
+    poll_all(store);
+    ck_assert_int_eq(log.ok, 1);
+    expect_file(root, key, len, seed);
 }
 
 START_TEST(test_bytes_land)
@@ -322,11 +342,9 @@ START_TEST(test_bad_keys)
     ck_assert_uint_eq(pp_store_in_flight(store), 0);
     ck_assert_int_eq(pp_store_poll(store, 0, NULL), PP_OK);
     ck_assert_int_eq(log.calls, 0);
+    pp_buf_cleanup(&data);
     /* Dots inside a name are fine. */
-    ck_assert_int_eq(pp_store_put(store, "a..b/.c.json", &data, on_done, &log), PP_OK);
-    poll_all(store);
-    ck_assert_int_eq(log.ok, 1);
-    expect_file(root, "a..b/.c.json", 10, 1);
+    put_and_expect(store, root, "a..b/.c.json", 10, 1);
     pp_store_close(store);
     rm_root(root);
 }
@@ -522,6 +540,50 @@ START_TEST(test_put_from_callback)
 }
 END_TEST
 
+/* Blocks io_uring_setup in this (forked) test process, as a container's
+ * seccomp profile does. */
+static void block_io_uring(void)
+{
+    struct sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {sizeof filter / sizeof filter[0], filter};
+
+    ck_assert_int_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+    ck_assert_int_eq(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), 0);
+}
+
+/* Where io_uring is refused the store falls back to plain calls and works. */
+START_TEST(test_fallback_without_uring)
+{
+    const char *fork_mode = getenv("CK_FORK");
+    struct pp_store_options options = {NULL, false, 0};
+    struct pp_store *store = NULL;
+    struct pp_uring *loop = NULL;
+    char msg[512] = "";
+    char *root;
+    int err_no = 0;
+
+    /* The filter cannot be removed: only in a forked test process. */
+    if (fork_mode != NULL && strcmp(fork_mode, "no") == 0)
+        return;
+    root = make_root();
+    block_io_uring();
+    ck_assert_int_eq(pp_uring_new(0, 0, &loop, &err_no), PP_ERR_IO);
+    ck_assert_int_eq(err_no, EPERM);
+    ck_assert_ptr_null(loop);
+    options.url = root;
+    ck_assert_msg(pp_store_open(&options, &store, msg, sizeof msg) == PP_OK, "%s", msg);
+    ck_assert_str_eq(pp_store_backend(store), "syscalls");
+    put_and_expect(store, root, "x/y.json", 5000, 4);
+    pp_store_close(store);
+    rm_root(root);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -544,6 +606,7 @@ static Suite *store_suite(void)
     PP_STORE_TCASE(test_write_fails);
     PP_STORE_TCASE(test_close_waits);
     PP_STORE_TCASE(test_put_from_callback);
+    PP_CHECK_TCASE(s, test_fallback_without_uring);
     return s;
 }
 
