@@ -219,13 +219,13 @@ static enum pp_err awscred_parse_ini(const char *text, size_t len, const char *p
             *has_profile = *has_profile || is_in_profile;
             is_after_key = false;
         } else {
-            size_t at = strcspn(s.ptr, "=:");
+            size_t at = 0;
             struct pp_str key;
             struct pp_str value;
 
-            /* strcspn may run past s: the line is not NUL-terminated. */
-            if (at > s.len)
-                at = s.len;
+            /* The first '=' or ':' ends the key (configparser's rule). */
+            while (at < s.len && s.ptr[at] != '=' && s.ptr[at] != ':')
+                at++;
             key = awscred_trim(s.ptr, s.ptr + at);
             if (at == s.len || key.len == 0 || !is_in_section) {
                 snprintf(msg, msg_len, "%s:%u: %s", path, line_no + 1,
@@ -268,6 +268,8 @@ static enum pp_err awscred_read_file(const char *path, char **out, size_t *len, 
         snprintf(msg, msg_len, "%s: %s", path, strerror(errno));
         return PP_ERR_IO;
     }
+    /* Unbuffered: no copy of the secrets in stdio's buffer. */
+    setvbuf(f, NULL, _IONBF, 0);
     buf = malloc(AWSCRED_FILE_MAX + 1);
     if (buf == NULL) {
         err = PP_ERR_NOMEM;
