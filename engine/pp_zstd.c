@@ -112,6 +112,23 @@ enum pp_err pp_zstd_enc_end(struct pp_zstd_enc *enc, struct pp_buf *out)
     return zstd_enc_run(enc, NULL, 0, out, ZSTD_e_end);
 }
 
+enum pp_err pp_zstd_compress(struct pp_zstd_enc *enc, const void *in, size_t len,
+                             struct pp_buf *out)
+{
+    size_t bound = ZSTD_compressBound(len);
+    size_t ret;
+    enum pp_err err = pp_buf_reserve(out, bound);
+
+    if (err)
+        return err;
+    ret = ZSTD_compress2(enc->cctx, out->data + out->len, bound, in, len);
+    if (ZSTD_isError(ret))
+        return ZSTD_getErrorCode(ret) == ZSTD_error_memory_allocation ? PP_ERR_NOMEM
+                                                                      : PP_ERR_INTERNAL;
+    out->len += ret;
+    return PP_OK;
+}
+
 bool pp_zstd_is_frame(const void *buf, size_t len)
 {
     static const unsigned char magic[4] = {0x28, 0xB5, 0x2F, 0xFD};

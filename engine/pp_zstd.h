@@ -47,6 +47,13 @@ enum pp_err pp_zstd_enc_write(struct pp_zstd_enc *enc, const void *in, size_t le
  * frame. */
 enum pp_err pp_zstd_enc_end(struct pp_zstd_enc *enc, struct pp_buf *out);
 
+/* Compresses len bytes as one whole frame, appending it to out. Knowing
+ * the size up front lets zstd size its tables to the input, which makes
+ * small frames much cheaper than through pp_zstd_enc_write/_end. enc must
+ * be between frames. */
+enum pp_err pp_zstd_compress(struct pp_zstd_enc *enc, const void *in, size_t len,
+                             struct pp_buf *out);
+
 /* True when the bytes start with the zstd frame magic number. */
 bool pp_zstd_is_frame(const void *buf, size_t len);
 

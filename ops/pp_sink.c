@@ -190,6 +190,34 @@ enum pp_err pp_sink_layout_check(const struct pp_sink_layout *layout, char *msg,
     return PP_OK;
 }
 
+enum pp_err pp_sink_layout_init(struct pp_sink_layout *l, const struct pp_config *cfg,
+                                const char *const topic_name[PP_TOPIC_COUNT], char *msg,
+                                size_t msg_len)
+{
+    const char *extractor = pp_config_str(cfg, "timestamp.extractor");
+
+    memset(l, 0, sizeof *l);
+    for (int t = 0; t < PP_TOPIC_COUNT; t++)
+        l->topic_name[t] = topic_name[t];
+    l->topics_dir = pp_config_str(cfg, "topics.dir");
+    l->flush_size = pp_config_int(cfg, "flush.size");
+    l->rotate_interval_ms = pp_config_int(cfg, "rotate.interval.ms");
+    l->rotate_schedule_ms = pp_config_int(cfg, "rotate.schedule.interval.ms");
+    l->is_time_partitioner = strstr(pp_config_str(cfg, "partitioner.class"), "TimeBased") != NULL;
+    l->path_format = pp_config_str(cfg, "path.format");
+    if (l->is_time_partitioner)
+        l->partition_duration_ms = pp_config_int(cfg, "partition.duration.ms");
+    l->timezone_offset_ms = pp_config_ms(cfg, "timezone");
+    l->extractor = strcmp(extractor, "Wallclock") == 0     ? PP_SINK_TIME_WALLCLOCK
+                   : strcmp(extractor, "RecordField") == 0 ? PP_SINK_TIME_RECORD_FIELD
+                                                           : PP_SINK_TIME_RECORD;
+    l->timestamp_field = pp_config_str(cfg, "timestamp.field");
+    l->is_zstd = strcmp(pp_config_str(cfg, "sink.compression"), "zstd") == 0;
+    l->zstd_level = (int)pp_config_int(cfg, "sink.zstd.level");
+    l->offset_pad_width = (int)pp_config_int(cfg, "filename.offset.zero.pad.width");
+    return pp_sink_layout_check(l, msg, msg_len);
+}
+
 /* ---- the encode stage (worker threads) ----------------------------------- */
 
 struct sink_builder {
@@ -506,9 +534,7 @@ static enum pp_err sink_stage_process(void *state, struct pp_batch *batch)
         chunk->begin = batch->aux_bytes.len;
         chunk->plain_len = b->text.len;
         if (enc->zstd != NULL) {
-            err = pp_zstd_enc_write(enc->zstd, b->text.data, b->text.len, &batch->aux_bytes);
-            if (!err)
-                err = pp_zstd_enc_end(enc->zstd, &batch->aux_bytes);
+            err = pp_zstd_compress(enc->zstd, b->text.data, b->text.len, &batch->aux_bytes);
         } else {
             err = pp_buf_append(&batch->aux_bytes, b->text.data, b->text.len);
         }

@@ -32,6 +32,7 @@
 
 #include "pp_batch.h"
 #include "pp_clean.h"
+#include "pp_config.h"
 #include "pp_err.h"
 #include "pp_pipeline.h"
 #include "pp_store.h"
@@ -71,6 +72,16 @@ struct pp_sink_layout {
     int zstd_level; /* 1..19 */
     int offset_pad_width;
 };
+
+/*
+ * Fills a layout from the sink keys of a validated configuration (SPEC 8:
+ * topics.dir, flush.size, rotate.*, partitioner.class, path.format, ...)
+ * and checks it like pp_sink_layout_check(). topic_name is copied; the
+ * layout borrows the configuration's strings.
+ */
+enum pp_err pp_sink_layout_init(struct pp_sink_layout *layout, const struct pp_config *cfg,
+                                const char *const topic_name[PP_TOPIC_COUNT], char *msg,
+                                size_t msg_len);
 
 /*
  * Checks a layout: path.format (quoted 'literals', YYYY or yyyy, MM, dd,

@@ -1,6 +1,7 @@
 /*
  * pinpipe replay: the raw topics of a lake produced back into Kafka
- * (docs/kafka.md).
+ * (docs/kafka.md), or passed through the pipeline into another lake
+ * (docs/sink.md: re-compressed raw objects, cleaned tables, rejects).
  *
  * One thread reads the lake with pp_lake_reader (topics in pin, geo, user
  * order; each topic's objects in (partition, start offset) order) and
@@ -31,10 +32,14 @@
 #include "pp_batch.h"
 #include "pp_clean.h"
 #include "pp_cli.h"
+#include "pp_config.h"
 #include "pp_cmd.h"
 #include "pp_kafka.h"
 #include "pp_lake.h"
 #include "pp_log.h"
+#include "pp_pipeline.h"
+#include "pp_sink.h"
+#include "pp_store.h"
 #include "pp_topic.h"
 
 #define REPLAY_PREFIX_MAX 200
@@ -46,9 +51,12 @@
 #define REPLAY_MAX_TIMEOUT_S 3600
 /* Records between checks of pending signals and progress. */
 #define REPLAY_CHECK_EVERY 1024
+#define REPLAY_MAX_SETS 64
 
 static const char replay_usage[] =
     "usage: pinpipe replay --from <lake> --to kafka://<host:port>[,<host:port>] [options]\n"
+    "       pinpipe replay --from <lake> --to <lake dir>|file://<dir>|s3://<bucket>[/prefix]\n"
+    "                      [--set key=value]...\n"
     "\n"
     "Produces the recorded raw topics of a lake (<prefix>.pin, .geo, .user) back\n"
     "into Kafka, in offset order per partition. Each record goes to the topic of\n"
@@ -57,6 +65,12 @@ static const char replay_usage[] =
     "into the partition it had in the lake when the topic has that many\n"
     "partitions, else where the key's hash puts it. Idempotent producer; exit 1\n"
     "when a delivery fails.\n"
+    "\n"
+    "With a lake as --to, the records go through the streaming pipeline's\n"
+    "cleaning and lake sink instead: raw objects, cleaned tables and rejects\n"
+    "in the sink's layout, under the source's topic names (or --to-prefix);\n"
+    "--set takes the sink's configuration keys (flush.size, sink.zstd.level,\n"
+    "partitioner.class, ...; docs/config.md).\n"
     "\n"
     "options:\n"
     "  --from <lake>           the lake's root directory (required)\n"
@@ -67,6 +81,7 @@ static const char replay_usage[] =
     "  --topics-dir <dir>      directory of the raw topics (default topics)\n"
     "  --timeout <s>           seconds a message or the broker lookup may take\n"
     "                          before the replay fails (default 30)\n"
+    "  --set <key=value>       lake target: a configuration key (repeatable)\n"
     "  --quiet                 no summary or progress on stderr\n"
     "  --help                  this text\n"
     "\n"
@@ -82,6 +97,10 @@ struct replay_opts {
     int64_t rate; /* records per second; 0: max */
     int64_t timeout_s;
     bool is_quiet;
+    bool is_lake;         /* --to is a lake, not kafka:// */
+    bool has_kafka_flags; /* --rate or --timeout given */
+    const char *sets[REPLAY_MAX_SETS];
+    size_t n_sets;
 };
 
 struct replay_counts {
@@ -103,6 +122,7 @@ static int replay_parse_args(int argc, char **argv, struct replay_opts *o)
         OPT_TIMEOUT,
         OPT_QUIET,
         OPT_HELP,
+        OPT_SET,
     };
     static const struct option longopts[] = {
         {"from", required_argument, NULL, OPT_FROM},
@@ -114,6 +134,7 @@ static int replay_parse_args(int argc, char **argv, struct replay_opts *o)
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"quiet", no_argument, NULL, OPT_QUIET},
         {"help", no_argument, NULL, OPT_HELP},
+        {"set", required_argument, NULL, OPT_SET},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -128,6 +149,7 @@ static int replay_parse_args(int argc, char **argv, struct replay_opts *o)
         case OPT_FROM: o->from = optarg; break;
         case OPT_TO: o->to = optarg; break;
         case OPT_RATE:
+            o->has_kafka_flags = true;
             if (strcmp(optarg, "max") == 0)
                 o->rate = 0;
             else if (!pp_cli_parse_int(optarg, 1, REPLAY_MAX_RATE, &o->rate))
@@ -156,6 +178,7 @@ static int replay_parse_args(int argc, char **argv, struct replay_opts *o)
             o->topics_dir = optarg;
             break;
         case OPT_TIMEOUT:
+            o->has_kafka_flags = true;
             if (!pp_cli_parse_int(optarg, 1, REPLAY_MAX_TIMEOUT_S, &o->timeout_s))
                 return pp_cli_usage_error("replay",
                                           "--timeout must be an integer in 1..%d seconds, "
@@ -163,6 +186,11 @@ static int replay_parse_args(int argc, char **argv, struct replay_opts *o)
                                           REPLAY_MAX_TIMEOUT_S, optarg);
             break;
         case OPT_QUIET: o->is_quiet = true; break;
+        case OPT_SET:
+            if (o->n_sets == REPLAY_MAX_SETS)
+                return pp_cli_usage_error("replay", "at most %d --set options", REPLAY_MAX_SETS);
+            o->sets[o->n_sets++] = optarg;
+            break;
         case 'h':
         case OPT_HELP: fputs(replay_usage, stdout); return -1;
         case ':': return pp_cli_usage_error("replay", "%s needs a value", argv[optind - 1]);
@@ -180,18 +208,29 @@ static int replay_parse_args(int argc, char **argv, struct replay_opts *o)
     if (o->from == NULL)
         return pp_cli_usage_error("replay", "--from <lake> is required");
     if (o->to == NULL)
-        return pp_cli_usage_error("replay", "--to kafka://<bootstrap> is required");
-    if (strncmp(o->to, "kafka://", 8) != 0)
-        return pp_cli_usage_error(
-            "replay", "--to must be kafka://<host:port>[,<host:port>], not '%s'", o->to);
-    o->bootstrap = o->to + 8;
-    if (o->bootstrap[0] == '\0' || strchr(o->bootstrap, '/') != NULL)
-        return pp_cli_usage_error("replay", "--to kafka:// needs host:port[,host:port], not '%s'",
-                                  o->to);
+        return pp_cli_usage_error("replay", "--to kafka://<bootstrap> or --to <lake> is required");
     if (strncmp(o->from, "file://", 7) == 0)
         o->from += 7;
     if (o->from[0] == '\0')
         return pp_cli_usage_error("replay", "--from must not be empty");
+    if (strncmp(o->to, "kafka://", 8) != 0) {
+        if (strstr(o->to, "://") != NULL && strncmp(o->to, "file://", 7) != 0 &&
+            strncmp(o->to, "s3://", 5) != 0)
+            return pp_cli_usage_error("replay",
+                                      "--to must be kafka://<host:port>[,<host:port>] or a lake "
+                                      "(a directory, file://<dir>, s3://<bucket>), not '%s'",
+                                      o->to);
+        if (o->has_kafka_flags)
+            return pp_cli_usage_error("replay", "--rate and --timeout go with --to kafka://");
+        o->is_lake = true;
+        return 0;
+    }
+    if (o->n_sets > 0)
+        return pp_cli_usage_error("replay", "--set goes with a lake as --to, not kafka://");
+    o->bootstrap = o->to + 8;
+    if (o->bootstrap[0] == '\0' || strchr(o->bootstrap, '/') != NULL)
+        return pp_cli_usage_error("replay", "--to kafka:// needs host:port[,host:port], not '%s'",
+                                  o->to);
     return 0;
 }
 
@@ -319,6 +358,173 @@ static enum pp_err replay_batch(struct replay *r, const struct pp_batch *batch)
     return PP_OK;
 }
 
+/* ---- into a lake ------------------------------------------------------------ */
+
+/* The pipeline's consumer for replay --to <lake>: every batch to the sink,
+ * which the loop drives between batches; past sink.max.buffered.bytes it
+ * waits for the store. */
+static enum pp_err replay_lake_loop(struct pp_pipeline *pipeline, struct pp_sink *sink,
+                                    uint64_t max_buffered, bool *is_stopped)
+{
+    struct pp_batch *batch;
+    enum pp_err err = PP_OK;
+
+    while (!err && pp_pipeline_next(pipeline, &batch) == PP_OK) {
+        err = pp_sink_add(sink, batch);
+        pp_pipeline_release(pipeline, batch);
+        if (!err)
+            err = pp_sink_poll(sink, 0);
+        while (!err && pp_sink_buffered_bytes(sink) > max_buffered &&
+               pp_sink_pending_objects(sink) > 0)
+            err = pp_sink_poll(sink, 20);
+        if (!*is_stopped && pp_cli_is_stopped(true)) {
+            *is_stopped = true;
+            break;
+        }
+    }
+    return err;
+}
+
+/* replay --to <lake>: the lake reader as the pipeline's source, the encode
+ * stage on the workers, the sink on this thread. Returns the exit status. */
+static int replay_to_lake(const struct replay_opts *o)
+{
+    struct pp_config *cfg = pp_config_new();
+    struct pp_lake_listing listing;
+    struct pp_lake_reader *reader = NULL;
+    struct pp_lake_reader_stats rst;
+    struct pp_store *store = NULL;
+    struct pp_sink *sink = NULL;
+    struct pp_pipeline *pipeline = NULL;
+    struct pp_sink_layout layout;
+    struct pp_sink_stage_arg arg;
+    struct pp_sink_stats st;
+    struct pp_store_options sopt;
+    char names[PP_TOPIC_COUNT][REPLAY_PREFIX_MAX + 8];
+    const char *name_of[PP_TOPIC_COUNT];
+    char msg[512] = "";
+    char url[4200];
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    bool is_stopped = false;
+    bool is_masked = false;
+    sigset_t stop_signals;
+    sigset_t old_mask;
+    double started = pp_cli_now();
+    enum pp_err err;
+    int rc = 2;
+
+    memset(&listing, 0, sizeof listing);
+    if (cfg == NULL) {
+        err = PP_ERR_NOMEM;
+        goto fail;
+    }
+    snprintf(url, sizeof url, "lake.url=%s", o->to);
+    err = pp_config_set_arg(cfg, url, msg, sizeof msg);
+    for (size_t i = 0; !err && i < o->n_sets; i++)
+        err = pp_config_set_arg(cfg, o->sets[i], msg, sizeof msg);
+    if (!err)
+        err = pp_config_validate(cfg, msg, sizeof msg);
+    if (err)
+        goto fail;
+    if ((err = pp_lake_list(o->from, o->topics_dir, o->prefix, &listing, msg, sizeof msg))) {
+        rc = err == PP_ERR_IO || err == PP_ERR_NOMEM ? 1 : 2;
+        goto fail;
+    }
+    for (int t = 0; t < PP_TOPIC_COUNT; t++) {
+        snprintf(names[t], sizeof names[t], "%s.%s",
+                 o->to_prefix != NULL ? o->to_prefix : listing.prefix,
+                 pp_topic_name((enum pp_topic)t));
+        name_of[t] = names[t];
+    }
+    if ((err = pp_sink_layout_init(&layout, cfg, name_of, msg, sizeof msg)))
+        goto fail;
+    rc = 1;
+    memset(&sopt, 0, sizeof sopt);
+    sopt.url = pp_config_str(cfg, "lake.url");
+    if ((err = pp_store_open(&sopt, &store, msg, sizeof msg))) {
+        rc = err == PP_ERR_USAGE ? 2 : 1;
+        goto fail;
+    }
+    sink = pp_sink_new(&layout, store);
+    reader = pp_lake_reader_new(&listing, false);
+    if (sink == NULL || reader == NULL) {
+        err = PP_ERR_NOMEM;
+        goto fail;
+    }
+    memset(&arg, 0, sizeof arg);
+    arg.clean.max_record_bytes = (size_t)pp_config_bytes(cfg, "input.max.record.bytes");
+    arg.layout = &layout;
+    struct pp_pipeline_config pcfg = {
+        .workers = ncpu > 0 ? (size_t)ncpu : 1,
+        .batches_per_worker = 4,
+        .batch_bytes = REPLAY_BATCH_BYTES,
+        .fill = pp_lake_reader_fill,
+        .source = reader,
+        .stage = &pp_sink_stage,
+        .stage_arg = &arg,
+    };
+    /* SIGINT/SIGTERM stay pending (in every thread, which inherit the
+     * mask) while the loop polls for them: an interrupt stops between
+     * batches, and what was read is still written. */
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    is_masked = sigprocmask(SIG_BLOCK, &stop_signals, &old_mask) == 0;
+    if ((err = pp_pipeline_start(&pcfg, &pipeline)))
+        goto fail;
+    err = replay_lake_loop(pipeline, sink, pp_config_bytes(cfg, "sink.max.buffered.bytes"),
+                           &is_stopped);
+    {
+        enum pp_err stop_err = pp_pipeline_stop(pipeline);
+        if (!err)
+            err = stop_err;
+    }
+    if (err) {
+        if (pp_lake_reader_error(reader)[0] != '\0')
+            snprintf(msg, sizeof msg, "%s", pp_lake_reader_error(reader));
+        else if (pp_sink_error(sink)[0] != '\0')
+            snprintf(msg, sizeof msg, "%s", pp_sink_error(sink));
+        goto fail;
+    }
+    err = pp_sink_flush(sink);
+    while (!err && pp_sink_pending_objects(sink) > 0)
+        err = pp_sink_poll(sink, 100);
+    if (err) {
+        snprintf(msg, sizeof msg, "%s", pp_sink_error(sink));
+        goto fail;
+    }
+    pp_sink_get_stats(sink, &st);
+    pp_lake_reader_get_stats(reader, &rst);
+    if (!o->is_quiet) {
+        double secs = pp_cli_now() - started;
+        pp_log_info("replay: %" PRIu64 " records (%.1f MB) -> %s in %.2f s (%.1f MB/s): %" PRIu64
+                    " raw, %" PRIu64 " cleaned, %" PRIu64 " dlq objects, %.1f MB%s",
+                    st.records[PP_SINK_RAW], (double)rst.bytes_out / 1e6, o->to, secs,
+                    secs > 0 ? (double)rst.bytes_out / 1e6 / secs : 0.0, st.objects[PP_SINK_RAW],
+                    st.objects[PP_SINK_CLEANED], st.objects[PP_SINK_DLQ],
+                    (double)(st.bytes[0] + st.bytes[1] + st.bytes[2]) / 1e6,
+                    is_stopped ? " (interrupted)" : "");
+    }
+    rc = 0;
+    err = PP_OK;
+fail:
+    if (rc != 0)
+        fprintf(stderr, "pinpipe: replay: %s\n", msg[0] ? msg : pp_err_str(err));
+    if (is_masked) {
+        struct timespec zero = {0, 0};
+
+        while (sigtimedwait(&stop_signals, NULL, &zero) > 0)
+            ;
+        sigprocmask(SIG_SETMASK, &old_mask, NULL);
+    }
+    pp_sink_destroy(sink);
+    pp_store_close(store);
+    pp_lake_reader_destroy(reader);
+    pp_lake_listing_cleanup(&listing);
+    pp_config_destroy(cfg);
+    return rc;
+}
+
 int pp_cmd_replay(int argc, char **argv)
 {
     struct replay_opts o;
@@ -340,6 +546,8 @@ int pp_cmd_replay(int argc, char **argv)
     rc = replay_parse_args(argc, argv, &o);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
+    if (o.is_lake)
+        return replay_to_lake(&o);
     rc = 1;
     memset(&listing, 0, sizeof listing);
     memset(&r, 0, sizeof r);

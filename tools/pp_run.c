@@ -891,40 +891,23 @@ fail:
 static enum pp_err run_sink_new(struct pp_run *r, char *msg, size_t msg_len)
 {
     const struct pp_config *cfg = r->cfg;
-    struct pp_sink_layout *l = &r->layout;
+    const char *names[PP_TOPIC_COUNT];
     struct pp_store_options sopt;
-    const char *extractor = pp_config_str(cfg, "timestamp.extractor");
     enum pp_err err;
 
     for (int t = 0; t < PP_TOPIC_COUNT; t++)
-        l->topic_name[t] = r->topic_names[t];
-    l->topics_dir = pp_config_str(cfg, "topics.dir");
-    l->flush_size = pp_config_int(cfg, "flush.size");
-    l->rotate_interval_ms = pp_config_int(cfg, "rotate.interval.ms");
-    l->rotate_schedule_ms = pp_config_int(cfg, "rotate.schedule.interval.ms");
-    l->is_time_partitioner = strstr(pp_config_str(cfg, "partitioner.class"), "TimeBased") != NULL;
-    l->path_format = pp_config_str(cfg, "path.format");
-    if (l->is_time_partitioner)
-        l->partition_duration_ms = pp_config_int(cfg, "partition.duration.ms");
-    l->timezone_offset_ms = pp_config_ms(cfg, "timezone");
-    l->extractor = strcmp(extractor, "Wallclock") == 0     ? PP_SINK_TIME_WALLCLOCK
-                   : strcmp(extractor, "RecordField") == 0 ? PP_SINK_TIME_RECORD_FIELD
-                                                           : PP_SINK_TIME_RECORD;
-    l->timestamp_field = pp_config_str(cfg, "timestamp.field");
-    l->is_zstd = strcmp(pp_config_str(cfg, "sink.compression"), "zstd") == 0;
-    l->zstd_level = (int)pp_config_int(cfg, "sink.zstd.level");
-    l->offset_pad_width = (int)pp_config_int(cfg, "filename.offset.zero.pad.width");
-    if ((err = pp_sink_layout_check(l, msg, msg_len)))
+        names[t] = r->topic_names[t];
+    if ((err = pp_sink_layout_init(&r->layout, cfg, names, msg, msg_len)))
         return err;
     r->sink_arg.clean = r->clean;
-    r->sink_arg.layout = l;
+    r->sink_arg.layout = &r->layout;
     r->max_buffered = pp_config_bytes(cfg, "sink.max.buffered.bytes");
 
     memset(&sopt, 0, sizeof sopt);
     sopt.url = pp_config_str(cfg, "lake.url");
     if ((err = pp_store_open(&sopt, &r->store, msg, msg_len)))
         return err;
-    if ((r->sink = pp_sink_new(l, r->store)) == NULL)
+    if ((r->sink = pp_sink_new(&r->layout, r->store)) == NULL)
         return PP_ERR_NOMEM;
     return PP_OK;
 }
