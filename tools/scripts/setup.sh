@@ -4,7 +4,7 @@
 #   tools/scripts/setup.sh [--tests] [--builddir DIR]
 #
 # Build dependencies always; with --tests also what the test suite uses
-# (the DuckDB oracle's npm packages). Packages already present are not
+# (the DuckDB oracle's and s3rver's npm packages). Packages already present are not
 # reinstalled, so a second run only rebuilds.
 set -euo pipefail
 
@@ -21,7 +21,7 @@ while [ $# -gt 0 ]; do
 done
 
 pkgs=(meson ninja-build pkg-config gcc g++ libsimdjson-dev libzstd-dev librdkafka-dev libmicrohttpd-dev
-      libcurl4-openssl-dev libjs-chart.js zstd liburing-dev libssl-dev)
+      libcurl4-openssl-dev libjs-chart.js zstd liburing-dev libssl-dev libexpat1-dev)
 if [ "$with_tests" = 1 ]; then
     pkgs+=(check nodejs npm python3 python3-requests python3-confluent-kafka kcat curl chromium bc
            python3-botocore awscli)
@@ -81,4 +81,10 @@ if [ "$with_tests" = 1 ] && [ ! -d "$here/tests/oracle/node_modules/@duckdb" ]; 
     # pins every version.
     echo "setup.sh: installing the DuckDB oracle (npm install)" >&2
     (cd "$here/tests/oracle" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+if [ "$with_tests" = 1 ] && [ -f "$here/tests/s3/package.json" ] &&
+    [ ! -d "$here/tests/s3/node_modules/s3rver" ]; then
+    # s3rver: the S3-compatible server the lake tests write to
+    echo "setup.sh: installing s3rver (npm install)" >&2
+    (cd "$here/tests/s3" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
 fi
