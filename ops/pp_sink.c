@@ -375,8 +375,8 @@ static enum pp_err sink_base64(struct pp_buf *out, const unsigned char *in, size
 /* A reject's line: {"topic","partition","offset","timestamp","reason","raw"}.
  * Bytes that are not UTF-8 cannot be a JSON string: those records (and
  * too_large ones, never checked) carry "raw":null and "raw_base64". */
-static enum pp_err sink_dlq_line(const struct pp_sink_layout *layout,
-                                 const struct pp_clean_item *item, struct pp_buf *out)
+enum pp_err pp_sink_render_dlq(const struct pp_sink_layout *layout,
+                               const struct pp_clean_item *item, struct pp_buf *out)
 {
     enum pp_err err;
     bool is_text = item->reject != PP_REJECT_INVALID_UTF8 && item->reject != PP_REJECT_TOO_LARGE;
@@ -430,7 +430,7 @@ static enum pp_err sink_append(struct sink_encoder *enc, struct pp_sink_chunk *w
     switch (kind) {
     case PP_SINK_RAW: err = sink_raw_line(item->raw, &b->text); break;
     case PP_SINK_CLEANED: err = pp_clean_render_json(&item->rec, &b->text); break;
-    case PP_SINK_DLQ: err = sink_dlq_line(enc->layout, item, &b->text); break;
+    case PP_SINK_DLQ: err = pp_sink_render_dlq(enc->layout, item, &b->text); break;
     default: err = PP_ERR_INTERNAL; break;
     }
     if (!err)

@@ -91,6 +91,15 @@ enum pp_err pp_sink_layout_init(struct pp_sink_layout *layout, const struct pp_c
 enum pp_err pp_sink_layout_check(const struct pp_sink_layout *layout, char *msg, size_t msg_len);
 
 /*
+ * Appends a reject's dlq line, without a newline:
+ * {"topic","partition","offset","timestamp","reason","raw"} (raw null and
+ * "raw_base64" for bytes that are not UTF-8). Also the value of the
+ * errors.deadletterqueue.topic.name messages.
+ */
+enum pp_err pp_sink_render_dlq(const struct pp_sink_layout *layout,
+                               const struct pp_clean_item *item, struct pp_buf *out);
+
+/*
  * The encode stage: pp_clean_stage (all columns) and then the chunks of the
  * batch into batch->aux (struct pp_sink_chunk items) and batch->aux_bytes.
  * stage_arg points to a struct pp_sink_stage_arg, borrowed for the

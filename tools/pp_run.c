@@ -43,6 +43,8 @@
 
 #define RUN_BATCH_MIN (1u << 20)
 #define RUN_COMMIT_EVERY_S 1.0
+/* How long a commit waits for the dead-letter topic's deliveries. */
+#define RUN_DLQ_FLUSH_MS 10000
 #define RUN_MAX_SPECS 64
 #define RUN_GROUP_DEFAULT "pinpipe"
 /* How long the loop thread may sit in one fill when Kafka is idle: the
@@ -121,7 +123,12 @@ struct pp_run {
     struct pp_sink_layout layout;
     struct pp_sink_stage_arg sink_arg;
     uint64_t max_buffered; /* sink.max.buffered.bytes */
-    uint64_t sink_waits;   /* times the loop waited for the store */
+    /* errors.deadletterqueue.topic.name: rejects also go there */
+    struct pp_kafka_producer *dlq;
+    const char *dlq_topic;
+    struct pp_buf dlq_line;
+    uint64_t dlq_sent;
+    uint64_t sink_waits; /* times the loop waited for the store */
     uint64_t records;
     uint64_t redelivered; /* records skipped: applied before a rebalance */
     atomic_bool is_stopped;
@@ -384,6 +391,11 @@ static enum pp_err run_render_metrics(const struct pp_run *r, struct pp_buf *out
     if (!err)
         err = pp_buf_printf(out, "pinpipe_sink_waits_total %llu\n",
                             (unsigned long long)r->sink_waits);
+    RUN_METRIC("pinpipe_dlq_produced_total", "counter",
+               "Rejects produced to errors.deadletterqueue.topic.name.");
+    if (!err)
+        err = pp_buf_printf(out, "pinpipe_dlq_produced_total %llu\n",
+                            (unsigned long long)r->dlq_sent);
     RUN_METRIC("pinpipe_ring_occupancy", "gauge", "Batches waiting in the pipeline's rings.");
     if (!err)
         err = pp_buf_printf(out, "pinpipe_ring_occupancy{ring=\"pipeline\"} %zu\n",
@@ -583,6 +595,13 @@ static enum pp_err run_commit(struct pp_run *r)
     struct pp_kafka_offset offsets[512];
     size_t n = 0;
     size_t i;
+    enum pp_err err;
+
+    /* Rejects sent to the dead-letter topic are delivered before their
+     * offsets are committed (at least once there, as Kafka Connect's). */
+    if (r->dlq != NULL &&
+        (err = pp_kafka_producer_flush(r->dlq, RUN_DLQ_FLUSH_MS, NULL, 0)) != PP_OK)
+        return err;
 
     /* Applied to the analytics and durable in the lake: the smaller of
      * the two (the sink's is a run start, where a restart rewrites the
@@ -663,6 +682,14 @@ static enum pp_err run_apply(struct pp_run *r, const struct pp_batch *batch)
         }
         *next = (uint64_t)items[i].offset + 1;
         r->records++;
+        if (r->dlq != NULL && items[i].reject != PP_REJECT_NONE) {
+            r->dlq_line.len = 0;
+            if ((err = pp_sink_render_dlq(&r->layout, &items[i], &r->dlq_line)) ||
+                (err = pp_kafka_produce_retry(r->dlq, r->dlq_topic, PP_KAFKA_PARTITION_ANY, NULL, 0,
+                                              r->dlq_line.data, r->dlq_line.len)))
+                return err;
+            r->dlq_sent++;
+        }
         /* The stream's key budget is off (max_keys 0): its memory is bounded
          * by dedup.ttl and join.timeout (docs/stream.md), so PP_AGAIN cannot
          * happen here; the pipeline's bounded pool is the backpressure. */
@@ -886,6 +913,41 @@ fail:
     return err;
 }
 
+/* The dead-letter topic's producer, with the kafka.* properties. */
+static enum pp_err run_dlq_new(struct pp_run *r, char *msg, size_t msg_len)
+{
+    const char *props[258];
+    struct pp_arena arena;
+    const char *bootstrap = NULL;
+    size_t n = 0;
+    enum pp_err err = PP_OK;
+
+    pp_arena_init(&arena, 0);
+    for (size_t i = 0; i < pp_config_kafka_count(r->cfg) && n + 1 < 258; i++) {
+        const char *name;
+        const char *value;
+
+        pp_config_kafka_at(r->cfg, i, &name, &value);
+        if (strcmp(name, "bootstrap.servers") == 0) {
+            bootstrap = value;
+            continue;
+        }
+        size_t len = strlen(name) + strlen(value) + 2;
+        char *kv = pp_arena_alloc(&arena, len);
+        if (kv == NULL) {
+            err = PP_ERR_NOMEM;
+            goto out;
+        }
+        snprintf(kv, len, "%s=%s", name, value);
+        props[n++] = kv;
+    }
+    props[n] = NULL;
+    err = pp_kafka_producer_new(bootstrap != NULL ? bootstrap : "", props, msg, msg_len, &r->dlq);
+out:
+    pp_arena_cleanup(&arena);
+    return err;
+}
+
 /* The lake: the layout from the sink keys (SPEC 8), the store at lake.url,
  * opened (and probed) now so that a lake that cannot work stops the start. */
 static enum pp_err run_sink_new(struct pp_run *r, char *msg, size_t msg_len)
@@ -909,6 +971,8 @@ static enum pp_err run_sink_new(struct pp_run *r, char *msg, size_t msg_len)
         return err;
     if ((r->sink = pp_sink_new(&r->layout, r->store)) == NULL)
         return PP_ERR_NOMEM;
+    if ((r->dlq_topic = pp_config_str(cfg, "errors.deadletterqueue.topic.name")) != NULL)
+        return run_dlq_new(r, msg, msg_len);
     return PP_OK;
 }
 
@@ -1024,6 +1088,8 @@ void pp_run_destroy(struct pp_run *r)
     pp_http_destroy(r->http);
     pp_kafka_consumer_destroy(r->consumer);
     pp_sink_destroy(r->sink); /* before its store */
+    pp_kafka_producer_destroy(r->dlq);
+    pp_buf_cleanup(&r->dlq_line);
     pp_store_close(r->store);
     pp_window_set_destroy(r->windows);
     pp_stream_destroy(r->stream);

@@ -55,7 +55,8 @@ start_run() {
     shift
     "$pinpipe" run --set "lake.url=$lake" --set "kafka.bootstrap.servers=127.0.0.1:$kport" \
         --set "http.listen=127.0.0.1:$hport" --set "flush.size=$flush" \
-        --set kafka.group.id=test-sink --set kafka.session.timeout.ms=6000 "$@" 2>"$log" &
+        --set kafka.group.id=test-sink --set kafka.session.timeout.ms=6000 \
+        --set errors.deadletterqueue.topic.name=pinterest.errors "$@" 2>"$log" &
     run_pid=$!
     pids+=("$run_pid")
 }
@@ -98,6 +99,15 @@ if "$PYTHON" "$src/tests/integration/sink_check.py" "127.0.0.1:$kport" pinterest
 else
     fail "lake after kill -9 and restart"
     cat "$tmp/check.txt"
+fi
+
+# The dead-letter topic got every reject (at least once: run 1 was killed).
+if "$PYTHON" "$src/tests/integration/dlq_check.py" "127.0.0.1:$kport" pinterest.errors "$lake" \
+    >"$tmp/dlq.txt" 2>&1; then
+    ok "errors.deadletterqueue.topic.name: $(cat "$tmp/dlq.txt")"
+else
+    fail "errors.deadletterqueue.topic.name"
+    cat "$tmp/dlq.txt"
 fi
 
 # Run 3: everything was committed after the flush; nothing is read again.
