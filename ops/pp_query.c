@@ -9,6 +9,11 @@ struct pp_query_top {
     int64_t follower_count;
 };
 
+struct pp_query_user {
+    uint64_t year_name; /* join year << 32 | user_name; 0: a free slot */
+    int64_t date_joined;
+};
+
 /* Year ranges of SPEC 5. */
 #define QUERY_POST_YEAR_MIN 2018
 #define QUERY_POST_YEAR_MAX 2022
@@ -91,7 +96,7 @@ void pp_query_cleanup(struct pp_query_state *q)
     pp_hmap_cleanup(&q->cat_age);
     pp_hmap_cleanup(&q->top_user);
     pp_hmap_cleanup(&q->hist_age);
-    pp_hmap_cleanup(&q->users_year);
+    free(q->users.slots);
     pp_hmap_cleanup(&q->hist_join);
     pp_hmap_cleanup(&q->hist_age_join);
     free(q->top);
@@ -108,13 +113,69 @@ static enum pp_err query_inc(struct pp_hmap *map, uint64_t k1, uint64_t k2)
     return PP_OK;
 }
 
-/* Keeps, per country, the poster with the highest follower_count (ties:
- * the smaller poster_name in byte order). */
-static enum pp_err query_top_user(struct pp_query_state *q, const struct pp_post *post,
-                                  const struct pp_intern *strings)
+/* ---- the distinct users ----------------------------------------------------- */
+
+static size_t query_user_home(uint64_t year_name, int64_t date_joined, size_t cap)
+{
+    return (size_t)pp_hash_u64(year_name ^ pp_hash_u64((uint64_t)date_joined)) & (cap - 1);
+}
+
+/* Doubles the table (64 slots at first); at most 3/4 full, as pp_hmap. */
+static enum pp_err query_users_grow(struct pp_query_users *set)
+{
+    size_t cap = set->cap ? set->cap * 2 : 64;
+    struct pp_query_user *slots = pp_table_alloc(cap * sizeof *slots);
+    size_t i, j;
+
+    if (slots == NULL)
+        return PP_ERR_NOMEM;
+    for (i = 0; i < set->cap; i++) {
+        const struct pp_query_user *u = &set->slots[i];
+        if (u->year_name == 0)
+            continue;
+        for (j = query_user_home(u->year_name, u->date_joined, cap); slots[j].year_name;
+             j = (j + 1) & (cap - 1))
+            ;
+        slots[j] = *u;
+    }
+    free(set->slots);
+    set->slots = slots;
+    set->cap = cap;
+    return PP_OK;
+}
+
+/* Adds the user when absent. year_name != 0. */
+static enum pp_err query_users_add(struct pp_query_users *set, uint64_t year_name,
+                                   int64_t date_joined)
+{
+    size_t i;
+    enum pp_err err;
+
+    if ((set->count + 1) * 4 > set->cap * 3 && (err = query_users_grow(set)))
+        return err;
+    for (i = query_user_home(year_name, date_joined, set->cap);; i = (i + 1) & (set->cap - 1)) {
+        struct pp_query_user *u = &set->slots[i];
+        if (u->year_name == 0) {
+            u->year_name = year_name;
+            u->date_joined = date_joined;
+            set->count++;
+            return PP_OK;
+        }
+        if (u->year_name == year_name && u->date_joined == date_joined)
+            return PP_OK;
+    }
+}
+
+/*
+ * Keeps, per country, the poster with the highest follower_count (ties:
+ * the smaller poster_name in byte order). The order of the offers does not
+ * matter, which is what makes two states mergeable.
+ */
+static enum pp_err query_top_offer(struct pp_query_state *q, const struct pp_query_top *offer,
+                                   const struct pp_intern *strings)
 {
     bool is_new;
-    uint64_t *pos = pp_hmap_upsert(&q->top_user, post->country, 0, &is_new);
+    uint64_t *pos = pp_hmap_upsert(&q->top_user, offer->country, 0, &is_new);
     struct pp_query_top *top;
 
     if (pos == NULL)
@@ -126,19 +187,26 @@ static enum pp_err query_top_user(struct pp_query_state *q, const struct pp_post
             return PP_ERR_NOMEM;
         q->top = top_all;
         *pos = q->n_top++;
-        q->top[*pos] =
-            (struct pp_query_top){post->country, post->poster_name, post->follower_count};
+        q->top[*pos] = *offer;
         return PP_OK;
     }
     top = &q->top[*pos];
-    if (post->follower_count > top->follower_count ||
-        (post->follower_count == top->follower_count &&
-         pp_str_cmp(pp_intern_str(strings, post->poster_name),
+    if (offer->follower_count > top->follower_count ||
+        (offer->follower_count == top->follower_count &&
+         pp_str_cmp(pp_intern_str(strings, offer->poster_name),
                     pp_intern_str(strings, top->poster_name)) < 0)) {
-        top->poster_name = post->poster_name;
-        top->follower_count = post->follower_count;
+        top->poster_name = offer->poster_name;
+        top->follower_count = offer->follower_count;
     }
     return PP_OK;
+}
+
+static enum pp_err query_top_user(struct pp_query_state *q, const struct pp_post *post,
+                                  const struct pp_intern *strings)
+{
+    struct pp_query_top offer = {post->country, post->poster_name, post->follower_count};
+
+    return query_top_offer(q, &offer, strings);
 }
 
 enum pp_err pp_query_add(struct pp_query_state *q, const struct pp_post *post,
@@ -163,12 +231,87 @@ enum pp_err pp_query_add(struct pp_query_state *q, const struct pp_post *post,
     if (!err && group && post->has_follower_count)
         err = query_inc(&q->hist_age, group, fc);
     if (!err && jy && post->user_name && post->has_date_joined)
-        err = query_inc(&q->users_year, (uint64_t)jy << 32 | post->user_name,
-                        (uint64_t)post->date_joined);
+        err = query_users_add(&q->users, (uint64_t)jy << 32 | post->user_name, post->date_joined);
     if (!err && jy && post->has_follower_count)
         err = query_inc(&q->hist_join, (uint64_t)jy, fc);
     if (!err && jy && group && post->has_follower_count)
         err = query_inc(&q->hist_age_join, (uint64_t)group << 32 | (uint64_t)jy, fc);
+    return err;
+}
+
+/* ---- merging ------------------------------------------------------------------ */
+
+/* Adds every (key, count) of src to dst: counters and value histograms
+ * add. */
+static enum pp_err query_merge_map(struct pp_hmap *dst, const struct pp_hmap *src)
+{
+    size_t i;
+
+    for (i = 0; i < src->cap; i++) {
+        const struct pp_hmap_slot *slot = &src->slots[i];
+        uint64_t *count;
+
+        if (!slot->is_used)
+            continue;
+        if ((count = pp_hmap_upsert(dst, slot->k1, slot->k2, NULL)) == NULL)
+            return PP_ERR_NOMEM;
+        *count += slot->value;
+    }
+    return PP_OK;
+}
+
+static enum pp_err query_merge_users(struct pp_query_users *dst, const struct pp_query_users *src)
+{
+    enum pp_err err = PP_OK;
+    size_t i;
+
+    for (i = 0; i < src->cap && !err; i++)
+        if (src->slots[i].year_name != 0)
+            err = query_users_add(dst, src->slots[i].year_name, src->slots[i].date_joined);
+    return err;
+}
+
+static enum pp_err query_merge_top(struct pp_query_state *dst, const struct pp_query_state *src,
+                                   const struct pp_intern *strings)
+{
+    enum pp_err err = PP_OK;
+    size_t i;
+
+    for (i = 0; i < src->n_top && !err; i++)
+        err = query_top_offer(dst, &src->top[i], strings);
+    return err;
+}
+
+enum pp_err pp_query_merge_for(struct pp_query_state *dst, const struct pp_query_state *src,
+                               const struct pp_intern *strings, enum pp_query_id id)
+{
+    switch (id) {
+    case PP_QUERY_CATEGORY_BY_COUNTRY: return query_merge_map(&dst->cat_country, &src->cat_country);
+    case PP_QUERY_CATEGORY_BY_YEAR: return query_merge_map(&dst->cat_year, &src->cat_year);
+    case PP_QUERY_TOP_USER_BY_COUNTRY:
+    case PP_QUERY_TOP_COUNTRY_BY_FOLLOWERS: return query_merge_top(dst, src, strings);
+    case PP_QUERY_CATEGORY_BY_AGE_GROUP: return query_merge_map(&dst->cat_age, &src->cat_age);
+    case PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP:
+        return query_merge_map(&dst->hist_age, &src->hist_age);
+    case PP_QUERY_USERS_JOINED_BY_YEAR: return query_merge_users(&dst->users, &src->users);
+    case PP_QUERY_MEDIAN_FOLLOWERS_BY_JOIN_YEAR:
+        return query_merge_map(&dst->hist_join, &src->hist_join);
+    case PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP_AND_JOIN_YEAR:
+        return query_merge_map(&dst->hist_age_join, &src->hist_age_join);
+    }
+    return PP_ERR_INVALID;
+}
+
+enum pp_err pp_query_merge(struct pp_query_state *dst, const struct pp_query_state *src,
+                           const struct pp_intern *strings)
+{
+    enum pp_err err = PP_OK;
+    int id;
+
+    /* top_country_by_followers reads what top_user_by_country does. */
+    for (id = 0; id < PP_QUERY_COUNT && !err; id++)
+        if (id != PP_QUERY_TOP_COUNTRY_BY_FOLLOWERS)
+            err = pp_query_merge_for(dst, src, strings, (enum pp_query_id)id);
     return err;
 }
 
@@ -469,9 +612,9 @@ static enum pp_err query_users_joined(const struct pp_query_state *q, struct pp_
 
     /* One pass over the distinct (year, user) set: counting needs no sort.
      * pp_query_add keeps only join years in range. */
-    for (i = 0; i < q->users_year.cap; i++)
-        if (q->users_year.slots[i].is_used)
-            per_year[(q->users_year.slots[i].k1 >> 32) - QUERY_JOIN_YEAR_MIN]++;
+    for (i = 0; i < q->users.cap; i++)
+        if (q->users.slots[i].year_name != 0)
+            per_year[(q->users.slots[i].year_name >> 32) - QUERY_JOIN_YEAR_MIN]++;
     if ((err = query_table_alloc(t, PP_QUERY_USERS_JOINED_BY_YEAR, cols_users_joined, 2,
                                  QUERY_JOIN_YEAR_MAX - QUERY_JOIN_YEAR_MIN + 1)))
         return err;

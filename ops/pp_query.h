@@ -56,13 +56,27 @@ struct pp_table {
     struct pp_cell *cells; /* n_rows * n_cols, row-major */
 };
 
+/*
+ * The distinct users of users_joined_by_year: a set of (join year << 32 |
+ * user_name, date_joined), open addressing, 16 bytes a slot (a free slot
+ * has key 0: user_name is never 0 there). It has its own type because it is
+ * the one part of a state that grows with the posts (a user per post, for
+ * posters who post once), and a pp_hmap slot is 32 bytes.
+ */
+struct pp_query_user;
+struct pp_query_users {
+    struct pp_query_user *slots;
+    size_t cap; /* a power of two, or 0 */
+    size_t count;
+};
+
 struct pp_query_state {
     struct pp_hmap cat_country;   /* (country, category) -> count */
     struct pp_hmap cat_year;      /* (post year, category) -> count */
     struct pp_hmap cat_age;       /* (age group, category) -> count */
     struct pp_hmap top_user;      /* (country, 0) -> index into top[] */
     struct pp_hmap hist_age;      /* (age group, follower_count) -> posts */
-    struct pp_hmap users_year;    /* (join year << 32 | user_name, date_joined) */
+    struct pp_query_users users;  /* (join year << 32 | user_name, date_joined) */
     struct pp_hmap hist_join;     /* (join year, follower_count) -> posts */
     struct pp_hmap hist_age_join; /* (age group << 32 | join year, follower_count) */
     struct pp_query_top *top;
@@ -77,6 +91,24 @@ void pp_query_cleanup(struct pp_query_state *q);
 /* Folds one joined post in. strings: the table that interned its text. */
 enum pp_err pp_query_add(struct pp_query_state *q, const struct pp_post *post,
                          const struct pp_intern *strings);
+
+/*
+ * Folds src into dst, so that dst answers every query as a state fed with
+ * the posts of both would: counters and the value histograms of the
+ * medians add, the distinct users unite, per country the better top user
+ * stays (pp_query_add's tie rule, which does not depend on order). Both
+ * states' text ids refer to strings. src is not changed. Costs one hash
+ * upsert per entry of src (the distinct users dominate: one entry per
+ * distinct user). PP_OK, or PP_ERR_NOMEM: dst then holds part of src and
+ * is only good for pp_query_cleanup().
+ */
+enum pp_err pp_query_merge(struct pp_query_state *dst, const struct pp_query_state *src,
+                           const struct pp_intern *strings);
+/* The same for only the part of the state that query id reads (the top
+ * users serve two queries): what answering one query over merged states
+ * needs. PP_ERR_INVALID for an unknown id. */
+enum pp_err pp_query_merge_for(struct pp_query_state *dst, const struct pp_query_state *src,
+                               const struct pp_intern *strings, enum pp_query_id id);
 
 /* Computes one query's table; the caller frees it with pp_table_cleanup(). */
 enum pp_err pp_query_result(const struct pp_query_state *q, const struct pp_intern *strings,

@@ -5,26 +5,49 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * A window as listed, or a pane. A window that is its own pane (`all`,
+ * tumbling, hopping with size == slide) keeps its query state in q; a
+ * window made of panes (hopping with size > slide) leaves q empty and
+ * only counts its posts; a pane keeps q. Once a window has closed its
+ * answers are final: they are computed once (frozen) into tables[], and q
+ * is freed.
+ */
 struct pp_window {
     int64_t start_ms;
     int64_t end_ms;
     uint64_t posts;
     struct pp_query_state q;
+    struct pp_table *tables; /* PP_QUERY_COUNT tables once frozen; NULL before */
 };
 
 /*
- * The windows of one spec, sorted by start. Every window of a spec has the
- * same size, so end order is start order: windows close and are freed from
- * the front, and new ones are almost always appended at the back. A post
- * within the allowed lateness may still open a window before the newest
- * one; it is inserted in place (binary search, then a memmove of pointers,
- * cheap at the few hundred windows retention keeps).
+ * Windows or panes, sorted by start. All have the same length, so end
+ * order is start order: they close and are freed from the front, and new
+ * ones are almost always appended at the back. A post within the allowed
+ * lateness may still open one before the newest; it is inserted in place
+ * (binary search, then a memmove of pointers, cheap at the few hundred
+ * windows retention keeps).
+ */
+struct window_list {
+    struct pp_window **items; /* n, sorted by start_ms */
+    size_t n;
+    size_t cap;
+};
+
+/*
+ * One spec. A hopping:S/L spec with S > L keeps panes, the tumbling:L
+ * windows: a post goes into one pane, and window [k*L, k*L + S) is the
+ * merge of its S/L panes, done when it is read or frozen. Closed windows
+ * are a prefix of the list (same length: end order is start order);
+ * windows[0 .. n_frozen) are frozen.
  */
 struct window_spec {
     struct pp_config_window spec;
-    struct pp_window **windows; /* n, sorted by start_ms */
-    size_t n;
-    size_t cap;
+    bool has_panes;
+    struct window_list windows;
+    struct window_list panes;
+    size_t n_frozen;
 };
 
 struct pp_window_set {
@@ -72,16 +95,90 @@ static struct pp_window *window_new(int64_t start_ms, int64_t end_ms)
     w->start_ms = start_ms;
     w->end_ms = end_ms;
     w->posts = 0;
+    w->tables = NULL;
     pp_query_init(&w->q);
     return w;
 }
 
 static void window_destroy(struct pp_window *w)
 {
+    int id;
+
     if (w == NULL)
         return;
     pp_query_cleanup(&w->q);
+    for (id = 0; w->tables != NULL && id < PP_QUERY_COUNT; id++)
+        pp_table_cleanup(&w->tables[id]);
+    free(w->tables);
     free(w);
+}
+
+/* Frees the first k of the list. */
+static void window_list_drop(struct window_list *list, size_t k)
+{
+    size_t i;
+
+    if (k == 0)
+        return;
+    for (i = 0; i < k; i++)
+        window_destroy(list->items[i]);
+    memmove(&list->items[0], &list->items[k], (list->n - k) * sizeof *list->items);
+    list->n -= k;
+}
+
+static void window_list_cleanup(struct window_list *list)
+{
+    window_list_drop(list, list->n);
+    free(list->items);
+}
+
+/* The index of the first item whose start is >= start_ms. */
+static size_t window_lower_bound(const struct window_list *list, int64_t start_ms)
+{
+    size_t lo = 0, hi = list->n;
+
+    /* The common case: at or after the newest. */
+    if (hi > 0 && list->items[hi - 1]->start_ms < start_ms)
+        return hi;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (list->items[mid]->start_ms < start_ms)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The item at pos (found by window_lower_bound()) when it starts at
+ * start_ms, else a new one of length len inserted there. NULL on OOM. */
+static struct pp_window *window_list_get_at(struct window_list *list, size_t pos, int64_t start_ms,
+                                            int64_t len)
+{
+    struct pp_window **grown;
+    struct pp_window *w;
+
+    if (pos < list->n && list->items[pos]->start_ms == start_ms)
+        return list->items[pos];
+    grown = pp_array_reserve(list->items, &list->cap, list->n, sizeof *list->items, 16);
+    if (grown == NULL)
+        return NULL;
+    list->items = grown;
+    w = window_new(start_ms, window_sat_add(start_ms, len));
+    if (w == NULL)
+        return NULL;
+    memmove(&list->items[pos + 1], &list->items[pos], (list->n - pos) * sizeof *list->items);
+    list->items[pos] = w;
+    list->n++;
+    return w;
+}
+
+static struct pp_window *window_list_get(struct window_list *list, int64_t start_ms, int64_t len)
+{
+    /* The newest first: an in-order stream only ever adds to it. */
+    if (list->n > 0 && list->items[list->n - 1]->start_ms == start_ms)
+        return list->items[list->n - 1];
+    return window_list_get_at(list, window_lower_bound(list, start_ms), start_ms, len);
 }
 
 struct pp_window_set *pp_window_set_new(const struct pp_config_window *specs, size_t n,
@@ -110,20 +207,18 @@ struct pp_window_set *pp_window_set_new(const struct pp_config_window *specs, si
         for (j = 0; j < set->n_specs; j++)
             if (window_spec_eq(&set->specs[j].spec, &specs[i]))
                 break;
-        if (j == set->n_specs)
-            set->specs[set->n_specs++].spec = specs[i];
+        if (j == set->n_specs) {
+            set->specs[set->n_specs].spec = specs[i];
+            set->specs[set->n_specs].has_panes = specs[i].size_ms > specs[i].slide_ms;
+            set->n_specs++;
+        }
     }
 
     /* `all` has its one window from the start, so it is listed even before
      * the first post, like an empty batch result. */
-    set->specs[0].windows = malloc(sizeof *set->specs[0].windows);
-    if (set->specs[0].windows == NULL)
+    if (window_list_get(&set->specs[0].windows, INT64_MIN, 0) == NULL)
         goto fail;
-    set->specs[0].cap = 1;
-    set->specs[0].windows[0] = window_new(INT64_MIN, INT64_MAX);
-    if (set->specs[0].windows[0] == NULL)
-        goto fail;
-    set->specs[0].n = 1;
+    set->specs[0].windows.items[0]->end_ms = INT64_MAX;
     return set;
 fail:
     pp_window_set_destroy(set);
@@ -132,61 +227,16 @@ fail:
 
 void pp_window_set_destroy(struct pp_window_set *set)
 {
-    size_t s, i;
+    size_t s;
 
     if (set == NULL)
         return;
     for (s = 0; set->specs != NULL && s < set->n_specs; s++) {
-        for (i = 0; i < set->specs[s].n; i++)
-            window_destroy(set->specs[s].windows[i]);
-        free(set->specs[s].windows);
+        window_list_cleanup(&set->specs[s].windows);
+        window_list_cleanup(&set->specs[s].panes);
     }
     free(set->specs);
     free(set);
-}
-
-/* The index of the first window whose start is >= start_ms. */
-static size_t window_lower_bound(const struct window_spec *ws, int64_t start_ms)
-{
-    size_t lo = 0, hi = ws->n;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (ws->windows[mid]->start_ms < start_ms)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-/* The window of ws starting at start_ms, created in place when absent. */
-static struct pp_window *window_get(struct window_spec *ws, int64_t start_ms)
-{
-    size_t pos;
-    struct pp_window **grown;
-    struct pp_window *w;
-
-    /* The common case: the newest window, or one after it. */
-    if (ws->n > 0 && ws->windows[ws->n - 1]->start_ms == start_ms)
-        return ws->windows[ws->n - 1];
-    pos = ws->n > 0 && ws->windows[ws->n - 1]->start_ms < start_ms
-              ? ws->n
-              : window_lower_bound(ws, start_ms);
-    if (pos < ws->n && ws->windows[pos]->start_ms == start_ms)
-        return ws->windows[pos];
-
-    grown = pp_array_reserve(ws->windows, &ws->cap, ws->n, sizeof *ws->windows, 16);
-    if (grown == NULL)
-        return NULL;
-    ws->windows = grown;
-    w = window_new(start_ms, window_sat_add(start_ms, ws->spec.size_ms));
-    if (w == NULL)
-        return NULL;
-    memmove(&ws->windows[pos + 1], &ws->windows[pos], (ws->n - pos) * sizeof *ws->windows);
-    ws->windows[pos] = w;
-    ws->n++;
-    return w;
 }
 
 static enum pp_err window_fold(struct pp_window *w, const struct pp_post *post,
@@ -200,45 +250,159 @@ static enum pp_err window_fold(struct pp_window *w, const struct pp_post *post,
 }
 
 /*
- * Adds the post to the size/slide windows of ws that contain t (t >= 0).
- * s0, the start of the newest one, is the multiple of the slide at or just
- * below t; the others start 1 .. size/slide - 1 slides earlier. None of
- * these starts can underflow: the earliest is s0 - size + slide > -size.
+ * Adds the post at time t (t >= 0) to ws. Without panes: into its one
+ * window, [t - t % size, + size). With panes: into its pane, and the
+ * size/slide windows that contain it count it. p0, the pane's start, is
+ * the multiple of the slide at or just below t; the windows start 0 ..
+ * size/slide - 1 slides earlier. None of these starts can underflow: the
+ * earliest is p0 - size + slide > -size.
  */
 static enum pp_err window_spec_add(struct window_spec *ws, const struct pp_post *post,
                                    const struct pp_intern *strings, int64_t t)
 {
     int64_t slide = ws->spec.slide_ms;
-    int64_t s0 = t - t % slide;
+    int64_t p0 = t - t % slide;
     int64_t n = ws->spec.size_ms / slide, j;
+    struct pp_window *w;
+    size_t pos;
 
-    /* Oldest first, so that an in-order stream only ever appends. */
-    for (j = n - 1; j >= 0; j--) {
-        struct pp_window *w = window_get(ws, s0 - j * slide);
-        enum pp_err err;
-
+    if (!ws->has_panes) {
+        w = window_list_get(&ws->windows, p0, ws->spec.size_ms);
+        return w == NULL ? PP_ERR_NOMEM : window_fold(w, post, strings);
+    }
+    w = window_list_get(&ws->panes, p0, slide);
+    if (w == NULL)
+        return PP_ERR_NOMEM;
+    if (window_fold(w, post, strings) != PP_OK)
+        return PP_ERR_NOMEM;
+    /* Oldest first, walking the list once: an in-order stream finds them
+     * all but the newest, which it appends. */
+    pos = window_lower_bound(&ws->windows, p0 - (n - 1) * slide);
+    for (j = n - 1; j >= 0; j--, pos++) {
+        w = window_list_get_at(&ws->windows, pos, p0 - j * slide, ws->spec.size_ms);
         if (w == NULL)
             return PP_ERR_NOMEM;
-        err = window_fold(w, post, strings);
-        if (err != PP_OK)
-            return err;
+        w->posts++;
     }
     return PP_OK;
 }
 
-/* Frees, from the front, the closed windows whose retention has passed. */
-static void window_spec_expire(struct window_spec *ws, int64_t watermark_ms, int64_t retention_ms)
+/* The panes of window w: panes[*first .. *last). */
+static void window_panes_of(const struct window_spec *ws, const struct pp_window *w, size_t *first,
+                            size_t *last)
 {
-    size_t k = 0, i;
+    size_t i = window_lower_bound(&ws->panes, w->start_ms);
 
-    while (k < ws->n && watermark_ms >= window_sat_add(ws->windows[k]->end_ms, retention_ms))
+    *first = i;
+    while (i < ws->panes.n && ws->panes.items[i]->start_ms < w->end_ms)
+        i++;
+    *last = i;
+}
+
+/* Query id's table over w as it is now (not frozen). */
+static enum pp_err window_compute(const struct window_spec *ws, const struct pp_window *w,
+                                  const struct pp_intern *strings, enum pp_query_id id,
+                                  struct pp_table *table)
+{
+    struct pp_query_state merged;
+    enum pp_err err = PP_OK;
+    size_t first, last, i;
+
+    memset(table, 0, sizeof *table);
+    if (!ws->has_panes)
+        return pp_query_result(&w->q, strings, id, table);
+    window_panes_of(ws, w, &first, &last);
+    /* A window with posts has at least one pane; one alone needs no copy. */
+    if (last - first == 1)
+        return pp_query_result(&ws->panes.items[first]->q, strings, id, table);
+    pp_query_init(&merged);
+    for (i = first; i < last && !err; i++)
+        err = pp_query_merge_for(&merged, &ws->panes.items[i]->q, strings, id);
+    if (!err)
+        err = pp_query_result(&merged, strings, id, table);
+    pp_query_cleanup(&merged);
+    return err;
+}
+
+/* A copy of table with exactly its rows (results are allocated for the
+ * largest possible count, e.g. one row per (country, category)). */
+static enum pp_err window_table_copy(const struct pp_table *table, struct pp_table *copy)
+{
+    size_t n = table->n_rows * table->n_cols;
+
+    *copy = *table;
+    copy->cells = malloc((n ? n : 1) * sizeof *copy->cells);
+    if (copy->cells == NULL)
+        return PP_ERR_NOMEM;
+    if (n)
+        memcpy(copy->cells, table->cells, n * sizeof *copy->cells);
+    return PP_OK;
+}
+
+/*
+ * Computes the nine answers of a window that has closed, keeps them
+ * exactly sized, and frees its state: a closed window is final (every post
+ * for it is late), so its answers are all it needs, and they are a few
+ * hundred rows where the state holds every distinct user of the window.
+ */
+static enum pp_err window_freeze(const struct window_spec *ws, struct pp_window *w,
+                                 const struct pp_intern *strings)
+{
+    struct pp_table *tables = calloc(PP_QUERY_COUNT, sizeof *tables);
+    enum pp_err err = PP_OK;
+    int id, done = 0;
+
+    if (tables == NULL)
+        return PP_ERR_NOMEM;
+    for (id = 0; id < PP_QUERY_COUNT && !err; id++) {
+        struct pp_table table;
+
+        err = window_compute(ws, w, strings, (enum pp_query_id)id, &table);
+        if (!err) {
+            err = window_table_copy(&table, &tables[id]);
+            done += !err;
+        }
+        pp_table_cleanup(&table);
+    }
+    if (err) {
+        for (id = 0; id < done; id++)
+            pp_table_cleanup(&tables[id]);
+        free(tables);
+        return err;
+    }
+    w->tables = tables;
+    pp_query_cleanup(&w->q);
+    return PP_OK;
+}
+
+/*
+ * After the watermark moved: frees, from the front, the closed windows
+ * whose retention has passed; freezes the others that have closed; frees
+ * the panes no open window needs any more (pane p is in the windows that
+ * start in (p - size, p], which have all closed once watermark >= p +
+ * size, and were frozen just before).
+ */
+static enum pp_err window_spec_advance(struct window_spec *ws, int64_t watermark_ms,
+                                       int64_t retention_ms, const struct pp_intern *strings)
+{
+    struct window_list *list = &ws->windows;
+    size_t k = 0;
+    enum pp_err err;
+
+    while (k < list->n && watermark_ms >= window_sat_add(list->items[k]->end_ms, retention_ms))
         k++;
-    if (k == 0)
-        return;
-    for (i = 0; i < k; i++)
-        window_destroy(ws->windows[i]);
-    memmove(&ws->windows[0], &ws->windows[k], (ws->n - k) * sizeof *ws->windows);
-    ws->n -= k;
+    window_list_drop(list, k);
+    ws->n_frozen = ws->n_frozen > k ? ws->n_frozen - k : 0;
+    while (ws->n_frozen < list->n && watermark_ms >= list->items[ws->n_frozen]->end_ms) {
+        if ((err = window_freeze(ws, list->items[ws->n_frozen], strings)))
+            return err;
+        ws->n_frozen++;
+    }
+    for (k = 0; k < ws->panes.n; k++)
+        if (watermark_ms < window_sat_add(ws->panes.items[k]->start_ms, ws->spec.size_ms))
+            break;
+    window_list_drop(&ws->panes, k);
+    return PP_OK;
 }
 
 enum pp_err pp_window_set_add(struct pp_window_set *set, const struct pp_post *post,
@@ -247,7 +411,7 @@ enum pp_err pp_window_set_add(struct pp_window_set *set, const struct pp_post *p
     enum pp_err err;
     size_t s;
 
-    err = window_fold(set->specs[0].windows[0], post, strings);
+    err = window_fold(set->specs[0].windows.items[0], post, strings);
     if (err != PP_OK)
         return err;
     if (post_time_ms < 0 || post_time_ms == INT64_MAX || post_time_ms < set->watermark_ms) {
@@ -256,9 +420,9 @@ enum pp_err pp_window_set_add(struct pp_window_set *set, const struct pp_post *p
     }
     /*
      * On time: every window holding the post ends after post_time_ms >=
-     * watermark, so it is open (and was never freed). Moving the watermark
-     * first or afterwards is the same: the new watermark is at most the
-     * post's time.
+     * watermark, so it is open (neither frozen nor freed, and so are its
+     * panes). Moving the watermark first or afterwards is the same: the
+     * new watermark is at most the post's time.
      */
     for (s = 1; s < set->n_specs; s++) {
         err = window_spec_add(&set->specs[s], post, strings, post_time_ms);
@@ -268,8 +432,12 @@ enum pp_err pp_window_set_add(struct pp_window_set *set, const struct pp_post *p
     if (post_time_ms > set->max_time_ms) {
         set->max_time_ms = post_time_ms;
         set->watermark_ms = post_time_ms - set->lateness_ms; /* >= -lateness: no underflow */
-        for (s = 1; s < set->n_specs; s++)
-            window_spec_expire(&set->specs[s], set->watermark_ms, set->retention_ms);
+        for (s = 1; s < set->n_specs; s++) {
+            err =
+                window_spec_advance(&set->specs[s], set->watermark_ms, set->retention_ms, strings);
+            if (err != PP_OK)
+                return err;
+        }
     }
     return PP_OK;
 }
@@ -312,7 +480,7 @@ enum pp_err pp_window_set_lookup(const struct pp_window_set *set,
 size_t pp_window_set_count(const struct pp_window_set *set, size_t spec)
 {
     assert(spec < set->n_specs);
-    return set->specs[spec].n;
+    return set->specs[spec].windows.n;
 }
 
 void pp_window_set_info(const struct pp_window_set *set, size_t spec, size_t i,
@@ -320,8 +488,8 @@ void pp_window_set_info(const struct pp_window_set *set, size_t spec, size_t i,
 {
     const struct pp_window *w;
 
-    assert(spec < set->n_specs && i < set->specs[spec].n);
-    w = set->specs[spec].windows[i];
+    assert(spec < set->n_specs && i < set->specs[spec].windows.n);
+    w = set->specs[spec].windows.items[i];
     info->start_ms = w->start_ms;
     info->end_ms = w->end_ms;
     info->is_open = spec == 0 || set->watermark_ms < w->end_ms;
@@ -332,8 +500,19 @@ enum pp_err pp_window_set_result(const struct pp_window_set *set, size_t spec, s
                                  const struct pp_intern *strings, enum pp_query_id id,
                                  struct pp_table *table)
 {
-    assert(spec < set->n_specs && i < set->specs[spec].n);
-    return pp_query_result(&set->specs[spec].windows[i]->q, strings, id, table);
+    const struct window_spec *ws;
+    const struct pp_window *w;
+
+    assert(spec < set->n_specs && i < set->specs[spec].windows.n);
+    ws = &set->specs[spec];
+    w = ws->windows.items[i];
+    if (w->tables != NULL) {
+        memset(table, 0, sizeof *table);
+        if ((unsigned)id >= PP_QUERY_COUNT)
+            return PP_ERR_INVALID;
+        return window_table_copy(&w->tables[id], table);
+    }
+    return window_compute(ws, w, strings, id, table);
 }
 
 /* ---- spec text ------------------------------------------------------------ */

@@ -13,7 +13,7 @@
  *   watermark = largest post time seen - allowed lateness.
  * A post with time < watermark on arrival is late: it counts in `all` and
  * in the late counter only, never in a time window (even one still open).
- * Otherwise it is added to every window of every spec that contains it:
+ * Otherwise it counts in every window of every spec that contains it:
  * tumbling:S window k is [k*S, (k+1)*S); hopping:S/L windows start at
  * every multiple of L and last S, so a post is in S/L of them. A window
  * is open while watermark < end and closed (final) from watermark >= end;
@@ -25,12 +25,27 @@
  * librdkafka's -1, "no timestamp") is handled like a late post: `all`
  * and the late counter, and it does not move the watermark.
  *
- * Memory: per spec, one pp_query_state per open window plus the closed
- * windows still within retention; at most (lateness + size) / slide + 1
- * windows are open per spec at any time, and
- * (lateness + retention + size) / slide + 1 are kept in all. Nothing else
- * grows with the stream. Adding a post costs size/slide query updates per
- * spec.
+ * Panes: a hopping:S/L spec with S > L keeps one pp_query_state per pane
+ * (the tumbling:L window [k*L, (k+1)*L)), and a post goes into its one
+ * pane; window [k*L, k*L + S) is the merge (pp_query_merge_for) of its S/L
+ * panes, done when its answer is read. Tumbling specs, and hopping with
+ * S == L, are their own panes. A window exists (is listed) iff one of its
+ * panes has had a post; `posts` counts the posts of its panes.
+ *
+ * Closed windows are final, so when one closes its nine answers are
+ * computed once and kept (a few hundred rows) and its state, or the panes
+ * no open window shares, are freed.
+ *
+ * Memory: per spec, the states of the open windows (tumbling) or of the
+ * panes of the open windows (hopping: at most (lateness + size) / slide +
+ * 1 panes), plus the nine answers of each closed window within retention,
+ * at most (lateness + retention + size) / slide + 1 windows in all.
+ * Nothing else grows with the stream. Adding a post costs one query
+ * update per spec (and for hopping, size/slide counter increments).
+ * Reading a hopping window that is still open merges its panes: one hash
+ * upsert per entry of each pane for the query read, which for
+ * users_joined_by_year is one per distinct user of each pane; the close
+ * does that once for all nine.
  *
  * Threads: a set belongs to one thread (the consumer of the pipeline,
  * which also owns the post table whose interned strings the posts and the
@@ -74,9 +89,11 @@ void pp_window_set_destroy(struct pp_window_set *set);
 
 /*
  * Adds one joined post (borrowed: its text ids refer to strings) with its
- * time, then advances the watermark and frees the closed windows past
- * retention. PP_OK, or PP_ERR_NOMEM: the post may then be counted in some
- * windows only and the caller is expected to stop.
+ * time, then advances the watermark, keeps the answers of the windows that
+ * closed (for a hopping window, merging its panes: see above) and frees
+ * the closed windows past retention and the panes no open window needs.
+ * PP_OK, or PP_ERR_NOMEM: the post may then be counted in some windows
+ * only and the caller is expected to stop.
  */
 enum pp_err pp_window_set_add(struct pp_window_set *set, const struct pp_post *post,
                               const struct pp_intern *strings, int64_t post_time_ms);
@@ -110,7 +127,9 @@ void pp_window_set_info(const struct pp_window_set *set, size_t spec, size_t i,
 /*
  * One query's table over window i of a spec (see pp_query_result()). Text
  * cells point into strings. The caller frees the table with
- * pp_table_cleanup(). PP_OK or PP_ERR_NOMEM.
+ * pp_table_cleanup(). A closed window's table is a copy of the kept
+ * answer; an open hopping window's is computed by merging its panes (see
+ * above for the cost). PP_OK or PP_ERR_NOMEM.
  */
 enum pp_err pp_window_set_result(const struct pp_window_set *set, size_t spec, size_t i,
                                  const struct pp_intern *strings, enum pp_query_id id,

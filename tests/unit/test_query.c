@@ -11,6 +11,9 @@
 #include <string.h>
 
 #include "pp_check.h"
+#include "pp_check_query.h"
+#include "pp_clean.h"
+#include "pp_json.h"
 #include "pp_post.h"
 #include "pp_query.h"
 
@@ -59,7 +62,8 @@ static uint32_t intern(struct qctx *c, const char *s)
     return id;
 }
 
-static void qadd(struct qctx *c, struct spec s)
+/* Adds the post to q, a state sharing c's strings. */
+static void qadd_to(struct qctx *c, struct pp_query_state *q, struct spec s)
 {
     struct pp_post p;
 
@@ -78,31 +82,13 @@ static void qadd(struct qctx *c, struct spec s)
     p.join_year = s.join_year;
     p.has_date_joined = s.join_year != 0;
     p.date_joined = s.date_joined;
-    ck_assert_int_eq(pp_query_add(&c->q, &p, &c->table.strings), PP_OK);
+    ck_assert_int_eq(pp_query_add(q, &p, &c->table.strings), PP_OK);
 }
 
-#define ADD(c, ...) qadd((c), (struct spec){__VA_ARGS__})
+#define ADD(c, ...) qadd_to((c), &(c)->q, (struct spec){__VA_ARGS__})
+#define ADD_TO(c, q, ...) qadd_to((c), (q), (struct spec){__VA_ARGS__})
 
 /* ---- checking tables ------------------------------------------------------------------ */
-
-/* A cell as text: medians of i + 0.5 printed from 2i + 1. */
-static void cell_text(const struct pp_cell *cell, char *out, size_t cap)
-{
-    switch (cell->type) {
-    case PP_CELL_TEXT: snprintf(out, cap, "%.*s", (int)cell->text.len, cell->text.ptr); return;
-    case PP_CELL_INT: snprintf(out, cap, "%" PRId64, cell->i); return;
-    case PP_CELL_MEDIAN:
-        if (!cell->is_half) {
-            snprintf(out, cap, "%" PRId64, cell->i);
-        } else {
-            long double twice = 2.0L * (long double)cell->i + 1.0L;
-            snprintf(out, cap, "%s%.0Lf.5", twice < 0 ? "-" : "",
-                     ((twice < 0 ? -twice : twice) - 1.0L) / 2.0L);
-        }
-        return;
-    }
-    snprintf(out, cap, "?");
-}
 
 /*
  * Computes query id and checks its rows against want (row-major cell
@@ -125,7 +111,7 @@ static void expect_rows(struct qctx *c, enum pp_query_id id, const char *types, 
         for (k = 0; k < n_cols; k++) {
             const struct pp_cell *cell = &t.cells[r * n_cols + k];
             char got[64];
-            cell_text(cell, got, sizeof got);
+            pp_check_cell_text(cell, got, sizeof got);
             ck_assert_msg(strcmp(got, want[r * n_cols + k]) == 0,
                           "%s row %zu col %zu: got \"%s\", want \"%s\"", t.name, r, k, got,
                           want[r * n_cols + k]);
@@ -579,6 +565,262 @@ START_TEST(test_incremental_results)
 }
 END_TEST
 
+/* ---- merging ------------------------------------------------------------------------- */
+
+static uint64_t rng_next(uint64_t *state)
+{
+    *state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return *state >> 33;
+}
+
+static int64_t rng_range(uint64_t *state, int64_t lo, int64_t hi)
+{
+    return lo + (int64_t)(rng_next(state) % (uint64_t)(hi - lo + 1));
+}
+
+/* A post with values from small pools (so that groups, values, users and
+ * top-user ties collide across the parts of a split), nulls included. */
+static struct pp_post random_post(struct qctx *c, uint64_t *rng)
+{
+    static const char *const countries[] = {NULL, "Albania", "Chad", "Peru", "Yemen", "chad"};
+    static const char *const categories[] = {NULL, "art", "diy", "food", "Food", "travel"};
+    static const char *const names[] = {NULL, "ann", "Ann", "bob", "cy", "dee", "eve"};
+    struct pp_post p;
+
+    memset(&p, 0, sizeof p);
+    p.ind = c->next_ind++;
+    p.parts = PP_POST_ALL_PARTS;
+    p.country = intern(c, countries[rng_range(rng, 0, 5)]);
+    p.category = intern(c, categories[rng_range(rng, 0, 5)]);
+    p.poster_name = intern(c, names[rng_range(rng, 0, 6)]);
+    p.has_follower_count = rng_range(rng, 0, 9) != 0;
+    p.follower_count = p.has_follower_count ? rng_range(rng, -3, 40) : 0;
+    p.post_year = (int32_t)rng_range(rng, 2016, 2023);
+    p.user_name = intern(c, names[rng_range(rng, 0, 6)]);
+    p.has_age = rng_range(rng, 0, 9) != 0;
+    p.age = p.has_age ? rng_range(rng, 12, 70) : 0;
+    p.has_date_joined = rng_range(rng, 0, 9) != 0;
+    p.join_year = p.has_date_joined ? (int32_t)rng_range(rng, 2014, 2021) : 0;
+    p.date_joined = p.has_date_joined ? rng_range(rng, 0, 3) : 0;
+    return p;
+}
+
+/* Query id (or all nine when id < 0) of got against want. */
+static void expect_states_equal(const struct pp_query_state *got, const struct pp_query_state *want,
+                                const struct pp_intern *strings, int id, const char *where)
+{
+    int first = id < 0 ? 0 : id, last = id < 0 ? PP_QUERY_COUNT - 1 : id, q;
+
+    for (q = first; q <= last; q++) {
+        struct pp_table tg, tw;
+
+        ck_assert_int_eq(pp_query_result(got, strings, (enum pp_query_id)q, &tg), PP_OK);
+        ck_assert_int_eq(pp_query_result(want, strings, (enum pp_query_id)q, &tw), PP_OK);
+        pp_check_tables_equal(&tg, &tw, where);
+        pp_table_cleanup(&tg);
+        pp_table_cleanup(&tw);
+    }
+}
+
+#define MERGE_PARTS 4
+
+/*
+ * Splits posts[0..n) at random into MERGE_PARTS states (some may stay
+ * empty) and checks that merging them, in a rotated order, into an empty
+ * state, and into the first part's state, gives the answers of one state
+ * fed every post; the same per query with pp_query_merge_for(); and that
+ * merging leaves the sources as they were.
+ */
+static void check_merge(const struct pp_post *posts, size_t n, const struct pp_intern *strings,
+                        uint64_t seed, const char *what)
+{
+    struct pp_query_state whole, parts[MERGE_PARTS], copy, dst;
+    size_t i, k, n_parts = (size_t)rng_range(&seed, 1, MERGE_PARTS);
+    size_t rot = (size_t)rng_range(&seed, 0, MERGE_PARTS - 1);
+    char where[96];
+    int id;
+
+    pp_query_init(&whole);
+    for (k = 0; k < MERGE_PARTS; k++)
+        pp_query_init(&parts[k]);
+    for (i = 0; i < n; i++) {
+        ck_assert_int_eq(pp_query_add(&whole, &posts[i], strings), PP_OK);
+        ck_assert_int_eq(pp_query_add(&parts[(size_t)rng_range(&seed, 0, (int64_t)n_parts - 1)],
+                                      &posts[i], strings),
+                         PP_OK);
+    }
+
+    /* Into an empty state; part 0 is copied first to check it later. */
+    pp_query_init(&copy);
+    ck_assert_int_eq(pp_query_merge(&copy, &parts[0], strings), PP_OK);
+    pp_query_init(&dst);
+    for (k = 0; k < MERGE_PARTS; k++)
+        ck_assert_int_eq(pp_query_merge(&dst, &parts[(k + rot) % MERGE_PARTS], strings), PP_OK);
+    snprintf(where, sizeof where, "%s seed %llu, %zu parts", what, (unsigned long long)seed,
+             n_parts);
+    expect_states_equal(&dst, &whole, strings, -1, where);
+    expect_states_equal(&parts[0], &copy, strings, -1, "source after merging");
+    pp_query_cleanup(&dst);
+
+    /* Into a state that already holds posts. */
+    for (k = 1; k < MERGE_PARTS; k++)
+        ck_assert_int_eq(pp_query_merge(&parts[0], &parts[k], strings), PP_OK);
+    expect_states_equal(&parts[0], &whole, strings, -1, where);
+
+    /* One query at a time. */
+    for (id = 0; id < PP_QUERY_COUNT; id++) {
+        pp_query_init(&dst);
+        ck_assert_int_eq(pp_query_merge_for(&dst, &copy, strings, (enum pp_query_id)id), PP_OK);
+        for (k = 1; k < MERGE_PARTS; k++)
+            ck_assert_int_eq(pp_query_merge_for(&dst, &parts[k], strings, (enum pp_query_id)id),
+                             PP_OK);
+        expect_states_equal(&dst, &whole, strings, id, where);
+        pp_query_cleanup(&dst);
+    }
+
+    pp_query_cleanup(&copy);
+    for (k = 0; k < MERGE_PARTS; k++)
+        pp_query_cleanup(&parts[k]);
+    pp_query_cleanup(&whole);
+}
+
+START_TEST(test_merge_equals_union)
+{
+    struct qctx c;
+    struct pp_post *posts;
+    uint64_t seed;
+    size_t i, n;
+
+    for (seed = 1; seed <= 40; seed++) {
+        uint64_t rng = seed * 7919;
+
+        qctx_init(&c);
+        n = (size_t)rng_range(&rng, 0, 400);
+        posts = calloc(n + 1, sizeof *posts);
+        ck_assert_ptr_nonnull(posts);
+        for (i = 0; i < n; i++)
+            posts[i] = random_post(&c, &rng);
+        check_merge(posts, n, &c.table.strings, seed, "random posts");
+        free(posts);
+        qctx_cleanup(&c);
+    }
+}
+END_TEST
+
+START_TEST(test_merge_top_user_ties)
+{
+    struct qctx c;
+    struct pp_query_state b;
+
+    /* The smaller name with the same count is in the merged-in state, or in
+     * the state merged into: it wins either way; so does a higher count. */
+    qctx_init(&c);
+    pp_query_init(&b);
+    ADD(&c, .country = "C", .poster = "bob", .has_fc = true, .fc = 100);
+    ADD(&c, .country = "D", .poster = "Alice", .has_fc = true, .fc = 7);
+    ADD(&c, .country = "E", .poster = "x", .has_fc = true, .fc = 1);
+    ADD_TO(&c, &b, .country = "C", .poster = "Alice", .has_fc = true, .fc = 100);
+    ADD_TO(&c, &b, .country = "D", .poster = "bob", .has_fc = true, .fc = 7);
+    ADD_TO(&c, &b, .country = "E", .poster = "a", .has_fc = true, .fc = 0);
+    ADD_TO(&c, &b, .country = "F", .poster = "f", .has_fc = true, .fc = 100);
+    ck_assert_int_eq(pp_query_merge(&c.q, &b, &c.table.strings), PP_OK);
+    EXPECT(&c, PP_QUERY_TOP_USER_BY_COUNTRY, "TTI", 4, "C", "Alice", "100", "D", "Alice", "7", "E",
+           "x", "1", "F", "f", "100");
+    EXPECT(&c, PP_QUERY_TOP_COUNTRY_BY_FOLLOWERS, "TI", 1, "C", "100");
+    ck_assert_int_eq(pp_query_merge_for(&c.q, &b, &c.table.strings, (enum pp_query_id)99),
+                     PP_ERR_INVALID);
+    pp_query_cleanup(&b);
+    qctx_cleanup(&c);
+}
+END_TEST
+
+/*
+ * The real records (../shared/data/aicore, when present): cleaned, deduped
+ * and joined as `pinpipe query` does, then split and merged.
+ */
+static const char *aicore_path(void)
+{
+    static char path[1024];
+    const char *env = getenv("PP_AICORE_DIR");
+    const char *file = __FILE__;
+    const char *slash = strrchr(file, '/');
+
+    if (env != NULL && *env != '\0') {
+        snprintf(path, sizeof path, "%s/sample_records.jsonl", env);
+        return path;
+    }
+    /* tests/unit/ of the source tree, then the repository's sibling
+     * shared/data/aicore (SPEC 1's "../shared/data/aicore"). */
+    snprintf(path, sizeof path, "%.*s/../../../shared/data/aicore/sample_records.jsonl",
+             slash ? (int)(slash - file) : 1, slash ? file : ".");
+    return path;
+}
+
+START_TEST(test_merge_real_records)
+{
+    struct pp_post_table table;
+    struct pp_clean *clean = pp_clean_new(1 << 20);
+    struct pp_arena arena;
+    struct pp_post *posts;
+    FILE *f = fopen(aicore_path(), "r");
+    char *line = NULL;
+    size_t cap = 0, n = 0, i;
+    ssize_t len;
+    uint64_t seed;
+
+    if (f == NULL) {
+        fprintf(stderr, "test_merge_real_records: %s not found, only generated posts checked\n",
+                aicore_path());
+        pp_clean_destroy(clean);
+        return;
+    }
+    ck_assert_ptr_nonnull(clean);
+    pp_post_table_init(&table);
+    pp_arena_init(&arena, 1 << 16);
+    while ((len = getline(&line, &cap, f)) > 0) {
+        struct pp_clean_item item;
+        enum pp_err err = PP_OK;
+        char *buf;
+
+        memset(&item, 0, sizeof item);
+        item.topic = strstr(line, "\"topic\": \"pin\"")   ? PP_TOPIC_PIN
+                     : strstr(line, "\"topic\": \"geo\"") ? PP_TOPIC_GEO
+                                                          : PP_TOPIC_USER;
+        buf = pp_check_copy(line, (size_t)len, PP_JSON_PADDING, ' ');
+        item.reject = pp_clean_record(clean, item.topic, buf, (size_t)len,
+                                      (size_t)len + PP_JSON_PADDING, &arena, &item.rec, &err);
+        ck_assert_int_eq(err, PP_OK);
+        ck_assert_int_eq(item.reject, PP_REJECT_NONE);
+        switch (item.topic) {
+        case PP_TOPIC_PIN:
+            item.text_hash[0] = pp_str_hash(item.rec.u.pin.category);
+            item.text_hash[1] = pp_str_hash(item.rec.u.pin.poster_name);
+            break;
+        case PP_TOPIC_GEO: item.text_hash[0] = pp_str_hash(item.rec.u.geo.country); break;
+        case PP_TOPIC_USER: item.text_hash[0] = pp_str_hash(item.rec.u.user.user_name); break;
+        }
+        ck_assert_int_eq(pp_post_table_add(&table, &item), PP_OK);
+        free(buf);
+        pp_arena_reset(&arena);
+    }
+    free(line);
+    fclose(f);
+
+    posts = calloc(table.n_posts + 1, sizeof *posts);
+    ck_assert_ptr_nonnull(posts);
+    for (i = 0; i < table.cap; i++)
+        if (table.posts[i].parts == PP_POST_ALL_PARTS)
+            posts[n++] = table.posts[i];
+    ck_assert_uint_ge(n, 2000); /* 2,019 keys have all three records */
+    for (seed = 1; seed <= 8; seed++)
+        check_merge(posts, n, &table.strings, seed, "real records");
+    free(posts);
+    pp_arena_cleanup(&arena);
+    pp_post_table_cleanup(&table);
+    pp_clean_destroy(clean);
+}
+END_TEST
+
 static Suite *query_suite(void)
 {
     Suite *s = suite_create("query");
@@ -600,6 +842,9 @@ static Suite *query_suite(void)
     PP_CHECK_TCASE(s, test_empty_state);
     PP_CHECK_TCASE(s, test_names_and_columns);
     PP_CHECK_TCASE(s, test_incremental_results);
+    PP_CHECK_TCASE(s, test_merge_equals_union);
+    PP_CHECK_TCASE(s, test_merge_top_user_ties);
+    PP_CHECK_TCASE(s, test_merge_real_records);
     return s;
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "pp_check.h"
+#include "pp_check_query.h"
 #include "pp_post.h"
 #include "pp_query.h"
 #include "pp_window.h"
@@ -463,23 +464,6 @@ static struct gen_post *gen_posts(struct pp_intern *strings, size_t n, uint64_t 
     return posts;
 }
 
-static void expect_tables_equal(const struct pp_table *got, const struct pp_table *want,
-                                const char *where)
-{
-    size_t k;
-
-    ck_assert_int_eq(got->id, want->id);
-    ck_assert_uint_eq(got->n_cols, want->n_cols);
-    ck_assert_msg(got->n_rows == want->n_rows, "%s %s: %zu rows, want %zu", where, want->name,
-                  got->n_rows, want->n_rows);
-    for (k = 0; k < got->n_rows * got->n_cols; k++) {
-        const struct pp_cell *a = &got->cells[k], *b = &want->cells[k];
-        ck_assert_msg(a->type == b->type && a->i == b->i && a->is_half == b->is_half &&
-                          pp_str_eq(a->text, b->text),
-                      "%s %s: cell %zu differs", where, want->name, k);
-    }
-}
-
 /* The nine tables of window i of spec against a plain state. */
 static void expect_window_equals(const struct pp_window_set *set, size_t spec, size_t i,
                                  const struct pp_query_state *plain,
@@ -493,7 +477,7 @@ static void expect_window_equals(const struct pp_window_set *set, size_t spec, s
         ck_assert_int_eq(pp_window_set_result(set, spec, i, strings, (enum pp_query_id)id, &got),
                          PP_OK);
         ck_assert_int_eq(pp_query_result(plain, strings, (enum pp_query_id)id, &want), PP_OK);
-        expect_tables_equal(&got, &want, where);
+        pp_check_tables_equal(&got, &want, where);
         pp_table_cleanup(&got);
         pp_table_cleanup(&want);
     }
@@ -623,6 +607,188 @@ START_TEST(test_all_equals_plain_state)
     expect_window_equals(c.set, 0, 0, &plain, &c.strings, "all");
     pp_query_cleanup(&plain);
     free(posts);
+    wctx_cleanup(&c);
+}
+END_TEST
+
+/* ---- panes ------------------------------------------------------------------------------ */
+
+/* Posts added with their times, and a plain state per window to check
+ * against: the reference is recomputed from the list. */
+#define PANE_MAX 64
+
+struct pane_log {
+    struct pp_post posts[PANE_MAX];
+    int64_t t[PANE_MAX];
+    bool is_late[PANE_MAX];
+    size_t n;
+};
+
+/* Adds a post with distinct values (category, user, follower count by
+ * index) so that answers tell windows apart. */
+static void pane_add(struct wctx *c, struct pane_log *log, int64_t t, bool is_late)
+{
+    static const char *const cats[] = {"art", "diy", "food", "travel"};
+    static const char *const users[] = {"ann", "bob", "cy", "dee", "eve"};
+    struct pp_post p = simple_post(c, cats[log->n % 4]);
+    uint64_t late = 0;
+    size_t k;
+
+    ck_assert_uint_lt(log->n, PANE_MAX);
+    p.poster_name = intern(&c->strings, users[log->n % 5]);
+    p.has_follower_count = true;
+    p.follower_count = (int64_t)(log->n * 7 % 11);
+    p.has_age = true;
+    p.age = 20 + (int64_t)(log->n % 3) * 15;
+    p.user_name = intern(&c->strings, users[(log->n + 1) % 5]);
+    p.has_date_joined = true;
+    p.join_year = 2016 + (int32_t)(log->n % 3);
+    p.date_joined = (int64_t)(log->n % 4);
+    p.post_year = 2019;
+    ck_assert_int_eq(pp_window_set_add(c->set, &p, &c->strings, t), PP_OK);
+    log->posts[log->n] = p;
+    log->t[log->n] = t;
+    log->is_late[log->n] = is_late;
+    log->n++;
+    for (k = 0; k < log->n; k++)
+        late += log->is_late[k];
+    ck_assert_uint_eq(pp_window_set_late_posts(c->set), late);
+}
+
+/* Window i of spec against a plain state of the logged on-time posts in
+ * its bounds; also its bounds, posts and open flag. */
+static void expect_pane_window(const struct wctx *c, const struct pane_log *log, size_t spec,
+                               size_t i, int64_t start, int64_t end, bool is_open)
+{
+    struct pp_window_info info = info_of(c, spec, i);
+    struct pp_query_state plain;
+    uint64_t n_in = 0;
+    size_t k;
+    char where[64];
+
+    ck_assert_int_eq(info.start_ms, start);
+    ck_assert_int_eq(info.end_ms, end);
+    ck_assert(info.is_open == is_open);
+    pp_query_init(&plain);
+    for (k = 0; k < log->n; k++) {
+        if (!log->is_late[k] && log->t[k] >= start && log->t[k] < end) {
+            ck_assert_int_eq(pp_query_add(&plain, &log->posts[k], &c->strings), PP_OK);
+            n_in++;
+        }
+    }
+    ck_assert_uint_eq(info.posts, n_in);
+    snprintf(where, sizeof where, "window [%" PRId64 ", %" PRId64 ")", start, end);
+    expect_window_equals(c->set, spec, i, &plain, &c->strings, where);
+    pp_query_cleanup(&plain);
+}
+
+START_TEST(test_pane_boundaries)
+{
+    const struct pp_config_window hop = {PP_CONFIG_WINDOW_HOPPING, 30 * SEC, 10 * SEC};
+    struct wctx c;
+    struct pane_log log = {0};
+
+    wctx_init(&c, &hop, 1, 10 * MIN, 0);
+    /* Panes [0,10) [10,20) [20,30) [30,40), each edge on both sides. */
+    pane_add(&c, &log, 0, false);
+    pane_add(&c, &log, 10 * SEC - 1, false);
+    pane_add(&c, &log, 10 * SEC, false);
+    pane_add(&c, &log, 20 * SEC - 1, false);
+    pane_add(&c, &log, 20 * SEC, false);
+    pane_add(&c, &log, 30 * SEC - 1, false);
+    pane_add(&c, &log, 30 * SEC, false);
+    expect_windows(&c, 1, 6, STARTS(-20 * SEC, -10 * SEC, 0, 10 * SEC, 20 * SEC, 30 * SEC),
+                   POSTS(2, 4, 6, 5, 3, 1));
+    expect_pane_window(&c, &log, 1, 0, -20 * SEC, 10 * SEC, true);
+    expect_pane_window(&c, &log, 1, 1, -10 * SEC, 20 * SEC, true);
+    expect_pane_window(&c, &log, 1, 2, 0, 30 * SEC, true);
+    expect_pane_window(&c, &log, 1, 3, 10 * SEC, 40 * SEC, true);
+    expect_pane_window(&c, &log, 1, 4, 20 * SEC, 50 * SEC, true);
+    expect_pane_window(&c, &log, 1, 5, 30 * SEC, 60 * SEC, true);
+    /* A gap: a pane no post fell into leaves the windows around it whole,
+     * and windows made only of empty panes are not listed. */
+    pane_add(&c, &log, 75 * SEC, false);
+    expect_windows(
+        &c, 1, 9,
+        STARTS(-20 * SEC, -10 * SEC, 0, 10 * SEC, 20 * SEC, 30 * SEC, 50 * SEC, 60 * SEC, 70 * SEC),
+        POSTS(2, 4, 6, 5, 3, 1, 1, 1, 1));
+    expect_pane_window(&c, &log, 1, 5, 30 * SEC, 60 * SEC, true);
+    expect_pane_window(&c, &log, 1, 6, 50 * SEC, 80 * SEC, true);
+    wctx_cleanup(&c);
+}
+END_TEST
+
+START_TEST(test_pane_retention)
+{
+    const struct pp_config_window hop = {PP_CONFIG_WINDOW_HOPPING, 30 * SEC, 10 * SEC};
+    struct wctx c;
+    struct pane_log log = {0};
+    size_t i;
+
+    /* Lateness 0, retention 25s. */
+    wctx_init(&c, &hop, 1, 0, 25 * SEC);
+    pane_add(&c, &log, 5 * SEC, false);
+    pane_add(&c, &log, 15 * SEC, false);
+    pane_add(&c, &log, 25 * SEC, false);
+    expect_windows(&c, 1, 5, STARTS(-20 * SEC, -10 * SEC, 0, 10 * SEC, 20 * SEC),
+                   POSTS(1, 2, 3, 2, 1));
+    /* Watermark 32s: [-20,10) [-10,20) [0,30) closed, their answers kept;
+     * pane [0,10) is in closed windows only, [10,20) and [20,30) are
+     * still needed by the open [10,40) and [20,50). */
+    pane_add(&c, &log, 32 * SEC, false);
+    expect_windows(&c, 1, 6, STARTS(-20 * SEC, -10 * SEC, 0, 10 * SEC, 20 * SEC, 30 * SEC),
+                   POSTS(1, 2, 3, 3, 2, 1));
+    expect_pane_window(&c, &log, 1, 0, -20 * SEC, 10 * SEC, false);
+    expect_pane_window(&c, &log, 1, 1, -10 * SEC, 20 * SEC, false);
+    expect_pane_window(&c, &log, 1, 2, 0, 30 * SEC, false);
+    expect_pane_window(&c, &log, 1, 3, 10 * SEC, 40 * SEC, true);
+    expect_pane_window(&c, &log, 1, 4, 20 * SEC, 50 * SEC, true);
+    expect_pane_window(&c, &log, 1, 5, 30 * SEC, 60 * SEC, true);
+    /* Watermark 47s: [-20,10) and [-10,20) are past retention (10 + 25 <=
+     * 47, 20 + 25 <= 47); [0,30) and [10,40) are closed and kept, and
+     * read twice give the same answers; pane [10,20) is gone, the open
+     * [20,50) still has its panes. */
+    pane_add(&c, &log, 47 * SEC, false);
+    expect_windows(&c, 1, 5, STARTS(0, 10 * SEC, 20 * SEC, 30 * SEC, 40 * SEC),
+                   POSTS(3, 3, 3, 2, 1));
+    for (i = 0; i < 2; i++) {
+        expect_pane_window(&c, &log, 1, 0, 0, 30 * SEC, false);
+        expect_pane_window(&c, &log, 1, 1, 10 * SEC, 40 * SEC, false);
+    }
+    expect_pane_window(&c, &log, 1, 2, 20 * SEC, 50 * SEC, true);
+    expect_pane_window(&c, &log, 1, 3, 30 * SEC, 60 * SEC, true);
+    expect_pane_window(&c, &log, 1, 4, 40 * SEC, 70 * SEC, true);
+    /* Far ahead: everything before is past retention. */
+    pane_add(&c, &log, 10 * MIN, false);
+    expect_windows(&c, 1, 3, STARTS(10 * MIN - 20 * SEC, 10 * MIN - 10 * SEC, 10 * MIN),
+                   POSTS(1, 1, 1));
+    expect_pane_window(&c, &log, 1, 0, 10 * MIN - 20 * SEC, 10 * MIN + 10 * SEC, true);
+    wctx_cleanup(&c);
+}
+END_TEST
+
+START_TEST(test_pane_late_post)
+{
+    const struct pp_config_window specs[] = {{PP_CONFIG_WINDOW_HOPPING, 30 * SEC, 10 * SEC},
+                                             {PP_CONFIG_WINDOW_TUMBLING, 10 * SEC, 10 * SEC}};
+    struct wctx c;
+    struct pane_log log = {0};
+
+    wctx_init(&c, specs, 2, 2 * SEC, MIN);
+    pane_add(&c, &log, 15 * SEC, false);
+    pane_add(&c, &log, 25 * SEC, false); /* watermark 23s */
+    /* 19s is late: pane [10,20) still exists for the open [0,30) and
+     * [10,40), but the post must not reach it (nor the tumbling window). */
+    pane_add(&c, &log, 19 * SEC, true);
+    /* 23s (the watermark) is on time. */
+    pane_add(&c, &log, 23 * SEC, false);
+    expect_windows(&c, 1, 4, STARTS(-10 * SEC, 0, 10 * SEC, 20 * SEC), POSTS(1, 3, 3, 2));
+    expect_pane_window(&c, &log, 1, 0, -10 * SEC, 20 * SEC, false);
+    expect_pane_window(&c, &log, 1, 1, 0, 30 * SEC, true);
+    expect_pane_window(&c, &log, 1, 2, 10 * SEC, 40 * SEC, true);
+    expect_pane_window(&c, &log, 1, 3, 20 * SEC, 50 * SEC, true);
+    expect_windows(&c, 2, 2, STARTS(10 * SEC, 20 * SEC), POSTS(1, 2));
+    ck_assert_uint_eq(all_posts(&c), 4);
     wctx_cleanup(&c);
 }
 END_TEST
@@ -771,6 +937,9 @@ static Suite *window_suite(void)
     PP_CHECK_TCASE(s, test_windows_equal_plain_state);
     PP_CHECK_TCASE(s, test_windows_equal_plain_state_with_retention);
     PP_CHECK_TCASE(s, test_all_equals_plain_state);
+    PP_CHECK_TCASE(s, test_pane_boundaries);
+    PP_CHECK_TCASE(s, test_pane_retention);
+    PP_CHECK_TCASE(s, test_pane_late_post);
     PP_CHECK_TCASE(s, test_spec_parse_and_format);
     PP_CHECK_TCASE(s, test_spec_parse_errors);
     return s;
