@@ -10,16 +10,29 @@
  * before the first timestamp). */
 #define NO_TIME INT64_MIN
 
-/* The state of one key: a free slot has seen == 0. won_ms are the stamps
- * of the winning records (dedup); post.parts the parts of the pending post,
- * always a subset of seen. */
+/*
+ * The state of one key: a free slot has seen == 0. won_ms are the stamps
+ * of the winning records (dedup). A key with a pending post refers to it
+ * (pending, an index + 1 into the stream's pending pool; 0: none), whose
+ * parts are always a subset of seen. The pending post lives apart because
+ * almost every key is only remembered for dedup (for dedup.ttl, while
+ * posts wait for their parts only for the join's latency): a slot is 40
+ * bytes instead of 120, and the table is most of the stream's memory.
+ */
 struct stream_key {
     int64_t ind;
-    uint8_t seen;
     int64_t won_ms[PP_TOPIC_COUNT];
+    uint32_t pending;
+    uint8_t seen;
+};
+
+/* A pending post; a free entry links the next free one through next_free
+ * (an index + 1; 0 ends the list). */
+struct stream_pending {
     int64_t first_ms; /* stamp of the pending post's first part */
     int64_t last_ms;  /* largest stamp of its parts */
     struct pp_post post;
+    uint32_t next_free;
 };
 
 /* A time-ordered (in arrival order) queue of keys to look at once their
@@ -45,6 +58,10 @@ struct pp_stream {
     size_t cap; /* a power of two */
     size_t n_keys;
     size_t n_pending;
+    struct stream_pending *pending; /* the pool: n_pool entries in use or free */
+    size_t n_pool;
+    size_t pool_cap;
+    uint32_t free_pending; /* the first free entry, an index + 1; 0: none */
     struct stream_queue dedup;
     struct stream_queue join;
     struct pp_stream_counts counts;
@@ -72,6 +89,55 @@ static enum pp_err queue_push(struct stream_queue *q, int64_t stamp, int64_t ind
     q->ev[(q->head + q->len) & (q->cap - 1)].ind = ind;
     q->len++;
     return PP_OK;
+}
+
+/* ---- pending posts ----------------------------------------------------------------------- */
+
+/* A zeroed pending entry for key (the key refers to it); PP_ERR_NOMEM. */
+static enum pp_err pending_new(struct pp_stream *stream, struct stream_key *key)
+{
+    uint32_t idx = stream->free_pending;
+
+    if (idx != 0) {
+        stream->free_pending = stream->pending[idx - 1].next_free;
+    } else {
+        struct stream_pending *pool;
+
+        if (stream->n_pool >= UINT32_MAX)
+            return PP_ERR_NOMEM;
+        pool =
+            pp_array_reserve(stream->pending, &stream->pool_cap, stream->n_pool, sizeof *pool, 64);
+        if (pool == NULL)
+            return PP_ERR_NOMEM;
+        stream->pending = pool;
+        idx = (uint32_t)++stream->n_pool;
+    }
+    memset(&stream->pending[idx - 1], 0, sizeof stream->pending[idx - 1]);
+    key->pending = idx;
+    stream->n_pending++;
+    return PP_OK;
+}
+
+/* The pending post of key (key->pending != 0). */
+static struct stream_pending *pending_of(const struct pp_stream *stream,
+                                         const struct stream_key *key)
+{
+    assert(key->pending != 0 && key->pending <= stream->n_pool);
+    return &stream->pending[key->pending - 1];
+}
+
+static void pending_free(struct pp_stream *stream, struct stream_key *key)
+{
+    pending_of(stream, key)->next_free = stream->free_pending;
+    stream->free_pending = key->pending;
+    key->pending = 0;
+    stream->n_pending--;
+}
+
+/* The parts of key's pending post; 0 when none. */
+static unsigned key_pending_parts(const struct pp_stream *stream, const struct stream_key *key)
+{
+    return key->pending ? pending_of(stream, key)->post.parts : 0;
 }
 
 /* ---- time ------------------------------------------------------------------------------ */
@@ -155,17 +221,20 @@ static void key_delete(struct pp_stream *stream, size_t i)
 static bool key_refresh(struct pp_stream *stream, size_t i)
 {
     struct stream_key *key = &stream->keys[i];
+    unsigned parts;
     int t;
 
-    if (key->post.parts && is_past(stream, key->first_ms, stream->opt.join_timeout_ms)) {
+    if (key->pending &&
+        is_past(stream, pending_of(stream, key)->first_ms, stream->opt.join_timeout_ms)) {
+        parts = pending_of(stream, key)->post.parts;
         for (t = 0; t < PP_TOPIC_COUNT; t++)
-            stream->counts.orphans[t] += (key->post.parts >> t) & 1u;
-        key->post.parts = 0;
-        stream->n_pending--;
+            stream->counts.orphans[t] += (parts >> t) & 1u;
+        pending_free(stream, key);
     }
+    parts = key_pending_parts(stream, key);
     for (t = 0; t < PP_TOPIC_COUNT; t++) {
         unsigned bit = 1u << t;
-        if ((key->seen & bit) && !(key->post.parts & bit) &&
+        if ((key->seen & bit) && !(parts & bit) &&
             is_past(stream, key->won_ms[t], stream->opt.dedup_ttl_ms))
             key->seen &= (uint8_t)~bit;
     }
@@ -222,6 +291,7 @@ void pp_stream_destroy(struct pp_stream *stream)
     if (stream == NULL)
         return;
     free(stream->keys);
+    free(stream->pending);
     free(stream->dedup.ev);
     free(stream->join.ev);
     free(stream);
@@ -247,6 +317,7 @@ enum pp_err pp_stream_add(struct pp_stream *stream, const struct pp_clean_item *
                           struct pp_stream_post *out, bool *is_joined)
 {
     struct stream_key *key;
+    struct stream_pending *pending;
     unsigned bit = 1u << item->topic;
     int64_t stamp;
     enum pp_err err;
@@ -294,32 +365,33 @@ enum pp_err pp_stream_add(struct pp_stream *stream, const struct pp_clean_item *
     key->won_ms[item->topic] = stamp;
     if ((err = queue_push(&stream->dedup, stamp, key->ind)))
         return err;
-    if (key->post.parts == 0) {
-        memset(&key->post, 0, sizeof key->post);
-        key->post.ind = key->ind;
-        key->first_ms = stamp;
-        key->last_ms = stamp;
-        stream->n_pending++;
+    if (key->pending == 0) {
+        if ((err = pending_new(stream, key)))
+            return err;
+        pending = pending_of(stream, key);
+        pending->post.ind = key->ind;
+        pending->first_ms = stamp;
+        pending->last_ms = stamp;
         if ((err = queue_push(&stream->join, stamp, key->ind)))
             return err;
     }
-    if ((err = pp_post_fill(&key->post, item, stream->strings)))
+    pending = pending_of(stream, key);
+    if ((err = pp_post_fill(&pending->post, item, stream->strings)))
         return err;
-    key->post.parts |= (uint8_t)bit;
+    pending->post.parts |= (uint8_t)bit;
     /* NO_TIME is the smallest value, so a real stamp always wins. */
-    if (stamp > key->last_ms)
-        key->last_ms = stamp;
-    if (key->post.parts != PP_POST_ALL_PARTS)
+    if (stamp > pending->last_ms)
+        pending->last_ms = stamp;
+    if (pending->post.parts != PP_POST_ALL_PARTS)
         return PP_OK;
 
-    out->post = key->post;
-    out->time_ms = key->last_ms != NO_TIME       ? key->last_ms
+    out->post = pending->post;
+    out->time_ms = pending->last_ms != NO_TIME   ? pending->last_ms
                    : stream->first_ms != NO_TIME ? stream->first_ms
                                                  : -1;
     *is_joined = true;
     stream->counts.posts++;
-    key->post.parts = 0;
-    stream->n_pending--;
+    pending_free(stream, key);
     key_refresh(stream, i);
     return PP_OK;
 }

@@ -23,9 +23,11 @@
  * topic, once stream time > the first part's stamp + join_timeout_ms; a
  * part arriving exactly at that bound still joins.
  *
- * Memory: one slot per key within its ttl or pending, plus two FIFO queues
- * of (stamp, key) (dedup and join) popped as time passes and checked
- * lazily against the table, so eviction is O(1) amortised. Expiry is also
+ * Memory: one 40-byte slot per key within its ttl or pending (the table at
+ * most half full), an 88-byte entry per pending post (a pool that keeps
+ * its largest size), plus two FIFO queues of (stamp, key) (dedup and
+ * join, 16 bytes per winning record and per post) popped as time passes
+ * and checked lazily against the table, so eviction is O(1) amortised. Expiry is also
  * checked on every lookup, so answers are exact even when out-of-order
  * timestamps leave a queue unsorted (only reclamation is then delayed).
  *

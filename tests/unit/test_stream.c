@@ -729,6 +729,66 @@ START_TEST(test_many_keys_churn)
 }
 END_TEST
 
+START_TEST(test_pending_posts_reused)
+{
+    struct fixture f;
+    const struct pp_stream_counts *c;
+    char tag[32];
+    uint64_t rng = 7;
+    int64_t k, round;
+    int t;
+
+    /* Pending posts live apart from the key table and their entries are
+     * reused: rounds of 64 posts pending at once, completed in a shuffled
+     * order or left to time out, must each come out with their own parts
+     * only (each part's text names its key). */
+    fixture_init(&f, 10, 50, 0);
+    c = pp_stream_counts(f.stream);
+    for (round = 0; round < 20; round++) {
+        int64_t base = round * 1000, ts = round * 100;
+        int64_t order[64];
+
+        for (k = 0; k < 64; k++) {
+            snprintf(tag, sizeof tag, "g%lld", (long long)(base + k));
+            ck_assert(!add(&f, part(PP_TOPIC_GEO, base + k, ts, tag)));
+            snprintf(tag, sizeof tag, "p%lld", (long long)(base + k));
+            ck_assert(!add(&f, part(PP_TOPIC_PIN, base + k, ts, tag)));
+            order[k] = k;
+        }
+        ck_assert_uint_eq(pp_stream_pending_count(f.stream), 64);
+        for (k = 63; k > 0; k--) {
+            int64_t j = (int64_t)(rng_next(&rng) % (uint64_t)(k + 1)), tmp = order[k];
+            order[k] = order[j];
+            order[j] = tmp;
+        }
+        /* Every fourth is never completed: an orphan of the next round. */
+        for (k = 0; k < 64; k++) {
+            int64_t ind = base + order[k];
+
+            if (order[k] % 4 == 0)
+                continue;
+            snprintf(tag, sizeof tag, "u%lld", (long long)ind);
+            ck_assert(add(&f, part(PP_TOPIC_USER, ind, ts + 1, tag)));
+            snprintf(tag, sizeof tag, "g%lld", (long long)ind);
+            ck_assert_str_eq(str_of(&f, f.last.post.country), tag);
+            snprintf(tag, sizeof tag, "p%lld", (long long)ind);
+            ck_assert_str_eq(str_of(&f, f.last.post.category), tag);
+            snprintf(tag, sizeof tag, "u%lld", (long long)ind);
+            ck_assert_str_eq(str_of(&f, f.last.post.user_name), tag);
+            ck_assert_int_eq(f.last.time_ms, ts + 1);
+        }
+        ck_assert_uint_eq(pp_stream_pending_count(f.stream), 16);
+    }
+    pp_stream_advance(f.stream, 1000000);
+    ck_assert_uint_eq(c->posts, 20 * 48);
+    for (t = 0; t < PP_TOPIC_COUNT; t++)
+        ck_assert_uint_eq(c->orphans[t], t == PP_TOPIC_USER ? 0 : 20 * 16);
+    ck_assert_uint_eq(pp_stream_pending_count(f.stream), 0);
+    ck_assert_uint_eq(pp_stream_key_count(f.stream), 0);
+    fixture_cleanup(&f);
+}
+END_TEST
+
 static Suite *stream_suite(void)
 {
     Suite *s = suite_create("stream");
@@ -746,6 +806,7 @@ static Suite *stream_suite(void)
     PP_CHECK_TCASE(s, test_budget);
     PP_CHECK_TCASE(s, test_rejects_counted);
     PP_CHECK_TCASE(s, test_many_keys_churn);
+    PP_CHECK_TCASE(s, test_pending_posts_reused);
     return s;
 }
 
