@@ -5,7 +5,7 @@
 #   bench/stream_bench.sh [--only throughput|latency] [--posts N] [--runs N] [--partitions N]
 #                         [--rate N] [--duration S] [--warmup S] [--windows LIST] [--perf S]
 #                         [--baseline S] [--fetch-wait-ms N|default] [--poll-ms N] [--seed S]
-#                         [--cpus LIST] [--set key=value]...
+#                         [--cpus LIST] [--build DIR] [--set key=value]...
 #
 # throughput: one broker, the three topics preloaded with N posts (3N records), then in one run,
 #   alternating, --runs runs each of: kcat -C -e (the three topics in parallel, and one after
@@ -31,6 +31,8 @@
 #   --poll-ms N      throughput: /metrics poll interval in ms (default 20)
 #   --seed S         emulator seed (default 100)
 #   --cpus LIST      cores every process runs on (taskset -c; default 0,1)
+#   --build DIR      meson build directory of the pinpipe to measure (default build-bench; created
+#                    debugoptimized when it has no tools/pinpipe), e.g. to compare two trees
 #   --set k=v        passed to every `pinpipe run` (repeatable), e.g. --set dedup.ttl=1m
 #
 # Needs: meson + ninja (to build pinpipe), kcat, curl, python3, cc and librdkafka-dev (for the bare
@@ -66,7 +68,7 @@ die() {
 }
 say() { echo "stream_bench: $*" >&2; }
 usage() {
-    sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 need_uint() {
@@ -89,6 +91,7 @@ while [ $# -gt 0 ]; do
         --poll-ms) poll_ms=${2:?--poll-ms needs a value}; shift 2 ;;
         --seed) seed=${2:?--seed needs a value}; shift 2 ;;
         --cpus) cpus=${2:?--cpus needs a value}; shift 2 ;;
+        --build) BUILD=$(realpath -m "${2:?--build needs a directory}"); PINPIPE="$BUILD/tools/pinpipe"; shift 2 ;;
         --set) SETS+=(--set "${2:?--set needs key=value}"); shift 2 ;;
         -h | --help) usage ;;
         *) echo "stream_bench: unknown option $1" >&2; usage ;;
