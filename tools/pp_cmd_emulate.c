@@ -6,14 +6,12 @@
  * endpoint such as pinpipe run's (--to http://, docs/http.md).
  *
  * Each record goes to the partition Kafka's default partitioner picks for
- * its key (the decimal ind) and gets that partition's next offset. Every
- * (topic, partition) has one open object; it is written when it holds
- * flush-size records, and all open objects are written at the end (or on
- * SIGINT/SIGTERM), so object names depend only on the records.
- *
- * Open objects hold plain bytes and one shared encoder compresses an object
- * when it is written: a zstd context per open object would cost 3.6 MB at
- * level 3 and 94 MB at level 19, times partitions x 3.
+ * its key (the decimal ind) and gets that partition's next offset. A lake
+ * is written by the lake sink (docs/sink.md), as `pinpipe run` writes one:
+ * objects of flush-size records (raw, and the cleaned and dlq tables next
+ * to them), named by their first offset, fsynced and renamed into place;
+ * the open objects are written at the end (or on SIGINT/SIGTERM), so object
+ * names depend only on the records.
  *
  * Main thread only.
  */
@@ -37,12 +35,17 @@
 #include "pp_emulate.h"
 #include "pp_httpc.h"
 #include "pp_kafka.h"
+#include "pp_batch.h"
+#include "pp_clean.h"
 #include "pp_lake.h"
 #include "pp_log.h"
+#include "pp_sink.h"
+#include "pp_store.h"
 #include "pp_topic.h"
-#include "pp_zstd.h"
 
 #define EMULATE_MAX_PARTITIONS 4096
+/* Records encoded at a time for --to <lake>. */
+#define EMULATE_BATCH_BYTES (1024 * 1024)
 #define EMULATE_PREFIX_MAX 200
 /* Posts between checks of the clock (progress) and of pending signals. */
 #define EMULATE_CHECK_EVERY 4096
@@ -114,27 +117,21 @@ struct emulate_opts {
     const char *token;     /* http: the Bearer token, or NULL; never logged */
 };
 
-/* The open object of one (topic, partition). */
-struct emulate_object {
-    int64_t next_offset;  /* offset the next record gets */
-    int64_t start_offset; /* of the open object */
-    int64_t record_count; /* records in the open object; 0 when none is open */
-    struct pp_buf data;   /* its records, '\n'-terminated, uncompressed */
-    bool is_dir_ready;
-};
-
+/* --to <lake>: the records go through the lake sink (ops/pp_sink), as the
+ * streaming engine's do: the encode stage (cleaning, chunks) runs here on
+ * this thread, the sink hands objects to the store. */
 struct emulate_writer {
     const struct emulate_opts *o;
     char *root; /* --to without a file:// scheme or trailing '/' */
     char topic[PP_TOPIC_COUNT][EMULATE_PREFIX_MAX + 8];
-    struct emulate_object *objects; /* [topic * partitions + partition] */
-    struct pp_zstd_enc *enc;        /* NULL with --compression none */
-    struct pp_buf zbuf;             /* the compressed object being written */
+    int64_t *next_offset; /* [topic * partitions + partition] */
+    struct pp_sink_layout layout;
+    struct pp_sink_stage_arg arg;
+    void *encoder; /* the encode stage's state */
+    struct pp_store *store;
+    struct pp_sink *sink;
+    struct pp_batch *batch; /* records not yet encoded */
     struct pp_buf path;
-    struct pp_buf tmp_path;
-    uint64_t objects_written;
-    uint64_t bytes_raw;
-    uint64_t bytes_written;
 };
 
 static bool emulate_parse_u64(const char *s, uint64_t *value)
@@ -350,206 +347,128 @@ static enum pp_err emulate_mkdirs(char *path)
     return PP_OK;
 }
 
-static enum pp_err emulate_write_all(int fd, const char *data, size_t len)
+/* Encodes the pending records and hands them to the sink. */
+static enum pp_err emulate_encode(struct emulate_writer *w)
 {
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return PP_ERR_IO;
-        }
-        data += n;
-        len -= (size_t)n;
-    }
-    return PP_OK;
-}
-
-/*
- * Writes the open object of (topic, partition) under a temporary name in
- * its directory, then renames it into place, so a reader never sees a
- * partial object. The file is not fsynced: the emulator makes test data,
- * and a crash leaves a lake to regenerate anyway.
- */
-static enum pp_err emulate_object_write(struct emulate_writer *w, int topic, int32_t partition)
-{
-    struct emulate_object *obj =
-        &w->objects[(size_t)topic * (size_t)w->o->partitions + (size_t)partition];
-    const char *what = NULL; /* the failed step, for the message */
-    const char *failed_path = NULL;
-    const char *bytes = obj->data.data;
-    size_t size = obj->data.len;
-    size_t slash;
-    int key_len;
-    int fd = -1;
-    bool is_tmp_created = false;
     enum pp_err err;
 
-    w->path.len = 0;
-    err = pp_buf_printf(&w->path, "%s/", w->root);
-    if (err)
-        goto out;
-    key_len = pp_lake_format_key(NULL, 0, w->o->topics_dir, w->topic[topic], partition,
-                                 obj->start_offset, PP_LAKE_OFFSET_PAD, w->o->is_zstd);
-    err = pp_buf_reserve(&w->path, (size_t)key_len + 1);
-    if (err)
-        goto out;
-    pp_lake_format_key(w->path.data + w->path.len, (size_t)key_len + 1, w->o->topics_dir,
-                       w->topic[topic], partition, obj->start_offset, PP_LAKE_OFFSET_PAD,
-                       w->o->is_zstd);
-    w->path.len += (size_t)key_len;
-    slash = (size_t)(strrchr(w->path.data, '/') - w->path.data);
-
-    /* hidden, so a leftover never looks like an object to a reader */
-    w->tmp_path.len = 0;
-    err = pp_buf_printf(&w->tmp_path, "%.*s/.%s.tmp", (int)slash, w->path.data,
-                        w->path.data + slash + 1);
-    if (err)
-        goto out;
-    if (!obj->is_dir_ready) {
-        w->tmp_path.data[slash] = '\0';
-        err = emulate_mkdirs(w->tmp_path.data);
-        if (err) {
-            what = "cannot create directory";
-            failed_path = w->tmp_path.data; /* cut at the failed component */
-            goto out;
-        }
-        w->tmp_path.data[slash] = '/';
-        obj->is_dir_ready = true;
-    }
-
-    if (w->enc != NULL) {
-        w->zbuf.len = 0;
-        err = pp_zstd_enc_write(w->enc, obj->data.data, obj->data.len, &w->zbuf);
-        if (!err)
-            err = pp_zstd_enc_end(w->enc, &w->zbuf);
-        if (err)
-            goto out;
-        bytes = w->zbuf.data;
-        size = w->zbuf.len;
-    }
-
-    failed_path = w->tmp_path.data;
-    fd = open(w->tmp_path.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0) {
-        what = "cannot create";
-        err = PP_ERR_IO;
-        goto out;
-    }
-    is_tmp_created = true;
-    what = "cannot write";
-    err = emulate_write_all(fd, bytes, size);
-    if (err)
-        goto out;
-    if (close(fd) != 0) {
-        fd = -1;
-        err = PP_ERR_IO;
-        goto out;
-    }
-    fd = -1;
-    if (rename(w->tmp_path.data, w->path.data) != 0) {
-        what = "cannot rename into";
-        failed_path = w->path.data;
-        err = PP_ERR_IO;
-        goto out;
-    }
-    is_tmp_created = false;
-    w->objects_written++;
-    w->bytes_raw += obj->data.len;
-    w->bytes_written += size;
-    obj->data.len = 0;
-    obj->record_count = 0;
-
-out:
-    if (err == PP_ERR_IO)
-        pp_log_error("emulate: %s %s: %s", what, failed_path, strerror(errno));
-    if (fd >= 0)
-        close(fd);
-    if (is_tmp_created)
-        unlink(w->tmp_path.data);
+    if (w->batch->n_spans == 0)
+        return PP_OK;
+    err = pp_sink_stage.process(w->encoder, w->batch);
+    if (!err)
+        err = pp_sink_add(w->sink, w->batch);
+    if (!err)
+        err = pp_sink_poll(w->sink, 0);
+    pp_batch_reset(w->batch);
     return err;
 }
 
+/* One record (without its newline) of (topic, partition by key). */
 static enum pp_err emulate_append(struct emulate_writer *w, int topic, int64_t ind,
                                   const struct pp_buf *record)
 {
     int32_t partition = pp_emulate_partition(ind, w->o->partitions);
-    struct emulate_object *obj =
-        &w->objects[(size_t)topic * (size_t)w->o->partitions + (size_t)partition];
+    int64_t *next = &w->next_offset[(size_t)topic * (size_t)w->o->partitions + (size_t)partition];
+    struct pp_batch *b = w->batch;
+    struct pp_batch_span span = {
+        .first_offset = (*next)++,
+        .timestamp_ms = PP_BATCH_NO_TIMESTAMP,
+        .partition = partition,
+        .topic = (uint16_t)topic,
+        .is_single = true,
+    };
     enum pp_err err;
 
-    if (obj->record_count == 0)
-        obj->start_offset = obj->next_offset;
-    err = pp_buf_append(&obj->data, record->data, record->len);
-    if (err)
+    if (b->len + record->len > b->cap && (err = emulate_encode(w)))
         return err;
-    obj->record_count++;
-    obj->next_offset++;
-    if (obj->record_count >= w->o->flush_size)
-        return emulate_object_write(w, topic, partition);
-    return PP_OK;
+    if (record->len > b->cap)
+        return PP_ERR_TOOBIG; /* the emulator's records are a few KB */
+    span.begin = (uint32_t)b->len;
+    memcpy(b->data + b->len, record->data, record->len);
+    b->len += record->len;
+    span.end = (uint32_t)b->len;
+    return pp_batch_add_span(b, &span);
 }
 
+/* Objects written, of every kind. */
+static uint64_t emulate_objects(const struct emulate_writer *w)
+{
+    struct pp_sink_stats st;
+
+    pp_sink_get_stats(w->sink, &st);
+    return st.objects[PP_SINK_RAW] + st.objects[PP_SINK_CLEANED] + st.objects[PP_SINK_DLQ];
+}
+
+/* Writes every object and waits until all are durable. */
 static enum pp_err emulate_flush_all(struct emulate_writer *w)
 {
-    for (int t = 0; t < PP_TOPIC_COUNT; t++) {
-        for (int32_t p = 0; p < w->o->partitions; p++) {
-            struct emulate_object *obj =
-                &w->objects[(size_t)t * (size_t)w->o->partitions + (size_t)p];
-            enum pp_err err;
+    enum pp_err err = emulate_encode(w);
 
-            if (obj->record_count == 0)
-                continue;
-            err = emulate_object_write(w, t, p);
-            if (err)
-                return err;
-        }
-    }
-    return PP_OK;
+    if (!err)
+        err = pp_sink_flush(w->sink);
+    while (!err && pp_sink_pending_objects(w->sink) > 0)
+        err = pp_sink_poll(w->sink, 100);
+    if (err)
+        pp_log_error("emulate: %s",
+                     pp_sink_error(w->sink)[0] ? pp_sink_error(w->sink) : pp_err_str(err));
+    return err ? PP_ERR_IO : PP_OK;
 }
 
 static enum pp_err emulate_writer_init(struct emulate_writer *w, const struct emulate_opts *o)
 {
+    struct pp_store_options sopt;
+    char msg[512];
     size_t len;
+    enum pp_err err;
 
     memset(w, 0, sizeof *w);
     w->o = o;
-    pp_buf_init(&w->zbuf);
     pp_buf_init(&w->path);
-    pp_buf_init(&w->tmp_path);
-    for (int t = 0; t < PP_TOPIC_COUNT; t++)
+    for (int t = 0; t < PP_TOPIC_COUNT; t++) {
         snprintf(w->topic[t], sizeof w->topic[t], "%s.%s", o->prefix,
                  pp_topic_name((enum pp_topic)t));
+        w->layout.topic_name[t] = w->topic[t];
+    }
     w->root = strdup(strncmp(o->to, "file://", 7) == 0 ? o->to + 7 : o->to);
-    w->objects = calloc((size_t)o->partitions * PP_TOPIC_COUNT, sizeof *w->objects);
-    if (w->root == NULL || w->objects == NULL)
+    w->next_offset = calloc((size_t)o->partitions * PP_TOPIC_COUNT, sizeof *w->next_offset);
+    w->batch = pp_batch_new(EMULATE_BATCH_BYTES);
+    if (w->root == NULL || w->next_offset == NULL || w->batch == NULL)
         return PP_ERR_NOMEM;
     len = strlen(w->root);
     while (len > 1 && w->root[len - 1] == '/')
         w->root[--len] = '\0';
-    for (size_t i = 0; i < (size_t)o->partitions * PP_TOPIC_COUNT; i++)
-        pp_buf_init(&w->objects[i].data);
-    if (o->is_zstd) {
-        w->enc = pp_zstd_enc_new(o->zstd_level);
-        if (w->enc == NULL)
-            return PP_ERR_NOMEM;
+    w->layout.topics_dir = o->topics_dir;
+    w->layout.flush_size = o->flush_size;
+    w->layout.path_format = "";
+    w->layout.timestamp_field = "";
+    w->layout.is_zstd = o->is_zstd;
+    w->layout.zstd_level = o->zstd_level;
+    w->layout.offset_pad_width = PP_LAKE_OFFSET_PAD;
+    w->arg.clean.max_record_bytes = PP_CLEAN_DEFAULT_MAX_RECORD_BYTES;
+    w->arg.layout = &w->layout;
+    memset(&sopt, 0, sizeof sopt);
+    sopt.url = w->root;
+    if ((err = pp_store_open(&sopt, &w->store, msg, sizeof msg))) {
+        pp_log_error("emulate: %s", msg);
+        return err == PP_ERR_NOMEM ? err : PP_ERR_IO;
     }
+    w->sink = pp_sink_new(&w->layout, w->store);
+    w->encoder = pp_sink_stage.create(&w->arg);
+    if (w->sink == NULL || w->encoder == NULL)
+        return PP_ERR_NOMEM;
     return PP_OK;
 }
 
 static void emulate_writer_cleanup(struct emulate_writer *w)
 {
-    if (w->objects != NULL) {
-        for (size_t i = 0; i < (size_t)w->o->partitions * PP_TOPIC_COUNT; i++)
-            pp_buf_cleanup(&w->objects[i].data);
-    }
-    free(w->objects);
+    pp_sink_destroy(w->sink); /* before its store */
+    pp_store_close(w->store);
+    if (w->encoder != NULL)
+        pp_sink_stage.destroy(w->encoder);
+    pp_batch_destroy(w->batch);
+    free(w->next_offset);
     free(w->root);
-    pp_zstd_enc_destroy(w->enc);
-    pp_buf_cleanup(&w->zbuf);
     pp_buf_cleanup(&w->path);
-    pp_buf_cleanup(&w->tmp_path);
 }
 
 /* Warns when a topic directory already holds files: same-named objects are
@@ -950,9 +869,7 @@ int pp_cmd_emulate(int argc, char **argv)
         if (err)
             goto out;
         for (int t = 0; t < PP_TOPIC_COUNT; t++) {
-            err = pp_buf_append(&rec[t], "\n", 1);
-            if (!err)
-                err = emulate_append(&w, t, ind, &rec[t]);
+            err = emulate_append(&w, t, ind, &rec[t]);
             if (err)
                 goto out;
         }
@@ -963,9 +880,10 @@ int pp_cmd_emulate(int argc, char **argv)
     if (err)
         goto out;
     if (!o.is_quiet)
-        pp_log_info(
-            "emulate: %" PRId64 " posts (%" PRId64 " records) -> %" PRIu64 " objects in %s%s", done,
-            done * PP_TOPIC_COUNT, w.objects_written, o.to, done < o.count ? " (interrupted)" : "");
+        pp_log_info("emulate: %" PRId64 " posts (%" PRId64 " records) -> %" PRIu64
+                    " objects in %s%s",
+                    done, done * PP_TOPIC_COUNT, emulate_objects(&w), o.to,
+                    done < o.count ? " (interrupted)" : "");
     rc = 0;
 
 out:
