@@ -136,10 +136,8 @@ enum pp_err pp_store_open(const struct pp_store_options *options, struct pp_stor
         return PP_ERR_USAGE;
     }
     if (strncmp(url, "s3://", 5) == 0) {
-        snprintf(msg, msg_len, "store %s: s3:// stores are not built yet", url);
-        return PP_ERR_USAGE;
-    }
-    if (strncmp(url, "file://", 7) == 0) {
+        path = NULL;
+    } else if (strncmp(url, "file://", 7) == 0) {
         path = url + 7;
         if (strncmp(path, "localhost/", 10) == 0)
             path += 9;
@@ -162,7 +160,10 @@ enum pp_err pp_store_open(const struct pp_store_options *options, struct pp_stor
     }
     new_store->max_in_flight =
         options->max_in_flight ? options->max_in_flight : PP_STORE_DEFAULT_IN_FLIGHT;
-    err = pp_store_local_open(new_store, path, options->is_uring_off, msg, msg_len);
+    if (path == NULL)
+        err = pp_store_s3_open(new_store, options, msg, msg_len);
+    else
+        err = pp_store_local_open(new_store, path, options->is_uring_off, msg, msg_len);
     if (err != PP_OK)
         goto out;
     *store = new_store;

@@ -38,6 +38,18 @@ struct pp_store_options {
     bool is_uring_off;
     /* Objects written at the same time, at most (0: a default). */
     size_t max_in_flight;
+    /* S3 only (docs/s3.md). endpoint: "http(s)://host[:port]" of an
+     * S3-compatible store (store.url), addressed path-style; NULL or "":
+     * AWS, virtual-hosted style. region: NULL or "": "us-east-1".
+     * part_size: objects of this size or more go as multipart uploads in
+     * parts of this size (s3.part.size; 0: 25 MiB; at least 5 MiB).
+     * access_key_id and secret_access_key (discouraged config keys): both
+     * or neither; neither: the AWS credential chain (pp_awscred). */
+    const char *endpoint;
+    const char *region;
+    uint64_t part_size;
+    const char *access_key_id;
+    const char *secret_access_key;
 };
 
 /* Called once per put, on the store's thread, from pp_store_poll() (or
@@ -51,6 +63,11 @@ typedef void (*pp_store_done_fn)(void *arg, enum pp_err err);
  * PP_ERR_USAGE (a URL that cannot work), PP_ERR_IO (cannot write there);
  * msg (msg_len bytes) gets one line naming the URL and the cause. Logs one
  * line saying whether io_uring or plain system calls write the objects.
+ * S3: the options are checked, and a probe object is written and deleted
+ * (<prefix>/_pinpipe/probe-<random>), so that a missing bucket, refused
+ * credentials or an endpoint that does not answer stop the start
+ * (PP_ERR_IO, or PP_ERR_NOTFOUND/PP_ERR_USAGE from the credential chain);
+ * blocks up to about 10 s.
  */
 enum pp_err pp_store_open(const struct pp_store_options *options, struct pp_store **store,
                           char *msg, size_t msg_len);

@@ -84,4 +84,9 @@ void pp_store_finish(struct pp_store *store, struct pp_store_put *put, enum pp_e
 enum pp_err pp_store_local_open(struct pp_store *store, const char *path, bool is_uring_off,
                                 char *msg, size_t msg_len);
 
+/* The S3 backend (pp_store_s3.c). Checks the URL (s3://bucket[/prefix])
+ * and options, sets up the client and runs the preflight probe. */
+enum pp_err pp_store_s3_open(struct pp_store *store, const struct pp_store_options *options,
+                             char *msg, size_t msg_len);
+
 #endif

@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# The S3 backend of pp_store against s3rver (tests/s3), through the test
+# driver s3_put.c (pp_store_open, pp_store_put..., pp_store_close):
+#   - objects land with their exact bytes (read back with the AWS CLI):
+#     empty, small, keys with spaces and unicode, under a prefix;
+#   - an overwrite leaves the last bytes;
+#   - multipart: a 12 MiB object with s3.part.size=5MiB goes up in 3 parts;
+#   - both drivers of libcurl's sockets: io_uring and libcurl's own poll;
+#   - preflight: no such bucket, nothing listening, an endpoint that never
+#     answers, a malformed URL: exit 1 (2 for the URL) with one line;
+#   - retries: s3rver killed in the middle of 30 puts and started again on
+#     the same directory: every object lands, retries counted.
+#
+#   test_s3.sh <s3_put driver> <source dir>
+set -uo pipefail
+
+driver=$1
+src=$2
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "$0")/lib.sh"
+require_tools test_s3 node cmp
+if [ ! -x /usr/bin/aws ]; then
+    echo "test_s3: /usr/bin/aws not found (apt-get install awscli); skipping"
+    exit 77
+fi
+if [ ! -d "$src/tests/s3/node_modules/s3rver" ]; then
+    echo "test_s3: s3rver not installed (cd tests/s3 && npm install); skipping"
+    exit 77
+fi
+
+for v in $(env | sed -n 's/^\(AWS_[A-Z_]*\)=.*/\1/p'); do unset "$v"; done
+export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1
+export HOME=$tmp/home AWS_EC2_METADATA_DISABLED=true
+mkdir -p "$HOME"
+port=$(free_port)
+endpoint=http://127.0.0.1:$port
+data=$tmp/s3data
+srv_log=$tmp/s3rver.log
+: >"$srv_log"
+
+# start_s3: s3rver on $port serving $data (bucket "lake"); its request
+# log appended to $srv_log.
+start_s3() {
+    local mark
+    mark=$(wc -l <"$srv_log" 2>/dev/null || echo 0)
+    S3RVER_LOG=1 node "$src/tests/s3/s3rver.mjs" "$port" "$data" lake >>"$srv_log" 2>&1 &
+    s3_pid=$!
+    pids+=("$s3_pid")
+    for ((i = 0; i < 100; i++)); do
+        tail -n +"$((mark + 1))" "$srv_log" | grep -q "^ready" && return 0
+        sleep 0.1
+    done
+    cat "$srv_log"
+    echo "s3rver did not start"
+    exit 1
+}
+
+aws_s3() { /usr/bin/aws --endpoint-url "$endpoint" "$@"; }
+
+# same <name> <key> <file>: the object's bytes equal the file's.
+same() {
+    rm -f "$tmp/back"
+    if aws_s3 s3 cp "s3://lake/$2" "$tmp/back" >/dev/null 2>&1 && cmp -s "$tmp/back" "$3"; then
+        ok "$1"
+    else
+        fail "$1: s3://lake/$2 differs from $3"
+    fi
+}
+
+start_s3
+head -c 0 /dev/urandom >"$tmp/empty"
+head -c 1000 /dev/urandom >"$tmp/small"
+head -c 300000 /dev/urandom >"$tmp/medium"
+head -c $((12 * 1024 * 1024)) /dev/urandom >"$tmp/big"
+head -c 777 /dev/urandom >"$tmp/small2"
+
+# 1. Puts of every size, odd keys, a prefix.
+if "$driver" --endpoint "$endpoint" s3://lake/pre/fix/ \
+    raw/t/partition=0/t+0+0000000000.json.zst="$tmp/small" \
+    empty="$tmp/empty" "odd/a b+c,ü=\$&(x).json"="$tmp/medium" >"$tmp/put1.out" 2>"$tmp/put1.err"; then
+    ok "puts: exit 0"
+else
+    fail "puts: exit $?"; cat "$tmp/put1.out" "$tmp/put1.err"
+fi
+grep -q "^objects=3 bytes=301000 retries=0 backend=s3$" "$tmp/put1.out" && ok "puts: counters" ||
+    { fail "puts: counters"; cat "$tmp/put1.out"; }
+grep -q "sockets on io_uring" "$tmp/put1.err" && ok "puts: sockets on io_uring" ||
+    { fail "puts: not on io_uring"; cat "$tmp/put1.err"; }
+same "puts: small" pre/fix/raw/t/partition=0/t+0+0000000000.json.zst "$tmp/small"
+same "puts: empty" pre/fix/empty "$tmp/empty"
+same "puts: odd key" "pre/fix/odd/a b+c,ü=\$&(x).json" "$tmp/medium"
+if aws_s3 s3 ls --recursive s3://lake/pre/fix/_pinpipe/ 2>/dev/null | grep -q probe; then
+    fail "preflight: the probe object was left behind"
+else
+    ok "preflight: the probe object is deleted"
+fi
+
+# 2. Overwrite: the last bytes stay (also two puts of one key in one run).
+"$driver" --endpoint "$endpoint" s3://lake/pre/fix k="$tmp/small" k="$tmp/small2" >/dev/null 2>&1
+"$driver" --endpoint "$endpoint" s3://lake/pre/fix empty="$tmp/small2" >/dev/null 2>&1
+same "overwrite: same key twice in one run" pre/fix/k "$tmp/small2"
+same "overwrite: a later run" pre/fix/empty "$tmp/small2"
+
+# 3. Multipart: 12 MiB in 5 MiB parts (3 parts), libcurl polling itself too.
+for mode in uring polled; do
+    flag=""
+    [ "$mode" = polled ] && flag=--uring-off
+    parts0=$(grep -c 'Stored part' "$srv_log")
+    if "$driver" $flag --endpoint "$endpoint" --part-size $((5 * 1024 * 1024)) s3://lake/mp \
+        "big-$mode"="$tmp/big" small="$tmp/small" >"$tmp/mp.out" 2>"$tmp/mp.err"; then
+        ok "multipart ($mode): exit 0"
+    else
+        fail "multipart ($mode): exit $?"; cat "$tmp/mp.out" "$tmp/mp.err"
+    fi
+    parts=$(($(grep -c 'Stored part' "$srv_log") - parts0))
+    [ "$parts" -eq 3 ] && ok "multipart ($mode): 3 parts" || fail "multipart ($mode): $parts parts, want 3"
+    same "multipart ($mode): 12 MiB object" "mp/big-$mode" "$tmp/big"
+    same "multipart ($mode): small object beside it" mp/small "$tmp/small"
+done
+grep -q "sockets polled by libcurl" "$tmp/mp.err" && ok "uring off: libcurl polls" ||
+    fail "uring off: not said in the log"
+# The default part size (25 MiB): the same object in one PutObject.
+parts0=$(grep -c 'Stored part' "$srv_log")
+"$driver" --endpoint "$endpoint" s3://lake/mp big-single="$tmp/big" >/dev/null 2>&1
+parts=$(($(grep -c 'Stored part' "$srv_log") - parts0))
+[ "$parts" -eq 0 ] && ok "below s3.part.size: PutObject" || fail "below s3.part.size: $parts parts"
+same "below s3.part.size: bytes" mp/big-single "$tmp/big"
+
+# 4. Preflight failures: one line, exit 1 (2 for a malformed URL), fast.
+# expect_fail <name> <exit> <text> <driver args...>
+expect_fail() {
+    local name=$1 want=$2 text=$3 rc=0 start
+    shift 3
+    start=$SECONDS
+    timeout 30 "$driver" "$@" x="$tmp/small" >"$tmp/pf.out" 2>"$tmp/pf.err" || rc=$?
+    if [ "$rc" -ne "$want" ]; then
+        fail "$name: exit $rc, want $want"; cat "$tmp/pf.err"; return
+    fi
+    if [ "$(wc -l <"$tmp/pf.err")" -ne 1 ] || ! grep -qF -- "$text" "$tmp/pf.err"; then
+        fail "$name: stderr is not one line with '$text'"; cat "$tmp/pf.err"; return
+    fi
+    [ -s "$tmp/pf.out" ] && { fail "$name: something was put"; return; }
+    ok "$name ($((SECONDS - start)) s)"
+}
+expect_fail "preflight: no such bucket" 1 "NoSuchBucket" --endpoint "$endpoint" s3://nobucket/p
+dead=$(free_port)
+expect_fail "preflight: nothing listening" 1 "preflight PUT http://127.0.0.1:$dead/lake/" \
+    --endpoint "http://127.0.0.1:$dead" s3://lake/p
+# A server that accepts connections and never answers: the probe's 10 s.
+"$PYTHON" -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); print("listening", flush=True)
+conns = []
+while True:
+    c, _ = s.accept(); conns.append(c)
+' "$dead" >"$tmp/mute.log" 2>&1 &
+pids+=($!)
+wait_for_line "$tmp/mute.log" listening 10
+expect_fail "preflight: endpoint never answers" 1 "timed out" --endpoint "http://127.0.0.1:$dead" \
+    s3://lake/p
+expect_fail "preflight: malformed bucket" 2 "not a valid bucket name" --endpoint "$endpoint" \
+    s3://Bad_Bucket/p
+expect_fail "preflight: malformed endpoint" 2 "is not http(s)://host[:port]" \
+    --endpoint "ftp://127.0.0.1:$port" s3://lake/p
+expect_fail "preflight: part size below 5 MiB" 2 "below S3's minimum" --endpoint "$endpoint" \
+    --part-size 1000 s3://lake/p
+(unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+    expect_fail "preflight: no credentials" 1 "no AWS credentials" --endpoint "$endpoint" s3://lake/p
+    exit "$failed") || failed=$((failed + 1))
+
+# 5. Retries: s3rver killed mid-run and started again on the same data.
+args=()
+for i in $(seq 1 30); do
+    printf 'object %d\n%s\n' "$i" "$(head -c 2000 /dev/urandom | base64 -w0)" >"$tmp/obj$i"
+    args+=("r/obj$i=$tmp/obj$i")
+done
+"$driver" --endpoint "$endpoint" --pace-ms 100 s3://lake/retry "${args[@]}" \
+    >"$tmp/retry.out" 2>"$tmp/retry.err" &
+driver_pid=$!
+pids+=("$driver_pid")
+sleep 1
+kill -KILL "$s3_pid"
+wait "$s3_pid" 2>/dev/null
+sleep 2
+start_s3
+rc=0
+for ((i = 0; i < 600; i++)); do kill -0 "$driver_pid" 2>/dev/null || break; sleep 0.1; done
+wait "$driver_pid" || rc=$?
+[ "$rc" -eq 0 ] && ok "retries: every put reported durable" ||
+    { fail "retries: exit $rc"; tail -5 "$tmp/retry.out" "$tmp/retry.err"; }
+retries=$(sed -n 's/.*retries=\([0-9]*\).*/\1/p' "$tmp/retry.out")
+[ "${retries:-0}" -gt 0 ] && ok "retries: counted ($retries)" || fail "retries: none counted"
+grep -q "retry 1 in" "$tmp/retry.err" && ok "retries: logged" || fail "retries: not logged"
+aws_s3 s3 sync s3://lake/retry "$tmp/retry-back" >/dev/null 2>&1
+bad=0
+for i in $(seq 1 30); do cmp -s "$tmp/obj$i" "$tmp/retry-back/r/obj$i" || bad=$((bad + 1)); done
+[ "$bad" -eq 0 ] && ok "retries: all 30 objects landed with their bytes" ||
+    fail "retries: $bad of 30 objects missing or different"
+
+kill "$s3_pid" 2>/dev/null
+echo "test_s3: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,31 @@
+// The S3-compatible server of the lake tests: s3rver on a loopback port.
+//   node s3rver.mjs <port> <directory> [bucket...]
+// Serves the buckets found in <directory> plus the ones named (created when
+// missing), so a restart on the same directory keeps every object. Prints
+// "ready <port>" once it accepts connections; SIGTERM/SIGINT stop it.
+// S3RVER_LOG=1 logs each request on stdout (the tests count them).
+// Credentials: S3RVER / S3RVER.
+import S3rver from 's3rver';
+
+const [port, directory, ...buckets] = process.argv.slice(2);
+if (!port || !directory) {
+  console.error('usage: node s3rver.mjs <port> <directory> [bucket...]');
+  process.exit(2);
+}
+const server = new S3rver({
+  address: '127.0.0.1',
+  port: Number(port),
+  directory,
+  silent: process.env.S3RVER_LOG !== '1',
+  configureBuckets: buckets.map((name) => ({ name })),
+});
+const stop = () => server.close().finally(() => process.exit(0));
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+try {
+  const { port: bound } = await server.run();
+  console.log(`ready ${bound}`);
+} catch (e) {
+  console.error(`s3rver: ${e.message}`);
+  process.exit(1);
+}
