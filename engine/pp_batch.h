@@ -46,6 +46,10 @@ struct pp_batch_span {
     uint16_t topic;
     bool is_oversized;
     bool is_single;
+    /* The first record of its partition since the partition was (re)assigned
+     * to this consumer (Kafka sources): any earlier record of the partition
+     * in the pipeline came from an earlier assignment. */
+    bool is_resumed;
 };
 
 struct pp_batch {

@@ -1674,6 +1674,9 @@ struct pp_kafka_consumer {
     atomic_uint_fast64_t pauses; /* backpressure pauses so far */
     pthread_mutex_t lock;        /* guards assignment */
     rd_kafka_topic_partition_list_t *assignment;
+    /* Partitions assigned whose first record has not been delivered yet
+     * (source thread only): that record's span is marked is_resumed. */
+    rd_kafka_topic_partition_list_t *fresh;
 };
 
 static void kafka_consumer_error_cb(rd_kafka_t *rk, int rerr, const char *reason, void *opaque)
@@ -1736,6 +1739,9 @@ static void kafka_consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t rerr
     if (rerr == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         kafka_consumer_log_partitions("assigned", parts);
         copy = rd_kafka_topic_partition_list_copy(parts);
+        if (consumer->fresh != NULL)
+            rd_kafka_topic_partition_list_destroy(consumer->fresh);
+        consumer->fresh = rd_kafka_topic_partition_list_copy(parts);
         aerr = rd_kafka_assign(rk, parts);
         /* Partitions assigned while the pipeline is blocked start paused
          * too; pp_kafka_consumer_blocked(false) resumes the whole
@@ -1977,6 +1983,9 @@ enum pp_err pp_kafka_consumer_fill(void *vconsumer, struct pp_batch *batch)
             .is_oversized = m->len > batch->cap,
             .is_single = true,
         };
+        if (consumer->fresh != NULL && consumer->fresh->cnt > 0)
+            span.is_resumed = rd_kafka_topic_partition_list_del(
+                consumer->fresh, rd_kafka_topic_name(m->rkt), m->partition);
         if (!span.is_oversized && m->len > 0) {
             memcpy(batch->data + batch->len, m->payload, m->len);
             batch->len += m->len;
@@ -2105,6 +2114,12 @@ static const char *kafka_consumer_assigned_name(struct pp_kafka_consumer *consum
     is_assigned = kafka_consumer_is_assigned(consumer, name, partition);
     pthread_mutex_unlock(&consumer->lock);
     return is_assigned ? name : NULL;
+}
+
+bool pp_kafka_consumer_is_assigned(struct pp_kafka_consumer *consumer, enum pp_topic topic,
+                                   int32_t partition)
+{
+    return kafka_consumer_assigned_name(consumer, topic, partition) != NULL;
 }
 
 static bool kafka_is_retriable_commit(rd_kafka_resp_err_t rerr)
@@ -2257,6 +2272,8 @@ void pp_kafka_consumer_destroy(struct pp_kafka_consumer *consumer)
     }
     if (consumer->assignment != NULL)
         rd_kafka_topic_partition_list_destroy(consumer->assignment);
+    if (consumer->fresh != NULL)
+        rd_kafka_topic_partition_list_destroy(consumer->fresh);
     for (int t = 0; t < PP_TOPIC_COUNT; t++)
         free(consumer->topics[t]);
     pthread_mutex_destroy(&consumer->lock);

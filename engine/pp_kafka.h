@@ -457,6 +457,10 @@ enum pp_err pp_kafka_consumer_resume(struct pp_kafka_consumer *consumer, enum pp
 enum pp_err pp_kafka_consumer_lag(struct pp_kafka_consumer *consumer, enum pp_topic topic,
                                   int32_t partition, int64_t *lag);
 
+/* Whether (topic, partition) is assigned to this member now. Any thread. */
+bool pp_kafka_consumer_is_assigned(struct pp_kafka_consumer *consumer, enum pp_topic topic,
+                                   int32_t partition);
+
 /* Number of partitions currently assigned to this member (all topics). */
 size_t pp_kafka_consumer_assigned(struct pp_kafka_consumer *consumer);
 

@@ -603,6 +603,7 @@ static enum pp_err clean_stage_item(struct pp_clean *clean, struct pp_batch *bat
     item->topic = (enum pp_topic)span->topic;
     item->partition = span->partition;
     item->timestamp_ms = span->timestamp_ms;
+    item->is_resumed = span->is_resumed && offset == span->first_offset;
     item->offset = offset;
     item->raw = pp_str_make(rec, len);
     if (span->is_oversized) {

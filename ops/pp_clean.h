@@ -138,6 +138,7 @@ struct pp_clean_item {
     int32_t partition;
     int64_t offset;
     int64_t timestamp_ms;       /* the span's (PP_BATCH_NO_TIMESTAMP for lakes) */
+    bool is_resumed;            /* the span's (pp_batch.h) */
     struct pp_str raw;          /* the record's bytes (empty for oversized records) */
     struct pp_clean_record rec; /* valid when reject == PP_REJECT_NONE */
     /* pp_str_hash() of the record's text group keys (pin: category,

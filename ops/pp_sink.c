@@ -442,6 +442,7 @@ static enum pp_err sink_append(struct sink_encoder *enc, struct pp_sink_chunk *w
     b->chunk.last_offset = item->offset;
     b->chunk.records++;
     want->is_group_first = false; /* only the group's first chunk */
+    want->is_resumed = false;
     return PP_OK;
 }
 
@@ -473,7 +474,7 @@ static enum pp_err sink_group(struct sink_encoder *enc, const struct pp_clean_it
         return PP_OK;
     }
     g = &enc->groups[*slot - 1];
-    *is_first = g->run[0] != run[0] || g->run[1] != run[1];
+    *is_first = g->run[0] != run[0] || g->run[1] != run[1] || item->is_resumed;
     if (*is_first) {
         g->run[0] = run[0];
         g->run[1] = run[1];
@@ -512,6 +513,7 @@ static enum pp_err sink_stage_process(void *state, struct pp_batch *batch)
             want.bucket_ms = ms / layout->partition_duration_ms * layout->partition_duration_ms;
         if ((err = sink_group(enc, item, want.run, &want.is_group_first, &group)))
             return err;
+        want.is_resumed = item->is_resumed;
         /* Raw first: the group's first chunk is its raw one, which holds
          * the group's first record. */
         if ((err = sink_append(enc, &want, group, PP_SINK_RAW, item)))
@@ -613,6 +615,8 @@ struct pp_sink {
     size_t open_objects;
     size_t in_store; /* puts handed over, not yet reported */
     int64_t next_schedule_ms;
+    pp_sink_owned_fn is_owned;
+    void *owned_arg;
     struct pp_sink_stats stats;
     enum pp_err failed;
     char error[512];
@@ -915,10 +919,11 @@ enum pp_err pp_sink_add(struct pp_sink *sink, const struct pp_batch *batch)
         if (part == NULL)
             return PP_ERR_NOMEM;
         if (chunk->is_group_first) {
-            if (part->next >= 0 && chunk->first_offset < part->next) {
+            if (chunk->is_resumed || (part->next >= 0 && chunk->first_offset < part->next)) {
                 /* Re-read from an earlier offset (a rebalance): the open
                  * objects are rebuilt from the records coming again. */
                 sink_drop_open(sink, part);
+                part->next = chunk->first_offset; /* where the records start again */
                 sink->stats.restarts++;
             }
             if (part->has_run && (part->run[0] != chunk->run[0] || part->run[1] != chunk->run[1])) {
@@ -945,13 +950,30 @@ enum pp_err pp_sink_add(struct pp_sink *sink, const struct pp_batch *batch)
     return sink_pump(sink);
 }
 
+void pp_sink_set_owner(struct pp_sink *sink, pp_sink_owned_fn is_owned, void *arg)
+{
+    sink->is_owned = is_owned;
+    sink->owned_arg = arg;
+}
+
 enum pp_err pp_sink_flush(struct pp_sink *sink)
 {
     enum pp_err err;
 
-    for (size_t i = 0; i < sink->n_parts; i++)
-        if ((err = sink_close_run(sink, &sink->parts[i])))
+    for (size_t i = 0; i < sink->n_parts; i++) {
+        struct sink_part *part = &sink->parts[i];
+
+        /* A partition gone to another member: its open objects would be
+         * partial versions of objects the new owner writes in full. */
+        if (part->n_open > 0 && sink->is_owned != NULL &&
+            !sink->is_owned(sink->owned_arg, part->topic, part->partition)) {
+            sink_drop_open(sink, part);
+            part->next = -1; /* nothing of it is known to be durable */
+            continue;
+        }
+        if ((err = sink_close_run(sink, part)))
             return err;
+    }
     return sink_pump(sink);
 }
 

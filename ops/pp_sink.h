@@ -123,6 +123,7 @@ struct pp_sink_chunk {
     int64_t run[2];      /* offset / flush.size; time slot (0 when off) */
     int64_t bucket_ms;   /* TimeBasedPartitioner: start of its time partition */
     bool is_group_first; /* the first chunk of its partition's run in this batch */
+    bool is_resumed;     /* ... and it starts with a record marked is_resumed */
     size_t begin;        /* bytes: batch->aux_bytes.data[begin .. begin + len) */
     size_t len;
     size_t plain_len; /* bytes before compression */
@@ -141,6 +142,17 @@ struct pp_sink;
 struct pp_sink *pp_sink_new(const struct pp_sink_layout *layout, struct pp_store *store);
 
 /*
+ * Tells the sink which partitions this process owns (a consumer group
+ * member's assignment): a flush (shutdown, rotate.schedule.interval.ms)
+ * drops, instead of writing, the open objects of a partition it no longer
+ * owns, whose records the new owner rewrites from the committed offset.
+ * Without it every partition is owned (replay, emulate). is_owned is
+ * called on the sink's thread.
+ */
+typedef bool (*pp_sink_owned_fn)(void *arg, enum pp_topic topic, int32_t partition);
+void pp_sink_set_owner(struct pp_sink *sink, pp_sink_owned_fn is_owned, void *arg);
+
+/*
  * Closes every open object (as at a run end) and waits until every object
  * is written or failed, then frees the sink. Accepts NULL. Use
  * pp_sink_flush() and pp_sink_poll() first to learn the outcome.
@@ -149,10 +161,11 @@ void pp_sink_destroy(struct pp_sink *sink);
 
 /*
  * Appends the chunks of a processed batch (the sink copies what it keeps:
- * the batch may be released right after). A partition whose offsets go
- * back (librdkafka re-reads from the committed offset after a rebalance)
- * drops its open objects and starts again from there. Closed objects go to
- * the store. Errors: PP_ERR_NOMEM, or an object that failed for good.
+ * the batch may be released right after). A partition that comes back to
+ * this process (a record marked is_resumed, or offsets that go back:
+ * librdkafka re-reads from the committed offset after a rebalance) drops
+ * its open objects and starts again from there. Closed objects go to the
+ * store. Errors: PP_ERR_NOMEM, or an object that failed for good.
  */
 enum pp_err pp_sink_add(struct pp_sink *sink, const struct pp_batch *batch);
 

@@ -913,6 +913,14 @@ fail:
     return err;
 }
 
+/* The sink's ownership check: the consumer's current assignment. */
+static bool run_is_owned(void *arg, enum pp_topic topic, int32_t partition)
+{
+    struct pp_run *r = arg;
+
+    return pp_kafka_consumer_is_assigned(r->consumer, topic, partition);
+}
+
 /* The dead-letter topic's producer, with the kafka.* properties. */
 static enum pp_err run_dlq_new(struct pp_run *r, char *msg, size_t msg_len)
 {
@@ -971,6 +979,7 @@ static enum pp_err run_sink_new(struct pp_run *r, char *msg, size_t msg_len)
         return err;
     if ((r->sink = pp_sink_new(&r->layout, r->store)) == NULL)
         return PP_ERR_NOMEM;
+    pp_sink_set_owner(r->sink, run_is_owned, r);
     if ((r->dlq_topic = pp_config_str(cfg, "errors.deadletterqueue.topic.name")) != NULL)
         return run_dlq_new(r, msg, msg_len);
     return PP_OK;

@@ -140,8 +140,11 @@ def main():
                     want = [v.replace(b"\n", b" ") for _, _, v in recs]
                     got = [line for _, _, lines, _ in objs for line in lines]
                     if got != want:
+                        layout = ", ".join(f"+{start}:{len(lines)}" for start, _, lines, _ in objs)
                         errors.append(f"raw {topic}[{p}]: {len(got)} lines in {len(objs)} objects,"
-                                      f" want {len(want)} values in offset order")
+                                      f" want {len(want)} values in offset order"
+                                      f" (objects start:records {layout}; offsets"
+                                      f" {recs[0][0] if recs else '-'}..{recs[-1][0] if recs else '-'})")
                         continue
                     at = 0
                     for start, rel, lines, sub in objs:

@@ -26,6 +26,7 @@ struct rec {
     int64_t offset;
     int64_t ts;
     const char *value;
+    bool is_resumed; /* the first record after a (re)assignment */
 };
 
 struct fixture {
@@ -107,6 +108,7 @@ static void feed(struct fixture *f, const struct rec *recs, size_t n)
             .partition = recs[i].partition,
             .topic = (uint16_t)recs[i].topic,
             .is_single = true,
+            .is_resumed = recs[i].is_resumed,
         };
         memcpy(batch->data + batch->len, recs[i].value, len);
         batch->len += len;
@@ -291,6 +293,63 @@ START_TEST(test_reread_rebuilds_open_objects)
 }
 END_TEST
 
+/* The partition comes back to this process (is_resumed) from its committed
+ * offset, in several batches: the open objects are rebuilt once, and the
+ * batches after the first continue them (a regression: the highest offset
+ * seen before the return made them look like re-reads, dropping records). */
+START_TEST(test_resumed_across_batches)
+{
+    struct fixture f;
+    struct rec recs[16];
+    struct pp_sink_stats st;
+    size_t n;
+
+    fixture_layout(&f.layout, 4, false);
+    fixture_open(&f);
+    feed(&f, recs, pins(recs, 0, 7)); /* run 4 open with 4..6 */
+    n = pins(recs, 4, 6);
+    recs[0].is_resumed = true;
+    feed(&f, recs, n); /* 4, 5 again */
+    feed(&f, recs, pins(recs, 6, 10));
+    fixture_drain(&f);
+    pp_sink_get_stats(f.sink, &st);
+    ck_assert_uint_eq(st.restarts, 1);
+    expect_object(&f, "topics/t.pin/partition=0/t.pin+0+0000000004.json",
+                  PIN_A "\n" PIN_B "\n" PIN_A "\n" PIN_B "\n");
+    expect_object(&f, "topics/t.pin/partition=0/t.pin+0+0000000008.json", PIN_A "\n" PIN_B "\n");
+    fixture_close(&f);
+}
+END_TEST
+
+/* A flush drops, instead of writing, the open objects of a partition the
+ * process no longer owns. */
+static bool owns_only_partition_0(void *arg, enum pp_topic topic, int32_t partition)
+{
+    (void)arg;
+    (void)topic;
+    return partition == 0;
+}
+
+START_TEST(test_flush_skips_partitions_not_owned)
+{
+    struct fixture f;
+    const struct rec recs[] = {{PP_TOPIC_PIN, 0, 0, 1, PIN_A}, {PP_TOPIC_PIN, 1, 0, 1, PIN_B}};
+    int64_t at;
+
+    fixture_layout(&f.layout, 10, false);
+    fixture_open(&f);
+    pp_sink_set_owner(f.sink, owns_only_partition_0, NULL);
+    feed(&f, recs, 2);
+    fixture_drain(&f);
+    expect_object(&f, "topics/t.pin/partition=0/t.pin+0+0000000000.json", PIN_A "\n");
+    expect_no_object(&f, "topics/t.pin/partition=1/t.pin+1+0000000000.json");
+    ck_assert(pp_sink_committable(f.sink, PP_TOPIC_PIN, 0, &at));
+    ck_assert_int_eq(at, 1);
+    ck_assert(!pp_sink_committable(f.sink, PP_TOPIC_PIN, 1, &at));
+    fixture_close(&f);
+}
+END_TEST
+
 /* The committable offset stays at the start of the earliest run that is
  * not durable. */
 START_TEST(test_committable_waits_for_durable)
@@ -450,6 +509,8 @@ static Suite *sink_suite(void)
     tcase_add_test(tc, test_runs_by_flush_size);
     tcase_add_test(tc, test_same_objects_any_batching);
     tcase_add_test(tc, test_reread_rebuilds_open_objects);
+    tcase_add_test(tc, test_resumed_across_batches);
+    tcase_add_test(tc, test_flush_skips_partitions_not_owned);
     tcase_add_test(tc, test_committable_waits_for_durable);
     tcase_add_test(tc, test_dlq_lines);
     tcase_add_test(tc, test_raw_newlines);
