@@ -441,6 +441,11 @@ static int replay_to_lake(const struct replay_opts *o)
     rc = 1;
     memset(&sopt, 0, sizeof sopt);
     sopt.url = pp_config_str(cfg, "lake.url");
+    sopt.endpoint = pp_config_str(cfg, "store.url");
+    sopt.region = pp_config_str(cfg, "s3.region");
+    sopt.part_size = pp_config_bytes(cfg, "s3.part.size");
+    sopt.access_key_id = pp_config_str(cfg, "aws.access.key.id");
+    sopt.secret_access_key = pp_config_str(cfg, "aws.secret.access.key");
     if ((err = pp_store_open(&sopt, &store, msg, sizeof msg))) {
         rc = err == PP_ERR_USAGE ? 2 : 1;
         goto fail;
