@@ -69,6 +69,9 @@ static const char *const demo_defaults[] = {
     /* The development broker holds an empty fetch for the whole wait, even
      * when records arrive meanwhile (docs/broker.md). */
     "kafka.fetch.wait.max.ms=10",
+    /* Lake objects close every minute of record time (exactly once still,
+     * docs/sink.md), so ./lake fills while one watches. */
+    "rotate.interval.ms=60000",
 };
 
 struct demo_opts {
