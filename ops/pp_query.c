@@ -19,6 +19,8 @@ struct pp_query_user {
 #define QUERY_POST_YEAR_MAX 2022
 #define QUERY_JOIN_YEAR_MIN 2015
 #define QUERY_JOIN_YEAR_MAX 2020
+_Static_assert(QUERY_JOIN_YEAR_MAX - QUERY_JOIN_YEAR_MIN + 1 == PP_QUERY_JOIN_YEARS,
+               "PP_QUERY_JOIN_YEARS counts the join years of SPEC 5");
 
 static const char *const query_names[PP_QUERY_COUNT] = {
     "category_by_country",
@@ -207,6 +209,33 @@ static enum pp_err query_top_user(struct pp_query_state *q, const struct pp_post
     struct pp_query_top offer = {post->country, post->poster_name, post->follower_count};
 
     return query_top_offer(q, &offer, strings);
+}
+
+int pp_query_user_year(const struct pp_post *post)
+{
+    if (post->join_year < QUERY_JOIN_YEAR_MIN || post->join_year > QUERY_JOIN_YEAR_MAX ||
+        !post->user_name || !post->has_date_joined)
+        return -1;
+    return post->join_year - QUERY_JOIN_YEAR_MIN;
+}
+
+bool pp_query_has_user(const struct pp_query_state *q, const struct pp_post *post)
+{
+    const struct pp_query_users *set = &q->users;
+    uint64_t year_name;
+    size_t i;
+
+    if (set->cap == 0 || pp_query_user_year(post) < 0)
+        return false;
+    year_name = (uint64_t)post->join_year << 32 | post->user_name;
+    for (i = query_user_home(year_name, post->date_joined, set->cap);;
+         i = (i + 1) & (set->cap - 1)) {
+        const struct pp_query_user *u = &set->slots[i];
+        if (u->year_name == 0)
+            return false;
+        if (u->year_name == year_name && u->date_joined == post->date_joined)
+            return true;
+    }
 }
 
 enum pp_err pp_query_add(struct pp_query_state *q, const struct pp_post *post,
@@ -603,29 +632,37 @@ static enum pp_err query_top_country(const struct pp_query_state *q,
     return PP_OK;
 }
 
+enum pp_err pp_query_users_table(const uint64_t per_year[PP_QUERY_JOIN_YEARS],
+                                 struct pp_table *table)
+{
+    enum pp_err err;
+    int y;
+
+    memset(table, 0, sizeof *table);
+    if ((err = query_table_alloc(table, PP_QUERY_USERS_JOINED_BY_YEAR, cols_users_joined, 2,
+                                 PP_QUERY_JOIN_YEARS)))
+        return err;
+    for (y = 0; y < PP_QUERY_JOIN_YEARS; y++) {
+        if (per_year[y] == 0)
+            continue;
+        struct pp_cell *row = query_row(table);
+        row[0] = query_int(QUERY_JOIN_YEAR_MIN + y);
+        row[1] = query_int((int64_t)per_year[y]);
+    }
+    return PP_OK;
+}
+
 static enum pp_err query_users_joined(const struct pp_query_state *q, struct pp_table *t)
 {
-    uint64_t per_year[QUERY_JOIN_YEAR_MAX - QUERY_JOIN_YEAR_MIN + 1] = {0};
-    enum pp_err err;
+    uint64_t per_year[PP_QUERY_JOIN_YEARS] = {0};
     size_t i;
-    int y;
 
     /* One pass over the distinct (year, user) set: counting needs no sort.
      * pp_query_add keeps only join years in range. */
     for (i = 0; i < q->users.cap; i++)
         if (q->users.slots[i].year_name != 0)
             per_year[(q->users.slots[i].year_name >> 32) - QUERY_JOIN_YEAR_MIN]++;
-    if ((err = query_table_alloc(t, PP_QUERY_USERS_JOINED_BY_YEAR, cols_users_joined, 2,
-                                 QUERY_JOIN_YEAR_MAX - QUERY_JOIN_YEAR_MIN + 1)))
-        return err;
-    for (y = QUERY_JOIN_YEAR_MIN; y <= QUERY_JOIN_YEAR_MAX; y++) {
-        if (per_year[y - QUERY_JOIN_YEAR_MIN] == 0)
-            continue;
-        struct pp_cell *row = query_row(t);
-        row[0] = query_int(y);
-        row[1] = query_int((int64_t)per_year[y - QUERY_JOIN_YEAR_MIN]);
-    }
-    return PP_OK;
+    return pp_query_users_table(per_year, t);
 }
 
 enum pp_err pp_query_result(const struct pp_query_state *q, const struct pp_intern *strings,

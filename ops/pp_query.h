@@ -110,6 +110,21 @@ enum pp_err pp_query_merge(struct pp_query_state *dst, const struct pp_query_sta
 enum pp_err pp_query_merge_for(struct pp_query_state *dst, const struct pp_query_state *src,
                                const struct pp_intern *strings, enum pp_query_id id);
 
+/*
+ * The distinct users of users_joined_by_year, for a caller that counts
+ * them over several states without merging (pp_window's panes): a post
+ * counts there under join year index pp_query_user_year() (0 for 2015 ..
+ * PP_QUERY_JOIN_YEARS - 1), or not at all (-1); pp_query_has_user() tells
+ * whether q already holds the post's user; pp_query_users_table() builds
+ * the query's table from distinct counts per join year index (the caller
+ * frees it with pp_table_cleanup(); PP_OK or PP_ERR_NOMEM).
+ */
+#define PP_QUERY_JOIN_YEARS 6
+int pp_query_user_year(const struct pp_post *post);
+bool pp_query_has_user(const struct pp_query_state *q, const struct pp_post *post);
+enum pp_err pp_query_users_table(const uint64_t per_year[PP_QUERY_JOIN_YEARS],
+                                 struct pp_table *table);
+
 /* Computes one query's table; the caller frees it with pp_table_cleanup(). */
 enum pp_err pp_query_result(const struct pp_query_state *q, const struct pp_intern *strings,
                             enum pp_query_id id, struct pp_table *table);

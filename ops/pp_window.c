@@ -19,6 +19,10 @@ struct pp_window {
     uint64_t posts;
     struct pp_query_state q;
     struct pp_table *tables; /* PP_QUERY_COUNT tables once frozen; NULL before */
+    /* A pane of a spec with user links: [year * size/slide + d], its
+     * distinct users whose nearest earlier pane holding them is d slides
+     * back (d = 0: none within size/slide - 1). See window_users_link(). */
+    uint64_t *user_dist;
 };
 
 /*
@@ -45,10 +49,22 @@ struct window_list {
 struct window_spec {
     struct pp_config_window spec;
     bool has_panes;
+    bool has_user_links; /* panes keep user_dist (size/slide <= WINDOW_LINK_MAX) */
     struct window_list windows;
     struct window_list panes;
     size_t n_frozen;
 };
+
+/*
+ * Up to this many panes per window, panes count their distinct users by the
+ * distance to the previous pane holding them, so that users_joined_by_year
+ * over a window is a sum of counters instead of a union of the panes' user
+ * sets (one upsert per distinct user of each pane, seconds for an hour at
+ * thousands of posts per second). Beyond it (e.g. hopping:1d/1s) the
+ * counters would take size/slide * 6 words per pane, and windows are
+ * merged instead.
+ */
+#define WINDOW_LINK_MAX 1024
 
 struct pp_window_set {
     struct window_spec *specs; /* n_specs; specs[0] is `all` */
@@ -96,6 +112,7 @@ static struct pp_window *window_new(int64_t start_ms, int64_t end_ms)
     w->end_ms = end_ms;
     w->posts = 0;
     w->tables = NULL;
+    w->user_dist = NULL;
     pp_query_init(&w->q);
     return w;
 }
@@ -110,6 +127,7 @@ static void window_destroy(struct pp_window *w)
     for (id = 0; w->tables != NULL && id < PP_QUERY_COUNT; id++)
         pp_table_cleanup(&w->tables[id]);
     free(w->tables);
+    free(w->user_dist);
     free(w);
 }
 
@@ -210,6 +228,9 @@ struct pp_window_set *pp_window_set_new(const struct pp_config_window *specs, si
         if (j == set->n_specs) {
             set->specs[set->n_specs].spec = specs[i];
             set->specs[set->n_specs].has_panes = specs[i].size_ms > specs[i].slide_ms;
+            set->specs[set->n_specs].has_user_links =
+                specs[i].size_ms > specs[i].slide_ms &&
+                specs[i].size_ms / specs[i].slide_ms <= WINDOW_LINK_MAX;
             set->n_specs++;
         }
     }
@@ -250,6 +271,54 @@ static enum pp_err window_fold(struct pp_window *w, const struct pp_post *post,
 }
 
 /*
+ * The post's user (join year index year) has just entered pane pos of ws.
+ * Every pane keeps, per join year, its distinct users by the distance d in
+ * slides to the nearest earlier pane that holds them (d = 0: none within
+ * n - 1, n = size/slide): a window starting at a counts the users of its
+ * pane a + k whose d is 0 or more than k, each user exactly once (in its
+ * first pane of the window). So the user is counted here at its nearest
+ * earlier pane, and the nearest later pane that holds it (only when the
+ * post came out of order: later panes are still open) now has it at
+ * distance from this pane instead of from that earlier one. Panes within n
+ * - 1 slides of an open pane are never freed (they share an open window),
+ * so the search sees every pane that matters.
+ */
+static void window_users_link(struct window_spec *ws, size_t pos, const struct pp_post *post,
+                              int year)
+{
+    const struct window_list *panes = &ws->panes;
+    struct pp_window *pane = panes->items[pos];
+    int64_t slide = ws->spec.slide_ms;
+    int64_t n = ws->spec.size_ms / slide;
+    int64_t prev_ms = 0, d;
+    bool has_prev = false;
+    size_t k;
+
+    for (k = pos; k-- > 0;) {
+        const struct pp_window *e = panes->items[k];
+        if ((pane->start_ms - e->start_ms) / slide >= n)
+            break;
+        if (pp_query_has_user(&e->q, post)) {
+            prev_ms = e->start_ms;
+            has_prev = true;
+            break;
+        }
+    }
+    pane->user_dist[year * n + (has_prev ? (pane->start_ms - prev_ms) / slide : 0)]++;
+    for (k = pos + 1; k < panes->n; k++) {
+        struct pp_window *e = panes->items[k];
+        if ((e->start_ms - pane->start_ms) / slide >= n)
+            break;
+        if (!pp_query_has_user(&e->q, post))
+            continue;
+        d = has_prev ? (e->start_ms - prev_ms) / slide : n;
+        e->user_dist[year * n + (d < n ? d : 0)]--;
+        e->user_dist[year * n + (e->start_ms - pane->start_ms) / slide]++;
+        break;
+    }
+}
+
+/*
  * Adds the post at time t (t >= 0) to ws. Without panes: into its one
  * window, [t - t % size, + size). With panes: into its pane, and the
  * size/slide windows that contain it count it. p0, the pane's start, is
@@ -265,16 +334,26 @@ static enum pp_err window_spec_add(struct window_spec *ws, const struct pp_post 
     int64_t n = ws->spec.size_ms / slide, j;
     struct pp_window *w;
     size_t pos;
+    int year;
+    bool is_new_user;
 
     if (!ws->has_panes) {
         w = window_list_get(&ws->windows, p0, ws->spec.size_ms);
         return w == NULL ? PP_ERR_NOMEM : window_fold(w, post, strings);
     }
-    w = window_list_get(&ws->panes, p0, slide);
+    pos = window_lower_bound(&ws->panes, p0);
+    w = window_list_get_at(&ws->panes, pos, p0, slide);
     if (w == NULL)
         return PP_ERR_NOMEM;
+    year = ws->has_user_links ? pp_query_user_year(post) : -1;
+    if (year >= 0 && w->user_dist == NULL &&
+        (w->user_dist = calloc((size_t)(PP_QUERY_JOIN_YEARS * n), sizeof *w->user_dist)) == NULL)
+        return PP_ERR_NOMEM;
+    is_new_user = year >= 0 && !pp_query_has_user(&w->q, post);
     if (window_fold(w, post, strings) != PP_OK)
         return PP_ERR_NOMEM;
+    if (is_new_user)
+        window_users_link(ws, pos, post, year);
     /* Oldest first, walking the list once: an in-order stream finds them
      * all but the newest, which it appends. */
     pos = window_lower_bound(&ws->windows, p0 - (n - 1) * slide);
@@ -299,6 +378,31 @@ static void window_panes_of(const struct window_spec *ws, const struct pp_window
     *last = i;
 }
 
+/* users_joined_by_year over window w (panes[first .. last)) from the
+ * panes' user_dist counters (see window_users_link()). */
+static enum pp_err window_users_count(const struct window_spec *ws, const struct pp_window *w,
+                                      size_t first, size_t last, struct pp_table *table)
+{
+    uint64_t per_year[PP_QUERY_JOIN_YEARS] = {0};
+    int64_t n = ws->spec.size_ms / ws->spec.slide_ms, k, d;
+    size_t i;
+    int y;
+
+    for (i = first; i < last; i++) {
+        const struct pp_window *pane = ws->panes.items[i];
+        if (pane->user_dist == NULL)
+            continue;
+        k = (pane->start_ms - w->start_ms) / ws->spec.slide_ms;
+        for (y = 0; y < PP_QUERY_JOIN_YEARS; y++) {
+            const uint64_t *dist = &pane->user_dist[y * n];
+            per_year[y] += dist[0];
+            for (d = k + 1; d < n; d++)
+                per_year[y] += dist[d];
+        }
+    }
+    return pp_query_users_table(per_year, table);
+}
+
 /* Query id's table over w as it is now (not frozen). */
 static enum pp_err window_compute(const struct window_spec *ws, const struct pp_window *w,
                                   const struct pp_intern *strings, enum pp_query_id id,
@@ -312,6 +416,8 @@ static enum pp_err window_compute(const struct window_spec *ws, const struct pp_
     if (!ws->has_panes)
         return pp_query_result(&w->q, strings, id, table);
     window_panes_of(ws, w, &first, &last);
+    if (id == PP_QUERY_USERS_JOINED_BY_YEAR && ws->has_user_links)
+        return window_users_count(ws, w, first, last, table);
     /* A window with posts has at least one pane; one alone needs no copy. */
     if (last - first == 1)
         return pp_query_result(&ws->panes.items[first]->q, strings, id, table);

@@ -626,7 +626,17 @@ struct pane_log {
 
 /* Adds a post with distinct values (category, user, follower count by
  * index) so that answers tell windows apart. */
+static void pane_add_as(struct wctx *c, struct pane_log *log, int64_t t, bool is_late,
+                        const char *user);
+
 static void pane_add(struct wctx *c, struct pane_log *log, int64_t t, bool is_late)
+{
+    pane_add_as(c, log, t, is_late, NULL);
+}
+
+/* The same with the user (user_name) given: joined 2017, date_joined 1. */
+static void pane_add_as(struct wctx *c, struct pane_log *log, int64_t t, bool is_late,
+                        const char *user)
 {
     static const char *const cats[] = {"art", "diy", "food", "travel"};
     static const char *const users[] = {"ann", "bob", "cy", "dee", "eve"};
@@ -645,6 +655,11 @@ static void pane_add(struct wctx *c, struct pane_log *log, int64_t t, bool is_la
     p.join_year = 2016 + (int32_t)(log->n % 3);
     p.date_joined = (int64_t)(log->n % 4);
     p.post_year = 2019;
+    if (user != NULL) {
+        p.user_name = intern(&c->strings, user);
+        p.join_year = 2017;
+        p.date_joined = 1;
+    }
     ck_assert_int_eq(pp_window_set_add(c->set, &p, &c->strings, t), PP_OK);
     log->posts[log->n] = p;
     log->t[log->n] = t;
@@ -789,6 +804,42 @@ START_TEST(test_pane_late_post)
     expect_pane_window(&c, &log, 1, 3, 20 * SEC, 50 * SEC, true);
     expect_windows(&c, 2, 2, STARTS(10 * SEC, 20 * SEC), POSTS(1, 2));
     ck_assert_uint_eq(all_posts(&c), 4);
+    wctx_cleanup(&c);
+}
+END_TEST
+
+START_TEST(test_pane_users_out_of_order)
+{
+    const struct pp_config_window hop = {PP_CONFIG_WINDOW_HOPPING, 30 * SEC, 10 * SEC};
+    struct wctx c;
+    struct pane_log log = {0};
+    size_t i;
+
+    /* Distinct users over panes: "u" in panes [0,10) and [20,30), then, out
+     * of order but on time, in [10,20) between them: [10,40) and [0,30)
+     * must count "u" once. "v" first in a later pane, then in an earlier
+     * one; "w" only in panes 3 slides apart (no window holds both). */
+    wctx_init(&c, &hop, 1, 30 * SEC, MIN);
+    pane_add_as(&c, &log, 5 * SEC, false, "u");
+    pane_add_as(&c, &log, 25 * SEC, false, "u");
+    pane_add_as(&c, &log, 28 * SEC, false, "v");
+    pane_add_as(&c, &log, 15 * SEC, false, "u");
+    pane_add_as(&c, &log, 12 * SEC, false, "v");
+    pane_add_as(&c, &log, 1 * SEC, false, "v");
+    pane_add_as(&c, &log, 2 * SEC, false, "w");
+    pane_add_as(&c, &log, 33 * SEC, false, "w");
+    pane_add_as(&c, &log, 24 * SEC, false, "u");
+    ck_assert_uint_eq(pp_window_set_count(c.set, 1), 6);
+    for (i = 0; i < 6; i++) {
+        struct pp_window_info info = info_of(&c, 1, i);
+        expect_pane_window(&c, &log, 1, i, info.start_ms, info.end_ms, true);
+    }
+    /* Closing the windows keeps the same answers. */
+    pane_add_as(&c, &log, 95 * SEC, false, "u");
+    for (i = 0; i < 4; i++) {
+        struct pp_window_info info = info_of(&c, 1, i);
+        expect_pane_window(&c, &log, 1, i, info.start_ms, info.end_ms, false);
+    }
     wctx_cleanup(&c);
 }
 END_TEST
@@ -940,6 +991,7 @@ static Suite *window_suite(void)
     PP_CHECK_TCASE(s, test_pane_boundaries);
     PP_CHECK_TCASE(s, test_pane_retention);
     PP_CHECK_TCASE(s, test_pane_late_post);
+    PP_CHECK_TCASE(s, test_pane_users_out_of_order);
     PP_CHECK_TCASE(s, test_spec_parse_and_format);
     PP_CHECK_TCASE(s, test_spec_parse_errors);
     return s;
