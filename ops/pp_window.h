@@ -41,11 +41,15 @@
  * 1 panes), plus the nine answers of each closed window within retention,
  * at most (lateness + retention + size) / slide + 1 windows in all.
  * Nothing else grows with the stream. Adding a post costs one query
- * update per spec (and for hopping, size/slide counter increments).
- * Reading a hopping window that is still open merges its panes: one hash
- * upsert per entry of each pane for the query read, which for
- * users_joined_by_year is one per distinct user of each pane; the close
- * does that once for all nine.
+ * update per spec; for hopping, size/slide counter increments and, when
+ * the post's user is new to its pane, up to size/slide - 1 lookups in the
+ * neighbouring panes (each pane counts its distinct users by the distance
+ * to the nearest earlier pane holding them, so that users_joined_by_year
+ * over a window is a sum of counters, not a union of user sets; up to
+ * 1024 panes per window, beyond which windows merge the sets). Reading a
+ * hopping window that is still open merges its panes for the other eight
+ * queries: one hash upsert per entry of each pane (groups and distinct
+ * follower counts, not posts); the close does that once for all nine.
  *
  * Threads: a set belongs to one thread (the consumer of the pipeline,
  * which also owns the post table whose interned strings the posts and the
