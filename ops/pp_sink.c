@@ -998,7 +998,7 @@ enum pp_err pp_sink_poll(struct pp_sink *sink, int timeout_ms)
     if ((err = sink_pump(sink)))
         return err;
     if (sink->in_store > 0 || timeout_ms > 0) {
-        if ((err = pp_store_poll(sink->store, sink->in_store > 0 ? timeout_ms : 0, NULL)))
+        if ((err = pp_store_poll(sink->store, timeout_ms, NULL)))
             sink_fail(sink, err, "the object store failed");
     }
     if ((err = sink_pump(sink)))
@@ -1035,6 +1035,11 @@ uint64_t pp_sink_buffered_bytes(const struct pp_sink *sink)
 size_t pp_sink_pending_objects(const struct pp_sink *sink)
 {
     return sink->open_objects + (sink->n_queue - sink->queue_head) + sink->in_store;
+}
+
+size_t pp_sink_writing_objects(const struct pp_sink *sink)
+{
+    return (sink->n_queue - sink->queue_head) + sink->in_store;
 }
 
 void pp_sink_get_stats(const struct pp_sink *sink, struct pp_sink_stats *stats)

@@ -198,6 +198,10 @@ uint64_t pp_sink_buffered_bytes(const struct pp_sink *sink);
 /* Objects not yet durable (open, queued or in flight). */
 size_t pp_sink_pending_objects(const struct pp_sink *sink);
 
+/* Objects closed and not yet durable (queued or in flight): waiting for
+ * the store helps only while this is not 0. */
+size_t pp_sink_writing_objects(const struct pp_sink *sink);
+
 struct pp_sink_stats {
     uint64_t objects[PP_SINK_KIND_COUNT]; /* durable objects */
     uint64_t bytes[PP_SINK_KIND_COUNT];   /* their stored bytes */

@@ -375,7 +375,7 @@ static enum pp_err replay_lake_loop(struct pp_pipeline *pipeline, struct pp_sink
         if (!err)
             err = pp_sink_poll(sink, 0);
         while (!err && pp_sink_buffered_bytes(sink) > max_buffered &&
-               pp_sink_pending_objects(sink) > 0)
+               pp_sink_writing_objects(sink) > 0)
             err = pp_sink_poll(sink, 20);
         if (!*is_stopped && pp_cli_is_stopped(true)) {
             *is_stopped = true;

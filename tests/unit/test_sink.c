@@ -476,6 +476,32 @@ START_TEST(test_rotate_interval)
 }
 END_TEST
 
+/* rotate.schedule.interval.ms: open objects are written on the wall clock,
+ * without a flush. */
+START_TEST(test_rotate_schedule)
+{
+    struct fixture f;
+    struct rec recs[4];
+    int64_t at = 0;
+
+    fixture_layout(&f.layout, 100, false);
+    f.layout.rotate_schedule_ms = 100;
+    fixture_open(&f);
+    ck_assert_int_eq(pp_sink_poll(f.sink, 0), PP_OK); /* arms the schedule */
+    feed(&f, recs, pins(recs, 0, 3));
+    ck_assert_uint_eq(pp_sink_writing_objects(f.sink), 0); /* open, not closed */
+    for (int i = 0; i < 100 && at != 3; i++) {
+        ck_assert_int_eq(pp_sink_poll(f.sink, 10), PP_OK);
+        ck_assert(pp_sink_committable(f.sink, PP_TOPIC_PIN, 0, &at));
+    }
+    ck_assert_int_eq(at, 3);
+    ck_assert_uint_eq(pp_sink_pending_objects(f.sink), 0);
+    expect_object(&f, "topics/t.pin/partition=0/t.pin+0+0000000000.json",
+                  PIN_A "\n" PIN_B "\n" PIN_A "\n");
+    fixture_close(&f);
+}
+END_TEST
+
 START_TEST(test_layout_check)
 {
     struct pp_sink_layout l;
@@ -516,6 +542,7 @@ static Suite *sink_suite(void)
     tcase_add_test(tc, test_raw_newlines);
     tcase_add_test(tc, test_time_partitioner_paths);
     tcase_add_test(tc, test_rotate_interval);
+    tcase_add_test(tc, test_rotate_schedule);
     tcase_add_test(tc, test_layout_check);
     suite_add_tcase(s, tc);
     return s;
