@@ -276,12 +276,13 @@ static enum pp_err window_fold(struct pp_window *w, const struct pp_post *post,
  * slides to the nearest earlier pane that holds them (d = 0: none within
  * n - 1, n = size/slide): a window starting at a counts the users of its
  * pane a + k whose d is 0 or more than k, each user exactly once (in its
- * first pane of the window). So the user is counted here at its nearest
- * earlier pane, and the nearest later pane that holds it (only when the
- * post came out of order: later panes are still open) now has it at
- * distance from this pane instead of from that earlier one. Panes within n
- * - 1 slides of an open pane are never freed (they share an open window),
- * so the search sees every pane that matters.
+ * first pane of the window). So the user is counted here under its
+ * distance to the nearest earlier pane holding it, and the nearest later
+ * pane holding it (there is one only when the post came out of order:
+ * later panes are then still open) moves it from its distance to that
+ * earlier pane to its distance to this one. Panes within n - 1 slides of an
+ * open pane are never freed (they share an open window), so the search
+ * sees every pane that matters.
  */
 static void window_users_link(struct window_spec *ws, size_t pos, const struct pp_post *post,
                               int year)
