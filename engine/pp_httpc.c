@@ -220,8 +220,8 @@ enum pp_err pp_httpc_send(struct pp_httpc *client, const struct pp_httpc_request
     client->errbuf[0] = '\0';
     err = httpc_setup(curl, req, resp, client->errbuf, &headers, msg, msg_len);
     if (err == PP_OK)
-        err = httpc_outcome(curl, curl_easy_perform(curl), req, client->errbuf, &resp->status,
-                            msg, msg_len);
+        err = httpc_outcome(curl, curl_easy_perform(curl), req, client->errbuf, &resp->status, msg,
+                            msg_len);
     /* The handle keeps pointers to the list and errbuf: drop them. */
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(headers);
@@ -331,8 +331,7 @@ static int httpc_on_socket(CURL *easy, curl_socket_t s, int what, void *userp, v
     if (sock == NULL)
         return -1;
     sock->multi = multi;
-    if (pp_uring_watch_start(multi->loop, s, events, httpc_on_ready, sock, &sock->watch) !=
-        PP_OK) {
+    if (pp_uring_watch_start(multi->loop, s, events, httpc_on_ready, sock, &sock->watch) != PP_OK) {
         free(sock);
         return -1;
     }

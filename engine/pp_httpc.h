@@ -116,8 +116,7 @@ void pp_httpc_multi_destroy(struct pp_httpc_multi *multi);
  * PP_ERR_NOMEM, PP_ERR_INTERNAL: nothing started, done is never called.
  */
 enum pp_err pp_httpc_multi_start(struct pp_httpc_multi *multi, const struct pp_httpc_request *req,
-                                 struct pp_httpc_response *resp, pp_httpc_done_fn done,
-                                 void *arg);
+                                 struct pp_httpc_response *resp, pp_httpc_done_fn done, void *arg);
 
 /*
  * Drives the transfers: waits up to timeout_ms (0: does not wait; -1: until

@@ -4,6 +4,7 @@
  */
 #include "pp_store.h"
 
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,8 +53,7 @@ static bool pp_store_list_has_key(const struct pp_store_list *list, const struct
     return false;
 }
 
-/* Relative, '/'-separated, no empty, "." or ".." segment. */
-static bool pp_store_key_is_valid(const char *key)
+bool pp_store_key_is_valid(const char *key)
 {
     const char *seg = key;
     size_t len;
@@ -308,4 +308,73 @@ void pp_store_close(struct pp_store *store)
     pp_store_report(store);
     free(store->url);
     free(store);
+}
+
+enum pp_err pp_store_download(const struct pp_store_options *options, char **dir,
+                              uint64_t *n_objects, uint64_t *n_bytes, char *msg, size_t msg_len)
+{
+    struct pp_store *store = NULL;
+    const char *tmpdir = getenv("TMPDIR");
+    uint64_t objects = 0;
+    uint64_t bytes = 0;
+    char *path = NULL;
+    enum pp_err err = PP_OK;
+
+    *dir = NULL;
+    if (options->url == NULL || strncmp(options->url, "s3://", 5) != 0) {
+        snprintf(msg, msg_len, "store %s: only s3:// lakes are downloaded",
+                 options->url != NULL ? options->url : "");
+        return PP_ERR_USAGE;
+    }
+    if (tmpdir == NULL || tmpdir[0] == '\0')
+        tmpdir = "/tmp";
+    store = calloc(1, sizeof *store);
+    path = malloc(strlen(tmpdir) + sizeof "/pinpipe-lake-XXXXXX");
+    if (store == NULL || path == NULL || (store->url = strdup(options->url)) == NULL) {
+        err = PP_ERR_NOMEM;
+        goto out;
+    }
+    sprintf(path, "%s/pinpipe-lake-XXXXXX", tmpdir);
+    if (mkdtemp(path) == NULL) {
+        snprintf(msg, msg_len, "store %s: cannot make a directory in %s", options->url, tmpdir);
+        free(path);
+        path = NULL;
+        err = PP_ERR_IO;
+        goto out;
+    }
+    store->max_in_flight =
+        options->max_in_flight ? options->max_in_flight : PP_STORE_DEFAULT_IN_FLIGHT;
+    err = pp_store_s3_download(store, options, path, &objects, &bytes, msg, msg_len);
+out:
+    if (err != PP_OK) {
+        pp_store_download_remove(path);
+        path = NULL;
+    }
+    if (store != NULL)
+        free(store->url);
+    free(store);
+    *dir = path;
+    if (n_objects != NULL)
+        *n_objects = objects;
+    if (n_bytes != NULL)
+        *n_bytes = bytes;
+    return err;
+}
+
+static int pp_store_remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st;
+    (void)type;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+void pp_store_download_remove(char *dir)
+{
+    if (dir == NULL)
+        return;
+    /* Depth first, not following links: the files, then their directories. */
+    nftw(dir, pp_store_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(dir);
 }

@@ -117,4 +117,25 @@ void pp_store_get_stats(const struct pp_store *store, struct pp_store_stats *sta
  */
 void pp_store_close(struct pp_store *store);
 
+/*
+ * Reading an S3 lake: copies every object under options->url (s3:// only;
+ * the endpoint, region and credential options as for pp_store_open) into
+ * a new temporary directory (under $TMPDIR, else /tmp), each at its key's
+ * path below the prefix, so that the local lake reader reads it
+ * (`pinpipe query` and `pinpipe replay --from s3://...`). Lists with
+ * ListObjectsV2 and fetches with up to max_in_flight parallel GETs,
+ * retried like puts. No preflight probe: read-only credentials work.
+ * *dir gets the directory (the caller removes it and frees the string
+ * with pp_store_download_remove). *n_objects, *n_bytes (may be NULL): what
+ * was copied. Errors: PP_ERR_USAGE (not an s3:// URL, a malformed one),
+ * PP_ERR_IO (unreachable, refused, a missing bucket, a local write), ...;
+ * msg gets one line. Blocks; any thread (it uses a client of its own).
+ */
+enum pp_err pp_store_download(const struct pp_store_options *options, char **dir,
+                              uint64_t *n_objects, uint64_t *n_bytes, char *msg, size_t msg_len);
+
+/* Removes the directory pp_store_download made, with everything in it,
+ * and frees the string. Accepts NULL. */
+void pp_store_download_remove(char *dir);
+
 #endif

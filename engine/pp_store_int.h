@@ -72,6 +72,10 @@ struct pp_store {
     char error[1600]; /* a key (at most 1024 bytes) and a cause */
 };
 
+/* A key pp_store_put accepts: relative, '/'-separated, no empty, "." or
+ * ".." segment, at most 1024 bytes. */
+bool pp_store_key_is_valid(const char *key);
+
 /* The backend reports a put's end: err PP_OK (durable) or the failure, with
  * cause (NULL when err is PP_OK) saying what failed; pp_store_error() then
  * gives "<key>: <cause>". Frees the put's data. */
@@ -88,5 +92,11 @@ enum pp_err pp_store_local_open(struct pp_store *store, const char *path, bool i
  * and options, sets up the client and runs the preflight probe. */
 enum pp_err pp_store_s3_open(struct pp_store *store, const struct pp_store_options *options,
                              char *msg, size_t msg_len);
+
+/* pp_store_download for s3:// URLs, with a store struct of its own (url and
+ * max_in_flight set) whose backend state it creates and destroys. */
+enum pp_err pp_store_s3_download(struct pp_store *store, const struct pp_store_options *options,
+                                 const char *dir, uint64_t *n_objects, uint64_t *n_bytes, char *msg,
+                                 size_t msg_len);
 
 #endif

@@ -24,11 +24,14 @@
  * XML answers (UploadId, an error's Code and Message) are read with
  * libexpat, here only.
  */
+#include <errno.h>
 #include <expat.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,14 +54,17 @@
 /* The preflight probe's time limit (pp_store_open blocks that long at
  * most, when an endpoint accepts connections and never answers). */
 #define S3_PROBE_TIMEOUT_MS 10000L
+/* A download's request is tried this many times at most (a batch command
+ * should end); its first listing page once (a preflight). */
+#define S3_DOWNLOAD_MAX_ATTEMPTS 8
 /* Enough for AWS's upload ids, error codes and messages. */
 #define S3_XML_TEXT_MAX 1024
 
 struct pp_store_s3 {
     struct pp_uring *loop; /* NULL: libcurl polls (io_uring unavailable or off) */
     struct pp_httpc_multi *multi;
-    struct pp_awscred *cred;  /* NULL when the keys come from the options */
-    char *access_key_id;      /* the options' keys, wiped at destroy */
+    struct pp_awscred *cred; /* NULL when the keys come from the options */
+    char *access_key_id;     /* the options' keys, wiped at destroy */
     char *secret_access_key;
     char *bucket;
     char *prefix;   /* "" or "dir/sub/" (with its '/') */
@@ -79,15 +85,24 @@ enum s3_step {
     S3_ABORT,
     S3_PROBE_PUT,
     S3_PROBE_DELETE,
+    S3_LIST, /* ListObjectsV2, one page (pp_store_download) */
+    S3_GET,  /* GetObject (pp_store_download) */
 };
 
-/* A put in flight (put->impl), or the preflight probe (put NULL). */
+struct s3_download;
+
+/* A put in flight (put->impl), the preflight probe, or a request of a
+ * download (put NULL). */
 struct s3_put {
     struct pp_store *store;
     struct pp_store_put *put;
+    struct s3_download *dl; /* a download's request: told at the end */
+    struct s3_put *dl_prev; /* in the download's list of live requests */
+    struct s3_put *dl_next;
     enum s3_step step;
-    unsigned attempt; /* of this step; 0 the first time */
-    int64_t due_ms;   /* when a retry starts */
+    unsigned attempt;     /* of this step; 0 the first time */
+    int64_t due_ms;       /* when a retry starts */
+    bool is_conn_failure; /* the retry is after a transport failure */
     struct s3_put *next_retry;
     char *key; /* the object key in the bucket (prefix included) */
     const char *body;
@@ -96,11 +111,12 @@ struct s3_put {
     /* Multipart. */
     char *upload_id;
     size_t n_parts;
-    size_t part; /* the part being sent, from 0 */
+    size_t part;            /* the part being sent, from 0 */
     struct pp_buf complete; /* CompleteMultipartUpload's body, built part by part */
     /* The failure an abort reports once done. */
     enum pp_err fail_err;
     char fail_msg[512];
+    const char *dl_prefix; /* S3_LIST: the prefix listed */
     /* The probe's outcome. */
     bool is_done;
     /* The answer of the request in flight. */
@@ -121,6 +137,8 @@ static const char *s3_step_method(enum s3_step step)
     case S3_COMPLETE: return "POST";
     case S3_ABORT:
     case S3_PROBE_DELETE: return "DELETE";
+    case S3_LIST:
+    case S3_GET: return "GET";
     }
     return "GET";
 }
@@ -243,11 +261,15 @@ static enum pp_err s3_send(struct s3_put *sp, const char *method,
     pp_buf_init(&path);
     pp_buf_init(&url);
     pp_buf_init(&host_line);
-    if (sp->sha[0] == '\0' &&
-        (err = pp_sigv4_sha256_hex(sp->body, sp->body_len, sp->sha)) != PP_OK)
+    if (sp->sha[0] == '\0' && (err = pp_sigv4_sha256_hex(sp->body, sp->body_len, sp->sha)) != PP_OK)
         goto out;
-    err = s3->is_path_style ? pp_buf_printf(&path, "/%s/%s", s3->bucket, sp->key)
-                            : pp_buf_printf(&path, "/%s", sp->key);
+    /* A bucket-level request (ListObjectsV2) has no key: "/bucket" or "/". */
+    if (sp->key[0] == '\0')
+        err = s3->is_path_style ? pp_buf_printf(&path, "/%s", s3->bucket)
+                                : pp_buf_append_str(&path, "/");
+    else
+        err = s3->is_path_style ? pp_buf_printf(&path, "/%s/%s", s3->bucket, sp->key)
+                                : pp_buf_printf(&path, "/%s", sp->key);
     if (err == PP_OK)
         err = pp_buf_append_str(&url, s3->base_url);
     if (err == PP_OK)
@@ -294,8 +316,7 @@ static enum pp_err s3_send(struct s3_put *sp, const char *method,
     req.headers = lines;
     req.body = sp->body;
     req.body_len = sp->body_len;
-    req.timeout_ms = timeout_ms > 0 ? timeout_ms
-                                    : S3_TIMEOUT_BASE_MS + (long)(sp->body_len / 1024);
+    req.timeout_ms = timeout_ms > 0 ? timeout_ms : S3_TIMEOUT_BASE_MS + (long)(sp->body_len / 1024);
     sp->resp.body.len = 0;
     sp->resp_headers.len = 0;
     err = pp_httpc_multi_start(s3->multi, &req, &sp->resp, s3_on_done, sp);
@@ -324,9 +345,35 @@ static void s3_put_free(struct s3_put *sp)
     free(sp);
 }
 
+static void s3_download_done(struct s3_put *sp, enum pp_err err, const char *msg);
+
+static bool s3_is_probe(const struct s3_put *sp)
+{
+    return sp->step == S3_PROBE_PUT || sp->step == S3_PROBE_DELETE;
+}
+
+/* A transient failure of sp's step may be retried: puts always (the lake
+ * must not lose records), not the probe nor an abort, a download's
+ * requests a few times, its first page never (bad endpoints, missing
+ * buckets and refused credentials end the command at once). */
+static bool s3_may_retry(const struct s3_put *sp)
+{
+    if (s3_is_probe(sp) || sp->step == S3_ABORT)
+        return false;
+    if (sp->dl == NULL)
+        return true;
+    if (sp->step == S3_LIST && sp->upload_id == NULL)
+        return false;
+    return sp->attempt + 1 < S3_DOWNLOAD_MAX_ATTEMPTS;
+}
+
 /* The put (or probe) ends: err PP_OK or its failure with msg. */
 static void s3_end(struct s3_put *sp, enum pp_err err, const char *msg)
 {
+    if (sp->dl != NULL) {
+        s3_download_done(sp, err, msg);
+        return;
+    }
     if (sp->put == NULL) {
         sp->fail_err = err;
         if (err != PP_OK && msg != sp->fail_msg)
@@ -364,8 +411,10 @@ static void s3_fail(struct s3_put *sp, enum pp_err err, const char *msg)
     s3_end(sp, err, msg);
 }
 
-/* Schedules the step again after its backoff. */
-static void s3_retry(struct s3_put *sp, const char *why)
+/* Schedules the step again after its backoff. is_conn_failure: the
+ * failure was the connection's (refused, reset, timed out), not an answer
+ * (5xx, throttling). */
+static void s3_retry(struct s3_put *sp, const char *why, bool is_conn_failure)
 {
     struct pp_store_s3 *s3 = sp->store->state;
     unsigned shift = sp->attempt < 20 ? sp->attempt : 20;
@@ -380,19 +429,36 @@ static void s3_retry(struct s3_put *sp, const char *why)
     /* The first retry of a step, then every power of two: S3 down for
      * minutes does not flood the log. */
     if ((sp->attempt & (sp->attempt - 1)) == 0)
-        pp_log_warn("store %s: %s: %s; retry %u in %lld ms", sp->store->url, sp->key, why,
-                    sp->attempt, (long long)delay);
+        pp_log_warn("store %s: %s: %s; retry %u in %lld ms", sp->store->url,
+                    sp->key[0] != '\0' ? sp->key : "(the bucket)", why, sp->attempt,
+                    (long long)delay);
     sp->due_ms = pp_clock_ms() + delay;
+    sp->is_conn_failure = is_conn_failure;
     sp->next_retry = s3->retrying;
     s3->retrying = sp;
+}
+
+/*
+ * S3 answered: the steps waiting after a connection failure (S3 was
+ * unreachable, most likely the same outage) are due now, rather than after
+ * a backoff that grew with the outage's length. Those waiting after an
+ * answer (5xx, SlowDown) keep their backoff: S3 asked for less load.
+ */
+static void s3_kick(struct pp_store_s3 *s3)
+{
+    int64_t now = pp_clock_ms();
+
+    for (struct s3_put *sp = s3->retrying; sp != NULL; sp = sp->next_retry)
+        if (sp->is_conn_failure && sp->due_ms > now)
+            sp->due_ms = now;
 }
 
 /* An error answer is worth repeating. */
 static bool s3_is_transient(unsigned status, const char *code)
 {
-    return status >= 500 || status == 429 || status == 408 ||
-           strcmp(code, "RequestTimeout") == 0 || strcmp(code, "SlowDown") == 0 ||
-           strcmp(code, "ExpiredToken") == 0 || strcmp(code, "InternalError") == 0;
+    return status >= 500 || status == 429 || status == 408 || strcmp(code, "RequestTimeout") == 0 ||
+           strcmp(code, "SlowDown") == 0 || strcmp(code, "ExpiredToken") == 0 ||
+           strcmp(code, "InternalError") == 0;
 }
 
 /* Appends part number n's entry to CompleteMultipartUpload's body. */
@@ -401,8 +467,9 @@ static enum pp_err s3_complete_add(struct s3_put *sp, size_t n, const char *etag
     if (sp->complete.len == 0 &&
         pp_buf_append_str(&sp->complete, "<CompleteMultipartUpload>") != PP_OK)
         return PP_ERR_NOMEM;
-    return pp_buf_printf(&sp->complete, "<Part><PartNumber>%zu</PartNumber><ETag>%.*s</ETag></Part>",
-                         n, (int)etag_len, etag);
+    return pp_buf_printf(&sp->complete,
+                         "<Part><PartNumber>%zu</PartNumber><ETag>%.*s</ETag></Part>", n,
+                         (int)etag_len, etag);
 }
 
 /* Points the body at part sp->part: a slice of the put's bytes, parts of
@@ -437,7 +504,9 @@ static void s3_advance(struct s3_put *sp)
         sp->sha[0] = '\0';
         s3_step_start(sp);
         return;
-    case S3_PROBE_DELETE: s3_end(sp, PP_OK, NULL); return;
+    case S3_PROBE_DELETE:
+    case S3_LIST:
+    case S3_GET: s3_end(sp, PP_OK, NULL); return;
     case S3_CREATE:
         if (!s3_xml_text(sp->resp.body.data, sp->resp.body.len, "UploadId", text, sizeof text) ||
             text[0] == '\0') {
@@ -488,11 +557,11 @@ static void s3_on_done(void *arg, const struct pp_httpc_result *result)
     char text[S3_XML_TEXT_MAX];
     char msg[S3_XML_TEXT_MAX + 256];
     const char *method = s3_step_method(sp->step);
-    bool is_probe = sp->put == NULL;
+    bool is_probe = s3_is_probe(sp);
 
     if (result->err != PP_OK) {
-        if (result->is_retriable && !is_probe && sp->step != S3_ABORT) {
-            s3_retry(sp, result->msg);
+        if (result->is_retriable && s3_may_retry(sp)) {
+            s3_retry(sp, result->msg, true);
             return;
         }
         snprintf(msg, sizeof msg, "%s%s", is_probe ? "preflight " : "", result->msg);
@@ -503,6 +572,7 @@ static void s3_on_done(void *arg, const struct pp_httpc_result *result)
     /* CompleteMultipartUpload may answer 200 and fail in the body. */
     if (result->status >= 200 && result->status < 300 &&
         !(sp->step == S3_COMPLETE && code[0] != '\0')) {
+        s3_kick(sp->store->state);
         s3_advance(sp);
         return;
     }
@@ -512,14 +582,14 @@ static void s3_on_done(void *arg, const struct pp_httpc_result *result)
     }
     s3_xml_text(sp->resp.body.data, sp->resp.body.len, "Message", text, sizeof text);
     snprintf(msg, sizeof msg, "%s%s: HTTP %u %s%s%s", is_probe ? "preflight " : "", method,
-             result->status, code[0] != '\0' ? code : "(no error code)", text[0] != '\0' ? ": " : "",
-             text);
-    if (!is_probe && sp->step != S3_ABORT && s3_is_transient(result->status, code)) {
+             result->status, code[0] != '\0' ? code : "(no error code)",
+             text[0] != '\0' ? ": " : "", text);
+    if (s3_may_retry(sp) && s3_is_transient(result->status, code)) {
         struct pp_store_s3 *s3 = sp->store->state;
 
         if (strcmp(code, "ExpiredToken") == 0 && s3->cred != NULL)
             pp_awscred_invalidate(s3->cred);
-        s3_retry(sp, msg);
+        s3_retry(sp, msg, false);
         return;
     }
     s3_fail(sp, PP_ERR_IO, msg);
@@ -528,7 +598,7 @@ static void s3_on_done(void *arg, const struct pp_httpc_result *result)
 /* Starts (or starts again) sp's current step. */
 static void s3_step_start(struct s3_put *sp)
 {
-    struct pp_sigv4_param params[2];
+    struct pp_sigv4_param params[3];
     size_t n_params = 0;
     char part_number[24];
     char msg[512] = "";
@@ -536,38 +606,44 @@ static void s3_step_start(struct s3_put *sp)
     enum pp_err err;
 
     switch (sp->step) {
-    case S3_CREATE:
-        params[n_params++] = (struct pp_sigv4_param){"uploads", NULL};
-        break;
+    case S3_CREATE: params[n_params++] = (struct pp_sigv4_param){"uploads", NULL}; break;
     case S3_PART:
         snprintf(part_number, sizeof part_number, "%zu", sp->part + 1);
         params[n_params++] = (struct pp_sigv4_param){"partNumber", part_number};
         params[n_params++] = (struct pp_sigv4_param){"uploadId", sp->upload_id};
         break;
     case S3_COMPLETE:
-    case S3_ABORT:
-        params[n_params++] = (struct pp_sigv4_param){"uploadId", sp->upload_id};
-        break;
+    case S3_ABORT: params[n_params++] = (struct pp_sigv4_param){"uploadId", sp->upload_id}; break;
     case S3_PROBE_PUT:
     case S3_PROBE_DELETE: timeout_ms = S3_PROBE_TIMEOUT_MS; break;
-    case S3_PUT_OBJECT: break;
+    case S3_LIST:
+        params[n_params++] = (struct pp_sigv4_param){"list-type", "2"};
+        params[n_params++] = (struct pp_sigv4_param){"prefix", sp->dl_prefix};
+        if (sp->upload_id != NULL) /* the continuation token */
+            params[n_params++] = (struct pp_sigv4_param){"continuation-token", sp->upload_id};
+        else /* the first page is the download's preflight */
+            timeout_ms = S3_PROBE_TIMEOUT_MS;
+        break;
+    case S3_PUT_OBJECT:
+    case S3_GET: break;
     }
     err = s3_send(sp, s3_step_method(sp->step), params, n_params, timeout_ms, msg, sizeof msg);
     if (err == PP_OK)
         return;
     /* Credentials that could not be refreshed may come back. */
-    if (err == PP_ERR_IO && sp->put != NULL && sp->step != S3_ABORT) {
-        s3_retry(sp, msg);
+    if (err == PP_ERR_IO && s3_may_retry(sp)) {
+        s3_retry(sp, msg, false);
         return;
     }
     s3_fail(sp, err, msg);
 }
 
-static struct s3_put *s3_put_new(struct pp_store *store, const char *key)
+/* A request state for key (under the store's prefix when is_prefixed). */
+static struct s3_put *s3_req_new(struct pp_store *store, const char *key, bool is_prefixed)
 {
     struct pp_store_s3 *s3 = store->state;
     struct s3_put *sp = calloc(1, sizeof *sp);
-    size_t prefix_len = strlen(s3->prefix);
+    size_t prefix_len = is_prefixed ? strlen(s3->prefix) : 0;
     size_t key_len = strlen(key);
 
     if (sp == NULL)
@@ -585,6 +661,11 @@ static struct s3_put *s3_put_new(struct pp_store *store, const char *key)
     pp_buf_init(&sp->resp.body);
     sp->resp.headers = &sp->resp_headers;
     return sp;
+}
+
+static struct s3_put *s3_put_new(struct pp_store *store, const char *key)
+{
+    return s3_req_new(store, key, true);
 }
 
 static enum pp_err s3_start(struct pp_store *store, struct pp_store_put *put, char *msg,
@@ -824,8 +905,10 @@ out:
     return err;
 }
 
-enum pp_err pp_store_s3_open(struct pp_store *store, const struct pp_store_options *options,
-                             char *msg, size_t msg_len)
+/* Everything of pp_store_s3_open but the probe and the log line. On error
+ * the caller calls s3_destroy. */
+static enum pp_err s3_setup(struct pp_store *store, const struct pp_store_options *options,
+                            char *msg, size_t msg_len)
 {
     struct pp_store_s3 *s3 = calloc(1, sizeof *s3);
     const char *url = store->url;
@@ -841,7 +924,7 @@ enum pp_err pp_store_s3_open(struct pp_store *store, const struct pp_store_optio
         seed = (uint64_t)pp_clock_ms() ^ ((uint64_t)getpid() << 32);
     s3->rng = seed | 1;
     s3->region = strdup(options->region != NULL && options->region[0] != '\0' ? options->region
-                                                                               : "us-east-1");
+                                                                              : "us-east-1");
     if (s3->region == NULL) {
         err = PP_ERR_NOMEM;
         goto out;
@@ -859,8 +942,8 @@ enum pp_err pp_store_s3_open(struct pp_store *store, const struct pp_store_optio
     }
     if ((options->access_key_id != NULL && options->access_key_id[0] != '\0') !=
         (options->secret_access_key != NULL && options->secret_access_key[0] != '\0')) {
-        snprintf(msg, msg_len,
-                 "store %s: aws.access.key.id and aws.secret.access.key go together", url);
+        snprintf(msg, msg_len, "store %s: aws.access.key.id and aws.secret.access.key go together",
+                 url);
         err = PP_ERR_USAGE;
         goto out;
     }
@@ -893,17 +976,356 @@ enum pp_err pp_store_s3_open(struct pp_store *store, const struct pp_store_optio
         snprintf(msg, msg_len, "store %s: cannot create the HTTP client: %s", url, pp_err_str(err));
         goto out;
     }
+out:
+    return err;
+}
+
+enum pp_err pp_store_s3_open(struct pp_store *store, const struct pp_store_options *options,
+                             char *msg, size_t msg_len)
+{
+    struct pp_store_s3 *s3;
+    enum pp_err err;
+
+    if ((err = s3_setup(store, options, msg, msg_len)) != PP_OK)
+        goto out;
     if ((err = s3_preflight(store, msg, msg_len)) != PP_OK)
         goto out;
+    s3 = store->state;
     pp_log_info("store %s: S3 at %s (%s), region %s, credentials: %s, multipart from %zu bytes, "
                 "%s, %zu objects in flight",
-                url, s3->base_url, s3->is_path_style ? "path-style" : "virtual-hosted",
-                s3->region,
-                s3->cred != NULL ? pp_awscred_describe(s3->cred) : "configuration keys",
-                s3->part_size, s3->loop != NULL ? "sockets on io_uring" : "sockets polled by libcurl",
+                store->url, s3->base_url, s3->is_path_style ? "path-style" : "virtual-hosted",
+                s3->region, s3->cred != NULL ? pp_awscred_describe(s3->cred) : "configuration keys",
+                s3->part_size,
+                s3->loop != NULL ? "sockets on io_uring" : "sockets polled by libcurl",
                 store->max_in_flight);
 out:
     if (err != PP_OK)
         s3_destroy(store);
+    return err;
+}
+
+/* --- downloads (pp_store_download) --- */
+
+/*
+ * A download lists the prefix with ListObjectsV2 (one page at a time,
+ * following NextContinuationToken) and fetches each key with GetObject as
+ * soon as it is listed, max_in_flight at a time, through the same client,
+ * signing, retries and backoff as the puts. Each object is written to a
+ * file under the directory at its key's path below the prefix.
+ */
+struct s3_download {
+    struct pp_store *store;
+    const char *dir;
+    char **keys; /* listed, full keys */
+    size_t n_keys;
+    size_t cap_keys;
+    size_t next;         /* the next key to fetch */
+    size_t running;      /* GETs started, not ended */
+    bool is_listing;     /* a page is being listed */
+    struct s3_put *live; /* every request not yet ended */
+    uint64_t objects;
+    uint64_t bytes;
+    enum pp_err err; /* the first failure */
+    char msg[1200];
+};
+
+/* Collects the keys of a ListObjectsV2 page (Contents/Key). */
+struct s3_list_xml {
+    struct s3_download *dl;
+    bool is_in_contents;
+    bool is_in_key;
+    struct pp_buf key;
+    bool is_oom;
+};
+
+static void XMLCALL s3_list_start(void *arg, const XML_Char *name, const XML_Char **attrs)
+{
+    struct s3_list_xml *x = arg;
+
+    (void)attrs;
+    if (strcmp(name, "Contents") == 0)
+        x->is_in_contents = true;
+    else if (x->is_in_contents && strcmp(name, "Key") == 0) {
+        x->is_in_key = true;
+        x->key.len = 0;
+    }
+}
+
+static void XMLCALL s3_list_end(void *arg, const XML_Char *name)
+{
+    struct s3_list_xml *x = arg;
+    struct s3_download *dl = x->dl;
+    char **keys;
+
+    if (strcmp(name, "Contents") == 0) {
+        x->is_in_contents = false;
+        return;
+    }
+    if (!x->is_in_key || strcmp(name, "Key") != 0)
+        return;
+    x->is_in_key = false;
+    keys = pp_array_reserve(dl->keys, &dl->cap_keys, dl->n_keys, sizeof *keys, 64);
+    if (keys == NULL ||
+        (keys[dl->n_keys] = strndup(x->key.data != NULL ? x->key.data : "", x->key.len)) == NULL) {
+        if (keys != NULL)
+            dl->keys = keys;
+        x->is_oom = true;
+        return;
+    }
+    dl->keys = keys;
+    dl->n_keys++;
+}
+
+static void XMLCALL s3_list_chars(void *arg, const XML_Char *text, int len)
+{
+    struct s3_list_xml *x = arg;
+
+    if (x->is_in_key && len > 0 && pp_buf_append(&x->key, text, (size_t)len) != PP_OK)
+        x->is_oom = true;
+}
+
+/* Adds the keys of one page; *token gets NextContinuationToken ("" on the
+ * last page). */
+static enum pp_err s3_list_page(struct s3_download *dl, const struct pp_buf *body, char *token,
+                                size_t token_cap)
+{
+    struct s3_list_xml x = {.dl = dl};
+    char truncated[16];
+    XML_Parser parser;
+    bool is_ok;
+
+    pp_buf_init(&x.key);
+    if (body->len == 0 || body->len > INT32_MAX || (parser = XML_ParserCreate(NULL)) == NULL)
+        return PP_ERR_CORRUPT;
+    XML_SetUserData(parser, &x);
+    XML_SetElementHandler(parser, s3_list_start, s3_list_end);
+    XML_SetCharacterDataHandler(parser, s3_list_chars);
+    is_ok = XML_Parse(parser, body->data, (int)body->len, 1) == XML_STATUS_OK;
+    XML_ParserFree(parser);
+    pp_buf_cleanup(&x.key);
+    if (x.is_oom)
+        return PP_ERR_NOMEM;
+    if (!is_ok)
+        return PP_ERR_CORRUPT;
+    token[0] = '\0';
+    if (s3_xml_text(body->data, body->len, "IsTruncated", truncated, sizeof truncated) &&
+        strcmp(truncated, "true") == 0 &&
+        (!s3_xml_text(body->data, body->len, "NextContinuationToken", token, token_cap) ||
+         token[0] == '\0'))
+        return PP_ERR_CORRUPT;
+    return PP_OK;
+}
+
+/* mkdir -p of path's parent directories (path is dir/relative). */
+static int s3_make_parents(char *path, size_t from)
+{
+    for (char *p = path + from; (p = strchr(p, '/')) != NULL; p++) {
+        *p = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+            *p = '/';
+            return -1;
+        }
+        *p = '/';
+    }
+    return 0;
+}
+
+/* Writes a fetched object under dl->dir. msg on failure. */
+static enum pp_err s3_download_write(struct s3_download *dl, const char *rel,
+                                     const struct pp_buf *body, char *msg, size_t msg_len)
+{
+    struct pp_buf path;
+    size_t off = 0;
+    int fd = -1;
+    enum pp_err err;
+
+    pp_buf_init(&path);
+    err = pp_buf_printf(&path, "%s/%s", dl->dir, rel);
+    if (err != PP_OK)
+        return err;
+    if (s3_make_parents(path.data, strlen(dl->dir) + 1) != 0 ||
+        (fd = open(path.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+        goto fail;
+    while (off < body->len) {
+        ssize_t n = write(fd, body->data + off, body->len - off);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            goto fail;
+        off += (size_t)n;
+    }
+    if (close(fd) != 0) {
+        fd = -1;
+        goto fail;
+    }
+    pp_buf_cleanup(&path);
+    return PP_OK;
+fail:
+    snprintf(msg, msg_len, "write %s: %s", path.data, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    pp_buf_cleanup(&path);
+    return PP_ERR_IO;
+}
+
+static void s3_download_unlink(struct s3_download *dl, struct s3_put *sp)
+{
+    if (sp->dl_prev != NULL)
+        sp->dl_prev->dl_next = sp->dl_next;
+    else
+        dl->live = sp->dl_next;
+    if (sp->dl_next != NULL)
+        sp->dl_next->dl_prev = sp->dl_prev;
+    sp->dl_prev = NULL;
+    sp->dl_next = NULL;
+}
+
+static struct s3_put *s3_download_req(struct s3_download *dl, const char *key, enum s3_step step)
+{
+    struct s3_put *sp = s3_req_new(dl->store, key, false);
+
+    if (sp == NULL)
+        return NULL;
+    sp->dl = dl;
+    sp->step = step;
+    sp->dl_next = dl->live;
+    if (dl->live != NULL)
+        dl->live->dl_prev = sp;
+    dl->live = sp;
+    return sp;
+}
+
+static void s3_download_fail(struct s3_download *dl, enum pp_err err, const char *key,
+                             const char *msg)
+{
+    if (dl->err != PP_OK)
+        return;
+    dl->err = err;
+    snprintf(dl->msg, sizeof dl->msg, "store %s: %s: %s", dl->store->url,
+             key[0] != '\0' ? key : "ListObjectsV2", msg);
+}
+
+/* A request of the download ended (s3_end). */
+static void s3_download_done(struct s3_put *sp, enum pp_err err, const char *msg)
+{
+    struct s3_download *dl = sp->dl;
+    struct pp_store_s3 *s3 = dl->store->state;
+    char token[S3_XML_TEXT_MAX];
+    char cause[512];
+
+    if (sp->step == S3_LIST)
+        dl->is_listing = false;
+    else
+        dl->running--;
+    if (err != PP_OK) {
+        s3_download_fail(dl, err, sp->key, msg);
+    } else if (sp->step == S3_GET) {
+        err = s3_download_write(dl, sp->key + strlen(s3->prefix), &sp->resp.body, cause,
+                                sizeof cause);
+        if (err != PP_OK) {
+            s3_download_fail(dl, err, sp->key, cause);
+        } else {
+            dl->objects++;
+            dl->bytes += sp->resp.body.len;
+        }
+    } else if ((err = s3_list_page(dl, &sp->resp.body, token, sizeof token)) != PP_OK) {
+        s3_download_fail(dl, err, "",
+                         err == PP_ERR_NOMEM ? "out of memory"
+                                             : "a malformed ListObjectsV2 answer");
+    } else if (token[0] != '\0') {
+        /* The next page, with the same request state. */
+        free(sp->upload_id);
+        sp->upload_id = strdup(token);
+        if (sp->upload_id == NULL) {
+            s3_download_fail(dl, PP_ERR_NOMEM, "", "out of memory");
+        } else {
+            dl->is_listing = true;
+            sp->attempt = 0;
+            s3_step_start(sp);
+            return;
+        }
+    }
+    s3_download_unlink(dl, sp);
+    s3_put_free(sp);
+}
+
+/* A listed key worth fetching: under the prefix, not the preflight's,
+ * not a "directory" marker, no segment that would leave the directory. */
+static bool s3_download_wants(const struct pp_store_s3 *s3, const char *key)
+{
+    size_t prefix_len = strlen(s3->prefix);
+
+    if (strncmp(key, s3->prefix, prefix_len) != 0)
+        return false;
+    return strncmp(key + prefix_len, "_pinpipe/", 9) != 0 &&
+           pp_store_key_is_valid(key + prefix_len);
+}
+
+enum pp_err pp_store_s3_download(struct pp_store *store, const struct pp_store_options *options,
+                                 const char *dir, uint64_t *n_objects, uint64_t *n_bytes, char *msg,
+                                 size_t msg_len)
+{
+    struct s3_download dl;
+    struct pp_store_s3 *s3;
+    struct s3_put *sp;
+    enum pp_err err;
+
+    memset(&dl, 0, sizeof dl);
+    dl.store = store;
+    dl.dir = dir;
+    if ((err = s3_setup(store, options, msg, msg_len)) != PP_OK)
+        goto out;
+    s3 = store->state;
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        snprintf(msg, msg_len, "store %s: mkdir %s: %s", store->url, dir, strerror(errno));
+        err = PP_ERR_IO;
+        goto out;
+    }
+    sp = s3_download_req(&dl, "", S3_LIST);
+    if (sp == NULL) {
+        err = PP_ERR_NOMEM;
+        goto out;
+    }
+    sp->dl_prefix = s3->prefix;
+    dl.is_listing = true;
+    s3_step_start(sp);
+    while (dl.err == PP_OK && (dl.is_listing || dl.running > 0 || dl.next < dl.n_keys)) {
+        while (dl.err == PP_OK && dl.running < store->max_in_flight && dl.next < dl.n_keys) {
+            const char *key = dl.keys[dl.next++];
+
+            if (!s3_download_wants(s3, key))
+                continue;
+            if ((sp = s3_download_req(&dl, key, S3_GET)) == NULL) {
+                s3_download_fail(&dl, PP_ERR_NOMEM, key, "out of memory");
+                break;
+            }
+            dl.running++;
+            s3_step_start(sp);
+        }
+        if (dl.err == PP_OK && (err = s3_poll(store, 1000)) != PP_OK)
+            s3_download_fail(&dl, err, "", "the HTTP client failed");
+    }
+    err = dl.err;
+    if (err != PP_OK)
+        snprintf(msg, msg_len, "%s", dl.msg);
+    else
+        pp_log_info("store %s: %llu objects, %llu bytes downloaded into %s (%llu retries)",
+                    store->url, (unsigned long long)dl.objects, (unsigned long long)dl.bytes, dir,
+                    (unsigned long long)store->stats.retries);
+    *n_objects = dl.objects;
+    *n_bytes = dl.bytes;
+out:
+    /* Requests still running (after a failure) are abandoned with the
+     * client, then freed. */
+    s3_destroy(store);
+    while (dl.live != NULL) {
+        sp = dl.live;
+        s3_download_unlink(&dl, sp);
+        s3_put_free(sp);
+    }
+    for (size_t i = 0; i < dl.n_keys; i++)
+        free(dl.keys[i]);
+    free(dl.keys);
     return err;
 }

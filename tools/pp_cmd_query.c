@@ -22,6 +22,7 @@
 #include "pp_post.h"
 #include "pp_query.h"
 #include "pp_render.h"
+#include "pp_store.h"
 
 #define QUERY_BATCH_MIN (4u << 20)
 #define QUERY_PREFETCH 8
@@ -33,7 +34,12 @@ static const char query_usage[] =
     "sink layout: <lake>/topics/<topic>/.../<topic>+<partition>+<offset>.json[.zst]).\n"
     "\n"
     "options:\n"
-    "  --from <dir>            the lake's root directory (required)\n"
+    "  --from <dir>|s3://bucket[/prefix]\n"
+    "                          the lake: its root directory, or an S3 lake\n"
+    "                          (copied to a temporary directory first; AWS\n"
+    "                          credentials from the environment, profile or role)\n"
+    "  --store-url <url>       http(s)://host:port of an S3-compatible store\n"
+    "  --region <region>       the S3 region (default us-east-1)\n"
     "  --format table|csv|json output format (default table)\n"
     "  --query <name>          print only this query (repeatable)\n"
     "  --prefix <prefix>       topic prefix, when the lake holds several\n"
@@ -52,6 +58,8 @@ static const char query_usage[] =
 
 struct query_opts {
     const char *from;
+    const char *store_url;
+    const char *region;
     const char *prefix;
     const char *topics_dir;
     enum pp_render_format format;
@@ -65,7 +73,16 @@ struct query_opts {
 
 static int query_parse_args(int argc, char **argv, struct query_opts *o)
 {
-    enum { OPT_PREFIX = 256, OPT_TOPICS_DIR, OPT_SKIP, OPT_MAX, OPT_WORKERS, OPT_QUIET };
+    enum {
+        OPT_PREFIX = 256,
+        OPT_TOPICS_DIR,
+        OPT_SKIP,
+        OPT_MAX,
+        OPT_WORKERS,
+        OPT_QUIET,
+        OPT_STORE_URL,
+        OPT_REGION
+    };
     static const struct option longopts[] = {
         {"from", required_argument, NULL, 'f'},
         {"format", required_argument, NULL, 'F'},
@@ -76,6 +93,8 @@ static int query_parse_args(int argc, char **argv, struct query_opts *o)
         {"max-record-bytes", required_argument, NULL, OPT_MAX},
         {"workers", required_argument, NULL, OPT_WORKERS},
         {"quiet", no_argument, NULL, OPT_QUIET},
+        {"store-url", required_argument, NULL, OPT_STORE_URL},
+        {"region", required_argument, NULL, OPT_REGION},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -129,6 +148,8 @@ static int query_parse_args(int argc, char **argv, struct query_opts *o)
             break;
         }
         case OPT_QUIET: o->is_quiet = true; break;
+        case OPT_STORE_URL: o->store_url = optarg; break;
+        case OPT_REGION: o->region = optarg; break;
         case 'h': fputs(query_usage, stdout); return -1;
         case ':': return pp_cli_usage_error("query", "option %s needs a value", argv[optind - 1]);
         default: return pp_cli_usage_error("query", "unknown option '%s'", argv[optind - 1]);
@@ -200,6 +221,7 @@ int pp_cmd_query(int argc, char **argv)
     struct pp_buf out;
     size_t n_tables = 0;
     char msg[1024];
+    char *copy = NULL; /* the local copy of an S3 lake */
     enum pp_err err;
     enum pp_err consume_err;
     int rc = 1;
@@ -213,6 +235,17 @@ int pp_cmd_query(int argc, char **argv)
     pp_post_table_init(&table);
     pp_query_init(&q);
     pp_buf_init(&out);
+    memset(&listing, 0, sizeof listing);
+    if (strncmp(o.from, "s3://", 5) == 0) {
+        struct pp_store_options sopt = {.url = o.from, .endpoint = o.store_url, .region = o.region};
+
+        if ((err = pp_store_download(&sopt, &copy, NULL, NULL, msg, sizeof msg))) {
+            fprintf(stderr, "pinpipe: query: %s\n", msg);
+            rc = err == PP_ERR_USAGE ? 2 : 1;
+            goto out;
+        }
+        o.from = copy;
+    }
     err = pp_lake_list(o.from, o.topics_dir, o.prefix, &listing, msg, sizeof msg);
     if (err) {
         fprintf(stderr, "pinpipe: query: %s\n", msg[0] ? msg : pp_err_str(err));
@@ -291,5 +324,6 @@ out:
     pp_post_table_cleanup(&table);
     pp_lake_reader_destroy(reader);
     pp_lake_listing_cleanup(&listing);
+    pp_store_download_remove(copy);
     return rc;
 }

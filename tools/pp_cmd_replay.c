@@ -73,7 +73,11 @@ static const char replay_usage[] =
     "partitioner.class, ...; docs/config.md).\n"
     "\n"
     "options:\n"
-    "  --from <lake>           the lake's root directory (required)\n"
+    "  --from <lake>           the lake's root directory, or s3://bucket[/prefix]\n"
+    "                          (copied to a temporary directory first) (required)\n"
+    "  --from-store-url <url>  http(s)://host:port of the S3-compatible store of\n"
+    "                          an s3:// --from (default: AWS)\n"
+    "  --from-region <region>  its region (default us-east-1)\n"
     "  --to kafka://<bootstrap> the Kafka bootstrap servers (required)\n"
     "  --rate <n>|max          records per second, on average (default max)\n"
     "  --prefix <prefix>       the lake's topic prefix, when it holds several\n"
@@ -89,6 +93,8 @@ static const char replay_usage[] =
 
 struct replay_opts {
     const char *from;
+    const char *from_store_url; /* an s3:// --from's endpoint */
+    const char *from_region;
     const char *to;
     const char *bootstrap; /* the part of --to after kafka:// */
     const char *prefix;    /* NULL: discovered */
@@ -123,6 +129,8 @@ static int replay_parse_args(int argc, char **argv, struct replay_opts *o)
         OPT_QUIET,
         OPT_HELP,
         OPT_SET,
+        OPT_FROM_STORE_URL,
+        OPT_FROM_REGION,
     };
     static const struct option longopts[] = {
         {"from", required_argument, NULL, OPT_FROM},
@@ -135,6 +143,8 @@ static int replay_parse_args(int argc, char **argv, struct replay_opts *o)
         {"quiet", no_argument, NULL, OPT_QUIET},
         {"help", no_argument, NULL, OPT_HELP},
         {"set", required_argument, NULL, OPT_SET},
+        {"from-store-url", required_argument, NULL, OPT_FROM_STORE_URL},
+        {"from-region", required_argument, NULL, OPT_FROM_REGION},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -147,6 +157,8 @@ static int replay_parse_args(int argc, char **argv, struct replay_opts *o)
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case OPT_FROM: o->from = optarg; break;
+        case OPT_FROM_STORE_URL: o->from_store_url = optarg; break;
+        case OPT_FROM_REGION: o->from_region = optarg; break;
         case OPT_TO: o->to = optarg; break;
         case OPT_RATE:
             o->has_kafka_flags = true;
@@ -541,6 +553,7 @@ int pp_cmd_replay(int argc, char **argv)
     sigset_t stop_signals;
     sigset_t old_mask;
     char msg[512] = "";
+    char *copy = NULL; /* the local copy of an s3:// --from */
     char timeout_prop[64];
     const char *props[2];
     double started;
@@ -551,8 +564,21 @@ int pp_cmd_replay(int argc, char **argv)
     rc = replay_parse_args(argc, argv, &o);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
-    if (o.is_lake)
-        return replay_to_lake(&o);
+    if (strncmp(o.from, "s3://", 5) == 0) {
+        struct pp_store_options sopt = {
+            .url = o.from, .endpoint = o.from_store_url, .region = o.from_region};
+
+        if ((err = pp_store_download(&sopt, &copy, NULL, NULL, msg, sizeof msg))) {
+            fprintf(stderr, "pinpipe: replay: %s\n", msg);
+            return err == PP_ERR_USAGE ? 2 : 1;
+        }
+        o.from = copy;
+    }
+    if (o.is_lake) {
+        rc = replay_to_lake(&o);
+        pp_store_download_remove(copy);
+        return rc;
+    }
     rc = 1;
     memset(&listing, 0, sizeof listing);
     memset(&r, 0, sizeof r);
@@ -671,5 +697,6 @@ out:
     pp_batch_destroy(batch);
     pp_lake_reader_destroy(reader);
     pp_lake_listing_cleanup(&listing);
+    pp_store_download_remove(copy);
     return rc;
 }

@@ -4,6 +4,8 @@
 // missing), so a restart on the same directory keeps every object. Prints
 // "ready <port>" once it accepts connections; SIGTERM/SIGINT stop it.
 // S3RVER_LOG=1 logs each request on stdout (the tests count them).
+// Run node with --openssl-legacy-provider: s3rver encrypts ListObjectsV2
+// continuation tokens with DES, which OpenSSL 3 only has there.
 // Credentials: S3RVER / S3RVER.
 import S3rver from 's3rver';
 
