@@ -576,6 +576,18 @@ static void s3_on_done(void *arg, const struct pp_httpc_result *result)
         s3_advance(sp);
         return;
     }
+    /* A Complete repeated after its connection failed: S3 most likely
+     * completed the upload then (the id is gone). Only a bucket lifecycle
+     * rule aborting the upload in between could also explain it, and those
+     * act after days. */
+    if (sp->step == S3_COMPLETE && sp->attempt > 0 && sp->is_conn_failure &&
+        strcmp(code, "NoSuchUpload") == 0) {
+        pp_log_warn("store %s: %s: CompleteMultipartUpload repeated after a lost answer: "
+                    "NoSuchUpload, taken as completed",
+                    sp->store->url, sp->key);
+        s3_advance(sp);
+        return;
+    }
     if (sp->step == S3_PROBE_DELETE && result->status == 404) {
         s3_advance(sp); /* gone already: the write was what mattered */
         return;
