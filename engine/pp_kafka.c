@@ -44,6 +44,7 @@
 
 #include "pp_batch.h"
 #include "pp_clock.h"
+#include "pp_hmap.h"
 #include "pp_log.h"
 #include "pp_net.h"
 #include "pp_tcpfwd.h"
@@ -1676,7 +1677,8 @@ struct pp_kafka_consumer {
     rd_kafka_topic_partition_list_t *assignment;
     /* Partitions assigned whose first record has not been delivered yet
      * (source thread only): that record's span is marked is_resumed. */
-    rd_kafka_topic_partition_list_t *fresh;
+    struct pp_hmap fresh; /* (topic, partition) -> 1 while fresh */
+    size_t n_fresh;
 };
 
 static void kafka_consumer_error_cb(rd_kafka_t *rk, int rerr, const char *reason, void *opaque)
@@ -1727,6 +1729,8 @@ static void kafka_consumer_log_partitions(const char *what,
                      parts->elems[i].partition);
 }
 
+static int kafka_consumer_topic(const struct pp_kafka_consumer *consumer, const char *name);
+
 /* Eager (range) rebalancing: each event replaces the whole assignment. */
 static void kafka_consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t rerr,
                                         rd_kafka_topic_partition_list_t *parts, void *opaque)
@@ -1739,9 +1743,18 @@ static void kafka_consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t rerr
     if (rerr == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         kafka_consumer_log_partitions("assigned", parts);
         copy = rd_kafka_topic_partition_list_copy(parts);
-        if (consumer->fresh != NULL)
-            rd_kafka_topic_partition_list_destroy(consumer->fresh);
-        consumer->fresh = rd_kafka_topic_partition_list_copy(parts);
+        pp_hmap_clear(&consumer->fresh);
+        consumer->n_fresh = 0;
+        for (int i = 0; i < parts->cnt; i++) {
+            int t = kafka_consumer_topic(consumer, parts->elems[i].topic);
+            uint64_t *slot;
+
+            if (t < 0 || (slot = pp_hmap_upsert(&consumer->fresh, (uint64_t)t,
+                                                (uint64_t)parts->elems[i].partition, NULL)) == NULL)
+                continue; /* out of memory: its first record goes unmarked */
+            *slot = 1;
+            consumer->n_fresh++;
+        }
         aerr = rd_kafka_assign(rk, parts);
         /* Partitions assigned while the pipeline is blocked start paused
          * too; pp_kafka_consumer_blocked(false) resumes the whole
@@ -1983,9 +1996,15 @@ enum pp_err pp_kafka_consumer_fill(void *vconsumer, struct pp_batch *batch)
             .is_oversized = m->len > batch->cap,
             .is_single = true,
         };
-        if (consumer->fresh != NULL && consumer->fresh->cnt > 0)
-            span.is_resumed = rd_kafka_topic_partition_list_del(
-                consumer->fresh, rd_kafka_topic_name(m->rkt), m->partition);
+        if (consumer->n_fresh > 0) {
+            uint64_t *slot =
+                pp_hmap_find(&consumer->fresh, (uint64_t)topic, (uint64_t)m->partition);
+            if (slot != NULL && *slot != 0) {
+                *slot = 0;
+                consumer->n_fresh--;
+                span.is_resumed = true;
+            }
+        }
         if (!span.is_oversized && m->len > 0) {
             memcpy(batch->data + batch->len, m->payload, m->len);
             batch->len += m->len;
@@ -2272,8 +2291,7 @@ void pp_kafka_consumer_destroy(struct pp_kafka_consumer *consumer)
     }
     if (consumer->assignment != NULL)
         rd_kafka_topic_partition_list_destroy(consumer->assignment);
-    if (consumer->fresh != NULL)
-        rd_kafka_topic_partition_list_destroy(consumer->fresh);
+    pp_hmap_cleanup(&consumer->fresh);
     for (int t = 0; t < PP_TOPIC_COUNT; t++)
         free(consumer->topics[t]);
     pthread_mutex_destroy(&consumer->lock);
