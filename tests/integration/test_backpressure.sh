@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Backpressure (SPEC 9, issue 3): a backlog consumed by a run whose loop
-# thread is the bottleneck (every post goes into hundreds of hopping
-# windows), so the pipeline's batch pool runs dry and the Kafka source
-# pauses its partitions. Expected: pauses happen and end, nothing is lost
+# Backpressure (SPEC 9, issues 3 and 4): a backlog consumed by a run whose
+# lake is the bottleneck (objects of 20 records, each fsynced, and at most
+# 1 MiB buffered: the loop waits for the store), so the pipeline's batch
+# pool runs dry and the Kafka source pauses its partitions. (Before windows
+# were kept by panes, hundreds of hopping windows per post made the loop
+# the bottleneck by themselves.) Expected: pauses happen and end, nothing is lost
 # (every record consumed once, the all-time answers equal `pinpipe query`
 # over a lake of the same records). Resident memory is printed, not
 # asserted: here it is the state of the ~420 windows each post enters, and
@@ -29,6 +31,7 @@ want=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(d[
 
 "$pinpipe" run --set "lake.url=$tmp/sink-lake" --set "kafka.bootstrap.servers=127.0.0.1:$kport" --set "http.listen=127.0.0.1:$hport" \
     --set analytics.windows=all,hopping:1h/1m,hopping:2h/1m,hopping:4h/1m \
+    --set flush.size=20 --set sink.max.buffered.bytes=1MiB \
     --set kafka.group.id=test-backpressure 2>"$tmp/run.log" &
 run_pid=$!
 pids+=("$run_pid")
@@ -63,8 +66,9 @@ else
     fail "after catching up: ${status:0:200}"
 fi
 if grep -q 'pinpipe_backpressure_pauses_total [1-9]' <(curl -s "$api/metrics") &&
+    grep -q 'pinpipe_sink_waits_total [1-9]' <(curl -s "$api/metrics") &&
     grep -q '^pinpipe_consumer_paused 0' <(curl -s "$api/metrics"); then
-    ok "metrics: pinpipe_backpressure_pauses_total, pinpipe_consumer_paused"
+    ok "metrics: pinpipe_backpressure_pauses_total, pinpipe_sink_waits_total, pinpipe_consumer_paused"
 else
     fail "metrics lack the backpressure series"
 fi
