@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "pp_clock.h"
+#include "pp_config.h"
 #include "pp_store_int.h"
 
 /* Puts in flight when the options say 0. */
@@ -377,4 +378,15 @@ void pp_store_download_remove(char *dir)
     /* Depth first, not following links: the files, then their directories. */
     nftw(dir, pp_store_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     free(dir);
+}
+
+void pp_store_options_from_config(struct pp_store_options *o, const struct pp_config *cfg)
+{
+    memset(o, 0, sizeof *o);
+    o->url = pp_config_str(cfg, "lake.url");
+    o->endpoint = pp_config_str(cfg, "store.url");
+    o->region = pp_config_str(cfg, "s3.region");
+    o->part_size = pp_config_bytes(cfg, "s3.part.size");
+    o->access_key_id = pp_config_str(cfg, "aws.access.key.id");
+    o->secret_access_key = pp_config_str(cfg, "aws.secret.access.key");
 }

@@ -52,6 +52,13 @@ struct pp_store_options {
     const char *secret_access_key;
 };
 
+/* Fills options from a validated configuration's lake keys (lake.url,
+ * store.url, s3.region, s3.part.size, aws.access.key.id and
+ * aws.secret.access.key); the other fields are zeroed. The strings are the
+ * configuration's (it must outlive the store's opening). */
+struct pp_config;
+void pp_store_options_from_config(struct pp_store_options *options, const struct pp_config *cfg);
+
 /* Called once per put, on the store's thread, from pp_store_poll() (or
  * pp_store_close()). err: PP_OK when the object is durable; otherwise a
  * permanent failure, with pp_store_error() naming key and cause. */

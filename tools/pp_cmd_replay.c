@@ -451,13 +451,7 @@ static int replay_to_lake(const struct replay_opts *o)
     if ((err = pp_sink_layout_init(&layout, cfg, name_of, msg, sizeof msg)))
         goto fail;
     rc = 1;
-    memset(&sopt, 0, sizeof sopt);
-    sopt.url = pp_config_str(cfg, "lake.url");
-    sopt.endpoint = pp_config_str(cfg, "store.url");
-    sopt.region = pp_config_str(cfg, "s3.region");
-    sopt.part_size = pp_config_bytes(cfg, "s3.part.size");
-    sopt.access_key_id = pp_config_str(cfg, "aws.access.key.id");
-    sopt.secret_access_key = pp_config_str(cfg, "aws.secret.access.key");
+    pp_store_options_from_config(&sopt, cfg);
     if ((err = pp_store_open(&sopt, &store, msg, sizeof msg))) {
         rc = err == PP_ERR_USAGE ? 2 : 1;
         goto fail;

@@ -973,13 +973,7 @@ static enum pp_err run_sink_new(struct pp_run *r, char *msg, size_t msg_len)
     r->sink_arg.layout = &r->layout;
     r->max_buffered = pp_config_bytes(cfg, "sink.max.buffered.bytes");
 
-    memset(&sopt, 0, sizeof sopt);
-    sopt.url = pp_config_str(cfg, "lake.url");
-    sopt.endpoint = pp_config_str(cfg, "store.url");
-    sopt.region = pp_config_str(cfg, "s3.region");
-    sopt.part_size = pp_config_bytes(cfg, "s3.part.size");
-    sopt.access_key_id = pp_config_str(cfg, "aws.access.key.id");
-    sopt.secret_access_key = pp_config_str(cfg, "aws.secret.access.key");
+    pp_store_options_from_config(&sopt, cfg);
     if ((err = pp_store_open(&sopt, &r->store, msg, msg_len)))
         return err;
     if ((r->sink = pp_sink_new(&r->layout, r->store)) == NULL)
