@@ -220,10 +220,33 @@ enum pp_err pp_sink_layout_init(struct pp_sink_layout *l, const struct pp_config
 
 /* ---- the encode stage (worker threads) ----------------------------------- */
 
+/* One chunk: consecutive records of one partition, run, kind and time
+ * partition, in offset order. Written by a worker, read by the sink. */
+struct sink_chunk {
+    enum pp_sink_kind kind;
+    enum pp_topic topic;
+    int32_t partition;
+    uint32_t records;
+    int64_t first_offset; /* of the first record in the chunk */
+    int64_t last_offset;
+    int64_t run[2];      /* offset / flush.size; time slot (0 when off) */
+    int64_t bucket_ms;   /* TimeBasedPartitioner: start of its time partition */
+    bool is_group_first; /* the first chunk of its partition's run in this batch */
+    bool is_resumed;     /* ... and it starts with a record marked is_resumed */
+    size_t begin;        /* bytes: batch->aux_bytes.data[begin .. begin + len) */
+    size_t len;
+    size_t plain_len; /* bytes before compression */
+};
+
+static const struct sink_chunk *sink_chunks(const struct pp_batch *batch)
+{
+    return (const struct sink_chunk *)(const void *)batch->aux.data;
+}
+
 struct sink_builder {
-    struct pp_sink_chunk chunk; /* begin/len filled when encoded */
-    uint32_t group;             /* the partition's run number in the batch */
-    struct pp_buf text;         /* the chunk's lines, before compression */
+    struct sink_chunk chunk; /* begin/len filled when encoded */
+    uint32_t group;          /* the partition's run number in the batch */
+    struct pp_buf text;      /* the chunk's lines, before compression */
 };
 
 struct sink_group {
@@ -311,7 +334,7 @@ static int64_t sink_record_time(const struct pp_sink_layout *layout,
 }
 
 static struct sink_builder *sink_builder_get(struct sink_encoder *enc,
-                                             const struct pp_sink_chunk *want, uint32_t group)
+                                             const struct sink_chunk *want, uint32_t group)
 {
     uint64_t k1 = ((uint64_t)want->kind << 62) | ((uint64_t)want->topic << 60) |
                   ((uint64_t)(group & 0x3ffffff) << 32) | (uint32_t)want->partition;
@@ -418,7 +441,7 @@ static enum pp_err sink_raw_line(struct pp_str raw, struct pp_buf *out)
     return PP_OK;
 }
 
-static enum pp_err sink_append(struct sink_encoder *enc, struct pp_sink_chunk *want, uint32_t group,
+static enum pp_err sink_append(struct sink_encoder *enc, struct sink_chunk *want, uint32_t group,
                                enum pp_sink_kind kind, const struct pp_clean_item *item)
 {
     struct sink_builder *b;
@@ -504,7 +527,7 @@ static enum pp_err sink_stage_process(void *state, struct pp_batch *batch)
     for (i = 0; i < batch->n_out; i++) {
         const struct pp_clean_item *item = &items[i];
         int64_t ms = sink_record_time(layout, item, now_ms);
-        struct pp_sink_chunk want = {.topic = item->topic, .partition = item->partition};
+        struct sink_chunk want = {.topic = item->topic, .partition = item->partition};
         uint32_t group;
 
         want.run[0] = item->offset / layout->flush_size;
@@ -527,11 +550,11 @@ static enum pp_err sink_stage_process(void *state, struct pp_batch *batch)
     /* Encode every chunk, in creation order (offset order per partition). */
     for (i = 0; i < enc->n_builders; i++) {
         struct sink_builder *b = &enc->builders[i];
-        struct pp_sink_chunk *chunk;
+        struct sink_chunk *chunk;
 
         if ((err = pp_buf_reserve(&batch->aux, sizeof *chunk)))
             return err;
-        chunk = (struct pp_sink_chunk *)(void *)(batch->aux.data + batch->aux.len);
+        chunk = (struct sink_chunk *)(void *)(batch->aux.data + batch->aux.len);
         *chunk = b->chunk;
         chunk->begin = batch->aux_bytes.len;
         chunk->plain_len = b->text.len;
@@ -879,7 +902,7 @@ static void sink_drop_open(struct pp_sink *sink, struct sink_part *part)
 }
 
 static struct sink_object *sink_object_get(struct pp_sink *sink, struct sink_part *part,
-                                           const struct pp_sink_chunk *chunk)
+                                           const struct sink_chunk *chunk)
 {
     struct sink_object *obj;
     size_t i;
@@ -905,14 +928,14 @@ static struct sink_object *sink_object_get(struct pp_sink *sink, struct sink_par
 
 enum pp_err pp_sink_add(struct pp_sink *sink, const struct pp_batch *batch)
 {
-    const struct pp_sink_chunk *chunks = pp_sink_chunks(batch);
+    const struct sink_chunk *chunks = sink_chunks(batch);
     enum pp_err err;
     size_t i;
 
     if (sink->failed)
         return sink->failed;
     for (i = 0; i < batch->n_aux; i++) {
-        const struct pp_sink_chunk *chunk = &chunks[i];
+        const struct sink_chunk *chunk = &chunks[i];
         struct sink_part *part = sink_part_get(sink, chunk->topic, chunk->partition);
         struct sink_object *obj;
 

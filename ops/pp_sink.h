@@ -101,7 +101,8 @@ enum pp_err pp_sink_render_dlq(const struct pp_sink_layout *layout,
 
 /*
  * The encode stage: pp_clean_stage (all columns) and then the chunks of the
- * batch into batch->aux (struct pp_sink_chunk items) and batch->aux_bytes.
+ * batch into batch->aux and batch->aux_bytes (their layout is pp_sink.c's:
+ * only pp_sink_add() reads them).
  * stage_arg points to a struct pp_sink_stage_arg, borrowed for the
  * pipeline's life.
  */
@@ -110,29 +111,6 @@ struct pp_sink_stage_arg {
     const struct pp_sink_layout *layout;
 };
 extern const struct pp_stage_ops pp_sink_stage;
-
-/* One chunk: consecutive records of one partition, run, kind and time
- * partition, in offset order. Written by a worker, read by the sink. */
-struct pp_sink_chunk {
-    enum pp_sink_kind kind;
-    enum pp_topic topic;
-    int32_t partition;
-    uint32_t records;
-    int64_t first_offset; /* of the first record in the chunk */
-    int64_t last_offset;
-    int64_t run[2];      /* offset / flush.size; time slot (0 when off) */
-    int64_t bucket_ms;   /* TimeBasedPartitioner: start of its time partition */
-    bool is_group_first; /* the first chunk of its partition's run in this batch */
-    bool is_resumed;     /* ... and it starts with a record marked is_resumed */
-    size_t begin;        /* bytes: batch->aux_bytes.data[begin .. begin + len) */
-    size_t len;
-    size_t plain_len; /* bytes before compression */
-};
-
-static inline const struct pp_sink_chunk *pp_sink_chunks(const struct pp_batch *batch)
-{
-    return (const struct pp_sink_chunk *)(const void *)batch->aux.data;
-}
 
 /*
  * The sink. Borrows the layout and the store (both must outlive it).
