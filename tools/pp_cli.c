@@ -75,3 +75,23 @@ bool pp_cli_is_stopped(bool is_masked)
     return is_masked && sigpending(&pending) == 0 &&
            (sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1);
 }
+
+void pp_cli_stop_mask_begin(struct pp_cli_stop_mask *mask)
+{
+    sigemptyset(&mask->signals);
+    sigaddset(&mask->signals, SIGINT);
+    sigaddset(&mask->signals, SIGTERM);
+    mask->is_masked = sigprocmask(SIG_BLOCK, &mask->signals, &mask->old) == 0;
+}
+
+void pp_cli_stop_mask_end(struct pp_cli_stop_mask *mask)
+{
+    struct timespec zero = {0, 0};
+
+    if (!mask->is_masked)
+        return;
+    while (sigtimedwait(&mask->signals, NULL, &zero) > 0)
+        ;
+    sigprocmask(SIG_SETMASK, &mask->old, NULL);
+    mask->is_masked = false;
+}

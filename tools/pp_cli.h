@@ -6,6 +6,7 @@
 #ifndef PP_CLI_H
 #define PP_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,5 +36,23 @@ void pp_cli_pace(const struct timespec *start, uint64_t n, int64_t rate);
 /* True when SIGINT or SIGTERM is pending; is_masked tells whether the
  * caller has blocked them (otherwise they act as usual and this is false). */
 bool pp_cli_is_stopped(bool is_masked);
+
+/* SIGINT and SIGTERM held pending while a command works, so that it polls
+ * them (pp_cli_is_stopped(mask.is_masked)) and stops between two units of
+ * work with what it did still written. A zeroed mask is "not begun". */
+struct pp_cli_stop_mask {
+    sigset_t signals;
+    sigset_t old;
+    bool is_masked;
+};
+
+/* Blocks the two signals in the calling thread (and the threads it creates
+ * afterwards); mask->is_masked says whether that worked. */
+void pp_cli_stop_mask_begin(struct pp_cli_stop_mask *mask);
+
+/* Consumes the stop signals still pending, so that unblocking does not
+ * deliver one the command already acted on and kill it after a clean stop,
+ * and restores the old mask. Nothing when the mask was not begun. */
+void pp_cli_stop_mask_end(struct pp_cli_stop_mask *mask);
 
 #endif

@@ -688,9 +688,7 @@ static int emulate_run_remote(const struct emulate_opts *o)
     struct emulate_remote r;
     struct pp_kafka_producer_stats st;
     struct pp_buf rec[PP_TOPIC_COUNT];
-    sigset_t stop_signals;
-    sigset_t old_mask;
-    bool is_masked = false;
+    struct pp_cli_stop_mask stop = {.is_masked = false};
     bool show_progress;
     struct timespec start;
     double started;
@@ -718,11 +716,7 @@ static int emulate_run_remote(const struct emulate_opts *o)
         goto out;
     }
 
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
-    if (sigprocmask(SIG_BLOCK, &stop_signals, &old_mask) == 0)
-        is_masked = true;
+    pp_cli_stop_mask_begin(&stop);
 
     show_progress = !o->is_quiet && isatty(STDERR_FILENO);
     clock_gettime(CLOCK_MONOTONIC, &start);
@@ -731,7 +725,7 @@ static int emulate_run_remote(const struct emulate_opts *o)
         int64_t ind;
 
         if ((done % EMULATE_CHECK_EVERY == 0 || o->rate > 0 || o->is_http) && done > 0) {
-            if (pp_cli_is_stopped(is_masked))
+            if (pp_cli_is_stopped(stop.is_masked))
                 break;
             if (show_progress && pp_cli_now() - last > 0.25) {
                 last = pp_cli_now();
@@ -783,13 +777,7 @@ out:
         else
             pp_log_error("emulate: %s: %s", o->to, pp_err_str(err));
     }
-    if (is_masked) {
-        struct timespec zero = {0, 0};
-
-        while (sigtimedwait(&stop_signals, NULL, &zero) > 0)
-            ;
-        sigprocmask(SIG_SETMASK, &old_mask, NULL);
-    }
+    pp_cli_stop_mask_end(&stop);
     emulate_remote_cleanup(&r);
     pp_emulate_destroy(em);
     for (int t = 0; t < PP_TOPIC_COUNT; t++)
@@ -804,9 +792,7 @@ int pp_cmd_emulate(int argc, char **argv)
     struct pp_emulate_options eopt;
     struct pp_emulate *em = NULL;
     struct pp_buf rec[PP_TOPIC_COUNT];
-    sigset_t stop_signals;
-    sigset_t old_mask;
-    bool is_masked = false;
+    struct pp_cli_stop_mask stop = {.is_masked = false};
     bool show_progress;
     struct timespec start;
     double started;
@@ -841,11 +827,7 @@ int pp_cmd_emulate(int argc, char **argv)
 
     /* SIGINT/SIGTERM stay pending while we poll for them, so an interrupt
      * stops between posts and the open objects are still written. */
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
-    if (sigprocmask(SIG_BLOCK, &stop_signals, &old_mask) == 0)
-        is_masked = true;
+    pp_cli_stop_mask_begin(&stop);
 
     show_progress = !o.is_quiet && isatty(STDERR_FILENO);
     clock_gettime(CLOCK_MONOTONIC, &start);
@@ -854,7 +836,7 @@ int pp_cmd_emulate(int argc, char **argv)
         int64_t ind;
 
         if ((done % EMULATE_CHECK_EVERY == 0 || o.rate > 0) && done > 0) {
-            if (pp_cli_is_stopped(is_masked))
+            if (pp_cli_is_stopped(stop.is_masked))
                 break;
             if (show_progress && pp_cli_now() - last > 0.25) {
                 last = pp_cli_now();
@@ -891,15 +873,7 @@ out:
         pp_log_error("emulate: out of memory");
     else if (err && err != PP_ERR_IO)
         pp_log_error("emulate: %s", pp_err_str(err));
-    if (is_masked) {
-        /* consume the stop signal we acted on, so unblocking does not
-         * deliver it and kill the process after a clean stop */
-        struct timespec zero = {0, 0};
-
-        while (sigtimedwait(&stop_signals, NULL, &zero) > 0)
-            ;
-        sigprocmask(SIG_SETMASK, &old_mask, NULL);
-    }
+    pp_cli_stop_mask_end(&stop);
     pp_emulate_destroy(em);
     emulate_writer_cleanup(&w);
     for (int t = 0; t < PP_TOPIC_COUNT; t++)

@@ -257,7 +257,7 @@ struct replay {
     struct replay_counts counts;
     uint64_t total; /* records produced, for pacing */
     struct timespec start;
-    bool is_masked;
+    struct pp_cli_stop_mask stop; /* zeroed: not begun */
     bool is_stopped;
 };
 
@@ -333,7 +333,7 @@ static enum pp_err replay_record(struct replay *r, const struct pp_batch_span *s
     r->counts.keyless += key_len == 0;
     r->total++;
     if (r->total % REPLAY_CHECK_EVERY == 0 || r->o->rate > 0)
-        r->is_stopped = pp_cli_is_stopped(r->is_masked);
+        r->is_stopped = pp_cli_is_stopped(r->stop.is_masked);
     return PP_OK;
 }
 
@@ -376,7 +376,7 @@ static enum pp_err replay_batch(struct replay *r, const struct pp_batch *batch)
  * which the loop drives between batches; past sink.max.buffered.bytes it
  * waits for the store. */
 static enum pp_err replay_lake_loop(struct pp_pipeline *pipeline, struct pp_sink *sink,
-                                    uint64_t max_buffered, bool *is_stopped)
+                                    uint64_t max_buffered, bool is_masked, bool *is_stopped)
 {
     struct pp_batch *batch;
     enum pp_err err = PP_OK;
@@ -389,7 +389,7 @@ static enum pp_err replay_lake_loop(struct pp_pipeline *pipeline, struct pp_sink
         while (!err && pp_sink_buffered_bytes(sink) > max_buffered &&
                pp_sink_writing_objects(sink) > 0)
             err = pp_sink_poll(sink, 20);
-        if (!*is_stopped && pp_cli_is_stopped(true)) {
+        if (!*is_stopped && pp_cli_is_stopped(is_masked)) {
             *is_stopped = true;
             break;
         }
@@ -418,9 +418,7 @@ static int replay_to_lake(const struct replay_opts *o)
     char url[4200];
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     bool is_stopped = false;
-    bool is_masked = false;
-    sigset_t stop_signals;
-    sigset_t old_mask;
+    struct pp_cli_stop_mask stop = {.is_masked = false};
     double started = pp_cli_now();
     enum pp_err err;
     int rc = 2;
@@ -477,14 +475,11 @@ static int replay_to_lake(const struct replay_opts *o)
     /* SIGINT/SIGTERM stay pending (in every thread, which inherit the
      * mask) while the loop polls for them: an interrupt stops between
      * batches, and what was read is still written. */
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
-    is_masked = sigprocmask(SIG_BLOCK, &stop_signals, &old_mask) == 0;
+    pp_cli_stop_mask_begin(&stop);
     if ((err = pp_pipeline_start(&pcfg, &pipeline)))
         goto fail;
     err = replay_lake_loop(pipeline, sink, pp_config_bytes(cfg, "sink.max.buffered.bytes"),
-                           &is_stopped);
+                           stop.is_masked, &is_stopped);
     {
         enum pp_err stop_err = pp_pipeline_stop(pipeline);
         if (!err)
@@ -521,13 +516,7 @@ static int replay_to_lake(const struct replay_opts *o)
 fail:
     if (rc != 0)
         fprintf(stderr, "pinpipe: replay: %s\n", msg[0] ? msg : pp_err_str(err));
-    if (is_masked) {
-        struct timespec zero = {0, 0};
-
-        while (sigtimedwait(&stop_signals, NULL, &zero) > 0)
-            ;
-        sigprocmask(SIG_SETMASK, &old_mask, NULL);
-    }
+    pp_cli_stop_mask_end(&stop);
     pp_sink_destroy(sink);
     pp_store_close(store);
     pp_lake_reader_destroy(reader);
@@ -544,8 +533,6 @@ int pp_cmd_replay(int argc, char **argv)
     struct pp_lake_reader *reader = NULL;
     struct pp_batch *batch = NULL;
     struct pp_kafka_producer_stats st;
-    sigset_t stop_signals;
-    sigset_t old_mask;
     char msg[512] = "";
     char *copy = NULL; /* the local copy of an s3:// --from */
     char timeout_prop[64];
@@ -623,11 +610,7 @@ int pp_cmd_replay(int argc, char **argv)
 
     /* SIGINT/SIGTERM stay pending while we poll for them, so an interrupt
      * stops between records and what was produced is still flushed. */
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
-    if (sigprocmask(SIG_BLOCK, &stop_signals, &old_mask) == 0)
-        r.is_masked = true;
+    pp_cli_stop_mask_begin(&r.stop);
 
     clock_gettime(CLOCK_MONOTONIC, &r.start);
     started = pp_cli_now();
@@ -678,13 +661,7 @@ out:
         }
         fprintf(stderr, "pinpipe: replay: %s: %s\n", o.to, msg[0] ? msg : pp_err_str(err));
     }
-    if (r.is_masked) {
-        struct timespec zero = {0, 0};
-
-        while (sigtimedwait(&stop_signals, NULL, &zero) > 0)
-            ;
-        sigprocmask(SIG_SETMASK, &old_mask, NULL);
-    }
+    pp_cli_stop_mask_end(&r.stop);
     pp_kafka_producer_destroy(r.producer);
     pp_clean_destroy(r.clean);
     pp_arena_cleanup(&r.arena);
