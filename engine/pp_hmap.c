@@ -227,3 +227,60 @@ enum pp_err pp_intern_id_hashed(struct pp_intern *in, struct pp_str s, uint64_t 
     *id = (uint32_t)in->count++;
     return PP_OK;
 }
+
+void pp_hmap_save(const struct pp_hmap *map, struct pp_snap_writer *w)
+{
+    pp_snap_put_u64(w, map->count);
+    pp_snap_put_slots(w, map->slots, map->cap, sizeof *map->slots);
+}
+
+enum pp_err pp_hmap_load(struct pp_hmap *map, struct pp_snap_reader *rd)
+{
+    size_t count = (size_t)pp_snap_get_u64(rd);
+    size_t used = 0;
+    size_t i;
+
+    map->slots = pp_snap_get_slots(rd, &map->cap, sizeof *map->slots);
+    for (i = 0; i < map->cap; i++)
+        used += map->slots[i].is_used != 0;
+    /* A full table would make a probe for an absent key loop forever. */
+    if (rd->err == PP_OK && (used != count || (map->cap > 0 && count >= map->cap)))
+        pp_snap_fail(rd, PP_ERR_CORRUPT);
+    if (rd->err != PP_OK) {
+        pp_hmap_cleanup(map);
+        return rd->err;
+    }
+    map->count = count;
+    return PP_OK;
+}
+
+void pp_intern_save(const struct pp_intern *in, struct pp_snap_writer *w)
+{
+    size_t id;
+
+    pp_snap_put_u64(w, in->count > 0 ? in->count - 1 : 0);
+    for (id = 1; id < in->count; id++)
+        pp_snap_put_bytes(w, in->strs[id].ptr, in->strs[id].len);
+}
+
+enum pp_err pp_intern_load(struct pp_intern *in, struct pp_snap_reader *rd)
+{
+    size_t n = pp_snap_get_count(rd, sizeof(uint64_t));
+    size_t i;
+
+    for (i = 0; i < n && rd->err == PP_OK; i++) {
+        size_t len;
+        const char *bytes = pp_snap_get_bytes(rd, &len);
+        uint32_t id;
+        enum pp_err err;
+
+        if (rd->err != PP_OK)
+            break;
+        /* Saved strings are distinct, so each gets the next id. */
+        if ((err = pp_intern_id(in, (struct pp_str){bytes, len}, &id)) != PP_OK)
+            pp_snap_fail(rd, err);
+        else if (id != i + 1)
+            pp_snap_fail(rd, PP_ERR_CORRUPT);
+    }
+    return rd->err;
+}

@@ -17,6 +17,7 @@
 
 #include "pp_arena.h"
 #include "pp_err.h"
+#include "pp_snap.h"
 #include "pp_str.h"
 
 struct pp_hmap_slot {
@@ -68,6 +69,12 @@ uint64_t *pp_hmap_find(const struct pp_hmap *map, uint64_t k1, uint64_t k2);
  * pointer is valid until the next insertion. */
 uint64_t *pp_hmap_upsert(struct pp_hmap *map, uint64_t k1, uint64_t k2, bool *is_new);
 
+/* Checkpoints (pp_snap): the table as it lies in memory. Load into a map
+ * just initialised (pp_hmap_init); PP_OK, or the reader's error
+ * (PP_ERR_CORRUPT when the slots are inconsistent), the map then empty. */
+void pp_hmap_save(const struct pp_hmap *map, struct pp_snap_writer *w);
+enum pp_err pp_hmap_load(struct pp_hmap *map, struct pp_snap_reader *rd);
+
 /* Iteration: for (i = 0; i < map->cap; i++) if (map->slots[i].is_used) ... */
 
 /* A slot of the intern table holds what a lookup compares, so that a hit
@@ -102,6 +109,12 @@ enum pp_err pp_intern_id(struct pp_intern *in, struct pp_str s, uint32_t *id);
 /* The same, with hash == pp_str_hash(s) computed by the caller (perhaps on
  * another thread). */
 enum pp_err pp_intern_id_hashed(struct pp_intern *in, struct pp_str s, uint64_t hash, uint32_t *id);
+/* Checkpoints: the strings in id order. Load into a table just
+ * initialised (pp_intern_init), each string getting its old id back, so
+ * that ids kept elsewhere in the checkpoint stay valid. PP_OK or the
+ * reader's error. */
+void pp_intern_save(const struct pp_intern *in, struct pp_snap_writer *w);
+enum pp_err pp_intern_load(struct pp_intern *in, struct pp_snap_reader *rd);
 /* Hints the CPU to load the map slot of a key that is about to be used. */
 void pp_hmap_prefetch(const struct pp_hmap *map, uint64_t k1, uint64_t k2);
 /* The bytes of an id; valid until pp_intern_cleanup(). */
