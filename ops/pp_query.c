@@ -701,3 +701,135 @@ void pp_table_cleanup(struct pp_table *table)
     table->cells = NULL;
     table->n_rows = 0;
 }
+
+/* ---- checkpoints -------------------------------------------------------------- */
+
+void pp_query_save(const struct pp_query_state *q, struct pp_snap_writer *w)
+{
+    pp_hmap_save(&q->cat_country, w);
+    pp_hmap_save(&q->cat_year, w);
+    pp_hmap_save(&q->cat_age, w);
+    pp_hmap_save(&q->top_user, w);
+    pp_hmap_save(&q->hist_age, w);
+    pp_hmap_save(&q->hist_join, w);
+    pp_hmap_save(&q->hist_age_join, w);
+    pp_snap_put_u64(w, q->users.count);
+    pp_snap_put_slots(w, q->users.slots, q->users.cap, sizeof *q->users.slots);
+    pp_snap_put_u64(w, q->n_top);
+    pp_snap_put(w, q->top, q->n_top * sizeof *q->top);
+}
+
+enum pp_err pp_query_load(struct pp_query_state *q, struct pp_snap_reader *rd)
+{
+    size_t used = 0, i;
+
+    pp_hmap_load(&q->cat_country, rd);
+    pp_hmap_load(&q->cat_year, rd);
+    pp_hmap_load(&q->cat_age, rd);
+    pp_hmap_load(&q->top_user, rd);
+    pp_hmap_load(&q->hist_age, rd);
+    pp_hmap_load(&q->hist_join, rd);
+    pp_hmap_load(&q->hist_age_join, rd);
+    q->users.count = (size_t)pp_snap_get_u64(rd);
+    q->users.slots = pp_snap_get_slots(rd, &q->users.cap, sizeof *q->users.slots);
+    for (i = 0; i < q->users.cap; i++)
+        used += q->users.slots[i].year_name != 0;
+    if (used != q->users.count || (q->users.cap > 0 && used >= q->users.cap))
+        pp_snap_fail(rd, PP_ERR_CORRUPT);
+    q->n_top = pp_snap_get_count(rd, sizeof *q->top);
+    if (rd->err == PP_OK && q->n_top > 0) {
+        q->top = malloc(q->n_top * sizeof *q->top);
+        if (q->top == NULL)
+            pp_snap_fail(rd, PP_ERR_NOMEM);
+        else
+            q->top_cap = q->n_top;
+    }
+    if (q->top != NULL)
+        pp_snap_get(rd, q->top, q->n_top * sizeof *q->top);
+    /* top_user maps each country to an index into top[]. */
+    for (i = 0; rd->err == PP_OK && i < q->top_user.cap; i++)
+        if (q->top_user.slots[i].is_used && q->top_user.slots[i].value >= q->n_top)
+            pp_snap_fail(rd, PP_ERR_CORRUPT);
+    if (rd->err == PP_OK && q->top_user.count != q->n_top)
+        pp_snap_fail(rd, PP_ERR_CORRUPT);
+    return rd->err;
+}
+
+/* The columns of each query's table, as pp_query_result() sets them. */
+static const struct {
+    const char *const *columns;
+    size_t n_cols;
+} query_columns[PP_QUERY_COUNT] = {
+    [PP_QUERY_CATEGORY_BY_COUNTRY] = {cols_category_by_country, 3},
+    [PP_QUERY_CATEGORY_BY_YEAR] = {cols_category_by_year, 3},
+    [PP_QUERY_TOP_USER_BY_COUNTRY] = {cols_top_user, 3},
+    [PP_QUERY_TOP_COUNTRY_BY_FOLLOWERS] = {cols_top_country, 2},
+    [PP_QUERY_CATEGORY_BY_AGE_GROUP] = {cols_category_by_age, 3},
+    [PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP] = {cols_median_age, 2},
+    [PP_QUERY_USERS_JOINED_BY_YEAR] = {cols_users_joined, 2},
+    [PP_QUERY_MEDIAN_FOLLOWERS_BY_JOIN_YEAR] = {cols_median_join, 2},
+    [PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP_AND_JOIN_YEAR] = {cols_median_age_join, 3},
+};
+
+void pp_table_save(const struct pp_table *table, struct pp_snap_writer *w)
+{
+    size_t i, n = table->n_rows * table->n_cols;
+
+    pp_snap_put_u64(w, (uint64_t)table->id);
+    pp_snap_put_u64(w, table->n_rows);
+    for (i = 0; i < n; i++) {
+        const struct pp_cell *cell = &table->cells[i];
+        pp_snap_put_u64(w, (uint64_t)cell->type | (uint64_t)cell->is_half << 8 |
+                               (uint64_t)(cell->text.ptr != NULL) << 9);
+        pp_snap_put_i64(w, cell->i);
+        if (cell->text.ptr != NULL)
+            pp_snap_put_bytes(w, cell->text.ptr, cell->text.len);
+    }
+}
+
+enum pp_err pp_table_load(struct pp_table *table, struct pp_intern *strings,
+                          struct pp_snap_reader *rd)
+{
+    uint64_t id = pp_snap_get_u64(rd);
+    size_t n_rows, i;
+
+    memset(table, 0, sizeof *table);
+    if (rd->err == PP_OK && id >= PP_QUERY_COUNT)
+        pp_snap_fail(rd, PP_ERR_CORRUPT);
+    /* A cell takes at least 16 bytes of input. */
+    n_rows = pp_snap_get_count(rd, 16 * (rd->err ? 1 : query_columns[id].n_cols));
+    if (rd->err != PP_OK)
+        return rd->err;
+    if (query_table_alloc(table, (enum pp_query_id)id, query_columns[id].columns,
+                          query_columns[id].n_cols, n_rows) != PP_OK) {
+        pp_snap_fail(rd, PP_ERR_NOMEM);
+        return rd->err;
+    }
+    table->n_rows = n_rows;
+    for (i = 0; i < n_rows * table->n_cols && rd->err == PP_OK; i++) {
+        struct pp_cell *cell = &table->cells[i];
+        uint64_t bits = pp_snap_get_u64(rd);
+        uint32_t sid;
+        enum pp_err err;
+
+        cell->type = (enum pp_cell_type)(bits & 0xff);
+        cell->is_half = (bits >> 8) & 1;
+        cell->i = pp_snap_get_i64(rd);
+        if (cell->type > PP_CELL_MEDIAN || bits >> 10 != 0)
+            pp_snap_fail(rd, PP_ERR_CORRUPT);
+        cell->text = PP_STR_NULL;
+        if ((bits >> 9) & 1) {
+            size_t len;
+            const char *bytes = pp_snap_get_bytes(rd, &len);
+            if (rd->err != PP_OK)
+                break;
+            /* Text cells point into strings, or at constants such as the
+             * age group names: interned, both live as long as strings. */
+            if ((err = pp_intern_id(strings, pp_str_make(bytes, len), &sid)) != PP_OK)
+                pp_snap_fail(rd, err);
+            else
+                cell->text = pp_intern_str(strings, sid);
+        }
+    }
+    return rd->err;
+}

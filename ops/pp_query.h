@@ -18,6 +18,7 @@
 
 #include "pp_hmap.h"
 #include "pp_post.h"
+#include "pp_snap.h"
 
 enum pp_query_id {
     PP_QUERY_CATEGORY_BY_COUNTRY,
@@ -129,6 +130,21 @@ enum pp_err pp_query_users_table(const uint64_t per_year[PP_QUERY_JOIN_YEARS],
 enum pp_err pp_query_result(const struct pp_query_state *q, const struct pp_intern *strings,
                             enum pp_query_id id, struct pp_table *table);
 void pp_table_cleanup(struct pp_table *table);
+
+/*
+ * Checkpoints (pp_snap, docs/checkpoints.md). A state's text ids and a
+ * table's text refer to strings, which the checkpoint saves first and
+ * loads first, with the same ids. pp_query_load() fills a state just
+ * initialised (pp_query_init); pp_table_load() a table the caller then
+ * frees with pp_table_cleanup(), its text re-interned into strings. PP_OK
+ * or the reader's error (PP_ERR_CORRUPT for inconsistent input), the state
+ * or table then only good for cleanup.
+ */
+void pp_query_save(const struct pp_query_state *q, struct pp_snap_writer *w);
+enum pp_err pp_query_load(struct pp_query_state *q, struct pp_snap_reader *rd);
+void pp_table_save(const struct pp_table *table, struct pp_snap_writer *w);
+enum pp_err pp_table_load(struct pp_table *table, struct pp_intern *strings,
+                          struct pp_snap_reader *rd);
 
 /* The age group name of an age ("18-24", ...), or NULL when in none. */
 const char *pp_query_age_group(bool has_age, int64_t age);

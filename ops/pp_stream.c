@@ -415,3 +415,112 @@ const struct pp_stream_counts *pp_stream_counts(const struct pp_stream *stream)
 {
     return &stream->counts;
 }
+
+/* ---- checkpoints ---------------------------------------------------------------------- */
+
+static void queue_save(const struct stream_queue *q, struct pp_snap_writer *w)
+{
+    size_t i;
+
+    pp_snap_put_u64(w, q->len);
+    for (i = 0; i < q->len; i++)
+        pp_snap_put(w, &q->ev[(q->head + i) & (q->cap - 1)], sizeof *q->ev);
+}
+
+static void queue_load(struct stream_queue *q, struct pp_snap_reader *rd)
+{
+    size_t len = pp_snap_get_count(rd, sizeof *q->ev);
+    size_t cap = 256;
+
+    if (rd->err != PP_OK || len == 0)
+        return;
+    while (cap < len)
+        cap *= 2;
+    if ((q->ev = malloc(cap * sizeof *q->ev)) == NULL) {
+        pp_snap_fail(rd, PP_ERR_NOMEM);
+        return;
+    }
+    q->cap = cap;
+    q->head = 0;
+    q->len = len;
+    pp_snap_get(rd, q->ev, len * sizeof *q->ev);
+}
+
+void pp_stream_save(const struct pp_stream *stream, struct pp_snap_writer *w)
+{
+    pp_snap_put_i64(w, stream->opt.dedup_ttl_ms);
+    pp_snap_put_i64(w, stream->opt.join_timeout_ms);
+    pp_snap_put_i64(w, stream->now_ms);
+    pp_snap_put_i64(w, stream->first_ms);
+    pp_snap_put_u64(w, stream->n_keys);
+    pp_snap_put_slots(w, stream->keys, stream->cap, sizeof *stream->keys);
+    pp_snap_put_u64(w, stream->n_pending);
+    pp_snap_put_u64(w, stream->free_pending);
+    pp_snap_put_u64(w, stream->n_pool);
+    pp_snap_put(w, stream->pending, stream->n_pool * sizeof *stream->pending);
+    queue_save(&stream->dedup, w);
+    queue_save(&stream->join, w);
+    pp_snap_put(w, &stream->counts, sizeof stream->counts);
+}
+
+/* Every key's pending index and the free list stay inside the pool. */
+static bool stream_is_consistent(const struct pp_stream *stream)
+{
+    size_t i, used = 0, pending = 0, free_n = 0;
+    uint32_t f;
+
+    for (i = 0; i < stream->cap; i++) {
+        const struct stream_key *key = &stream->keys[i];
+        if (key->seen == 0)
+            continue;
+        used++;
+        if (key->pending > stream->n_pool)
+            return false;
+        pending += key->pending != 0;
+    }
+    for (f = stream->free_pending; f != 0 && free_n <= stream->n_pool;
+         f = stream->pending[f - 1].next_free) {
+        if (f > stream->n_pool)
+            return false;
+        free_n++;
+    }
+    return used == stream->n_keys && used < stream->cap && pending == stream->n_pending &&
+           pending + free_n == stream->n_pool;
+}
+
+enum pp_err pp_stream_load(struct pp_stream *stream, struct pp_snap_reader *rd)
+{
+    size_t n_pool;
+
+    if (pp_snap_get_i64(rd) != stream->opt.dedup_ttl_ms ||
+        pp_snap_get_i64(rd) != stream->opt.join_timeout_ms)
+        pp_snap_fail(rd, PP_ERR_CORRUPT);
+    stream->now_ms = pp_snap_get_i64(rd);
+    stream->first_ms = pp_snap_get_i64(rd);
+    stream->n_keys = (size_t)pp_snap_get_u64(rd);
+    free(stream->keys);
+    stream->keys = pp_snap_get_slots(rd, &stream->cap, sizeof *stream->keys);
+    stream->n_pending = (size_t)pp_snap_get_u64(rd);
+    stream->free_pending = (uint32_t)pp_snap_get_u64(rd);
+    n_pool = pp_snap_get_count(rd, sizeof *stream->pending);
+    if (rd->err == PP_OK && n_pool > 0) {
+        if ((stream->pending = malloc(n_pool * sizeof *stream->pending)) == NULL)
+            pp_snap_fail(rd, PP_ERR_NOMEM);
+        else
+            stream->n_pool = stream->pool_cap = n_pool;
+    }
+    if (stream->pending != NULL)
+        pp_snap_get(rd, stream->pending, n_pool * sizeof *stream->pending);
+    queue_load(&stream->dedup, rd);
+    queue_load(&stream->join, rd);
+    pp_snap_get(rd, &stream->counts, sizeof stream->counts);
+    /* A table of at least 64 slots, as pp_stream_new() makes it. */
+    if (rd->err == PP_OK && (stream->cap < 64 || !stream_is_consistent(stream)))
+        pp_snap_fail(rd, PP_ERR_CORRUPT);
+    if (rd->err != PP_OK && stream->keys == NULL) {
+        /* Leave a usable table for pp_stream_destroy() and nothing else. */
+        stream->cap = 0;
+        stream->n_keys = 0;
+    }
+    return rd->err;
+}

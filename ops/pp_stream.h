@@ -44,6 +44,7 @@
 #include "pp_err.h"
 #include "pp_hmap.h"
 #include "pp_post.h"
+#include "pp_snap.h"
 
 struct pp_stream_options {
     int64_t dedup_ttl_ms;    /* >= 0: config dedup.ttl */
@@ -105,5 +106,17 @@ size_t pp_stream_key_count(const struct pp_stream *stream);
 /* Keys with a pending (incomplete) post. */
 size_t pp_stream_pending_count(const struct pp_stream *stream);
 const struct pp_stream_counts *pp_stream_counts(const struct pp_stream *stream);
+
+/*
+ * Checkpoints (pp_snap, docs/checkpoints.md): stream time, every key with
+ * its dedup stamps, the pending posts, the expiry queues and the counts.
+ * Load into a stream just made by pp_stream_new() with the same options
+ * (a saved dedup_ttl_ms or join_timeout_ms that differs is PP_ERR_CORRUPT:
+ * the caller checks the configuration first) and whose strings already
+ * hold the saved ids. PP_OK or the reader's error; on error the stream is
+ * only good for pp_stream_destroy().
+ */
+void pp_stream_save(const struct pp_stream *stream, struct pp_snap_writer *w);
+enum pp_err pp_stream_load(struct pp_stream *stream, struct pp_snap_reader *rd);
 
 #endif

@@ -622,4 +622,157 @@ enum pp_err pp_window_set_result(const struct pp_window_set *set, size_t spec, s
     return window_compute(ws, w, strings, id, table);
 }
 
+/* ---- checkpoints ------------------------------------------------------------- */
+
+static void window_save(const struct window_spec *ws, const struct pp_window *w,
+                        struct pp_snap_writer *wr)
+{
+    int id;
+
+    pp_snap_put_i64(wr, w->start_ms);
+    pp_snap_put_i64(wr, w->end_ms);
+    pp_snap_put_u64(wr, w->posts);
+    pp_snap_put_u64(wr, (uint64_t)(w->tables != NULL) | (uint64_t)(w->user_dist != NULL) << 1);
+    if (w->tables != NULL)
+        for (id = 0; id < PP_QUERY_COUNT; id++)
+            pp_table_save(&w->tables[id], wr);
+    else
+        pp_query_save(&w->q, wr);
+    if (w->user_dist != NULL)
+        pp_snap_put(wr, w->user_dist,
+                    (size_t)(PP_QUERY_JOIN_YEARS * (ws->spec.size_ms / ws->spec.slide_ms)) *
+                        sizeof *w->user_dist);
+}
+
+static void window_list_save(const struct window_spec *ws, const struct window_list *list,
+                             struct pp_snap_writer *wr)
+{
+    size_t i;
+
+    pp_snap_put_u64(wr, list->n);
+    for (i = 0; i < list->n; i++)
+        window_save(ws, list->items[i], wr);
+}
+
+void pp_window_set_save(const struct pp_window_set *set, struct pp_snap_writer *w)
+{
+    size_t s;
+
+    pp_snap_put_u64(w, set->n_specs);
+    pp_snap_put_i64(w, set->lateness_ms);
+    pp_snap_put_i64(w, set->retention_ms);
+    pp_snap_put_i64(w, set->max_time_ms);
+    pp_snap_put_i64(w, set->watermark_ms);
+    pp_snap_put_u64(w, set->late_posts);
+    for (s = 0; s < set->n_specs; s++) {
+        const struct window_spec *ws = &set->specs[s];
+        pp_snap_put(w, &ws->spec, sizeof ws->spec);
+        pp_snap_put_u64(w, ws->n_frozen);
+        window_list_save(ws, &ws->windows, w);
+        window_list_save(ws, &ws->panes, w);
+    }
+}
+
+static struct pp_window *window_load(const struct window_spec *ws, struct pp_intern *strings,
+                                     struct pp_snap_reader *rd)
+{
+    int64_t start_ms = pp_snap_get_i64(rd);
+    int64_t end_ms = pp_snap_get_i64(rd);
+    uint64_t posts = pp_snap_get_u64(rd);
+    uint64_t flags = pp_snap_get_u64(rd);
+    struct pp_window *w;
+    size_t n_dist;
+    int id;
+
+    if (rd->err != PP_OK)
+        return NULL;
+    if (flags >> 2 != 0 || ((flags & 2) && !ws->has_user_links)) {
+        pp_snap_fail(rd, PP_ERR_CORRUPT);
+        return NULL;
+    }
+    if ((w = window_new(start_ms, end_ms)) == NULL) {
+        pp_snap_fail(rd, PP_ERR_NOMEM);
+        return NULL;
+    }
+    w->posts = posts;
+    if (flags & 1) {
+        if ((w->tables = calloc(PP_QUERY_COUNT, sizeof *w->tables)) == NULL)
+            pp_snap_fail(rd, PP_ERR_NOMEM);
+        for (id = 0; id < PP_QUERY_COUNT && rd->err == PP_OK; id++)
+            if (pp_table_load(&w->tables[id], strings, rd) == PP_OK &&
+                w->tables[id].id != (enum pp_query_id)id)
+                pp_snap_fail(rd, PP_ERR_CORRUPT);
+    } else {
+        pp_query_load(&w->q, rd);
+    }
+    if ((flags & 2) && rd->err == PP_OK) {
+        /* has_user_links: a hopping spec, slide > 0 */
+        n_dist = (size_t)(PP_QUERY_JOIN_YEARS * (ws->spec.size_ms / ws->spec.slide_ms));
+        if ((w->user_dist = calloc(n_dist, sizeof *w->user_dist)) == NULL)
+            pp_snap_fail(rd, PP_ERR_NOMEM);
+        else
+            pp_snap_get(rd, w->user_dist, n_dist * sizeof *w->user_dist);
+    }
+    if (rd->err != PP_OK) {
+        window_destroy(w);
+        return NULL;
+    }
+    return w;
+}
+
+/* Windows in start order, as the list needs them (window_lower_bound). */
+static void window_list_load(const struct window_spec *ws, struct window_list *list,
+                             struct pp_intern *strings, struct pp_snap_reader *rd)
+{
+    size_t n = pp_snap_get_count(rd, 4 * sizeof(uint64_t));
+    size_t i;
+
+    if (rd->err != PP_OK)
+        return;
+    if (n > 0 && (list->items = calloc(n, sizeof *list->items)) == NULL) {
+        pp_snap_fail(rd, PP_ERR_NOMEM);
+        return;
+    }
+    list->cap = n;
+    for (i = 0; i < n && rd->err == PP_OK; i++) {
+        struct pp_window *w = window_load(ws, strings, rd);
+        if (w == NULL)
+            break;
+        list->items[list->n++] = w;
+        if (i > 0 && list->items[i - 1]->start_ms >= w->start_ms)
+            pp_snap_fail(rd, PP_ERR_CORRUPT);
+    }
+}
+
+enum pp_err pp_window_set_load(struct pp_window_set *set, struct pp_intern *strings,
+                               struct pp_snap_reader *rd)
+{
+    size_t s;
+
+    if (pp_snap_get_u64(rd) != set->n_specs || pp_snap_get_i64(rd) != set->lateness_ms ||
+        pp_snap_get_i64(rd) != set->retention_ms)
+        pp_snap_fail(rd, PP_ERR_CORRUPT);
+    set->max_time_ms = pp_snap_get_i64(rd);
+    set->watermark_ms = pp_snap_get_i64(rd);
+    set->late_posts = pp_snap_get_u64(rd);
+    for (s = 0; s < set->n_specs && rd->err == PP_OK; s++) {
+        struct window_spec *ws = &set->specs[s];
+        struct pp_config_window spec;
+
+        pp_snap_get(rd, &spec, sizeof spec);
+        if (!window_spec_eq(&spec, &ws->spec))
+            pp_snap_fail(rd, PP_ERR_CORRUPT);
+        ws->n_frozen = (size_t)pp_snap_get_u64(rd);
+        window_list_cleanup(&ws->windows);
+        window_list_cleanup(&ws->panes);
+        memset(&ws->windows, 0, sizeof ws->windows);
+        memset(&ws->panes, 0, sizeof ws->panes);
+        window_list_load(ws, &ws->windows, strings, rd);
+        window_list_load(ws, &ws->panes, strings, rd);
+        if (ws->n_frozen > ws->windows.n || (s == 0 && ws->windows.n != 1))
+            pp_snap_fail(rd, PP_ERR_CORRUPT);
+    }
+    return rd->err;
+}
+
 /* ---- spec text ------------------------------------------------------------ */

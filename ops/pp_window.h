@@ -66,6 +66,7 @@
 #include "pp_err.h"
 #include "pp_hmap.h"
 #include "pp_post.h"
+#include "pp_snap.h"
 #include "pp_query.h"
 
 struct pp_window_set;
@@ -138,6 +139,20 @@ void pp_window_set_info(const struct pp_window_set *set, size_t spec, size_t i,
 enum pp_err pp_window_set_result(const struct pp_window_set *set, size_t spec, size_t i,
                                  const struct pp_intern *strings, enum pp_query_id id,
                                  struct pp_table *table);
+
+/*
+ * Checkpoints (pp_snap, docs/checkpoints.md): the watermark, the late
+ * counter and every window and pane, with its state or its frozen answers.
+ * Load into a set just made by pp_window_set_new() with the same specs,
+ * lateness and retention as the saved one (the caller checks the
+ * configuration first; a mismatch here is PP_ERR_CORRUPT); frozen answers'
+ * text is re-interned into strings, whose saved ids must already be
+ * loaded. PP_OK or the reader's error; on error the set is only good for
+ * pp_window_set_destroy().
+ */
+void pp_window_set_save(const struct pp_window_set *set, struct pp_snap_writer *w);
+enum pp_err pp_window_set_load(struct pp_window_set *set, struct pp_intern *strings,
+                               struct pp_snap_reader *rd);
 
 /* A spec's text (the HTTP API's `window=` parameter) is parsed and written
  * by pp_config_window_parse() and pp_config_window_format() (pp_config.h). */
