@@ -4,6 +4,7 @@
  */
 #include "pp_store.h"
 
+#include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,6 +124,30 @@ static void pp_store_start_waiting(struct pp_store *store)
     }
 }
 
+/* The directory of a local lake URL (a plain path or file:///dir), or NULL
+ * for s3://. PP_ERR_USAGE with msg for a URL that cannot work. */
+static enum pp_err pp_store_local_path(const char *url, const char **path, char *msg,
+                                       size_t msg_len)
+{
+    *path = url;
+    if (strncmp(url, "s3://", 5) == 0) {
+        *path = NULL;
+    } else if (strncmp(url, "file://", 7) == 0) {
+        *path = url + 7;
+        if (strncmp(*path, "localhost/", 10) == 0)
+            *path += 9;
+        if ((*path)[0] != '/') {
+            snprintf(msg, msg_len, "store %s: a file:// URL needs an absolute path (file:///dir)",
+                     url);
+            return PP_ERR_USAGE;
+        }
+    } else if (strstr(url, "://") != NULL) {
+        snprintf(msg, msg_len, "store %s: unknown scheme (file:// or s3://)", url);
+        return PP_ERR_USAGE;
+    }
+    return PP_OK;
+}
+
 enum pp_err pp_store_open(const struct pp_store_options *options, struct pp_store **store,
                           char *msg, size_t msg_len)
 {
@@ -136,21 +161,8 @@ enum pp_err pp_store_open(const struct pp_store_options *options, struct pp_stor
         snprintf(msg, msg_len, "store: no URL given");
         return PP_ERR_USAGE;
     }
-    if (strncmp(url, "s3://", 5) == 0) {
-        path = NULL;
-    } else if (strncmp(url, "file://", 7) == 0) {
-        path = url + 7;
-        if (strncmp(path, "localhost/", 10) == 0)
-            path += 9;
-        if (path[0] != '/') {
-            snprintf(msg, msg_len, "store %s: a file:// URL needs an absolute path (file:///dir)",
-                     url);
-            return PP_ERR_USAGE;
-        }
-    } else if (strstr(url, "://") != NULL) {
-        snprintf(msg, msg_len, "store %s: unknown scheme (file:// or s3://)", url);
-        return PP_ERR_USAGE;
-    }
+    if ((err = pp_store_local_path(url, &path, msg, msg_len)) != PP_OK)
+        return err;
     new_store = calloc(1, sizeof *new_store);
     if (new_store == NULL)
         return PP_ERR_NOMEM;
@@ -389,4 +401,79 @@ void pp_store_options_from_config(struct pp_store_options *o, const struct pp_co
     o->part_size = pp_config_bytes(cfg, "s3.part.size");
     o->access_key_id = pp_config_str(cfg, "aws.access.key.id");
     o->secret_access_key = pp_config_str(cfg, "aws.secret.access.key");
+}
+
+/* Appends the whole file at path to out; PP_ERR_NOTFOUND when absent. */
+static enum pp_err pp_store_read_file(const char *path, struct pp_buf *out, char *msg,
+                                      size_t msg_len)
+{
+    FILE *f = fopen(path, "rb");
+    enum pp_err err = PP_OK;
+    size_t n;
+
+    if (f == NULL) {
+        if (errno == ENOENT)
+            return PP_ERR_NOTFOUND;
+        snprintf(msg, msg_len, "%s: %s", path, strerror(errno));
+        return PP_ERR_IO;
+    }
+    do {
+        if ((err = pp_buf_reserve(out, 1 << 16)) != PP_OK)
+            break;
+        n = fread(out->data + out->len, 1, out->cap - out->len, f);
+        out->len += n;
+    } while (n > 0);
+    if (err == PP_OK && ferror(f)) {
+        snprintf(msg, msg_len, "%s: read failed", path);
+        err = PP_ERR_IO;
+    }
+    fclose(f);
+    return err;
+}
+
+enum pp_err pp_store_get(const struct pp_store_options *options, const char *key,
+                         struct pp_buf *out, char *msg, size_t msg_len)
+{
+    struct pp_store_options dir_options;
+    const char *root = NULL;
+    const char *slash = strrchr(key, '/');
+    char *dir = NULL;
+    char *path = NULL;
+    char *url = NULL;
+    enum pp_err err;
+
+    if (!pp_store_key_is_valid(key)) {
+        snprintf(msg, msg_len, "store: bad key %s", key);
+        return PP_ERR_INVALID;
+    }
+    if (options->url == NULL || (err = pp_store_local_path(options->url, &root, msg, msg_len)))
+        return options->url == NULL ? PP_ERR_USAGE : err;
+    if (root != NULL) {
+        if ((path = malloc(strlen(root) + strlen(key) + 2)) == NULL)
+            return PP_ERR_NOMEM;
+        sprintf(path, "%s/%s", root, key);
+        err = pp_store_read_file(path, out, msg, msg_len);
+        goto out;
+    }
+    /* S3: the objects under the key's folder, through the download path
+     * (ListObjectsV2, GET), then the one file. */
+    dir_options = *options;
+    if ((url = malloc(strlen(options->url) + strlen(key) + 2)) == NULL)
+        return PP_ERR_NOMEM;
+    sprintf(url, "%s%s%.*s", options->url, options->url[strlen(options->url) - 1] == '/' ? "" : "/",
+            slash != NULL ? (int)(slash - key) : 0, key);
+    dir_options.url = url;
+    if ((err = pp_store_download(&dir_options, &dir, NULL, NULL, msg, msg_len)) != PP_OK)
+        goto out;
+    if ((path = malloc(strlen(dir) + strlen(key) + 2)) == NULL) {
+        err = PP_ERR_NOMEM;
+        goto out;
+    }
+    sprintf(path, "%s/%s", dir, slash != NULL ? slash + 1 : key);
+    err = pp_store_read_file(path, out, msg, msg_len);
+out:
+    pp_store_download_remove(dir);
+    free(path);
+    free(url);
+    return err;
 }
