@@ -1,0 +1,203 @@
+#include "pp_checkpoint.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "pp_snap.h"
+#include "pp_zstd.h"
+
+#define CHECKPOINT_MAGIC 0x3130544b43505050ULL /* "PPPCKT01" */
+/* Bumped whenever what a codec writes changes. */
+#define CHECKPOINT_FORMAT 1
+#define CHECKPOINT_END 0x444e45ULL /* "END" */
+/* The level of the frame: checkpoints are written often and read once. */
+#define CHECKPOINT_ZSTD_LEVEL 1
+
+/* The codecs copy structs as they lie in memory: a checkpoint is only read
+ * by a build with the same layout. */
+static uint64_t checkpoint_layout(void)
+{
+    return (uint64_t)sizeof(void *) | (uint64_t)sizeof(struct pp_post) << 8 |
+           (uint64_t)sizeof(struct pp_hmap_slot) << 16 |
+           (uint64_t)sizeof(struct pp_stream_counts) << 24 |
+           (uint64_t)sizeof(struct pp_config_window) << 40;
+}
+
+enum pp_err pp_checkpoint_encode(const struct pp_checkpoint_state *state, uint64_t seq,
+                                 struct pp_buf *out)
+{
+    struct pp_snap_writer w;
+    struct pp_zstd_enc *enc = NULL;
+    struct pp_buf raw;
+    enum pp_err err;
+
+    pp_buf_init(&raw);
+    pp_snap_writer_init(&w, &raw);
+    pp_snap_put_u64(&w, CHECKPOINT_MAGIC);
+    pp_snap_put_u64(&w, CHECKPOINT_FORMAT);
+    pp_snap_put_u64(&w, checkpoint_layout());
+    pp_snap_put_u64(&w, seq);
+    pp_snap_put_bytes(&w, state->config, strlen(state->config));
+    pp_hmap_save(state->offsets, &w);
+    pp_hmap_save(state->resume, &w);
+    pp_intern_save(state->strings, &w);
+    pp_stream_save(state->stream, &w);
+    pp_window_set_save(state->windows, &w);
+    pp_snap_put_u64(&w, CHECKPOINT_END);
+    if ((err = w.err) != PP_OK)
+        goto out;
+    if ((enc = pp_zstd_enc_new(CHECKPOINT_ZSTD_LEVEL)) == NULL) {
+        err = PP_ERR_NOMEM;
+        goto out;
+    }
+    err = pp_zstd_compress(enc, raw.data, raw.len, out);
+out:
+    pp_zstd_enc_destroy(enc);
+    pp_buf_cleanup(&raw);
+    return err;
+}
+
+/* The whole frame, decompressed into raw. */
+static enum pp_err checkpoint_inflate(const void *data, size_t len, struct pp_buf *raw)
+{
+    struct pp_zstd_dec *dec = pp_zstd_dec_new();
+    size_t in_pos = 0;
+    bool is_end = false;
+    enum pp_err err = PP_OK;
+
+    if (dec == NULL)
+        return PP_ERR_NOMEM;
+    if (!pp_zstd_is_frame(data, len))
+        err = PP_ERR_CORRUPT;
+    while (err == PP_OK && in_pos < len) {
+        if ((err = pp_buf_reserve(raw, len * 4 + (1 << 16))) != PP_OK)
+            break;
+        err = pp_zstd_dec_stream(dec, data, len, &in_pos, raw->data, raw->cap, &raw->len, &is_end);
+    }
+    /* Output may still be buffered inside zstd with the input used up. */
+    while (err == PP_OK && !is_end) {
+        size_t before = raw->len;
+        if ((err = pp_buf_reserve(raw, 1 << 20)) != PP_OK)
+            break;
+        err = pp_zstd_dec_stream(dec, data, len, &in_pos, raw->data, raw->cap, &raw->len, &is_end);
+        if (err == PP_OK && !is_end && raw->len == before)
+            err = PP_ERR_CORRUPT; /* truncated */
+    }
+    pp_zstd_dec_destroy(dec);
+    return err;
+}
+
+/* Reads the header; msg gets why it is refused. */
+static enum pp_err checkpoint_header(struct pp_snap_reader *rd, uint64_t *seq, char *msg,
+                                     size_t msg_len)
+{
+    if (pp_snap_get_u64(rd) != CHECKPOINT_MAGIC) {
+        snprintf(msg, msg_len, "not a pinpipe checkpoint");
+        return PP_ERR_CORRUPT;
+    }
+    if (pp_snap_get_u64(rd) != CHECKPOINT_FORMAT || pp_snap_get_u64(rd) != checkpoint_layout()) {
+        snprintf(msg, msg_len, "written by another version of pinpipe (format %d expected)",
+                 CHECKPOINT_FORMAT);
+        return PP_ERR_INVALID;
+    }
+    *seq = pp_snap_get_u64(rd);
+    return rd->err;
+}
+
+enum pp_err pp_checkpoint_check(const void *data, size_t len, uint64_t *seq)
+{
+    struct pp_snap_reader rd;
+    struct pp_buf raw;
+    uint64_t end = 0;
+    char why[128];
+    enum pp_err err;
+
+    pp_buf_init(&raw);
+    if ((err = checkpoint_inflate(data, len, &raw)) != PP_OK)
+        goto out;
+    pp_snap_reader_init(&rd, raw.data, raw.len);
+    if ((err = checkpoint_header(&rd, seq, why, sizeof why)) != PP_OK)
+        goto out;
+    if (raw.len < rd.pos + sizeof end) {
+        err = PP_ERR_CORRUPT;
+        goto out;
+    }
+    memcpy(&end, raw.data + raw.len - sizeof end, sizeof end);
+    err = end == CHECKPOINT_END ? PP_OK : PP_ERR_CORRUPT;
+out:
+    pp_buf_cleanup(&raw);
+    return err;
+}
+
+enum pp_err pp_checkpoint_decode(const struct pp_checkpoint_state *state, const void *data,
+                                 size_t len, char *msg, size_t msg_len)
+{
+    struct pp_snap_reader rd;
+    struct pp_buf raw;
+    const char *config;
+    size_t config_len;
+    uint64_t seq;
+    enum pp_err err;
+
+    pp_buf_init(&raw);
+    if ((err = checkpoint_inflate(data, len, &raw)) != PP_OK) {
+        snprintf(msg, msg_len, "not a complete zstd frame (%s)", pp_err_str(err));
+        goto out;
+    }
+    pp_snap_reader_init(&rd, raw.data, raw.len);
+    if ((err = checkpoint_header(&rd, &seq, msg, msg_len)) != PP_OK)
+        goto out;
+    config = pp_snap_get_bytes(&rd, &config_len);
+    if (rd.err == PP_OK &&
+        (config_len != strlen(state->config) || memcmp(config, state->config, config_len) != 0)) {
+        /* One line: the keys are separated by spaces in the text. */
+        snprintf(msg, msg_len, "taken with %.*s; this run has %s", (int)config_len, config,
+                 state->config);
+        err = PP_ERR_INVALID;
+        goto out;
+    }
+    pp_hmap_load(state->offsets, &rd);
+    pp_hmap_load(state->resume, &rd);
+    pp_intern_load(state->strings, &rd);
+    pp_stream_load(state->stream, &rd);
+    pp_window_set_load(state->windows, state->strings, &rd);
+    if (pp_snap_get_u64(&rd) != CHECKPOINT_END || rd.pos != rd.len)
+        pp_snap_fail(&rd, PP_ERR_CORRUPT);
+    if ((err = rd.err) != PP_OK)
+        snprintf(msg, msg_len, "%s", err == PP_ERR_NOMEM ? "out of memory" : "inconsistent state");
+out:
+    pp_buf_cleanup(&raw);
+    return err;
+}
+
+enum pp_err pp_checkpoint_key(const char *group_id, unsigned generation, char *key, size_t cap)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+    const unsigned char *p;
+    int len;
+
+    len = snprintf(key, cap, "_pinpipe/state/");
+    if (len < 0 || (size_t)len >= cap)
+        return PP_ERR_TOOBIG;
+    n = (size_t)len;
+    /* A group id may hold anything; a key segment may not ('/', "..",
+     * spaces that some tools mangle). */
+    for (p = (const unsigned char *)group_id; *p != '\0'; p++) {
+        bool is_plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                        (*p >= '0' && *p <= '9') || *p == '-' || *p == '_';
+        if (n + 4 >= cap)
+            return PP_ERR_TOOBIG;
+        if (is_plain) {
+            key[n++] = (char)*p;
+        } else {
+            key[n++] = '%';
+            key[n++] = hex[*p >> 4];
+            key[n++] = hex[*p & 15];
+        }
+    }
+    len = snprintf(key + n, cap - n, "/checkpoint-%u.bin.zst", generation % 2);
+    if (len < 0 || (size_t)len >= cap - n)
+        return PP_ERR_TOOBIG;
+    return PP_OK;
+}
