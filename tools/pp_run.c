@@ -12,8 +12,10 @@
  * The lake sink's chunks are encoded by the clean workers (pp_sink_stage)
  * and appended by the loop thread, which also drives the object store. A
  * partition's offset is committed once its records are applied to the
- * analytics and durable in the lake (docs/sink.md). Not yet: state
- * checkpoints (issue 5).
+ * analytics and durable in the lake (docs/sink.md), and, with checkpoints
+ * on, once a checkpoint holding their effects is durable too
+ * (docs/checkpoints.md): a restart loads the checkpoint and skips, for the
+ * analytics, the records it already holds.
  */
 #include "pp_run.h"
 
@@ -26,6 +28,7 @@
 #include <unistd.h>
 
 #include "pp_clean.h"
+#include "pp_checkpoint.h"
 #include "pp_cli.h"
 #include "pp_dashboard.h"
 #include "pp_hmap.h"
@@ -50,6 +53,8 @@
 /* How long the loop thread may sit in one fill when Kafka is idle: the
  * worst wait of a request then. */
 #define RUN_POLL_TIMEOUT_MS 20
+/* The checkpoint object's key, with the group id %-encoded. */
+#define RUN_CHECKPOINT_KEY_MAX 512
 /* A request not served in this time answers 503 (the loop is stuck). */
 #define RUN_REQUEST_TIMEOUT_S 5
 
@@ -99,6 +104,27 @@ struct run_visible {
     double sum;
 };
 
+/* State checkpoints (docs/checkpoints.md), on the loop thread. */
+struct run_checkpoint {
+    int64_t interval_ms; /* state.checkpoint.interval; 0: off */
+    uint64_t seq;        /* the next checkpoint's number; it goes to generation seq % 2 */
+    char config[1024];   /* the keys the state depends on */
+    /* The resume points (committable offsets when it was taken) of the
+     * newest durable checkpoint (a partition absent there is not
+     * committed), and of the one being written. */
+    struct pp_hmap durable;
+    struct pp_hmap writing;
+    bool is_writing;
+    enum pp_err err; /* a checkpoint that failed for good stops the run */
+    double last;     /* when the last one was started */
+    uint64_t written;
+    uint64_t last_bytes;
+    double last_encode_s;
+    uint64_t restored_posts; /* posts in the checkpoint loaded at start */
+    uint64_t records_at;     /* r->records when the last one was started */
+    bool has_durable;        /* one is in the lake (written or restored) */
+};
+
 /* The live status line. */
 struct run_status_line {
     double last;
@@ -130,7 +156,10 @@ struct pp_run {
     uint64_t dlq_sent;
     uint64_t sink_waits; /* times the loop waited for the store */
     uint64_t records;
-    uint64_t redelivered; /* records skipped: applied before a rebalance */
+    uint64_t
+        redelivered; /* records skipped: applied before a rebalance or held by the checkpoint */
+    struct run_checkpoint ckpt;
+    char group_id[256];
     atomic_bool is_stopped;
     char topic_names[PP_TOPIC_COUNT][256];
     char url[300]; /* http://<host as configured>:<port as bound> */
@@ -279,10 +308,13 @@ static enum pp_err run_render_status(const struct pp_run *r, struct pp_buf *out)
     if (!err)
         err = pp_buf_printf(out,
                             "},\"lake\":{\"url\":\"%s\",\"writer\":\"%s\",\"pending_objects\":%zu,"
-                            "\"buffered_bytes\":%llu},\"offsets\":[",
+                            "\"buffered_bytes\":%llu},\"checkpoints\":{\"interval_ms\":%lld,"
+                            "\"written\":%llu,\"restored_posts\":%llu},\"offsets\":[",
                             pp_config_str(r->cfg, "lake.url"), pp_store_backend(r->store),
                             pp_sink_pending_objects(r->sink),
-                            (unsigned long long)pp_sink_buffered_bytes(r->sink));
+                            (unsigned long long)pp_sink_buffered_bytes(r->sink),
+                            (long long)r->ckpt.interval_ms, (unsigned long long)r->ckpt.written,
+                            (unsigned long long)r->ckpt.restored_posts);
     for (i = 0; i < r->offsets.cap && !err; i++) {
         const struct pp_hmap_slot *slot = &r->offsets.slots[i];
         if (!slot->is_used)
@@ -396,6 +428,19 @@ static enum pp_err run_render_metrics(const struct pp_run *r, struct pp_buf *out
     if (!err)
         err = pp_buf_printf(out, "pinpipe_dlq_produced_total %llu\n",
                             (unsigned long long)r->dlq_sent);
+    RUN_METRIC("pinpipe_checkpoints_written_total", "counter",
+               "State checkpoints durable in the lake since start.");
+    if (!err)
+        err = pp_buf_printf(out, "pinpipe_checkpoints_written_total %llu\n",
+                            (unsigned long long)r->ckpt.written);
+    RUN_METRIC("pinpipe_checkpoint_bytes", "gauge", "Size of the last state checkpoint (zstd).");
+    if (!err)
+        err = pp_buf_printf(out, "pinpipe_checkpoint_bytes %llu\n",
+                            (unsigned long long)r->ckpt.last_bytes);
+    RUN_METRIC("pinpipe_checkpoint_encode_seconds", "gauge",
+               "Time the loop spent encoding the last state checkpoint.");
+    if (!err)
+        err = pp_buf_printf(out, "pinpipe_checkpoint_encode_seconds %.6f\n", r->ckpt.last_encode_s);
     RUN_METRIC("pinpipe_ring_occupancy", "gauge", "Batches waiting in the pipeline's rings.");
     if (!err)
         err = pp_buf_printf(out, "pinpipe_ring_occupancy{ring=\"pipeline\"} %zu\n",
@@ -590,6 +635,23 @@ static enum pp_err run_get_ready(void *arg, const struct pp_http_request *req,
 
 /* ---- the loop --------------------------------------------------------------- */
 
+/* Where partition slot (of r->offsets) may resume: applied to the
+ * analytics and durable in the lake, the smaller of the two (the sink's is
+ * a run start). False when the sink does not know the partition. */
+static bool run_committable(const struct pp_run *r, const struct pp_hmap_slot *slot, int64_t *at)
+{
+    int64_t durable;
+
+    *at = (int64_t)slot->value;
+    if (r->sink == NULL)
+        return true;
+    if (!pp_sink_committable(r->sink, (enum pp_topic)slot->k1, (int32_t)slot->k2, &durable))
+        return false;
+    if (durable < *at)
+        *at = durable;
+    return true;
+}
+
 static enum pp_err run_commit(struct pp_run *r)
 {
     struct pp_kafka_offset offsets[512];
@@ -603,25 +665,196 @@ static enum pp_err run_commit(struct pp_run *r)
         (err = pp_kafka_producer_flush(r->dlq, RUN_DLQ_FLUSH_MS, NULL, 0)) != PP_OK)
         return err;
 
-    /* Applied to the analytics and durable in the lake: the smaller of
-     * the two (the sink's is a run start, where a restart rewrites the
-     * same objects). */
+    /* Committable now (run_committable()) and no further than the newest
+     * durable checkpoint's committable point: both are starts of the
+     * sink's runs, where a restart rewrites the same objects, and the
+     * second is at or below the checkpoint's applied offsets, from where a
+     * restart's analytics resume. */
     for (i = 0; i < r->offsets.cap && n < sizeof offsets / sizeof offsets[0]; i++) {
         const struct pp_hmap_slot *slot = &r->offsets.slots[i];
         int64_t at;
-        if (!slot->is_used)
+        if (!slot->is_used || !run_committable(r, slot, &at))
             continue;
-        at = (int64_t)slot->value;
-        if (r->sink != NULL) {
-            int64_t durable;
-            if (!pp_sink_committable(r->sink, (enum pp_topic)slot->k1, (int32_t)slot->k2, &durable))
+        if (r->ckpt.interval_ms > 0) {
+            const uint64_t *held = pp_hmap_find(&r->ckpt.durable, slot->k1, slot->k2);
+            if (held == NULL)
                 continue;
-            if (durable < at)
-                at = durable;
+            if ((int64_t)*held < at)
+                at = (int64_t)*held;
         }
         offsets[n++] = (struct pp_kafka_offset){(enum pp_topic)slot->k1, (int32_t)slot->k2, at};
     }
     return n ? pp_kafka_consumer_commit(r->consumer, offsets, n) : PP_OK;
+}
+
+/* ---- checkpoints ------------------------------------------------------------ */
+
+static void run_checkpoint_done(void *arg, enum pp_err err)
+{
+    struct pp_run *r = arg;
+    struct pp_hmap swap;
+
+    r->ckpt.is_writing = false;
+    if (err != PP_OK) {
+        r->ckpt.err = err;
+        return;
+    }
+    swap = r->ckpt.durable;
+    r->ckpt.durable = r->ckpt.writing;
+    r->ckpt.writing = swap;
+    pp_hmap_clear(&r->ckpt.writing);
+    r->ckpt.written++;
+    r->ckpt.seq++;
+    r->ckpt.has_durable = true;
+}
+
+/* The committable offsets of every partition applied to, into map. */
+static enum pp_err run_resume_points(const struct pp_run *r, struct pp_hmap *map)
+{
+    pp_hmap_clear(map);
+    for (size_t i = 0; i < r->offsets.cap; i++) {
+        const struct pp_hmap_slot *slot = &r->offsets.slots[i];
+        uint64_t *value;
+        int64_t at;
+        if (!slot->is_used || !run_committable(r, slot, &at))
+            continue;
+        if ((value = pp_hmap_upsert(map, slot->k1, slot->k2, NULL)) == NULL)
+            return PP_ERR_NOMEM;
+        *value = (uint64_t)at;
+    }
+    return PP_OK;
+}
+
+static struct pp_checkpoint_state run_checkpoint_state(struct pp_run *r)
+{
+    return (struct pp_checkpoint_state){&r->strings, r->stream,        r->windows,
+                                        &r->offsets, &r->ckpt.writing, r->ckpt.config};
+}
+
+/*
+ * Starts writing a checkpoint of the state as it is now (between two
+ * batches: exactly the effects of the records below r->offsets), unless
+ * one is being written. Rejects already produced to the dead-letter topic
+ * are delivered first: the checkpoint's records are not read again. The
+ * store may refuse for now (PP_AGAIN: puts in flight); the next call
+ * retries.
+ */
+static enum pp_err run_checkpoint(struct pp_run *r)
+{
+    struct pp_checkpoint_state state = run_checkpoint_state(r);
+    struct pp_buf data;
+    char key[RUN_CHECKPOINT_KEY_MAX];
+    double start = pp_cli_now();
+    enum pp_err err;
+
+    if (r->ckpt.interval_ms <= 0 || r->ckpt.is_writing)
+        return PP_OK;
+    r->ckpt.last = start;
+    /* Nothing applied since the last one: the lake holds this state. */
+    if (r->ckpt.has_durable && r->records == r->ckpt.records_at)
+        return PP_OK;
+    if (r->dlq != NULL &&
+        (err = pp_kafka_producer_flush(r->dlq, RUN_DLQ_FLUSH_MS, NULL, 0)) != PP_OK)
+        return err;
+    pp_buf_init(&data);
+    if ((err = run_resume_points(r, &r->ckpt.writing)) != PP_OK ||
+        (err = pp_checkpoint_encode(&state, r->ckpt.seq, &data)) != PP_OK)
+        goto out;
+    r->ckpt.last_bytes = data.len;
+    r->ckpt.last_encode_s = pp_cli_now() - start;
+    pp_checkpoint_key(r->group_id, (unsigned)(r->ckpt.seq % 2), key, sizeof key);
+    err = pp_store_put(r->store, key, &data, run_checkpoint_done, r);
+    if (err == PP_OK) {
+        r->ckpt.is_writing = true;
+        r->ckpt.records_at = r->records;
+    } else if (err == PP_AGAIN)
+        err = PP_OK;
+out:
+    pp_buf_cleanup(&data);
+    return err;
+}
+
+/*
+ * The newest whole checkpoint of this group, loaded at start when there is
+ * one. Of the two generations, one may be cut short (a store that keeps
+ * part of an upload whose writer was killed): it was never reported
+ * durable, so nothing was committed on it, and the other one is used.
+ */
+static enum pp_err run_checkpoint_restore(struct pp_run *r, char *msg, size_t msg_len)
+{
+    struct pp_checkpoint_state state = run_checkpoint_state(r);
+    struct pp_store_options sopt;
+    struct pp_buf data[2];
+    enum pp_err found[2];
+    uint64_t seq[2] = {0, 0};
+    char key[2][RUN_CHECKPOINT_KEY_MAX];
+    char why[512];
+    int g, best = -1;
+    enum pp_err err = PP_OK;
+
+    pp_store_options_from_config(&sopt, r->cfg);
+    why[0] = '\0';
+    for (g = 0; g < 2; g++) {
+        pp_buf_init(&data[g]);
+        pp_checkpoint_key(r->group_id, (unsigned)g, key[g], sizeof key[g]);
+    }
+    for (g = 0; g < 2; g++) {
+        found[g] = pp_store_get(&sopt, key[g], &data[g], why, sizeof why);
+        if (found[g] == PP_ERR_NOTFOUND)
+            continue;
+        if (found[g] != PP_OK) {
+            err = found[g];
+            snprintf(msg, msg_len, "checkpoint %s/%s: %s", sopt.url, key[g],
+                     why[0] ? why : pp_err_str(err));
+            goto out;
+        }
+        found[g] = pp_checkpoint_check(data[g].data, data[g].len, &seq[g]);
+        if (found[g] == PP_OK && (best < 0 || seq[g] > seq[best]))
+            best = g;
+        else if (found[g] == PP_ERR_CORRUPT)
+            pp_log_warn("run: checkpoint %s/%s is incomplete (an upload cut short); not used",
+                        sopt.url, key[g]);
+    }
+    if (best < 0) {
+        for (g = 0; g < 2; g++) {
+            if (found[g] != PP_ERR_NOTFOUND) {
+                err = found[g] == PP_ERR_INVALID ? PP_ERR_INVALID : PP_ERR_CORRUPT;
+                snprintf(msg, msg_len,
+                         "checkpoint %s/%s: %s (state.checkpoint.interval=0 runs without "
+                         "checkpoints; another kafka.group.id starts afresh)",
+                         sopt.url, key[g],
+                         err == PP_ERR_INVALID ? "written by another version of pinpipe"
+                                               : "incomplete, and no other generation");
+                goto out;
+            }
+        }
+        pp_log_info("run: no checkpoint of group %s yet; the analytics start empty", r->group_id);
+        goto out;
+    }
+    if ((err = pp_checkpoint_decode(&state, data[best].data, data[best].len, why, sizeof why))) {
+        snprintf(msg, msg_len,
+                 "checkpoint %s/%s: %s (state.checkpoint.interval=0 runs without checkpoints; "
+                 "another kafka.group.id starts afresh)",
+                 sopt.url, key[best], why[0] ? why : pp_err_str(err));
+        goto out;
+    }
+    /* The loaded resume points are the durable checkpoint's. */
+    {
+        struct pp_hmap swap = r->ckpt.durable;
+        r->ckpt.durable = r->ckpt.writing;
+        r->ckpt.writing = swap;
+    }
+    r->ckpt.seq = seq[best] + 1;
+    r->ckpt.restored_posts = pp_stream_counts(r->stream)->posts;
+    r->ckpt.has_durable = true;
+    pp_log_info("run: restored the checkpoint of group %s: %llu posts, %zu partitions (%s, %zu "
+                "bytes)",
+                r->group_id, (unsigned long long)r->ckpt.restored_posts, r->offsets.count,
+                key[best], data[best].len);
+out:
+    for (g = 0; g < 2; g++)
+        pp_buf_cleanup(&data[g]);
+    return err;
 }
 
 /* Folds the posts joined by the batch just applied into the visibility
@@ -760,6 +993,9 @@ enum pp_err pp_run_loop(struct pp_run *r)
         pp_pipeline_release(r->pipeline, batch);
         if (!err)
             err = pp_sink_poll(r->sink, 0);
+        /* The sink polls the store only for its own objects. */
+        if (!err && r->ckpt.is_writing)
+            err = pp_store_poll(r->store, 0, NULL);
         /* Backpressure from the lake (SPEC 9): past sink.max.buffered.bytes
          * no batch is taken until the store has written enough; the
          * pipeline fills up and the source pauses its partitions. */
@@ -777,6 +1013,17 @@ enum pp_err pp_run_loop(struct pp_run *r)
         if (err)
             break;
         run_desk_serve(r);
+        if (r->ckpt.err == PP_OK && r->ckpt.interval_ms > 0 &&
+            (pp_cli_now() - r->ckpt.last) * 1000.0 >= (double)r->ckpt.interval_ms &&
+            (err = run_checkpoint(r)) != PP_OK) {
+            pp_log_error("run: checkpoint: %s", pp_err_str(err));
+            break;
+        }
+        if (r->ckpt.err != PP_OK) {
+            err = r->ckpt.err;
+            pp_log_error("run: checkpoint: %s", pp_store_error(r->store));
+            break;
+        }
         if (pp_cli_now() - last_commit >= RUN_COMMIT_EVERY_S) {
             /* A failed commit is retried by the next one, which covers the
              * same records: log it and go on. */
@@ -814,6 +1061,20 @@ enum pp_err pp_run_loop(struct pp_run *r)
         err = pp_sink_poll(r->sink, 100);
     if (err) {
         pp_log_error("run: lake: %s", pp_sink_error(r->sink));
+        return err;
+    }
+    /* And the state, so that the last commit covers everything applied:
+     * wait for a checkpoint being written, then write the last one. */
+    for (int pass = 0; !err && r->ckpt.interval_ms > 0 && pass < 2; pass++) {
+        while (!err && r->ckpt.is_writing)
+            err = pp_store_poll(r->store, 100, NULL);
+        if (!err && r->ckpt.err == PP_OK && pass == 0)
+            err = run_checkpoint(r);
+    }
+    if (!err && r->ckpt.err != PP_OK)
+        err = r->ckpt.err;
+    if (err) {
+        pp_log_error("run: checkpoint: %s", pp_store_error(r->store));
         return err;
     }
     if (run_commit(r) != PP_OK)
@@ -984,6 +1245,48 @@ static enum pp_err run_sink_new(struct pp_run *r, char *msg, size_t msg_len)
     return PP_OK;
 }
 
+/* Checkpoints: the group's key, the configuration the state depends on,
+ * and the state of the last run restored. */
+static enum pp_err run_checkpoint_new(struct pp_run *r, char *msg, size_t msg_len)
+{
+    char key[RUN_CHECKPOINT_KEY_MAX];
+    const char *group_id = RUN_GROUP_DEFAULT;
+    size_t n = 0;
+
+    r->ckpt.interval_ms = pp_config_ms(r->cfg, "state.checkpoint.interval");
+    if (r->ckpt.interval_ms <= 0)
+        return PP_OK;
+    for (size_t i = 0; i < pp_config_kafka_count(r->cfg); i++) {
+        const char *name;
+        const char *value;
+        pp_config_kafka_at(r->cfg, i, &name, &value);
+        if (strcmp(name, "group.id") == 0)
+            group_id = value;
+    }
+    snprintf(r->group_id, sizeof r->group_id, "%s", group_id);
+    if (pp_checkpoint_key(group_id, 0, key, sizeof key) != PP_OK) {
+        snprintf(msg, msg_len, "kafka.group.id: too long for a checkpoint key");
+        return PP_ERR_USAGE;
+    }
+    /* What the state means: windows, their lateness and retention, the
+     * dedup and join spans, and the topics its offsets are of. */
+    n = (size_t)snprintf(r->ckpt.config, sizeof r->ckpt.config, "analytics.windows=");
+    for (size_t s = 1; s < r->desk.n_specs && n < sizeof r->ckpt.config; s++)
+        n += (size_t)snprintf(r->ckpt.config + n, sizeof r->ckpt.config - n, "%s%s",
+                              s > 1 ? "," : "", r->desk.spec_text[s]);
+    if (n < sizeof r->ckpt.config)
+        snprintf(r->ckpt.config + n, sizeof r->ckpt.config - n,
+                 " analytics.allowed.lateness=%lldms analytics.retention=%lldms dedup.ttl=%lldms "
+                 "join.timeout=%lldms topics.prefix=%s",
+                 (long long)pp_config_ms(r->cfg, "analytics.allowed.lateness"),
+                 (long long)pp_config_ms(r->cfg, "analytics.retention"),
+                 (long long)pp_config_ms(r->cfg, "dedup.ttl"),
+                 (long long)pp_config_ms(r->cfg, "join.timeout"),
+                 pp_config_str(r->cfg, "topics.prefix"));
+    r->ckpt.last = pp_cli_now();
+    return run_checkpoint_restore(r, msg, msg_len);
+}
+
 enum pp_err pp_run_new(const struct pp_config *cfg, const struct pp_run_options *options,
                        struct pp_run **out, char *msg, size_t msg_len)
 {
@@ -1006,6 +1309,8 @@ enum pp_err pp_run_new(const struct pp_config *cfg, const struct pp_run_options 
     atomic_init(&r->desk.has_work, false);
     pp_intern_init(&r->strings);
     pp_hmap_init(&r->offsets);
+    pp_hmap_init(&r->ckpt.durable);
+    pp_hmap_init(&r->ckpt.writing);
 
     specs = pp_config_windows(cfg, &n_specs);
     if (n_specs >= RUN_MAX_SPECS) {
@@ -1041,6 +1346,8 @@ enum pp_err pp_run_new(const struct pp_config *cfg, const struct pp_run_options 
              pp_http_port(r->http));
     r->clean.max_record_bytes = (size_t)pp_config_bytes(cfg, "input.max.record.bytes");
     if ((err = run_sink_new(r, msg, msg_len)))
+        goto fail;
+    if ((err = run_checkpoint_new(r, msg, msg_len)))
         goto fail;
     *out = r;
     return PP_OK;
@@ -1102,6 +1409,8 @@ void pp_run_destroy(struct pp_run *r)
     pp_window_set_destroy(r->windows);
     pp_stream_destroy(r->stream);
     pp_hmap_cleanup(&r->offsets);
+    pp_hmap_cleanup(&r->ckpt.durable);
+    pp_hmap_cleanup(&r->ckpt.writing);
     pp_intern_cleanup(&r->strings);
     free(r->visible.pending);
     pthread_cond_destroy(&r->desk.served);
