@@ -5,14 +5,41 @@
 
 void pp_snap_writer_init(struct pp_snap_writer *w, struct pp_buf *out)
 {
+    memset(w, 0, sizeof *w);
     w->out = out;
-    w->err = PP_OK;
+}
+
+void pp_snap_writer_init_drain(struct pp_snap_writer *w, struct pp_buf *scratch, size_t drain_at,
+                               pp_snap_drain_fn drain, void *arg)
+{
+    pp_snap_writer_init(w, scratch);
+    w->drain = drain;
+    w->drain_arg = arg;
+    w->drain_at = drain_at > 0 ? drain_at : 1;
+}
+
+enum pp_err pp_snap_writer_finish(struct pp_snap_writer *w)
+{
+    if (w->err == PP_OK && w->drain != NULL && w->out->len > 0) {
+        w->err = w->drain(w->drain_arg, w->out->data, w->out->len);
+        w->out->len = 0;
+    }
+    return w->err;
 }
 
 void pp_snap_put(struct pp_snap_writer *w, const void *ptr, size_t len)
 {
-    if (w->err == PP_OK && len > 0)
-        w->err = pp_buf_append(w->out, ptr, len);
+    if (w->err != PP_OK || len == 0)
+        return;
+    if (w->drain != NULL && len >= w->drain_at) {
+        /* In order: what is buffered, then the block without a copy. */
+        if (pp_snap_writer_finish(w) == PP_OK)
+            w->err = w->drain(w->drain_arg, ptr, len);
+        return;
+    }
+    w->err = pp_buf_append(w->out, ptr, len);
+    if (w->err == PP_OK && w->drain != NULL && w->out->len >= w->drain_at)
+        pp_snap_writer_finish(w);
 }
 
 void pp_snap_put_u64(struct pp_snap_writer *w, uint64_t v)

@@ -21,9 +21,20 @@
 #include "pp_arena.h"
 #include "pp_err.h"
 
+/* Where a streaming writer hands its bytes (a compressor): consumes
+ * ptr[0..len) or fails. */
+typedef enum pp_err (*pp_snap_drain_fn)(void *arg, const void *ptr, size_t len);
+
 struct pp_snap_writer {
     struct pp_buf *out; /* borrowed */
-    enum pp_err err;    /* the first failure (PP_ERR_NOMEM); later puts do nothing */
+    enum pp_err err;    /* the first failure; later puts do nothing */
+    /* Streaming (pp_snap_writer_init_drain): out is a scratch buffer
+     * drained once it holds drain_at bytes, and puts of drain_at bytes or
+     * more go to drain directly, so that the encoding of a large state
+     * never exists whole in memory. NULL: everything stays in out. */
+    pp_snap_drain_fn drain;
+    void *drain_arg;
+    size_t drain_at;
 };
 
 struct pp_snap_reader {
@@ -34,6 +45,11 @@ struct pp_snap_reader {
 };
 
 void pp_snap_writer_init(struct pp_snap_writer *w, struct pp_buf *out);
+/* A streaming writer (see above); pp_snap_writer_finish() drains the rest. */
+void pp_snap_writer_init_drain(struct pp_snap_writer *w, struct pp_buf *scratch, size_t drain_at,
+                               pp_snap_drain_fn drain, void *arg);
+/* Drains what out still holds (streaming writers); returns w->err. */
+enum pp_err pp_snap_writer_finish(struct pp_snap_writer *w);
 void pp_snap_put(struct pp_snap_writer *w, const void *ptr, size_t len);
 void pp_snap_put_u64(struct pp_snap_writer *w, uint64_t v);
 void pp_snap_put_i64(struct pp_snap_writer *w, int64_t v);

@@ -23,16 +23,36 @@ static uint64_t checkpoint_layout(void)
            (uint64_t)sizeof(struct pp_config_window) << 40;
 }
 
+/* The streaming writer's drain: into the frame. */
+struct checkpoint_frame {
+    struct pp_zstd_enc *enc;
+    struct pp_buf *out;
+};
+
+static enum pp_err checkpoint_compress(void *arg, const void *ptr, size_t len)
+{
+    struct checkpoint_frame *frame = arg;
+
+    return pp_zstd_enc_write(frame->enc, ptr, len, frame->out);
+}
+
+/* The encoding goes through zstd as it is written (in 1 MiB pieces, and
+ * the large tables straight from where they lie), so a checkpoint costs
+ * the memory of its compressed object, not a copy of the state. */
 enum pp_err pp_checkpoint_encode(const struct pp_checkpoint_state *state, uint64_t seq,
                                  struct pp_buf *out)
 {
+    struct checkpoint_frame frame = {NULL, out};
     struct pp_snap_writer w;
-    struct pp_zstd_enc *enc = NULL;
-    struct pp_buf raw;
+    struct pp_buf scratch;
     enum pp_err err;
 
-    pp_buf_init(&raw);
-    pp_snap_writer_init(&w, &raw);
+    pp_buf_init(&scratch);
+    if ((frame.enc = pp_zstd_enc_new(CHECKPOINT_ZSTD_LEVEL)) == NULL) {
+        err = PP_ERR_NOMEM;
+        goto out;
+    }
+    pp_snap_writer_init_drain(&w, &scratch, 1u << 20, checkpoint_compress, &frame);
     pp_snap_put_u64(&w, CHECKPOINT_MAGIC);
     pp_snap_put_u64(&w, CHECKPOINT_FORMAT);
     pp_snap_put_u64(&w, checkpoint_layout());
@@ -44,16 +64,11 @@ enum pp_err pp_checkpoint_encode(const struct pp_checkpoint_state *state, uint64
     pp_stream_save(state->stream, &w);
     pp_window_set_save(state->windows, &w);
     pp_snap_put_u64(&w, CHECKPOINT_END);
-    if ((err = w.err) != PP_OK)
-        goto out;
-    if ((enc = pp_zstd_enc_new(CHECKPOINT_ZSTD_LEVEL)) == NULL) {
-        err = PP_ERR_NOMEM;
-        goto out;
-    }
-    err = pp_zstd_compress(enc, raw.data, raw.len, out);
+    if ((err = pp_snap_writer_finish(&w)) == PP_OK)
+        err = pp_zstd_enc_end(frame.enc, out);
 out:
-    pp_zstd_enc_destroy(enc);
-    pp_buf_cleanup(&raw);
+    pp_zstd_enc_destroy(frame.enc);
+    pp_buf_cleanup(&scratch);
     return err;
 }
 
