@@ -1,5 +1,6 @@
 #include "pp_batch.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,7 +18,7 @@ struct pp_batch *pp_batch_new(size_t cap)
     /* The padding is read by SIMD loads past the last record: keep it
      * initialised so sanitizers and valgrind see defined bytes. */
     memset(batch->data + cap, ' ', PP_BATCH_PADDING);
-    batch->cap = cap;
+    batch->cap = batch->base_cap = cap;
     pp_buf_init(&batch->out);
     pp_arena_init(&batch->arena, 0);
     pp_buf_init(&batch->aux);
@@ -38,8 +39,35 @@ void pp_batch_destroy(struct pp_batch *batch)
     free(batch);
 }
 
+/* data resized to cap bytes plus the padding, initialised as pp_batch_new
+ * does. */
+static enum pp_err batch_resize(struct pp_batch *batch, size_t cap)
+{
+    char *data = realloc(batch->data, cap + PP_BATCH_PADDING);
+
+    if (data == NULL)
+        return PP_ERR_NOMEM;
+    batch->data = data;
+    batch->cap = cap;
+    memset(batch->data + cap, ' ', PP_BATCH_PADDING);
+    return PP_OK;
+}
+
+enum pp_err pp_batch_grow(struct pp_batch *batch, size_t cap)
+{
+    if (cap <= batch->cap)
+        return PP_OK;
+    if (cap > SIZE_MAX - PP_BATCH_PADDING)
+        return PP_ERR_NOMEM;
+    return batch_resize(batch, cap);
+}
+
 void pp_batch_reset(struct pp_batch *batch)
 {
+    /* A grown batch gives its memory back (a shrink that fails keeps the
+     * larger buffer, which is still correct). */
+    if (batch->cap != batch->base_cap)
+        (void)batch_resize(batch, batch->base_cap);
     batch->len = 0;
     batch->n_spans = 0;
     batch->out.len = 0;

@@ -57,6 +57,7 @@ struct pp_batch {
     char *data; /* cap + PP_BATCH_PADDING bytes */
     size_t len; /* bytes used */
     size_t cap;
+    size_t base_cap; /* cap at pp_batch_new: pp_batch_reset returns to it */
     struct pp_batch_span *spans;
     size_t n_spans;
     size_t spans_cap;
@@ -82,8 +83,17 @@ struct pp_batch {
 struct pp_batch *pp_batch_new(size_t cap);
 /* Accepts NULL. */
 void pp_batch_destroy(struct pp_batch *batch);
-/* Empties input and output, keeping memory for reuse. */
+/* Empties input and output, keeping memory for reuse (data shrinks back to
+ * base_cap after a pp_batch_grow). */
 void pp_batch_reset(struct pp_batch *batch);
+/*
+ * Grows data to hold cap bytes, for one record larger than a whole batch
+ * (a Kafka message, carried whole so that its bytes reach the raw lake and
+ * the dlq: SPEC 3). Only while nothing points into data (the source, while
+ * filling); spans are positions and stay valid. PP_ERR_NOMEM leaves the
+ * batch as it was.
+ */
+enum pp_err pp_batch_grow(struct pp_batch *batch, size_t cap);
 /* Appends a span; PP_ERR_NOMEM on failure. */
 enum pp_err pp_batch_add_span(struct pp_batch *batch, const struct pp_batch_span *span);
 

@@ -19,6 +19,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "pp_str.h"
+
 #define KIB ((int64_t)1024)
 #define MIB (KIB * 1024)
 #define GIB (MIB * 1024)
@@ -1087,17 +1089,6 @@ static bool is_ws(char c)
     return c == ' ' || c == '\t' || c == '\f';
 }
 
-static int hex_val(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool read_u4(const char *s, size_t len, size_t i, unsigned *cp)
 {
     size_t j;
@@ -1106,7 +1097,7 @@ static bool read_u4(const char *s, size_t len, size_t i, unsigned *cp)
     if (i + 4 > len)
         return false;
     for (j = 0; j < 4; j++) {
-        int h = hex_val(s[i + j]);
+        int h = pp_hex_digit(s[i + j]);
 
         if (h < 0)
             return false;

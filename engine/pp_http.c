@@ -700,6 +700,30 @@ static void http_on_completed(void *cls, struct MHD_Connection *mconn, void **re
     }
 }
 
+/* MHD's unescaping of paths and query arguments, except that "%00" stays
+ * as it is: MHD hands both on as C strings, so a decoded NUL would cut them
+ * short and "/v1/status%00.json" would be served as /v1/status. */
+static size_t http_unescape(void *cls, struct MHD_Connection *mconn, char *s)
+{
+    char *out = s;
+    const char *in = s;
+
+    (void)cls;
+    (void)mconn;
+    while (*in != '\0') {
+        int hi = in[0] == '%' ? pp_hex_digit(in[1]) : -1;
+        int lo = hi >= 0 ? pp_hex_digit(in[2]) : -1;
+        if (lo >= 0 && (hi | lo) != 0) {
+            *out++ = (char)(hi << 4 | lo);
+            in += 3;
+        } else {
+            *out++ = *in++;
+        }
+    }
+    *out = '\0';
+    return (size_t)(out - s);
+}
+
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
 static void http_on_log(void *cls, const char *fmt, va_list ap)
@@ -896,7 +920,8 @@ enum pp_err pp_http_start(struct pp_http *http, char *msg, size_t msg_len)
         MHD_OPTION_THREAD_POOL_SIZE, http->threads, MHD_OPTION_CONNECTION_LIMIT,
         http->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, http->timeout_s,
         MHD_OPTION_NOTIFY_COMPLETED, http_on_completed, http, MHD_OPTION_NOTIFY_CONNECTION,
-        http_on_connection, http, MHD_OPTION_EXTERNAL_LOGGER, http_on_log, http, MHD_OPTION_END);
+        http_on_connection, http, MHD_OPTION_EXTERNAL_LOGGER, http_on_log, http,
+        MHD_OPTION_UNESCAPE_CALLBACK, http_unescape, NULL, MHD_OPTION_END);
     if (http->daemon == NULL) {
         /* Whether MHD closed the socket on failure is not documented: keep
          * it ours (closed by pp_http_destroy); a double close is worse than

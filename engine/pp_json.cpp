@@ -154,9 +154,19 @@ enum pp_json_status json_status(error_code e)
     }
 }
 
-// True when tok (possibly followed by whitespace) is a JSON integer:
-// -?(0|[1-9][0-9]*).
-bool json_is_integer_token(std::string_view tok)
+// Digits of tok from i on; returns how many.
+size_t json_digits(std::string_view tok, size_t &i)
+{
+    size_t start = i;
+
+    while (i < tok.size() && tok[i] >= '0' && tok[i] <= '9')
+        i++;
+    return i - start;
+}
+
+// True when tok (possibly followed by whitespace) is a JSON number (RFC
+// 8259): -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?.
+bool json_is_number_token(std::string_view tok)
 {
     size_t i = 0;
     size_t start;
@@ -164,10 +174,17 @@ bool json_is_integer_token(std::string_view tok)
     if (i < tok.size() && tok[i] == '-')
         i++;
     start = i;
-    while (i < tok.size() && tok[i] >= '0' && tok[i] <= '9')
-        i++;
-    if (i == start || (tok[start] == '0' && i - start > 1))
+    if (json_digits(tok, i) == 0 || (tok[start] == '0' && i - start > 1))
         return false;
+    if (i < tok.size() && tok[i] == '.' && (++i, json_digits(tok, i) == 0))
+        return false;
+    if (i < tok.size() && (tok[i] == 'e' || tok[i] == 'E')) {
+        i++;
+        if (i < tok.size() && (tok[i] == '+' || tok[i] == '-'))
+            i++;
+        if (json_digits(tok, i) == 0)
+            return false;
+    }
     while (i < tok.size()) {
         char c = tok[i++];
         if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
@@ -235,8 +252,8 @@ error_code json_validate(ondemand::value val, int depth)
     case ondemand::json_type::number: {
         double d;
         e = val.get_double().get(d);
-        if (e && json_is_integer_token(val.raw_json_token()))
-            return SUCCESS; // an integer too wide for a double's exponent
+        if (e && json_is_number_token(val.raw_json_token()))
+            return SUCCESS; // valid JSON beyond a double's range (1e400)
         return e;
     }
     case ondemand::json_type::boolean: {
@@ -283,19 +300,23 @@ error_code json_read_value(ondemand::value val, struct pp_json_value *out, struc
     }
     case ondemand::json_type::number: {
         ondemand::number_type nt;
-        if ((e = val.get_number_type().get(nt)))
-            return e;
-        if (nt == ondemand::number_type::floating_point_number) {
+        bool is_float;
+        e = val.get_number_type().get(nt);
+        is_float = e == SUCCESS && nt == ondemand::number_type::floating_point_number;
+        if (is_float) {
             out->type = PP_JSON_DOUBLE;
-            return val.get_double().get(out->f64);
+            e = val.get_double().get(out->f64);
+        } else if (e == SUCCESS) {
+            out->type = PP_JSON_INT;
+            e = val.get_int64().get(out->i64);
         }
-        out->type = PP_JSON_INT;
-        e = val.get_int64().get(out->i64);
         if (e == SUCCESS)
             return e;
-        // A valid JSON integer outside int64 (simdjson reports several
-        // different errors for these): keep its type, not its value.
-        if (!json_is_integer_token(val.raw_json_token()))
+        // A valid JSON number out of range: an integer outside int64 or a
+        // number beyond a double (1e400), for which simdjson reports
+        // several different errors. Valid JSON (RFC 8259's grammar, as
+        // the oracle's DuckDB reads it): keep its type, not its value.
+        if (!json_is_number_token(val.raw_json_token()))
             return e;
         out->type = PP_JSON_BIGINT;
         return SUCCESS;

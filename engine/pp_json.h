@@ -39,7 +39,8 @@ enum pp_json_type {
     PP_JSON_NULL,
     PP_JSON_BOOL,
     PP_JSON_INT,    /* integer in int64 range: i64 */
-    PP_JSON_BIGINT, /* integer outside int64 range (no value kept) */
+    PP_JSON_BIGINT, /* number out of range, valid JSON: an integer outside int64, or a
+                       number beyond a double (1e400); no value kept */
     PP_JSON_DOUBLE, /* number with a fraction or exponent: f64 */
     PP_JSON_STRING, /* str (never a NULL view) */
     PP_JSON_ARRAY,

@@ -1981,9 +1981,17 @@ enum pp_err pp_kafka_consumer_fill(void *vconsumer, struct pp_batch *batch)
             rd_kafka_message_destroy(m);
             continue;
         }
-        if (m->len <= batch->cap && m->len > batch->cap - batch->len) {
-            consumer->pending = m; /* the next batch takes it */
-            break;
+        if (m->len > batch->cap - batch->len) {
+            if (batch->len > 0) {
+                consumer->pending = m; /* the next batch takes it */
+                break;
+            }
+            /* Larger than a whole batch: the empty batch grows to carry it,
+             * so that the record (too_large for the cleaner) keeps its bytes
+             * in the raw lake and the dlq (SPEC 3); Kafka may not hold it
+             * anywhere else for long. Only out of memory is it passed on
+             * without them. */
+            (void)pp_batch_grow(batch, m->len);
         }
         timestamp = rd_kafka_message_timestamp(m, NULL);
         span = (struct pp_batch_span){

@@ -35,6 +35,18 @@ static inline struct pp_str pp_str_make(const char *ptr, size_t len)
     return s;
 }
 
+/* The value of a hexadecimal digit (either case), or -1. */
+static inline int pp_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 static inline bool pp_str_is_null(struct pp_str s)
 {
     return s.ptr == NULL;

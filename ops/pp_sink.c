@@ -399,7 +399,8 @@ static enum pp_err sink_base64(struct pp_buf *out, const unsigned char *in, size
  * Bytes that are not UTF-8 cannot be a JSON string: those records (and
  * too_large ones, never checked) carry "raw":null and "raw_base64". */
 enum pp_err pp_sink_render_dlq(const struct pp_sink_layout *layout,
-                               const struct pp_clean_item *item, struct pp_buf *out)
+                               const struct pp_clean_item *item, bool is_raw_omitted,
+                               struct pp_buf *out)
 {
     enum pp_err err;
     bool is_text = item->reject != PP_REJECT_INVALID_UTF8 && item->reject != PP_REJECT_TOO_LARGE;
@@ -415,7 +416,9 @@ enum pp_err pp_sink_render_dlq(const struct pp_sink_layout *layout,
         err = pp_buf_printf(out, ",\"reason\":\"%s\",\"raw\":", pp_reject_name(item->reject));
     if (err)
         return err;
-    if (is_text)
+    if (is_raw_omitted)
+        err = pp_buf_printf(out, "null,\"raw_omitted_bytes\":%zu", item->raw.len);
+    else if (is_text)
         err = pp_clean_json_string(out, item->raw);
     else if (!(err = pp_buf_append_str(out, "null,\"raw_base64\":\"")) &&
              !(err = sink_base64(out, (const unsigned char *)item->raw.ptr, item->raw.len)))
@@ -453,7 +456,7 @@ static enum pp_err sink_append(struct sink_encoder *enc, struct sink_chunk *want
     switch (kind) {
     case PP_SINK_RAW: err = sink_raw_line(item->raw, &b->text); break;
     case PP_SINK_CLEANED: err = pp_clean_render_json(&item->rec, &b->text); break;
-    case PP_SINK_DLQ: err = pp_sink_render_dlq(enc->layout, item, &b->text); break;
+    case PP_SINK_DLQ: err = pp_sink_render_dlq(enc->layout, item, false, &b->text); break;
     default: err = PP_ERR_INTERNAL; break;
     }
     if (!err)

@@ -94,10 +94,13 @@ enum pp_err pp_sink_layout_check(const struct pp_sink_layout *layout, char *msg,
  * Appends a reject's dlq line, without a newline:
  * {"topic","partition","offset","timestamp","reason","raw"} (raw null and
  * "raw_base64" for bytes that are not UTF-8). Also the value of the
- * errors.deadletterqueue.topic.name messages.
+ * errors.deadletterqueue.topic.name messages. is_raw_omitted: "raw":null
+ * and "raw_omitted_bytes":<length> instead of the record (for a topic that
+ * cannot take a message that large).
  */
 enum pp_err pp_sink_render_dlq(const struct pp_sink_layout *layout,
-                               const struct pp_clean_item *item, struct pp_buf *out);
+                               const struct pp_clean_item *item, bool is_raw_omitted,
+                               struct pp_buf *out);
 
 /*
  * The encode stage: pp_clean_stage (all columns) and then the chunks of the

@@ -895,6 +895,28 @@ static void run_visible_observe(struct run_visible *v)
  * per member; records that move to another member are that member's to read
  * (from the committed offset: at least once across members, until state
  * checkpoints). */
+/* A reject's line to errors.deadletterqueue.topic.name. A line larger than
+ * the producer's message.max.bytes (1,000,000 bytes by default, while a
+ * reject holds up to input.max.record.bytes, 4/3 of that in base64) goes
+ * without the record's bytes ("raw_omitted_bytes"); the lake's dlq object
+ * has them. Failing instead stopped the run at that record, and again at
+ * every restart. */
+static enum pp_err run_dlq_produce(struct pp_run *r, const struct pp_clean_item *item)
+{
+    enum pp_err err = PP_ERR_TOOBIG;
+
+    for (int omit = 0; omit < 2 && err == PP_ERR_TOOBIG; omit++) {
+        r->dlq_line.len = 0;
+        if ((err = pp_sink_render_dlq(&r->layout, item, omit, &r->dlq_line)))
+            return err;
+        err = pp_kafka_produce_retry(r->dlq, r->dlq_topic, PP_KAFKA_PARTITION_ANY, NULL, 0,
+                                     r->dlq_line.data, r->dlq_line.len);
+    }
+    if (!err)
+        r->dlq_sent++;
+    return err;
+}
+
 static enum pp_err run_apply(struct pp_run *r, const struct pp_batch *batch)
 {
     const struct pp_clean_item *items = pp_clean_items(batch);
@@ -915,14 +937,9 @@ static enum pp_err run_apply(struct pp_run *r, const struct pp_batch *batch)
         }
         *next = (uint64_t)items[i].offset + 1;
         r->records++;
-        if (r->dlq != NULL && items[i].reject != PP_REJECT_NONE) {
-            r->dlq_line.len = 0;
-            if ((err = pp_sink_render_dlq(&r->layout, &items[i], &r->dlq_line)) ||
-                (err = pp_kafka_produce_retry(r->dlq, r->dlq_topic, PP_KAFKA_PARTITION_ANY, NULL, 0,
-                                              r->dlq_line.data, r->dlq_line.len)))
-                return err;
-            r->dlq_sent++;
-        }
+        if (r->dlq != NULL && items[i].reject != PP_REJECT_NONE &&
+            (err = run_dlq_produce(r, &items[i])))
+            return err;
         /* The stream's key budget is off (max_keys 0): its memory is bounded
          * by dedup.ttl and join.timeout (docs/stream.md), so PP_AGAIN cannot
          * happen here; the pipeline's bounded pool is the backpressure. */

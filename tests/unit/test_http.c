@@ -289,6 +289,14 @@ START_TEST(test_prefix_route_tail)
     reply = request(port, "GET", "/topics/a%20b?x=1", NULL, NULL);
     ck_assert(body_is(&reply, "GET tail=[a b] len=0 body="));
     free(reply.text);
+    /* Except %00, kept as it is: a NUL would cut the path short. Bad
+     * escapes stay too. */
+    reply = request(port, "GET", "/topics/a%00b%4%zz%2F%2f%41", NULL, NULL);
+    ck_assert(body_is(&reply, "GET tail=[a%00b%4%zz//A] len=0 body="));
+    free(reply.text);
+    reply = request(port, "GET", "/topics%00/x", NULL, NULL);
+    ck_assert_uint_eq(reply.status, 404);
+    free(reply.text);
     /* An exact route wins over the prefix. */
     reply = request(port, "GET", "/topics/special", NULL, NULL);
     ck_assert(body_is(&reply, "hello"));
@@ -311,6 +319,9 @@ START_TEST(test_query_and_headers)
     ck_assert(body_is(&reply, "window=tumbling:1m absent=(null) header=Value 1"));
     ck_assert(reply_has_header(&reply, "X-Reply: yes"));
     ck_assert(reply_has_header(&reply, "Content-Type: application/json"));
+    free(reply.text);
+    reply = request(pp_http_port(http), "GET", "/params?window=all%00x", NULL, NULL);
+    ck_assert(body_is(&reply, "window=all%00x absent=(null) header=(null)"));
     free(reply.text);
     pp_http_destroy(http);
 }

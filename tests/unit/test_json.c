@@ -399,6 +399,21 @@ START_TEST(test_bigint)
     ck_assert_int_eq(jparse(&c, "{\"zz\":1234567890123456789012345678901234567890,\"a\":1}"),
                      PP_JSON_OK);
     ck_assert_int_eq(c.v[0].type, PP_JSON_INT);
+    /* Numbers beyond a double are valid JSON (RFC 8259's grammar) out of
+     * range too, read or not; a malformed number stays invalid. */
+    ck_assert_int_eq(jparse(&c, "{\"a\":1e400,\"b\":-1E+999,\"c\":1.5e400 ,\"d\":1e-400,"
+                                "\"zz\":[1e400,-2.5e99999]}"),
+                     PP_JSON_OK);
+    for (size_t i = 0; i < 3; i++)
+        ck_assert_msg(c.v[i].type == PP_JSON_BIGINT, "field %zu: type %d, want BIGINT", i,
+                      (int)c.v[i].type);
+    ck_assert_int_eq(c.v[3].type, PP_JSON_DOUBLE);
+    ck_assert(c.v[3].f64 == 0.0);
+    ck_assert_int_eq(jparse(&c, "{\"zz\":1e400x}"), PP_JSON_INVALID);
+    ck_assert_int_eq(jparse(&c, "{\"a\":1.e400}"), PP_JSON_INVALID);
+    ck_assert_int_eq(jparse(&c, "{\"a\":01e400}"), PP_JSON_INVALID);
+    ck_assert_int_eq(jparse(&c, "{\"zz\":1e}"), PP_JSON_INVALID);
+    ck_assert_int_eq(jparse(&c, "{\"zz\":-}"), PP_JSON_INVALID);
     jctx_cleanup(&c);
 }
 END_TEST

@@ -35,6 +35,7 @@ struct got {
     int64_t offset;
     int64_t timestamp_ms;
     bool is_oversized;
+    size_t batch_cap; /* the cap of the batch that carried it */
     size_t len;
     char value[VALUE_MAX];
 };
@@ -137,6 +138,7 @@ static void drain(struct pp_kafka_consumer *consumer, struct pp_batch *batch, si
             memcpy(g->value, batch->data + span->begin, g->len);
             if (span->is_oversized)
                 ck_assert_uint_eq(g->len, 0);
+            g->batch_cap = batch->cap;
         }
     }
 }
@@ -328,8 +330,9 @@ START_TEST(test_pause_resume_oversized)
         ck_assert_int_eq(got[i].offset, (int64_t)i + 1);
     }
 
-    /* A value larger than the batch: an oversized span; two that fit one
-     * at a time: one per fill, the second held over. */
+    /* A value larger than the batch: the batch grows to carry it whole
+     * (and shrinks back at the next reset); two that fit one at a time:
+     * one per fill, the second held over. */
     memset(big, 'b', sizeof big);
     memset(mid, 'm', sizeof mid);
     produce(producer, "b.pin", 1, "big", big, sizeof big);
@@ -347,8 +350,14 @@ START_TEST(test_pause_resume_oversized)
         ck_assert_uint_le(small->len, small->cap);
     }
     ck_assert_uint_eq(n_got, 3);
-    ck_assert(got[0].is_oversized);
+    ck_assert(!got[0].is_oversized);
     ck_assert_int_eq(got[0].offset, 6);
+    ck_assert_uint_eq(got[0].len, sizeof big);
+    ck_assert(memcmp(got[0].value, big, sizeof big) == 0);
+    ck_assert_uint_eq(got[0].batch_cap, sizeof big);
+    ck_assert_uint_eq(got[1].batch_cap, 1024);
+    pp_batch_reset(small);
+    ck_assert_uint_eq(small->cap, 1024);
     ck_assert_uint_eq(got[1].len, sizeof mid);
     ck_assert_uint_eq(got[2].len, sizeof mid);
     ck_assert_int_eq(got[2].offset, 8);
