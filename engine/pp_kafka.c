@@ -1213,11 +1213,27 @@ static void kafka_producer_log_cb(const rd_kafka_t *rk, int level, const char *f
     pp_log_debug("kafka: %s: %s", fac, buf);
 }
 
+/* Client errors repeat at every reconnect: debug. Except the first
+ * authentication or TLS failure of the process, a warning: nothing else
+ * would say why no record arrives (a wrong kafka.sasl.password), and
+ * librdkafka's reason never holds the secret. */
+static void kafka_log_error(int rerr, const char *reason)
+{
+    static atomic_bool is_warned;
+    const char *name = rd_kafka_err2name((rd_kafka_resp_err_t)rerr);
+
+    if ((rerr == RD_KAFKA_RESP_ERR__AUTHENTICATION || rerr == RD_KAFKA_RESP_ERR__SSL) &&
+        !atomic_exchange(&is_warned, true))
+        pp_log_warn("kafka: %s: %s (retrying; later ones at debug level)", name, reason);
+    else
+        pp_log_debug("kafka: error: %s: %s", name, reason);
+}
+
 static void kafka_producer_error_cb(rd_kafka_t *rk, int rerr, const char *reason, void *opaque)
 {
     (void)rk;
     (void)opaque;
-    pp_log_debug("kafka: error: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)rerr), reason);
+    kafka_log_error(rerr, reason);
 }
 
 /* Drops one reference; the last one frees the tracker. Takes and
@@ -1692,8 +1708,7 @@ static void kafka_consumer_error_cb(rd_kafka_t *rk, int rerr, const char *reason
         atomic_store(&consumer->is_failed, true);
         return;
     }
-    /* Transport errors repeat every reconnect: debug, as for the producer. */
-    pp_log_debug("kafka: error: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)rerr), reason);
+    kafka_log_error(rerr, reason);
 }
 
 /* Logs an assignment change as partitions per topic (a line per partition

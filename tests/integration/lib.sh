@@ -84,9 +84,11 @@ start_broker() {
 }
 
 # json_get <url> <python expression over d>: prints the value of the JSON
-# document at url, or nothing (no answer, not JSON, no such field).
+# document at url, or nothing (no answer, not JSON, no such field). The
+# array json_curl_args adds curl arguments (an Authorization header).
+json_curl_args=()
 json_get() {
-    curl -s --max-time 5 "$1" 2>/dev/null |
+    curl -s --max-time 5 "${json_curl_args[@]}" "$1" 2>/dev/null |
         "$PYTHON" -c "import json,sys; d=json.load(sys.stdin); print($2)" 2>/dev/null
 }
 

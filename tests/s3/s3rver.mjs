@@ -6,13 +6,18 @@
 // S3RVER_LOG=1 logs each request on stdout (the tests count them).
 // Run node with --openssl-legacy-provider: s3rver encrypts ListObjectsV2
 // continuation tokens with DES, which OpenSSL 3 only has there.
-// Credentials: S3RVER / S3RVER.
+// Credentials: S3RVER / S3RVER, and S3RVER_ACCESS_KEY_ID when set (any
+// secret: s3rver does not check SigV4 signatures, only the key id).
 import S3rver from 's3rver';
+import AWSAccount from 's3rver/lib/models/account.js';
 
 const [port, directory, ...buckets] = process.argv.slice(2);
 if (!port || !directory) {
   console.error('usage: node s3rver.mjs <port> <directory> [bucket...]');
   process.exit(2);
+}
+if (process.env.S3RVER_ACCESS_KEY_ID) {
+  AWSAccount.DUMMY_ACCOUNT.createKeyPair(process.env.S3RVER_ACCESS_KEY_ID, 'unchecked');
 }
 const server = new S3rver({
   address: '127.0.0.1',

@@ -406,6 +406,21 @@ START_TEST(test_dlq_lines)
     ck_assert_ptr_nonnull(cleaned);
     ck_assert_ptr_nonnull(strstr(cleaned, "\"country\":\"Chad\""));
     free(cleaned);
+    /* Without the record, for a dead-letter topic that cannot take it. */
+    const struct pp_clean_item big = {.topic = PP_TOPIC_GEO,
+                                      .reject = PP_REJECT_TOO_LARGE,
+                                      .partition = 2,
+                                      .offset = 12,
+                                      .timestamp_ms = 6,
+                                      .raw = PP_STR_LIT("12345")};
+    const char *want = "{\"topic\":\"t.geo\",\"partition\":2,\"offset\":12,\"timestamp\":6,"
+                       "\"reason\":\"too_large\",\"raw\":null,\"raw_omitted_bytes\":5}";
+    struct pp_buf line;
+    pp_buf_init(&line);
+    ck_assert_int_eq(pp_sink_render_dlq(&f.layout, &big, true, &line), PP_OK);
+    ck_assert_msg(line.len == strlen(want) && memcmp(line.data, want, line.len) == 0, "%.*s",
+                  (int)line.len, line.data);
+    pp_buf_cleanup(&line);
     fixture_close(&f);
 }
 END_TEST
