@@ -884,17 +884,6 @@ static void run_visible_observe(struct run_visible *v)
     v->n_pending = 0;
 }
 
-/* Applies one batch: every record to the stream, joined posts to the
- * windows, and the next offset of each partition.
- *
- * A record below its partition's next offset has been applied already: after
- * a rebalance librdkafka restarts a partition at the last committed offset,
- * and this member may get back partitions it was reading (the commit lags
- * the applied offsets by up to a second, and the pipeline holds batches
- * fetched before the revocation). Skipping those makes applying idempotent
- * per member; records that move to another member are that member's to read
- * (from the committed offset: at least once across members, until state
- * checkpoints). */
 /* A reject's line to errors.deadletterqueue.topic.name. A line larger than
  * the producer's message.max.bytes (1,000,000 bytes by default, while a
  * reject holds up to input.max.record.bytes, 4/3 of that in base64) goes
@@ -907,7 +896,7 @@ static enum pp_err run_dlq_produce(struct pp_run *r, const struct pp_clean_item 
 
     for (int omit = 0; omit < 2 && err == PP_ERR_TOOBIG; omit++) {
         r->dlq_line.len = 0;
-        if ((err = pp_sink_render_dlq(&r->layout, item, omit, &r->dlq_line)))
+        if ((err = pp_sink_render_dlq(&r->layout, item, omit > 0, &r->dlq_line)))
             return err;
         err = pp_kafka_produce_retry(r->dlq, r->dlq_topic, PP_KAFKA_PARTITION_ANY, NULL, 0,
                                      r->dlq_line.data, r->dlq_line.len);
@@ -917,6 +906,17 @@ static enum pp_err run_dlq_produce(struct pp_run *r, const struct pp_clean_item 
     return err;
 }
 
+/* Applies one batch: every record to the stream, joined posts to the
+ * windows, and the next offset of each partition.
+ *
+ * A record below its partition's next offset has been applied already: after
+ * a rebalance librdkafka restarts a partition at the last committed offset,
+ * and this member may get back partitions it was reading (the commit lags
+ * the applied offsets by up to a second, and the pipeline holds batches
+ * fetched before the revocation). Skipping those makes applying idempotent
+ * per member; records that move to another member are that member's to read
+ * (from the committed offset: at least once across members, until state
+ * checkpoints). */
 static enum pp_err run_apply(struct pp_run *r, const struct pp_batch *batch)
 {
     const struct pp_clean_item *items = pp_clean_items(batch);

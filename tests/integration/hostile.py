@@ -403,20 +403,25 @@ def check_dlq_topic(args, by_pos, rejects):
     """errors.deadletterqueue.topic.name: each reject's line, with its bytes
     unless the line would pass the producer's message.max.bytes (1,000,000
     by default): then "raw":null and "raw_omitted_bytes"."""
-    from confluent_kafka import Consumer
+    from confluent_kafka import Consumer, TopicPartition
 
+    # Read to the end of every partition (watermarks), not until a quiet
+    # spell: no group join to wait for.
     c = Consumer({"bootstrap.servers": args.bootstrap, "group.id": "hostile-dlq",
-                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
-    c.subscribe([args.dlq_topic])
-    got, idle = {}, 0
-    while idle < 25:
+                  "enable.auto.commit": False})
+    parts = sorted(c.list_topics(args.dlq_topic, timeout=10).topics[args.dlq_topic].partitions)
+    ends = {p: c.get_watermark_offsets(TopicPartition(args.dlq_topic, p), timeout=10)[1]
+            for p in parts}
+    c.assign([TopicPartition(args.dlq_topic, p, 0) for p in parts])
+    got, left, deadline = {}, {p for p in parts if ends[p] > 0}, time.monotonic() + 30
+    while left and time.monotonic() < deadline:
         m = c.poll(0.2)
         if m is None or m.error():
-            idle += 1
             continue
-        idle = 0
         d = json.loads(m.value())
         got[(d["topic"], d["partition"], d["offset"])] = (d, len(m.value()))
+        if m.offset() + 1 >= ends[m.partition()]:
+            left.discard(m.partition())
     c.close()
     problems = []
     omitted = 0

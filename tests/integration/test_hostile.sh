@@ -27,6 +27,7 @@
 # strings, a client sending a byte a second (cut within the 30 s timeout
 # while the others are served), 1,000 concurrent connections, every route
 # with missing, wrong and malformed tokens; SIGTERM exits 0.
+# Off loopback without a token: exit 2.
 # Lake: `pinpipe query` over a lake holding a 10 MB line rejects it as
 # too_large and reads the records around it.
 #
@@ -155,6 +156,12 @@ if grep -q "AddressSanitizer\|runtime error\|Segmentation\|Aborted" "$tmp/run.lo
 else
     ok "the run's log shows no crash"
 fi
+
+# Off loopback a token is required (SPEC 8); the check runs before anything
+# listens. The token checks above run on loopback: the same code path.
+expect_one_line "http.listen=0.0.0.0 without a token: exit 2, one line" 2 "not a loopback address" 10 \
+    run --set "kafka.bootstrap.servers=127.0.0.1:$kport" --set "http.listen=0.0.0.0:$(free_port)" \
+    --set "lake.url=$tmp/lake-x"
 
 rc=0
 wait "$http_pid" || rc=$?
