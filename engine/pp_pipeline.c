@@ -220,9 +220,12 @@ enum pp_err pp_pipeline_stop(struct pp_pipeline *p)
     }
     if (p->is_source_started)
         pthread_join(p->source_thread, NULL);
-    for (i = 0; p->workers && i < p->config.workers; i++) {
+    for (i = 0; p->workers && i < p->config.workers; i++)
         if (p->workers[i].is_started)
             pthread_join(p->workers[i].thread, NULL);
+    /* Only once every worker has returned: a failing worker closes all the
+     * rings (pipeline_fail), also those of workers already joined. */
+    for (i = 0; p->workers && i < p->config.workers; i++) {
         pp_ring_destroy(p->workers[i].in);
         pp_ring_destroy(p->workers[i].out);
     }
