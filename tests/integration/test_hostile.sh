@@ -2,9 +2,10 @@
 # Hostile input (issue 5): records and HTTP clients built to break pinpipe.
 #
 # Kafka: a `pinpipe broker` and `pinpipe run` (local lake, dead-letter topic);
-# hostile.py produces 20 good posts, then ~230 hostile records on the three
-# topics, then 20 more good posts. The hostile ones: invalid JSON, invalid
-# UTF-8, NUL bytes, 10,000-deep nesting, records of 1 MiB + 100 B and 4 MiB
+# hostile.py produces 20 good posts, then 201 hostile records on the three
+# topics (and 4 on others), then 20 more good posts. The hostile ones:
+# invalid JSON, invalid UTF-8, NUL bytes, 10,000-deep nesting, records of
+# 1 MiB + 100 B and 4 MiB
 # (input.max.record.bytes is 1 MiB), numbers out of range (1e400, 2^66,
 # 10^400), duplicate keys, a wrong type on every field of every record type,
 # values that are not objects, empty values, tombstones, and records on four
