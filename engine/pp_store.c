@@ -196,6 +196,8 @@ enum pp_err pp_store_put(struct pp_store *store, const char *key, struct pp_buf 
 
     if (!pp_store_key_is_valid(key))
         return PP_ERR_INVALID;
+    if (store->is_abandoned)
+        return PP_ERR_IO;
     if (store->in_flight >= store->max_in_flight)
         return PP_AGAIN;
     put = calloc(1, sizeof *put);
@@ -251,7 +253,7 @@ enum pp_err pp_store_poll(struct pp_store *store, int timeout_ms, size_t *comple
     enum pp_err err = PP_OK;
     size_t n;
 
-    for (;;) {
+    for (; !store->is_abandoned;) {
         err = store->backend->poll(store, wait_ms);
         if (err != PP_OK)
             break;
@@ -297,28 +299,54 @@ void pp_store_get_stats(const struct pp_store *store, struct pp_store_stats *sta
     *stats = store->stats;
 }
 
-void pp_store_close(struct pp_store *store)
+/* Fails every put the backend no longer runs (destroyed): each is
+ * reported with PP_ERR_IO and cause. */
+static void pp_store_fail_all(struct pp_store *store, const char *cause)
 {
     struct pp_store_put *put;
 
+    while ((put = store->waiting.head) != NULL) {
+        pp_store_list_remove(&store->waiting, put);
+        pp_store_list_push(&store->running, put);
+        pp_store_finish(store, put, PP_ERR_IO, cause);
+    }
+    while ((put = store->running.head) != NULL)
+        pp_store_finish(store, put, PP_ERR_IO, cause);
+    pp_store_report(store);
+}
+
+size_t pp_store_abandon(struct pp_store *store)
+{
+    size_t n;
+
+    if (store->is_abandoned)
+        return 0;
+    pp_store_report(store); /* the finished ones keep their outcome */
+    n = store->in_flight;
+    if (n == 0)
+        return 0;
+    /* Abandons what the backend runs (S3: the transfers and the retries
+     * waiting for their backoff; local: the kernel's operations). */
+    store->backend->destroy(store);
+    store->is_abandoned = true;
+    pp_store_fail_all(store, "abandoned before it was durable");
+    return n;
+}
+
+void pp_store_close(struct pp_store *store)
+{
     if (store == NULL)
         return;
     /* Callbacks may put more; those are waited for too. A backend that
      * fails can finish nothing more: what it still holds is reported
      * failed, so every put still gets its one callback. */
-    while (store->in_flight > 0) {
+    while (!store->is_abandoned && store->in_flight > 0) {
         if (pp_store_poll(store, -1, NULL) != PP_OK)
             break;
     }
-    while ((put = store->waiting.head) != NULL) {
-        pp_store_list_remove(&store->waiting, put);
-        pp_store_list_push(&store->running, put);
-        pp_store_finish(store, put, PP_ERR_IO, "the store failed before it was written");
-    }
-    store->backend->destroy(store);
-    while ((put = store->running.head) != NULL)
-        pp_store_finish(store, put, PP_ERR_IO, "the store failed before it was written");
-    pp_store_report(store);
+    if (!store->is_abandoned)
+        store->backend->destroy(store);
+    pp_store_fail_all(store, "the store failed before it was written");
     free(store->url);
     free(store);
 }
@@ -399,6 +427,7 @@ void pp_store_options_from_config(struct pp_store_options *o, const struct pp_co
     o->endpoint = pp_config_str(cfg, "store.url");
     o->region = pp_config_str(cfg, "s3.region");
     o->part_size = pp_config_bytes(cfg, "s3.part.size");
+    o->request_timeout_ms = pp_config_int(cfg, "s3.request.timeout.ms");
     o->access_key_id = pp_config_str(cfg, "aws.access.key.id");
     o->secret_access_key = pp_config_str(cfg, "aws.secret.access.key");
 }

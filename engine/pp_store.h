@@ -44,17 +44,21 @@ struct pp_store_options {
      * part_size: objects of this size or more go as multipart uploads in
      * parts of this size (s3.part.size; 0: 25 MiB; at least 5 MiB).
      * access_key_id and secret_access_key (discouraged config keys): both
-     * or neither; neither: the AWS credential chain (pp_awscred). */
+     * or neither; neither: the AWS credential chain (pp_awscred).
+     * request_timeout_ms: one request's time limit, plus 1 ms per KiB of
+     * its body (s3.request.timeout.ms; 0: 30 s); the preflight's is 10 s. */
     const char *endpoint;
     const char *region;
     uint64_t part_size;
     const char *access_key_id;
     const char *secret_access_key;
+    int64_t request_timeout_ms;
 };
 
 /* Fills options from a validated configuration's lake keys (lake.url,
- * store.url, s3.region, s3.part.size, aws.access.key.id and
- * aws.secret.access.key); the other fields are zeroed. The strings are the
+ * store.url, s3.region, s3.part.size, s3.request.timeout.ms,
+ * aws.access.key.id and aws.secret.access.key); the other fields are
+ * zeroed. The strings are the
  * configuration's (it must outlive the store's opening). */
 struct pp_config;
 void pp_store_options_from_config(struct pp_store_options *options, const struct pp_config *cfg);
@@ -119,8 +123,21 @@ struct pp_store_stats {
 void pp_store_get_stats(const struct pp_store *store, struct pp_store_stats *stats);
 
 /*
+ * Gives up on every put not yet reported, without waiting: each one's
+ * callback is called now with PP_ERR_IO (pp_store_error(): "<key>:
+ * abandoned ..."), and the store takes no more puts (PP_ERR_IO); close it
+ * next. The bounded shutdown's last step (docs/sink.md): S3 may still
+ * store an object whose request was under way, which is harmless, since
+ * the caller commits nothing of an abandoned object and a restart writes
+ * the same key again. Returns how many puts were abandoned.
+ */
+size_t pp_store_abandon(struct pp_store *store);
+
+/*
  * Waits for every put still running (calling their callbacks), then frees
- * the store. Accepts NULL.
+ * the store. Accepts NULL. While S3 is unreachable this waits until it
+ * comes back (puts are retried without limit): pp_store_abandon() first to
+ * stop in bounded time.
  */
 void pp_store_close(struct pp_store *store);
 

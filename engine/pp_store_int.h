@@ -69,7 +69,8 @@ struct pp_store {
     struct pp_store_list waiting;  /* behind a running put of the same key */
     struct pp_store_list finished; /* callbacks due */
     struct pp_store_stats stats;
-    char error[1600]; /* a key (at most 1024 bytes) and a cause */
+    bool is_abandoned; /* pp_store_abandon: the backend is destroyed */
+    char error[1600];  /* a key (at most 1024 bytes) and a cause */
 };
 
 /* A key pp_store_put accepts: relative, '/'-separated, no empty, "." or

@@ -49,7 +49,8 @@
 #define S3_MAX_PARTS 10000
 #define S3_BACKOFF_BASE_MS 100
 #define S3_BACKOFF_CAP_MS 30000
-/* A request's time limit: 30 s plus 1 ms per KiB of body (1 MiB/s). */
+/* A request's time limit: 30 s (s3.request.timeout.ms) plus 1 ms per KiB
+ * of body (1 MiB/s). */
 #define S3_TIMEOUT_BASE_MS 30000L
 /* The preflight probe's time limit (pp_store_open blocks that long at
  * most, when an endpoint accepts connections and never answers). */
@@ -73,6 +74,7 @@ struct pp_store_s3 {
     bool is_path_style;
     char *region;
     size_t part_size;
+    long timeout_ms;         /* a request's time limit, before its body's share */
     struct s3_put *retrying; /* steps waiting for their backoff */
     uint64_t rng;
 };
@@ -316,7 +318,7 @@ static enum pp_err s3_send(struct s3_put *sp, const char *method,
     req.headers = lines;
     req.body = sp->body;
     req.body_len = sp->body_len;
-    req.timeout_ms = timeout_ms > 0 ? timeout_ms : S3_TIMEOUT_BASE_MS + (long)(sp->body_len / 1024);
+    req.timeout_ms = timeout_ms > 0 ? timeout_ms : s3->timeout_ms + (long)(sp->body_len / 1024);
     sp->resp.body.len = 0;
     sp->resp_headers.len = 0;
     err = pp_httpc_multi_start(s3->multi, &req, &sp->resp, s3_on_done, sp);
@@ -946,6 +948,8 @@ static enum pp_err s3_setup(struct pp_store *store, const struct pp_store_option
     if ((err = s3_parse_endpoint(s3, url, options->endpoint, msg, msg_len)) != PP_OK)
         goto out;
     s3->part_size = options->part_size > 0 ? (size_t)options->part_size : S3_DEFAULT_PART_SIZE;
+    s3->timeout_ms =
+        options->request_timeout_ms > 0 ? (long)options->request_timeout_ms : S3_TIMEOUT_BASE_MS;
     if (s3->part_size < S3_MIN_PART_SIZE) {
         snprintf(msg, msg_len, "store %s: s3.part.size %zu is below S3's minimum of 5 MiB", url,
                  s3->part_size);

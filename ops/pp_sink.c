@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "pp_clock.h"
 #include "pp_hmap.h"
 #include "pp_log.h"
 #include "pp_time.h"
@@ -1040,7 +1041,9 @@ bool pp_sink_committable(const struct pp_sink *sink, enum pp_topic topic, int32_
     const struct sink_part *part;
     int64_t at;
 
-    if (slot == NULL || *slot == 0)
+    /* A failed or abandoned object's run is gone from part->runs: nothing
+     * may be committed any more. */
+    if (slot == NULL || *slot == 0 || sink->failed)
         return false;
     part = &sink->parts[*slot - 1];
     if (part->next < 0)
@@ -1082,25 +1085,45 @@ const char *pp_sink_error(const struct pp_sink *sink)
     return sink->error;
 }
 
-void pp_sink_destroy(struct pp_sink *sink)
+enum pp_err pp_sink_drain(struct pp_sink *sink, int64_t timeout_ms)
 {
+    int64_t deadline = pp_clock_ms() + timeout_ms;
+    enum pp_err err = pp_sink_flush(sink);
+
+    while (!err && pp_sink_pending_objects(sink) > 0) {
+        int64_t left = deadline - pp_clock_ms();
+
+        if (left <= 0)
+            break;
+        err = pp_sink_poll(sink, left < 100 ? (int)left : 100);
+    }
+    return err;
+}
+
+size_t pp_sink_abandon(struct pp_sink *sink)
+{
+    size_t n = pp_sink_pending_objects(sink);
     size_t i;
 
-    if (sink == NULL)
-        return;
-    if (!sink->failed)
-        pp_sink_flush(sink);
-    /* Objects the store holds call back into the sink: wait for them. */
-    while (sink->in_store > 0 || (!sink->failed && sink->queue_head < sink->n_queue)) {
-        sink_pump(sink);
-        if (pp_store_poll(sink->store, 100, NULL) != PP_OK)
-            break;
-    }
+    sink_fail(sink, PP_ERR_IO, "abandoned before its objects were durable");
+    /* The store's callbacks come back here (sink_put_done), now. */
+    pp_store_abandon(sink->store);
     for (i = sink->queue_head; i < sink->n_queue; i++)
         sink_put_finish(sink, sink->queue[i], PP_ERR_IO);
-    for (i = 0; i < sink->n_parts; i++) {
+    sink->queue_head = sink->n_queue = 0;
+    sink->queued_bytes = 0;
+    for (i = 0; i < sink->n_parts; i++)
+        sink_drop_open(sink, &sink->parts[i]);
+    return n;
+}
+
+void pp_sink_destroy(struct pp_sink *sink)
+{
+    if (sink == NULL)
+        return;
+    pp_sink_abandon(sink);
+    for (size_t i = 0; i < sink->n_parts; i++) {
         struct sink_part *part = &sink->parts[i];
-        sink_drop_open(sink, part);
         free(part->open);
         while (part->runs) {
             struct sink_run *run = part->runs;

@@ -134,9 +134,9 @@ typedef bool (*pp_sink_owned_fn)(void *arg, enum pp_topic topic, int32_t partiti
 void pp_sink_set_owner(struct pp_sink *sink, pp_sink_owned_fn is_owned, void *arg);
 
 /*
- * Closes every open object (as at a run end) and waits until every object
- * is written or failed, then frees the sink. Accepts NULL. Use
- * pp_sink_flush() and pp_sink_poll() first to learn the outcome.
+ * Frees the sink, abandoning what is not durable yet (pp_sink_abandon):
+ * it never waits for the store. Write everything first with
+ * pp_sink_drain(). Accepts NULL.
  */
 void pp_sink_destroy(struct pp_sink *sink);
 
@@ -165,9 +165,28 @@ enum pp_err pp_sink_flush(struct pp_sink *sink);
 enum pp_err pp_sink_poll(struct pp_sink *sink, int timeout_ms);
 
 /*
+ * A stop's last step: closes every open object (pp_sink_flush) and drives
+ * the store until every object is durable or timeout_ms has passed, so
+ * that a store that stays unreachable (S3 down: puts are retried without
+ * limit) cannot hold a shutdown forever. PP_OK says nothing about the
+ * outcome: pp_sink_pending_objects() is 0 when everything is durable.
+ * Errors as pp_sink_poll().
+ */
+enum pp_err pp_sink_drain(struct pp_sink *sink, int64_t timeout_ms);
+
+/*
+ * Gives up on every object not yet durable (open, queued, and the store's
+ * puts: pp_store_abandon) and returns how many there were. Their runs stay
+ * uncommitted, so read pp_sink_committable() before: a restart re-reads
+ * them and writes the same keys again. The sink is failed afterwards.
+ */
+size_t pp_sink_abandon(struct pp_sink *sink);
+
+/*
  * The offset from which a restart of (topic, partition) rewrites only
  * objects that are not durable yet: every record below it is in durable
- * objects. false when the sink has seen no record of the partition.
+ * objects. false when the sink has seen no record of the partition, and
+ * once it has failed or abandoned objects (commit nothing more then).
  */
 bool pp_sink_committable(const struct pp_sink *sink, enum pp_topic topic, int32_t partition,
                          int64_t *offset);

@@ -361,7 +361,8 @@ int pp_cmd_demo(int argc, char **argv)
                 "pinpipe demo: dashboard on %s/ (broker %s, %" PRId64 " posts/s); Ctrl-C stops\n",
                 pp_run_url(run), pp_kafka_broker_bootstraps(broker), o.rate);
     if ((err = pp_run_loop(run))) {
-        fprintf(stderr, "pinpipe: demo: %s\n", pp_err_str(err));
+        fprintf(stderr, "pinpipe: demo: %s\n",
+                pp_run_error(run)[0] != '\0' ? pp_run_error(run) : pp_err_str(err));
         goto out;
     }
     rc = 0;

@@ -374,7 +374,7 @@ static enum pp_err replay_batch(struct replay *r, const struct pp_batch *batch)
 
 /* The pipeline's consumer for replay --to <lake>: every batch to the sink,
  * which the loop drives between batches; past sink.max.buffered.bytes it
- * waits for the store. */
+ * waits for the store, until an interrupt (S3 down would hold it there). */
 static enum pp_err replay_lake_loop(struct pp_pipeline *pipeline, struct pp_sink *sink,
                                     uint64_t max_buffered, bool is_masked, bool *is_stopped)
 {
@@ -386,14 +386,34 @@ static enum pp_err replay_lake_loop(struct pp_pipeline *pipeline, struct pp_sink
         pp_pipeline_release(pipeline, batch);
         if (!err)
             err = pp_sink_poll(sink, 0);
-        while (!err && pp_sink_buffered_bytes(sink) > max_buffered &&
-               pp_sink_writing_objects(sink) > 0)
+        while (!err && !*is_stopped && pp_sink_buffered_bytes(sink) > max_buffered &&
+               pp_sink_writing_objects(sink) > 0) {
             err = pp_sink_poll(sink, 20);
-        if (!*is_stopped && pp_cli_is_stopped(is_masked)) {
+            *is_stopped = pp_cli_is_stopped(is_masked);
+        }
+        if (*is_stopped || pp_cli_is_stopped(is_masked)) {
             *is_stopped = true;
             break;
         }
     }
+    return err;
+}
+
+/* Writes every object. Without an interrupt it waits as long as the store
+ * needs (puts are retried without limit); after one, before or during the
+ * wait, at most timeout_ms more (sink.shutdown.timeout.ms): the caller then
+ * finds objects pending. */
+static enum pp_err replay_lake_drain(struct pp_sink *sink, int64_t timeout_ms, bool is_masked,
+                                     bool *is_stopped)
+{
+    enum pp_err err = PP_OK;
+
+    while (!err && !*is_stopped && pp_sink_pending_objects(sink) > 0) {
+        err = pp_sink_drain(sink, 200);
+        *is_stopped = pp_cli_is_stopped(is_masked);
+    }
+    if (!err && *is_stopped)
+        err = pp_sink_drain(sink, timeout_ms);
     return err;
 }
 
@@ -492,11 +512,20 @@ static int replay_to_lake(const struct replay_opts *o)
             snprintf(msg, sizeof msg, "%s", pp_sink_error(sink));
         goto fail;
     }
-    err = pp_sink_flush(sink);
-    while (!err && pp_sink_pending_objects(sink) > 0)
-        err = pp_sink_poll(sink, 100);
+    err = replay_lake_drain(sink, pp_config_int(cfg, "sink.shutdown.timeout.ms"), stop.is_masked,
+                            &is_stopped);
     if (err) {
         snprintf(msg, sizeof msg, "%s", pp_sink_error(sink));
+        goto fail;
+    }
+    if (pp_sink_pending_objects(sink) > 0) {
+        size_t n = pp_sink_abandon(sink);
+
+        snprintf(msg, sizeof msg,
+                 "%s: %zu objects still not written %lld ms after the interrupt "
+                 "(sink.shutdown.timeout.ms): abandoned; the lake lacks them, replay again",
+                 o->to, n, (long long)pp_config_int(cfg, "sink.shutdown.timeout.ms"));
+        err = PP_ERR_IO;
         goto fail;
     }
     pp_sink_get_stats(sink, &st);

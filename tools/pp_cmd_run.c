@@ -3,7 +3,8 @@
  * properties file, then --set overrides) and runs the engine of pp_run.
  * SIGINT and SIGTERM are blocked in every thread and polled by the loop:
  * the consumer stops, the pipeline drains, the applied offsets are
- * committed, exit 0.
+ * committed, exit 0. Lake objects still not durable sink.shutdown.timeout.ms
+ * after the signal (S3 down) are abandoned uncommitted: one line, exit 1.
  */
 #include <getopt.h>
 #include <pthread.h>
@@ -32,7 +33,9 @@ static const char run_usage[] =
     "  POST /topics/<prefix>.<pin|geo|user>  Confluent REST Proxy v2 (JSON\n"
     "                                        embedded format): produces the\n"
     "                                        records, keyed by index/ind\n"
-    "Keys are documented in docs/config.md. SIGINT or SIGTERM stops cleanly.\n"
+    "Keys are documented in docs/config.md. SIGINT or SIGTERM stops cleanly:\n"
+    "lake objects still not written sink.shutdown.timeout.ms (20 s) later are\n"
+    "abandoned, their offsets not committed (a restart writes them), exit 1.\n"
     "\n"
     "options:\n"
     "  -c, --config <file>   a Java-properties file\n"
@@ -131,7 +134,8 @@ int pp_cmd_run(int argc, char **argv)
         goto out;
     }
     if ((err = pp_run_loop(run))) {
-        fprintf(stderr, "pinpipe: run: %s\n", pp_err_str(err));
+        fprintf(stderr, "pinpipe: run: %s\n",
+                pp_run_error(run)[0] != '\0' ? pp_run_error(run) : pp_err_str(err));
         goto out;
     }
     rc = 0;

@@ -148,7 +148,8 @@ struct pp_run {
     struct pp_sink *sink;
     struct pp_sink_layout layout;
     struct pp_sink_stage_arg sink_arg;
-    uint64_t max_buffered; /* sink.max.buffered.bytes */
+    uint64_t max_buffered;       /* sink.max.buffered.bytes */
+    int64_t shutdown_timeout_ms; /* sink.shutdown.timeout.ms */
     /* errors.deadletterqueue.topic.name: rejects also go there */
     struct pp_kafka_producer *dlq;
     const char *dlq_topic;
@@ -162,7 +163,8 @@ struct pp_run {
     char group_id[256];
     atomic_bool is_stopped;
     char topic_names[PP_TOPIC_COUNT][256];
-    char url[300]; /* http://<host as configured>:<port as bound> */
+    char url[300];   /* http://<host as configured>:<port as bound> */
+    char error[600]; /* pp_run_error() */
     struct run_desk desk;
     struct run_visible visible;
     struct run_status_line line;
@@ -993,10 +995,46 @@ static void run_status_line(struct pp_run *r)
     line->last_posts = c->posts;
 }
 
+/* Milliseconds left of sink.shutdown.timeout.ms after a stop at stopped_at
+ * (pp_cli_now() time); 0 once it has passed. */
+static int64_t run_left_ms(const struct pp_run *r, double stopped_at)
+{
+    int64_t left = r->shutdown_timeout_ms - (int64_t)((pp_cli_now() - stopped_at) * 1000);
+
+    return left > 0 ? left : 0;
+}
+
+/*
+ * The stop's deadline passed with lake objects or the last state
+ * checkpoint still not durable (S3 unreachable or too slow): what is
+ * durable is committed, the rest abandoned. The commit comes first, while
+ * the sink still counts the abandoned runs as pending and the checkpoint
+ * being written is not the durable one, so no offset of theirs is
+ * committed; a restart re-reads those records, writes the same keys and
+ * resumes the analytics from the last durable checkpoint (SPEC 7 holds).
+ */
+static enum pp_err run_abandon(struct pp_run *r)
+{
+    uint64_t bytes = pp_sink_buffered_bytes(r->sink);
+    bool is_checkpoint = r->ckpt.is_writing;
+    bool is_committed = run_commit(r) == PP_OK;
+    size_t n = pp_sink_abandon(r->sink); /* and every other put: the checkpoint's */
+
+    snprintf(r->error, sizeof r->error,
+             "lake: %zu objects (%llu bytes)%s still not durable %lld ms after the stop "
+             "(sink.shutdown.timeout.ms): abandoned; their records' offsets are not committed%s, "
+             "a restart writes them again",
+             n, (unsigned long long)bytes, is_checkpoint ? " and the state checkpoint" : "",
+             (long long)r->shutdown_timeout_ms,
+             is_committed ? "" : " (nor, as the last commit failed, those of the durable ones)");
+    return PP_ERR_IO;
+}
+
 enum pp_err pp_run_loop(struct pp_run *r)
 {
     bool has_line = r->options.has_status_line && isatty(STDERR_FILENO);
     double last_commit = pp_cli_now();
+    double stopped_at = 0;
     bool is_stopping = false;
     struct pp_batch *batch;
     enum pp_err err = PP_OK;
@@ -1055,14 +1093,17 @@ enum pp_err pp_run_loop(struct pp_run *r)
             pp_log_info("run: stopping");
             pp_kafka_consumer_stop(r->consumer);
             is_stopping = true;
+            stopped_at = pp_cli_now();
         }
     }
+    if (!is_stopping)
+        stopped_at = pp_cli_now();
     run_desk_set_open(&r->desk, false);
     if (has_line)
         fputs("\n", stderr);
     if (err) {
         if (pp_sink_error(r->sink)[0])
-            pp_log_error("run: lake: %s", pp_sink_error(r->sink));
+            snprintf(r->error, sizeof r->error, "lake: %s", pp_sink_error(r->sink));
         pp_pipeline_stop(r->pipeline);
         r->pipeline = NULL;
         return err;
@@ -1072,20 +1113,22 @@ enum pp_err pp_run_loop(struct pp_run *r)
     if (err)
         return err;
     /* Everything applied is flushed and must be durable before the last
-     * commit. */
-    err = pp_sink_flush(r->sink);
-    while (!err && pp_sink_pending_objects(r->sink) > 0)
-        err = pp_sink_poll(r->sink, 100);
+     * commit, within sink.shutdown.timeout.ms of the stop: S3 down must not
+     * hold the process forever (puts are retried without limit). */
+    err = pp_sink_drain(r->sink, run_left_ms(r, stopped_at));
     if (err) {
-        pp_log_error("run: lake: %s", pp_sink_error(r->sink));
+        snprintf(r->error, sizeof r->error, "lake: %s", pp_sink_error(r->sink));
         return err;
     }
     /* And the state, so that the last commit covers everything applied:
-     * wait for a checkpoint being written, then write the last one. */
-    for (int pass = 0; !err && r->ckpt.interval_ms > 0 && pass < 2; pass++) {
-        while (!err && r->ckpt.is_writing)
+     * wait for a checkpoint being written, then write the last one, by the
+     * same deadline. */
+    for (int pass = 0; !err && r->ckpt.interval_ms > 0 && pass < 2 &&
+                       pp_sink_pending_objects(r->sink) == 0 && run_left_ms(r, stopped_at) > 0;
+         pass++) {
+        while (!err && r->ckpt.is_writing && run_left_ms(r, stopped_at) > 0)
             err = pp_store_poll(r->store, 100, NULL);
-        if (!err && r->ckpt.err == PP_OK && pass == 0)
+        if (!err && r->ckpt.err == PP_OK && pass == 0 && run_left_ms(r, stopped_at) > 0)
             err = run_checkpoint(r);
     }
     if (!err && r->ckpt.err != PP_OK)
@@ -1094,11 +1137,18 @@ enum pp_err pp_run_loop(struct pp_run *r)
         pp_log_error("run: checkpoint: %s", pp_store_error(r->store));
         return err;
     }
+    if (pp_sink_pending_objects(r->sink) > 0 || r->ckpt.is_writing)
+        return run_abandon(r);
     if (run_commit(r) != PP_OK)
         pp_log_warn("run: the final offset commit failed; a restart re-reads those records");
     pp_log_info("run: stopped after %llu records, %llu posts", (unsigned long long)r->records,
                 (unsigned long long)pp_stream_counts(r->stream)->posts);
     return PP_OK;
+}
+
+const char *pp_run_error(const struct pp_run *r)
+{
+    return r->error;
 }
 
 void pp_run_stop(struct pp_run *r)
@@ -1250,6 +1300,7 @@ static enum pp_err run_sink_new(struct pp_run *r, char *msg, size_t msg_len)
     r->sink_arg.clean = r->clean;
     r->sink_arg.layout = &r->layout;
     r->max_buffered = pp_config_bytes(cfg, "sink.max.buffered.bytes");
+    r->shutdown_timeout_ms = pp_config_int(cfg, "sink.shutdown.timeout.ms");
 
     pp_store_options_from_config(&sopt, cfg);
     if ((err = pp_store_open(&sopt, &r->store, msg, msg_len)))

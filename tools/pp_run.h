@@ -55,11 +55,18 @@ enum pp_err pp_run_start(struct pp_run *run, char *msg, size_t msg_len);
 
 /*
  * Consumes until stopped (pp_run_stop(), or a signal when
- * options.is_signal_stop), then drains the pipeline and commits the applied
- * offsets. Returns the first error of the pipeline or of applying a batch.
- * Main thread (the pipeline's consumer).
+ * options.is_signal_stop), then drains the pipeline, waits for the lake
+ * objects and commits the applied offsets. Returns the first error of the
+ * pipeline or of applying a batch, or PP_ERR_IO when objects were still
+ * not durable sink.shutdown.timeout.ms after the stop (abandoned, their
+ * offsets not committed); pp_run_error() then says what happened. Main
+ * thread (the pipeline's consumer).
  */
 enum pp_err pp_run_loop(struct pp_run *run);
+
+/* One line on pp_run_loop()'s failure ("lake: ..."), or "" when it has
+ * nothing to add to the error code. */
+const char *pp_run_error(const struct pp_run *run);
 
 /* Asks pp_run_loop() to stop. Any thread; async-signal-safe. */
 void pp_run_stop(struct pp_run *run);

@@ -84,6 +84,8 @@ START_TEST(test_defaults)
     ck_assert_str_eq(pp_config_str(cfg, "sink.compression"), "zstd");
     ck_assert_int_eq(pp_config_int(cfg, "sink.zstd.level"), 3);
     ck_assert_uint_eq(pp_config_bytes(cfg, "sink.max.buffered.bytes"), 256 * MIB);
+    ck_assert_int_eq(pp_config_int(cfg, "sink.shutdown.timeout.ms"), 20000);
+    ck_assert_int_eq(pp_config_int(cfg, "s3.request.timeout.ms"), 30000);
     ck_assert_uint_eq(pp_config_bytes(cfg, "input.max.record.bytes"), MIB);
     ck_assert_int_eq(pp_config_ms(cfg, "dedup.ttl"), 24LL * 3600 * 1000);
     ck_assert_int_eq(pp_config_ms(cfg, "join.timeout"), 600000);
@@ -236,9 +238,12 @@ START_TEST(test_type_int)
 {
     struct pp_config *cfg = load_ok("flush.size=1\nrotate.interval.ms=60000\n"
                                     "rotate.schedule.interval.ms=-1\n"
-                                    "filename.offset.zero.pad.width=19\n");
+                                    "filename.offset.zero.pad.width=19\n"
+                                    "sink.shutdown.timeout.ms=0\ns3.request.timeout.ms=2000\n");
 
     ck_assert_int_eq(pp_config_int(cfg, "flush.size"), 1);
+    ck_assert_int_eq(pp_config_int(cfg, "sink.shutdown.timeout.ms"), 0);
+    ck_assert_int_eq(pp_config_int(cfg, "s3.request.timeout.ms"), 2000);
     ck_assert_int_eq(pp_config_int(cfg, "rotate.interval.ms"), 60000);
     ck_assert_int_eq(pp_config_int(cfg, "filename.offset.zero.pad.width"), 19);
     pp_config_destroy(cfg);
@@ -260,6 +265,12 @@ START_TEST(test_type_int)
                "not '20'");
     load_fails("sink.zstd.level=0\n",
                "pinpipe.properties:1: sink.zstd.level: must be between 1 and 19, not '0'");
+    load_fails("sink.shutdown.timeout.ms=-1\n",
+               "pinpipe.properties:1: sink.shutdown.timeout.ms: must be between 0 and "
+               "2147483647, not '-1'");
+    load_fails("s3.request.timeout.ms=999\n",
+               "pinpipe.properties:1: s3.request.timeout.ms: must be between 1000 and "
+               "2147483647, not '999'");
     load_fails("partition.duration.ms=0\n",
                "pinpipe.properties:1: partition.duration.ms: must be at least 1, not '0'");
 }

@@ -377,6 +377,43 @@ START_TEST(test_committable_waits_for_durable)
 }
 END_TEST
 
+/* A stop whose deadline passes (pp_sink_drain with no time left), then
+ * pp_sink_abandon: the offset to commit, read before, stays at the first
+ * run not durable; nothing is written or counted; the sink and the store
+ * take nothing more, and destroying them does not wait. */
+START_TEST(test_abandon)
+{
+    struct fixture f;
+    struct rec recs[16];
+    int64_t at;
+
+    fixture_layout(&f.layout, 4, false);
+    fixture_open(&f);
+    feed(&f, recs, pins(recs, 0, 6));                  /* run 0 handed to the store, run 4 open */
+    ck_assert_int_eq(pp_sink_drain(f.sink, 0), PP_OK); /* closes run 4, polls nothing */
+    ck_assert_uint_eq(pp_sink_pending_objects(f.sink), 4); /* two runs: raw and cleaned */
+    ck_assert(pp_sink_committable(f.sink, PP_TOPIC_PIN, 0, &at));
+    ck_assert_int_eq(at, 0);
+    ck_assert_uint_eq(pp_sink_abandon(f.sink), 4);
+    ck_assert_uint_eq(pp_sink_pending_objects(f.sink), 0);
+    ck_assert_uint_eq(pp_sink_buffered_bytes(f.sink), 0);
+    ck_assert(!pp_sink_committable(f.sink, PP_TOPIC_PIN, 0, &at));
+    ck_assert_int_eq(pp_sink_poll(f.sink, 0), PP_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(pp_sink_error(f.sink), "abandoned"));
+    struct pp_sink_stats st;
+    pp_sink_get_stats(f.sink, &st);
+    ck_assert_uint_eq(st.objects[PP_SINK_RAW] + st.objects[PP_SINK_CLEANED], 0);
+    expect_no_object(&f, "topics/t.pin/partition=0/t.pin+0+0000000000.json");
+    expect_no_object(&f, "topics/t.pin/partition=0/t.pin+0+0000000004.json");
+    ck_assert_uint_eq(pp_store_in_flight(f.store), 0);
+    struct pp_buf data;
+    pp_buf_init(&data);
+    ck_assert_int_eq(pp_store_put(f.store, "k", &data, NULL, NULL), PP_ERR_IO);
+    ck_assert_uint_eq(pp_sink_abandon(f.sink), 0);
+    fixture_close(&f);
+}
+END_TEST
+
 START_TEST(test_dlq_lines)
 {
     struct fixture f;
@@ -553,6 +590,7 @@ static Suite *sink_suite(void)
     tcase_add_test(tc, test_resumed_across_batches);
     tcase_add_test(tc, test_flush_skips_partitions_not_owned);
     tcase_add_test(tc, test_committable_waits_for_durable);
+    tcase_add_test(tc, test_abandon);
     tcase_add_test(tc, test_dlq_lines);
     tcase_add_test(tc, test_raw_newlines);
     tcase_add_test(tc, test_time_partitioner_paths);
