@@ -145,3 +145,22 @@ expect_one_line() {
     fi
     ok "$name"
 }
+
+# s3_setup <test name> <source dir>: exits 77 (skip) without the AWS CLI or
+# s3rver (tests/s3), then points the AWS variables at s3rver's fixed
+# credentials (nothing of the caller's AWS environment or home is used).
+s3_setup() {
+    local v
+    if [ ! -x /usr/bin/aws ]; then
+        echo "$1: /usr/bin/aws not found (apt-get install awscli); skipping"
+        exit 77
+    fi
+    if [ ! -d "$2/tests/s3/node_modules/s3rver" ]; then
+        echo "$1: s3rver not installed (cd tests/s3 && npm install); skipping"
+        exit 77
+    fi
+    for v in $(env | sed -n 's/^\(AWS_[A-Z_]*\)=.*/\1/p'); do unset "$v"; done
+    export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1
+    export HOME=$tmp/home AWS_EC2_METADATA_DISABLED=true
+    mkdir -p "$HOME"
+}

@@ -30,19 +30,7 @@ pinpipe=$3
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 require_tools test_s3 node cmp
-if [ ! -x /usr/bin/aws ]; then
-    echo "test_s3: /usr/bin/aws not found (apt-get install awscli); skipping"
-    exit 77
-fi
-if [ ! -d "$src/tests/s3/node_modules/s3rver" ]; then
-    echo "test_s3: s3rver not installed (cd tests/s3 && npm install); skipping"
-    exit 77
-fi
-
-for v in $(env | sed -n 's/^\(AWS_[A-Z_]*\)=.*/\1/p'); do unset "$v"; done
-export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1
-export HOME=$tmp/home AWS_EC2_METADATA_DISABLED=true
-mkdir -p "$HOME"
+s3_setup test_s3 "$src"
 port=$(free_port)
 endpoint=http://127.0.0.1:$port
 data=$tmp/s3data
