@@ -23,16 +23,11 @@ src=$2
 # shellcheck source=tests/integration/lib.sh
 source "$src/tests/integration/lib.sh"
 require_tools test_chaos curl node zstd
-if [ ! -x /usr/bin/aws ] || [ ! -d "$src/tests/s3/node_modules/s3rver" ] ||
-    ! "$PYTHON" -c 'import confluent_kafka' 2>/dev/null; then
-    echo "test_chaos: awscli, s3rver (tests/s3) or python3-confluent-kafka missing; skipping"
+"$PYTHON" -c 'import confluent_kafka' 2>/dev/null || {
+    echo "test_chaos: python3-confluent-kafka missing; skipping"
     exit 77
-fi
-
-for v in $(env | sed -n 's/^\(AWS_[A-Z_]*\)=.*/\1/p'); do unset "$v"; done
-export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1
-export HOME=$tmp/home AWS_EC2_METADATA_DISABLED=true
-mkdir -p "$HOME"
+}
+s3_setup test_chaos "$src"
 
 kills=${CHAOS_KILLS:-5}
 posts=${CHAOS_POSTS:-15000}
