@@ -167,16 +167,65 @@ static enum pp_err sink_path_format(const struct pp_sink_layout *layout, int64_t
     return PP_OK;
 }
 
+/* True when every '/'-separated part of s[0..len) can be a folder name of
+ * an object key (pp_store_put's rule): not empty, not "." or "..". */
+static bool sink_parts_are_names(const char *s, size_t len)
+{
+    size_t start = 0;
+
+    for (size_t i = 0; i <= len; i++) {
+        size_t n = i - start;
+
+        if (i < len && s[i] != '/')
+            continue;
+        if (n == 0 || (n == 1 && s[start] == '.') ||
+            (n == 2 && s[start] == '.' && s[start + 1] == '.'))
+            return false;
+        start = i + 1;
+    }
+    return true;
+}
+
 enum pp_err pp_sink_layout_check(const struct pp_sink_layout *layout, char *msg, size_t msg_len)
 {
+    static const struct sink_civil epoch = {1970, 1, 1, 0, 0, 0};
     const char *bad = NULL;
 
-    if (layout->is_time_partitioner && !sink_path_walk(layout->path_format, NULL, NULL, &bad)) {
+    /* Keys the store would refuse must stop the start, not the first
+     * write (found by tests/fuzz/fuzz_lake.c). */
+    if (!sink_parts_are_names(layout->topics_dir, strlen(layout->topics_dir))) {
         snprintf(msg, msg_len,
-                 "path.format: cannot format '%s' at '%s' (use quoted 'literals' and YYYY, MM, "
-                 "dd, HH, mm, ss)",
-                 layout->path_format, bad);
+                 "topics.dir: '%s' is not a relative folder path (no leading, trailing or double "
+                 "'/', no '.' or '..' folder)",
+                 layout->topics_dir);
         return PP_ERR_USAGE;
+    }
+    if (layout->is_time_partitioner) {
+        struct pp_buf path;
+        bool is_ok;
+
+        if (!sink_path_walk(layout->path_format, NULL, NULL, &bad)) {
+            snprintf(msg, msg_len,
+                     "path.format: cannot format '%s' at '%s' (use quoted 'literals' and YYYY, "
+                     "MM, dd, HH, mm, ss)",
+                     layout->path_format, bad);
+            return PP_ERR_USAGE;
+        }
+        /* Only literals make folder names: any time shows the same ones. */
+        pp_buf_init(&path);
+        if (!sink_path_walk(layout->path_format, &epoch, &path, &bad)) {
+            pp_buf_cleanup(&path);
+            return PP_ERR_NOMEM;
+        }
+        is_ok = sink_parts_are_names(path.data ? path.data : "", path.len);
+        pp_buf_cleanup(&path);
+        if (!is_ok) {
+            snprintf(msg, msg_len,
+                     "path.format: '%s' makes an empty, '.' or '..' folder name (no leading, "
+                     "trailing or double '/')",
+                     layout->path_format);
+            return PP_ERR_USAGE;
+        }
     }
     if (layout->extractor == PP_SINK_TIME_RECORD_FIELD &&
         strcmp(layout->timestamp_field, "timestamp") != 0 &&

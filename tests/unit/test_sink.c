@@ -527,6 +527,52 @@ START_TEST(test_layout_check)
 }
 END_TEST
 
+/* Folder names the store refuses (empty, "." or "..") are configuration
+ * errors, not failed writes later (found by tests/fuzz/fuzz_lake.c: a
+ * path.format with a trailing '/' passed the check and every object of
+ * the run failed). */
+START_TEST(test_layout_check_key_folders)
+{
+    static const char *const bad_formats[] = {
+        "",         "/",         "YYYY/",       "/YYYY",  "YYYY//MM", ".",
+        "YYYY/../", "'..'/YYYY", "YYYY/'.'/MM", "'a//b'", "'a/'",
+    };
+    static const char *const good_formats[] = {
+        "YYYY", "'year'=YYYY/'month'=MM", "...", "YYYY/.MM", "'..a'/YYYY", "YYYY.MM/dd..HH",
+    };
+    static const char *const bad_dirs[] = {"", "/topics", "topics/", "a//b", ".", "..", "a/../b"};
+    struct pp_sink_layout l;
+    char msg[256];
+
+    fixture_layout(&l, 10, true);
+    l.is_time_partitioner = true;
+    for (size_t i = 0; i < sizeof bad_formats / sizeof bad_formats[0]; i++) {
+        l.path_format = bad_formats[i];
+        ck_assert_msg(pp_sink_layout_check(&l, msg, sizeof msg) == PP_ERR_USAGE, "'%s' accepted",
+                      bad_formats[i]);
+        ck_assert_ptr_nonnull(strstr(msg, "path.format"));
+    }
+    for (size_t i = 0; i < sizeof good_formats / sizeof good_formats[0]; i++) {
+        l.path_format = good_formats[i];
+        ck_assert_msg(pp_sink_layout_check(&l, msg, sizeof msg) == PP_OK, "'%s': %s",
+                      good_formats[i], msg);
+    }
+    l.path_format = "YYYY";
+    for (size_t i = 0; i < sizeof bad_dirs / sizeof bad_dirs[0]; i++) {
+        l.topics_dir = bad_dirs[i];
+        ck_assert_msg(pp_sink_layout_check(&l, msg, sizeof msg) == PP_ERR_USAGE, "'%s' accepted",
+                      bad_dirs[i]);
+        ck_assert_ptr_nonnull(strstr(msg, "topics.dir"));
+    }
+    l.topics_dir = "lake/raw.topics";
+    ck_assert_int_eq(pp_sink_layout_check(&l, msg, sizeof msg), PP_OK);
+    /* The default partitioner puts no path.format in keys. */
+    l.is_time_partitioner = false;
+    l.path_format = "/";
+    ck_assert_int_eq(pp_sink_layout_check(&l, msg, sizeof msg), PP_OK);
+}
+END_TEST
+
 static Suite *sink_suite(void)
 {
     Suite *s = suite_create("sink");
@@ -544,6 +590,7 @@ static Suite *sink_suite(void)
     tcase_add_test(tc, test_rotate_interval);
     tcase_add_test(tc, test_rotate_schedule);
     tcase_add_test(tc, test_layout_check);
+    tcase_add_test(tc, test_layout_check_key_folders);
     suite_add_tcase(s, tc);
     return s;
 }
