@@ -15,7 +15,8 @@
  *     must be one of those files, inside the directory, named so that it
  *     parses, and in (partition, offset) order.
  *  2  a TimeBasedPartitioner: byte 1 the time zone and partition duration,
- *     then path.format up to a '\n', then 8-byte record timestamps. When
+ *     then path.format up to a '\n', then 8-byte record timestamps (any
+ *     int64, as Kafka's). When
  *     pp_sink_layout_check() accepts the layout, the sink must write every
  *     object (its keys are valid store keys) and pp_lake_list() must find
  *     each raw object it wrote.
@@ -54,6 +55,11 @@ static int fuzz_rm_one(const char *path, const struct stat *st, int flag, struct
     return remove(path);
 }
 
+static void fuzz_cleanup(void)
+{
+    nftw(fuzz_root, fuzz_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static void fuzz_setup(void)
 {
     const char *tmp = getenv("TMPDIR");
@@ -63,6 +69,7 @@ static void fuzz_setup(void)
     snprintf(fuzz_root, sizeof fuzz_root, "%s/fuzz_lake.XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (mkdtemp(fuzz_root) == NULL)
         abort();
+    atexit(fuzz_cleanup);
     pp_log_set_level(PP_LOG_ERROR);
 }
 
@@ -208,6 +215,7 @@ static void fuzz_time_based(const uint8_t *data, size_t size)
     char msg[512];
     size_t n = 0;
     const char *dir;
+    int hours;
 
     if (size < 1)
         return;
@@ -225,8 +233,10 @@ static void fuzz_time_based(const uint8_t *data, size_t size)
     layout.rotate_interval_ms = -1;
     layout.is_time_partitioner = true;
     layout.path_format = format;
-    /* the config's range: timezones -12:00..+14:00, durations >= 1 ms */
-    layout.timezone_offset_ms = ((int64_t)(data[0] % 27) - 12) * 3600000;
+    /* the config's range: time zones -18:59..+18:59, durations >= 1 ms */
+    hours = data[0] % 37 - 18;
+    layout.timezone_offset_ms =
+        (int64_t)hours * 3600000 + (hours < 0 ? -1 : 1) * (data[0] & 0x40 ? 59 : 0) * 60000;
     layout.partition_duration_ms = data[0] & 0x80 ? 60000 : 86400000;
     layout.extractor = PP_SINK_TIME_RECORD;
     layout.timestamp_field = "";
