@@ -347,6 +347,11 @@ extern "C" void PP_JSON_FN(destroy)(void *impl)
 namespace
 {
 
+bool json_is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
 // A root true, false or null must be the whole token (trailing whitespace
 // aside): simdjson 3.0.1's root getters check the byte after the word one
 // place too far and take "nullx" for null and "falsex" for false (found by
@@ -360,8 +365,7 @@ error_code json_root_atom_check(ondemand::document &doc)
     if (e)
         return e;
     n = tok.size();
-    while (n > 0 &&
-           (tok[n - 1] == ' ' || tok[n - 1] == '\t' || tok[n - 1] == '\n' || tok[n - 1] == '\r'))
+    while (n > 0 && json_is_space(tok[n - 1]))
         n--;
     tok = tok.substr(0, n);
     return tok == "true" || tok == "false" || tok == "null" ? SUCCESS : TAPE_ERROR;
@@ -379,6 +383,11 @@ enum pp_json_status json_parse(ondemand::parser *od, const char *buf, size_t len
     for (size_t i = 0; i < n_names; i++)
         values[i].type = PP_JSON_ABSENT;
 
+    // Trailing whitespace means nothing, but simdjson 3.0.1's root scalar
+    // getters copy the token with it into a small buffer and fail when it
+    // does not fit ("true" and three spaces was invalid): it is left out.
+    while (len > 0 && json_is_space(buf[len - 1]))
+        len--;
     e = od->iterate(buf, len, capacity).get(doc);
     if (e)
         return json_status(e);

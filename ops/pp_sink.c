@@ -214,7 +214,9 @@ static size_t sink_key_max_len(const struct pp_sink_layout *layout, size_t path_
 
 enum pp_err pp_sink_layout_check(const struct pp_sink_layout *layout, char *msg, size_t msg_len)
 {
-    static const struct sink_civil epoch = {1970, 1, 1, 0, 0, 0};
+    /* The widest time a path shows (record times end in 9999): a field
+     * of one letter takes one or two digits. */
+    static const struct sink_civil widest = {9999, 12, 31, 23, 59, 59};
     const char *bad = NULL;
 
     /* Keys the store would refuse, and objects the lake reader would not
@@ -256,9 +258,10 @@ enum pp_err pp_sink_layout_check(const struct pp_sink_layout *layout, char *msg,
                      layout->path_format, bad);
             return PP_ERR_USAGE;
         }
-        /* Only literals make folder names: any time shows the same ones. */
+        /* Only literals make empty or hidden folder names, and the widest
+         * time makes the longest ones. */
         pp_buf_init(&path);
-        if (!sink_path_walk(layout->path_format, &epoch, &path, &bad)) {
+        if (!sink_path_walk(layout->path_format, &widest, &path, &bad)) {
             pp_buf_cleanup(&path);
             return PP_ERR_NOMEM;
         }

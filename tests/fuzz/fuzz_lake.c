@@ -196,6 +196,12 @@ static void fuzz_keys(char *text)
     }
 }
 
+static void fuzz_sink_failed(const struct pp_sink *sink)
+{
+    fprintf(stderr, "fuzz_lake: the sink failed: %s\n", pp_sink_error(sink));
+    abort();
+}
+
 /* Mode 2. */
 static void fuzz_time_based(const uint8_t *data, size_t size)
 {
@@ -283,10 +289,10 @@ static void fuzz_time_based(const uint8_t *data, size_t size)
     /* A layout that passed its check writes every object: no key of it
      * may be refused. */
     if (pp_sink_flush(sink) != PP_OK)
-        abort();
+        fuzz_sink_failed(sink);
     for (int i = 0; i < 1000 && pp_sink_pending_objects(sink) > 0; i++)
         if (pp_sink_poll(sink, 10) != PP_OK)
-            abort();
+            fuzz_sink_failed(sink);
     if (pp_sink_pending_objects(sink) > 0)
         abort();
     pp_sink_get_stats(sink, &stats);

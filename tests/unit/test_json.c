@@ -376,18 +376,28 @@ START_TEST(test_root_not_object)
 END_TEST
 
 /* simdjson 3.0.1 read one byte too far after a root null or false and took
- * "nullx" and "falsex" for them (found by tests/fuzz/fuzz_record.c). */
+ * "nullx" and "falsex" for them, and refused a root scalar followed by more
+ * whitespace than its small copy buffer holds ("true" and three spaces)
+ * (found by tests/fuzz/fuzz_record.c). */
 START_TEST(test_root_atom_whole_token)
 {
     static const char *const invalid[] = {"nullx", "falsex", "false0", "truex",     "null0",
                                           "nully", "falsey", "null x", "true false"};
-    static const char *const valid[] = {"null", "false", "true", "null ", "false\n", " true\r\n"};
+    static const char *const valid[] = {"null",    "false",          "true",
+                                        "null ",   "false\n",        " true\r\n",
+                                        "true   ", "\ttrue\t\t\t\t", "null \n \n "};
+    char spaced[1200];
     struct jctx c;
 
     for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++)
         expect_status(invalid[i], strlen(invalid[i]), PP_JSON_INVALID);
     for (size_t i = 0; i < sizeof valid / sizeof valid[0]; i++)
         expect_status(valid[i], strlen(valid[i]), PP_JSON_NOT_OBJECT);
+    memset(spaced, ' ', sizeof spaced);
+    spaced[0] = '1';
+    expect_status(spaced, sizeof spaced, PP_JSON_NOT_OBJECT);
+    memcpy(spaced, "-1.5", 4);
+    expect_status(spaced, sizeof spaced, PP_JSON_NOT_OBJECT);
     /* Whatever follows in memory (the next record of a batch) is not the
      * document's. */
     jctx_init(&c, "a");

@@ -636,6 +636,10 @@ START_TEST(test_layout_check_key_folders)
     ck_assert_ptr_nonnull(strstr(msg, "path.format"));
     snprintf(format, sizeof format, "'%s'/YYYY", name);
     ck_assert_int_eq(pp_sink_layout_check(&l, msg, sizeof msg), PP_OK);
+    /* one-letter fields take up to two digits: 253 + 2 + 2 > NAME_MAX */
+    name[253] = '\0';
+    snprintf(format, sizeof format, "'%s'Hm/YYYY", name);
+    ck_assert_int_eq(pp_sink_layout_check(&l, msg, sizeof msg), PP_ERR_USAGE);
     name[200] = '\0';
     snprintf(format, sizeof format, "'%s'/'%s'/'%s'/'%s'/YYYY", name, name, name, name);
     ck_assert_int_eq(pp_sink_layout_check(&l, msg, sizeof msg), PP_ERR_USAGE);
