@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "pp_hmap.h"
+#include "pp_lake.h"
 #include "pp_log.h"
 #include "pp_time.h"
 #include "pp_zstd.h"
@@ -249,6 +250,7 @@ enum pp_err pp_sink_layout_check(const struct pp_sink_layout *layout, char *msg,
     if (layout->is_time_partitioner) {
         struct pp_buf path;
         size_t path_len;
+        size_t depth = 1; /* folders: one more than the '/' */
         bool is_ok;
 
         if (!sink_path_walk(layout->path_format, NULL, NULL, &bad)) {
@@ -267,6 +269,8 @@ enum pp_err pp_sink_layout_check(const struct pp_sink_layout *layout, char *msg,
         }
         is_ok = sink_parts_are_names(path.data ? path.data : "", path.len, false);
         path_len = path.len;
+        for (size_t i = 0; i < path.len; i++)
+            depth += path.data[i] == '/';
         pp_buf_cleanup(&path);
         if (!is_ok) {
             snprintf(
@@ -275,6 +279,12 @@ enum pp_err pp_sink_layout_check(const struct pp_sink_layout *layout, char *msg,
                 "one longer than %d bytes (no leading, trailing or double '/', no '.' after a "
                 "'/')",
                 layout->path_format, NAME_MAX);
+            return PP_ERR_USAGE;
+        }
+        if (depth > PP_LAKE_MAX_DEPTH) {
+            snprintf(msg, msg_len,
+                     "path.format: '%.120s' makes %zu folders; the lake reader walks %d at most",
+                     layout->path_format, depth, PP_LAKE_MAX_DEPTH);
             return PP_ERR_USAGE;
         }
         if (sink_key_max_len(layout, path_len) > PP_STORE_MAX_KEY) {

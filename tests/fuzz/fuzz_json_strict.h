@@ -7,7 +7,9 @@
  * Where pp_json's documented rules differ from the RFC, or where the
  * RFC leaves room, the checker answers FUZZ_JSON_UNSURE instead of a
  * verdict: \u escapes of UTF-16 surrogates, numbers with a fraction or
- * exponent that overflow a double, nesting deeper than about
+ * exponent that overflow a double or an exponent of more than 18 digits
+ * (simdjson refuses both: the semantics of numbers out of range are
+ * docs/semantics.md's, not this checker's), nesting deeper than about
  * PP_JSON_MAX_DEPTH, a leading byte order mark.
  */
 #ifndef FUZZ_JSON_STRICT_H
@@ -176,12 +178,17 @@ static bool fuzz_json_number(struct fuzz_json_scan *s)
             return false;
     }
     if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
+        const unsigned char *digits;
+
         s->p++;
         is_integer = false;
         if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
             s->p++;
+        digits = s->p;
         if (!fuzz_json_digits(s))
             return false;
+        if (s->p - digits > 18)
+            s->is_unsure = true; /* simdjson refuses exponents of 19+ digits */
     }
     if (!is_integer) {
         size_t len = (size_t)(s->p - start);

@@ -304,8 +304,10 @@ static void fuzz_time_based(const uint8_t *data, size_t size)
         if (mkdir(path, 0755) != 0 && errno != EEXIST)
             abort();
     }
-    if (pp_lake_list(dir, "topics", "p", &listing, msg, sizeof msg) != PP_OK)
+    if (pp_lake_list(dir, "topics", "p", &listing, msg, sizeof msg) != PP_OK) {
+        fprintf(stderr, "fuzz_lake: cannot list what the sink wrote: %s\n", msg);
         abort();
+    }
     fuzz_check_listing(&listing, dir);
     if (listing.object_count[PP_TOPIC_PIN] != stats.objects[PP_SINK_RAW])
         abort();

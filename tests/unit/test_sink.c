@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "pp_check.h"
+#include "pp_lake.h"
 #include "pp_sink.h"
 #include "pp_store.h"
 #include "pp_zstd.h"
@@ -640,12 +641,21 @@ START_TEST(test_layout_check_key_folders)
     name[253] = '\0';
     snprintf(format, sizeof format, "'%s'Hm/YYYY", name);
     ck_assert_int_eq(pp_sink_layout_check(&l, msg, sizeof msg), PP_ERR_USAGE);
+    /* at most PP_LAKE_MAX_DEPTH folders, which the lake reader walks */
+    format[0] = '\0';
+    for (int i = 0; i < PP_LAKE_MAX_DEPTH; i++)
+        strcat(format, i ? "/HH" : "HH");
+    l.topics_dir = "t";
+    ck_assert_int_eq(pp_sink_layout_check(&l, msg, sizeof msg), PP_OK);
+    strcat(format, "/HH");
+    ck_assert_int_eq(pp_sink_layout_check(&l, msg, sizeof msg), PP_ERR_USAGE);
+    ck_assert_ptr_nonnull(strstr(msg, "folders"));
+    l.topics_dir = name;
     name[200] = '\0';
     snprintf(format, sizeof format, "'%s'/'%s'/'%s'/'%s'/YYYY", name, name, name, name);
     ck_assert_int_eq(pp_sink_layout_check(&l, msg, sizeof msg), PP_ERR_USAGE);
     ck_assert_msg(strstr(msg, "longer than 1024") != NULL, "%s", msg);
     l.path_format = "YYYY";
-    l.topics_dir = "lake/raw.topics";
     l.topics_dir = ".topics"; /* joined to the root, never walked */
     ck_assert_int_eq(pp_sink_layout_check(&l, msg, sizeof msg), PP_OK);
     l.topic_name[PP_TOPIC_GEO] = ".t.geo";

@@ -81,45 +81,69 @@ stage_plain() {
     meson test -C "$here/build" --print-errorlogs --num-processes 2 "$@"
 }
 
-# Every report fails its test: ASan and LSan exit with an error, UBSan
-# stops at the first one (-fno-sanitize-recover in meson.build), TSan
-# stops at its first race. The leak suppressions are for library
-# allocations the tests cannot free (tests/lsan.supp says which).
-export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:${ASAN_OPTIONS:-}"
-if [ -f "$here/tests/lsan.supp" ]; then
-    export LSAN_OPTIONS="suppressions=$here/tests/lsan.supp:print_suppressions=0:${LSAN_OPTIONS:-}"
-fi
-export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}"
-export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:${TSAN_OPTIONS:-}"
+# Every sanitizer report fails: ASan and LSan end the process with an
+# error, UBSan stops at its first report (-fno-sanitize-recover in
+# meson.build too), TSan at its first race, so the test that checks the
+# exit status fails; and the reports go to files in $1, which must stay
+# empty, so that a report of a process whose status no test checks (a
+# server in the background) fails the stage too. Options the caller set
+# come after ours and win.
+sanitizer_env() {
+    local reports=$1
+    mkdir -p "$reports"
+    export ASAN_OPTIONS="detect_leaks=1:log_path=$reports/asan:${ASAN_OPTIONS:-}"
+    export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$reports/ubsan:${UBSAN_OPTIONS:-}"
+    export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:log_path=$reports/tsan:${TSAN_OPTIONS:-}"
+    if [ -f "$here/tests/lsan.supp" ]; then
+        export LSAN_OPTIONS="suppressions=$here/tests/lsan.supp:${LSAN_OPTIONS:-}"
+    fi
+}
+
+# Prints the reports in $1; false when there is one.
+sanitizer_reports() {
+    local reports=$1 f n
+    n=$(find "$reports" -type f | wc -l)
+    [ "$n" -eq 0 ] && return 0
+    echo "FAIL $n sanitizer report(s):"
+    for f in "$reports"/*; do
+        echo "---- $f"
+        head -n 60 "$f"
+    done
+    return 1
+}
 
 stage_asan() {
-    local dir="$here/build-asan" tests=()
+    local dir="$here/build-asan" tests=() rc=0
     sanitizer_build "$dir" -Db_sanitize=address,undefined || return 1
     ninja -C "$dir" -j 2 >"$dir.log" 2>&1 || { cat "$dir.log"; return 1; }
     rm -f "$dir.log"
+    sanitizer_env "$logs/reports-asan"
     read -r -a tests <<<"$asan_tests"
     # The unit suite, then the chosen integration tests (two runs: some
     # names are in both suites). Sanitized code is 2-5x slower: meson's
     # timeouts get a multiplier.
-    local rc=0
     meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 --timeout-multiplier 3 \
         --suite unit || rc=1
     if [ "${#tests[@]}" -gt 0 ]; then
         meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 \
             --timeout-multiplier 3 --suite integration "${tests[@]}" || rc=1
     fi
+    sanitizer_reports "$logs/reports-asan" || rc=1
     return "$rc"
 }
 
 stage_tsan() {
-    local dir="$here/build-tsan"
+    local dir="$here/build-tsan" rc=0
     sanitizer_build "$dir" -Db_sanitize=thread || return 1
     ninja -C "$dir" -j 2 tests/unit/test_ring tests/unit/test_pipeline tests/unit/test_http \
         >"$dir.log" 2>&1 || { cat "$dir.log"; return 1; }
     rm -f "$dir.log"
+    sanitizer_env "$logs/reports-tsan"
     # Not the Kafka tests: librdkafka's threads escape TSan (docs/testing.md).
     meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 --timeout-multiplier 3 \
-        --suite unit ring pipeline http
+        --suite unit ring pipeline http || rc=1
+    sanitizer_reports "$logs/reports-tsan" || rc=1
+    return "$rc"
 }
 
 for s in $stages; do
