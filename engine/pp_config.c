@@ -1441,6 +1441,8 @@ enum pp_err pp_config_validate(struct pp_config *cfg, char *msg, size_t msg_len)
      * to an s3:// lake.url it must name the same bucket; next to a local
      * lake.url it is a contradiction. */
     if (bucket != NULL) {
+        char quoted_lake[128], quoted_bucket[128];
+
         slot = slot_of(cfg, "s3.bucket.name", where, sizeof where);
         if (!pp_config_is_set(cfg, "lake.url")) {
             struct config_where w = slot->where;
@@ -1457,16 +1459,20 @@ enum pp_err pp_config_validate(struct pp_config *cfg, char *msg, size_t msg_len)
             }
             return config_apply(cfg, &w, "lake.url", url, msg, msg_len);
         }
+        /* Both values are quoted: a --set value may hold a newline (found
+         * by tests/fuzz/fuzz_config.c: a two-line message). */
+        quote_str(lake, quoted_lake, sizeof quoted_lake);
         if (strncmp(lake, "s3://", 5) != 0) {
             msg_set(msg, msg_len,
                     "%ss3.bucket.name: set, but lake.url '%s' is not an s3:// URL (set "
                     "lake.url=s3://bucket/prefix and drop s3.bucket.name)",
-                    where, lake);
+                    where, quoted_lake);
             return PP_ERR_USAGE;
         }
         if (strlen(bucket) != s3_bucket_len(lake) || memcmp(bucket, lake + 5, strlen(bucket))) {
+            quote_str(bucket, quoted_bucket, sizeof quoted_bucket);
             msg_set(msg, msg_len, "%ss3.bucket.name: '%s' differs from the bucket of lake.url '%s'",
-                    where, bucket, lake);
+                    where, quoted_bucket, quoted_lake);
             return PP_ERR_USAGE;
         }
     }

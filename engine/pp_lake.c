@@ -103,7 +103,7 @@ static enum pp_err lake_walk(const char *dir, const char *topic, struct lake_obj
     struct dirent *de;
     enum pp_err err = PP_OK;
 
-    if (depth > 32) {
+    if (depth > PP_LAKE_MAX_DEPTH) {
         snprintf(msg, msg_len, "%s: directories nested too deeply", dir);
         return PP_ERR_INVALID;
     }

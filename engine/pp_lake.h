@@ -25,6 +25,9 @@
 
 #define PP_LAKE_TOPICS_DIR "topics"
 #define PP_LAKE_OFFSET_PAD 10
+/* The most folders between a topic's directory and its objects that the
+ * reader walks; deeper is an error. */
+#define PP_LAKE_MAX_DEPTH 32
 
 struct pp_lake_object {
     char *path;           /* full path of the file */

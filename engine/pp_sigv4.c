@@ -159,7 +159,8 @@ enum pp_err pp_sigv4_uri_encode(struct pp_buf *buf, const char *bytes, size_t le
     size_t n = sigv4_encoded_len(bytes, len, is_path);
     enum pp_err err = pp_buf_reserve(buf, n);
 
-    if (err != PP_OK)
+    /* n == 0: an empty buffer may still have no data to point into. */
+    if (err != PP_OK || n == 0)
         return err;
     sigv4_encode_to(buf->data + buf->len, bytes, len, is_path);
     buf->len += n;

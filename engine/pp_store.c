@@ -16,9 +16,6 @@
 
 /* Puts in flight when the options say 0. */
 #define PP_STORE_DEFAULT_IN_FLIGHT 16
-/* Longest key accepted (the local backend adds the root and a temp suffix
- * and must stay below PATH_MAX). */
-#define PP_STORE_MAX_KEY 1024
 
 static void pp_store_list_push(struct pp_store_list *list, struct pp_store_put *put)
 {

@@ -30,6 +30,11 @@
 
 struct pp_store;
 
+/* The longest key pp_store_put accepts, in bytes (S3's limit; the local
+ * backend adds the root and a temporary suffix and must stay below
+ * PATH_MAX). */
+#define PP_STORE_MAX_KEY 1024
+
 struct pp_store_options {
     /* "file:///abs/path", a plain path, or "s3://bucket[/prefix]". */
     const char *url;

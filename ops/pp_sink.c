@@ -5,6 +5,7 @@
 #include "pp_sink.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,11 +13,14 @@
 
 #include "pp_clock.h"
 #include "pp_hmap.h"
+#include "pp_lake.h"
 #include "pp_log.h"
 #include "pp_time.h"
 #include "pp_zstd.h"
 
 #define SINK_MS_PER_DAY INT64_C(86400000)
+/* 9999-12-31T00:00:00Z: the latest record time kept as it is. */
+#define SINK_MS_MAX INT64_C(253402214400000)
 
 const char *pp_sink_kind_name(enum pp_sink_kind kind)
 {
@@ -168,16 +172,129 @@ static enum pp_err sink_path_format(const struct pp_sink_layout *layout, int64_t
     return PP_OK;
 }
 
+/* True when every '/'-separated part of s[0..len) can be a folder name of
+ * an object key: not empty, not "." or ".." (pp_store_put's rule), at
+ * most NAME_MAX bytes (local file systems), and, unless is_hidden_ok, not
+ * starting with '.': the lake reader skips hidden names, as writers'
+ * temporary files are hidden (pp_lake.c). */
+static bool sink_parts_are_names(const char *s, size_t len, bool is_hidden_ok)
+{
+    size_t start = 0;
+
+    for (size_t i = 0; i <= len; i++) {
+        size_t n = i - start;
+
+        if (i < len && s[i] != '/')
+            continue;
+        if (n == 0 || n > NAME_MAX || (n == 1 && s[start] == '.') ||
+            (n == 2 && s[start] == '.' && s[start + 1] == '.') ||
+            (!is_hidden_ok && s[start] == '.'))
+            return false;
+        start = i + 1;
+    }
+    return true;
+}
+
+/* The longest key sink_key() makes with a partition path of path_len
+ * bytes: the longest first folder ("cleaned", "dlq" or topics.dir), the
+ * longest topic twice, the widest partition and offset. */
+static size_t sink_key_max_len(const struct pp_sink_layout *layout, size_t path_len)
+{
+    size_t first = strlen(layout->topics_dir);
+    size_t topic = 0;
+    size_t offset = layout->offset_pad_width > 19 ? (size_t)layout->offset_pad_width : 19;
+
+    for (int t = 0; t < PP_TOPIC_COUNT; t++)
+        if (strlen(layout->topic_name[t]) > topic)
+            topic = strlen(layout->topic_name[t]);
+    if (first < sizeof "cleaned" - 1)
+        first = sizeof "cleaned" - 1;
+    /* <first>/<topic>/<path>/<topic>+<partition>+<offset>.json.zst */
+    return first + 1 + topic + 1 + path_len + 1 + topic + 1 + 10 + 1 + offset + sizeof ".json.zst" -
+           1;
+}
+
 enum pp_err pp_sink_layout_check(const struct pp_sink_layout *layout, char *msg, size_t msg_len)
 {
+    /* The widest time a path shows (record times end in 9999): a field
+     * of one letter takes one or two digits. */
+    static const struct sink_civil widest = {9999, 12, 31, 23, 59, 59};
     const char *bad = NULL;
 
-    if (layout->is_time_partitioner && !sink_path_walk(layout->path_format, NULL, NULL, &bad)) {
-        snprintf(msg, msg_len,
-                 "path.format: cannot format '%s' at '%s' (use quoted 'literals' and YYYY, MM, "
-                 "dd, HH, mm, ss)",
-                 layout->path_format, bad);
+    /* Keys the store would refuse, and objects the lake reader would not
+     * see, must stop the start, not the first write or a later read
+     * (found by tests/fuzz/fuzz_lake.c). topics.dir is joined to the
+     * lake's root, not walked: it may be hidden. */
+    for (int t = 0; t < PP_TOPIC_COUNT; t++) {
+        if (layout->topic_name[t][0] == '.') {
+            snprintf(msg, msg_len,
+                     "topics.prefix: the topic '%s' starts with '.': its objects would be hidden "
+                     "from lake readers",
+                     layout->topic_name[t]);
+            return PP_ERR_USAGE;
+        }
+    }
+    if (!sink_parts_are_names(layout->topics_dir, strlen(layout->topics_dir), true)) {
+        snprintf(
+            msg, msg_len,
+            "topics.dir: '%.120s' is not a relative folder path (no leading, trailing or double "
+            "'/', no '.' or '..' folder, folder names of at most %d bytes)",
+            layout->topics_dir, NAME_MAX);
         return PP_ERR_USAGE;
+    }
+    if (!layout->is_time_partitioner &&
+        sink_key_max_len(layout, sizeof "partition=2147483647" - 1) > PP_STORE_MAX_KEY) {
+        snprintf(msg, msg_len, "topics.dir: '%.120s' makes object keys longer than %d bytes",
+                 layout->topics_dir, PP_STORE_MAX_KEY);
+        return PP_ERR_USAGE;
+    }
+    if (layout->is_time_partitioner) {
+        struct pp_buf path;
+        size_t path_len;
+        size_t depth = 1; /* folders: one more than the '/' */
+        bool is_ok;
+
+        if (!sink_path_walk(layout->path_format, NULL, NULL, &bad)) {
+            snprintf(msg, msg_len,
+                     "path.format: cannot format '%s' at '%s' (use quoted 'literals' and YYYY, "
+                     "MM, dd, HH, mm, ss)",
+                     layout->path_format, bad);
+            return PP_ERR_USAGE;
+        }
+        /* Only literals make empty or hidden folder names, and the widest
+         * time makes the longest ones. */
+        pp_buf_init(&path);
+        if (!sink_path_walk(layout->path_format, &widest, &path, &bad)) {
+            pp_buf_cleanup(&path);
+            return PP_ERR_NOMEM;
+        }
+        is_ok = sink_parts_are_names(path.data ? path.data : "", path.len, false);
+        path_len = path.len;
+        for (size_t i = 0; i < path.len; i++)
+            depth += path.data[i] == '/';
+        pp_buf_cleanup(&path);
+        if (!is_ok) {
+            snprintf(
+                msg, msg_len,
+                "path.format: '%.120s' makes an empty folder name, one that starts with '.' or "
+                "one longer than %d bytes (no leading, trailing or double '/', no '.' after a "
+                "'/')",
+                layout->path_format, NAME_MAX);
+            return PP_ERR_USAGE;
+        }
+        if (depth > PP_LAKE_MAX_DEPTH) {
+            snprintf(msg, msg_len,
+                     "path.format: '%.120s' makes %zu folders; the lake reader walks %d at most",
+                     layout->path_format, depth, PP_LAKE_MAX_DEPTH);
+            return PP_ERR_USAGE;
+        }
+        if (sink_key_max_len(layout, path_len) > PP_STORE_MAX_KEY) {
+            snprintf(
+                msg, msg_len,
+                "path.format: '%.120s' (with topics.dir) makes object keys longer than %d bytes",
+                layout->path_format, PP_STORE_MAX_KEY);
+            return PP_ERR_USAGE;
+        }
     }
     if (layout->extractor == PP_SINK_TIME_RECORD_FIELD &&
         strcmp(layout->timestamp_field, "timestamp") != 0 &&
@@ -330,8 +447,11 @@ static int64_t sink_record_time(const struct pp_sink_layout *layout,
             ms = item->rec.u.user.date_joined * 1000;
         break;
     }
-    /* No timestamp (-1 from librdkafka) and times before 1970 file under 0. */
-    return ms < 0 ? 0 : ms;
+    /* No timestamp (-1 from librdkafka) and times before 1970 file under 0.
+     * A producer may set any int64 timestamp: times after SINK_MS_MAX file
+     * under it, so that a time zone cannot overflow the local time and
+     * years keep their four digits in paths (found by tests/fuzz). */
+    return ms < 0 ? 0 : ms > SINK_MS_MAX ? SINK_MS_MAX : ms;
 }
 
 static struct sink_builder *sink_builder_get(struct sink_encoder *enc,

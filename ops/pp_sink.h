@@ -85,8 +85,10 @@ enum pp_err pp_sink_layout_init(struct pp_sink_layout *layout, const struct pp_c
 
 /*
  * Checks a layout: path.format (quoted 'literals', YYYY or yyyy, MM, dd,
- * HH, mm, ss, and the characters / = - _ .), timestamp.field. PP_OK or
- * PP_ERR_USAGE with one line in msg naming the key.
+ * HH, mm, ss, and the characters / = - _ .), timestamp.field, and that
+ * topics.dir and path.format make object keys the store accepts (no
+ * empty, "." or ".." folder). PP_OK, PP_ERR_USAGE with one line in msg
+ * naming the key, or PP_ERR_NOMEM.
  */
 enum pp_err pp_sink_layout_check(const struct pp_sink_layout *layout, char *msg, size_t msg_len);
 

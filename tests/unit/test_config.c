@@ -686,6 +686,18 @@ START_TEST(test_validate_bucket_and_lake)
     cfg = load_ok("lake.url=s3://my-bucket\n");
     ck_assert_int_eq(validate(cfg), PP_OK);
     pp_config_destroy(cfg);
+    /* A --set value may hold a raw newline: the message stays one line
+     * (found by tests/fuzz/fuzz_config.c). */
+    cfg = load_ok("s3.bucket.name=my-bucket\n");
+    ck_assert_int_eq(pp_config_set_arg(cfg, "lake.url=a\nb", msg, sizeof msg), PP_OK);
+    ck_assert_int_eq(validate(cfg), PP_ERR_USAGE);
+    ck_assert_msg(strchr(msg, '\n') == NULL && strstr(msg, "lake.url 'a?b'") != NULL, "%s", msg);
+    ck_assert_int_eq(pp_config_set_arg(cfg, "lake.url=s3://my-bucket/p", msg, sizeof msg), PP_OK);
+    ck_assert_int_eq(pp_config_set_arg(cfg, "s3.bucket.name=my\nbucket", msg, sizeof msg), PP_OK);
+    ck_assert_int_eq(validate(cfg), PP_ERR_USAGE);
+    ck_assert_msg(strchr(msg, '\n') == NULL && strstr(msg, "'my?bucket' differs") != NULL, "%s",
+                  msg);
+    pp_config_destroy(cfg);
 }
 END_TEST
 

@@ -316,6 +316,22 @@ START_TEST(test_truncated_and_malformed_invalid)
 }
 END_TEST
 
+/* A string followed by ':' where no key can be: simdjson's skip of an
+ * unread value takes such a string for a key, so the string must be read
+ * (found by tests/fuzz: {"records":[{"value":["":}]}]} was accepted). */
+START_TEST(test_string_then_colon_invalid)
+{
+    EXPECT_STATUS("{\"zz\":[\"\":}]}", PP_JSON_INVALID);
+    EXPECT_STATUS("{\"zz\":[[\"x\":}]]}", PP_JSON_INVALID);
+    EXPECT_STATUS("{\"zz\":[0,\"x\":}]}", PP_JSON_INVALID);
+    EXPECT_STATUS("{\"a\":[\"x\":}],\"s\":\"y\"}", PP_JSON_INVALID);
+    EXPECT_STATUS("{\"s\":\"x\":{}}}", PP_JSON_INVALID);
+    EXPECT_STATUS("{\"s\":\"x\":{},\"b\":2}}", PP_JSON_INVALID);
+    EXPECT_STATUS("{\"zz\":\"x\":{}}}", PP_JSON_INVALID);
+    EXPECT_STATUS("{\"zz\":[\"x\",\"y\\n\"],\"s\":\"x\"}", PP_JSON_OK);
+}
+END_TEST
+
 START_TEST(test_empty_input_invalid)
 {
     EXPECT_STATUS("", PP_JSON_INVALID);
@@ -356,6 +372,39 @@ START_TEST(test_root_not_object)
     EXPECT_STATUS("\"abc", PP_JSON_INVALID);
     EXPECT_STATUS("nul", PP_JSON_INVALID);
     EXPECT_STATUS("01", PP_JSON_INVALID);
+}
+END_TEST
+
+/* simdjson 3.0.1 read one byte too far after a root null or false and took
+ * "nullx" and "falsex" for them, and refused a root scalar followed by more
+ * whitespace than its small copy buffer holds ("true" and three spaces)
+ * (found by tests/fuzz/fuzz_record.c). */
+START_TEST(test_root_atom_whole_token)
+{
+    static const char *const invalid[] = {"nullx", "falsex", "false0", "truex",     "null0",
+                                          "nully", "falsey", "null x", "true false"};
+    static const char *const valid[] = {"null",    "false",          "true",
+                                        "null ",   "false\n",        " true\r\n",
+                                        "true   ", "\ttrue\t\t\t\t", "null \n \n "};
+    char spaced[1200];
+    struct jctx c;
+
+    for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++)
+        expect_status(invalid[i], strlen(invalid[i]), PP_JSON_INVALID);
+    for (size_t i = 0; i < sizeof valid / sizeof valid[0]; i++)
+        expect_status(valid[i], strlen(valid[i]), PP_JSON_NOT_OBJECT);
+    memset(spaced, ' ', sizeof spaced);
+    spaced[0] = '1';
+    expect_status(spaced, sizeof spaced, PP_JSON_NOT_OBJECT);
+    memcpy(spaced, "-1.5", 4);
+    expect_status(spaced, sizeof spaced, PP_JSON_NOT_OBJECT);
+    /* Whatever follows in memory (the next record of a batch) is not the
+     * document's. */
+    jctx_init(&c, "a");
+    ck_assert_int_eq(jparse_fill(&c, "null", 4, 'x'), PP_JSON_NOT_OBJECT);
+    ck_assert_int_eq(jparse_fill(&c, "false", 5, '0'), PP_JSON_NOT_OBJECT);
+    ck_assert_int_eq(jparse_fill(&c, "nul", 3, 'l'), PP_JSON_INVALID);
+    jctx_cleanup(&c);
 }
 END_TEST
 
@@ -556,8 +605,10 @@ static Suite *json_suite(void)
     PP_CHECK_TCASE(s, test_trailing_garbage_invalid);
     PP_CHECK_TCASE(s, test_root_string_trailing_garbage_invalid);
     PP_CHECK_TCASE(s, test_truncated_and_malformed_invalid);
+    PP_CHECK_TCASE(s, test_string_then_colon_invalid);
     PP_CHECK_TCASE(s, test_empty_input_invalid);
     PP_CHECK_TCASE(s, test_root_not_object);
+    PP_CHECK_TCASE(s, test_root_atom_whole_token);
     PP_CHECK_TCASE(s, test_int64_range);
     PP_CHECK_TCASE(s, test_bigint);
     PP_CHECK_TCASE(s, test_doubles);

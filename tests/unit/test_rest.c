@@ -263,6 +263,7 @@ START_TEST(test_parse_errors)
         {"[{\"value\":1}]", PP_JSON_NOT_OBJECT, "not a JSON object"},
         {"\"records\"", PP_JSON_NOT_OBJECT, "not a JSON object"},
         {"42", PP_JSON_NOT_OBJECT, "not a JSON object"},
+        {"nullx", PP_JSON_INVALID, "not valid JSON"}, /* found by tests/fuzz */
         {"[1,", PP_JSON_INVALID, "not valid JSON"},
         {"", PP_JSON_INVALID, "not valid JSON"},
         {"   ", PP_JSON_INVALID, "not valid JSON"},
@@ -278,6 +279,10 @@ START_TEST(test_parse_errors)
         {"{\"records\":[{\"value\":\"\\x\"}]}", PP_JSON_INVALID, "records[0]"},
         {"{\"records\":[{\"value\":\"\xff\"}]}", PP_JSON_INVALID_UTF8, "UTF-8"},
         {"{\"records\":[{\"value\":1}],\"other\":[}", PP_JSON_INVALID, "not valid JSON"},
+        /* a string then ':' where no key can be (found by tests/fuzz) */
+        {"{\"records\":[{\"value\":[\"\":}]}]}", PP_JSON_INVALID, "records[0]"},
+        {"{\"records\":[{\"value\":{\"ind\":\"x\":{}}}]}]}", PP_JSON_INVALID, "records[0]"},
+        {"{\"records\":[{\"value\":1,\"key\":[\"k\":}]}]}", PP_JSON_INVALID, "records[0]"},
     };
     struct pctx c;
 

@@ -5,6 +5,7 @@
  * committable offset, dlq lines, raw lines, time paths and time rotation.
  */
 #include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "pp_check.h"
+#include "pp_lake.h"
 #include "pp_sink.h"
 #include "pp_store.h"
 #include "pp_zstd.h"
@@ -504,6 +506,44 @@ START_TEST(test_time_partitioner_paths)
 }
 END_TEST
 
+/* Any int64 Kafka timestamp: before 1970 files under 1970-01-01, after
+ * 9999-12-31 under 9999-12-31, whatever the time zone (INT64_MAX plus
+ * +18:59 overflowed; found by tests/fuzz/fuzz_lake.c). */
+START_TEST(test_time_partitioner_extreme_times)
+{
+    struct fixture f;
+    const struct rec recs[] = {
+        {PP_TOPIC_PIN, 1, 0, INT64_MAX, PIN_A},
+        {PP_TOPIC_PIN, 1, 1, INT64_MIN, PIN_B},
+        {PP_TOPIC_PIN, 1, 2, 253402300799999, PIN_A}, /* 9999-12-31T23:59:59.999Z */
+    };
+
+    fixture_layout(&f.layout, 1, false);
+    f.layout.is_time_partitioner = true;
+    f.layout.path_format = "YYYY-MM-dd/HH";
+    f.layout.partition_duration_ms = 1;
+    f.layout.timezone_offset_ms = 18 * 3600000 + 59 * 60000;
+    fixture_open(&f);
+    feed(&f, recs, 3);
+    fixture_drain(&f);
+    expect_object(&f, "topics/t.pin/9999-12-31/18/t.pin+1+0000000000.json", PIN_A "\n");
+    expect_object(&f, "topics/t.pin/1970-01-01/18/t.pin+1+0000000001.json", PIN_B "\n");
+    expect_object(&f, "topics/t.pin/9999-12-31/18/t.pin+1+0000000002.json", PIN_A "\n");
+    fixture_close(&f);
+    fixture_layout(&f.layout, 1, false);
+    f.layout.is_time_partitioner = true;
+    f.layout.path_format = "YYYY-MM-dd/HH";
+    f.layout.partition_duration_ms = 1;
+    f.layout.timezone_offset_ms = -(18 * 3600000 + 59 * 60000);
+    fixture_open(&f);
+    feed(&f, recs, 2);
+    fixture_drain(&f);
+    expect_object(&f, "topics/t.pin/9999-12-30/05/t.pin+1+0000000000.json", PIN_A "\n");
+    expect_object(&f, "topics/t.pin/1969-12-31/05/t.pin+1+0000000001.json", PIN_B "\n");
+    fixture_close(&f);
+}
+END_TEST
+
 /* rotate.interval.ms: a record in another time slot than its predecessor
  * ends the run, also when the time goes back. */
 START_TEST(test_rotate_interval)
@@ -579,6 +619,108 @@ START_TEST(test_layout_check)
 }
 END_TEST
 
+/* Folder names the store refuses (empty, "." or "..") or the lake reader
+ * skips (hidden) are configuration errors, not failed writes or lost reads
+ * later (found by tests/fuzz/fuzz_lake.c: a path.format with a trailing
+ * '/' passed the check and every object of the run failed; one with "/.0"
+ * wrote objects that `pinpipe query` never read). */
+START_TEST(test_layout_check_key_folders)
+{
+    static const char *const bad_formats[] = {
+        "",
+        "/",
+        "YYYY/",
+        "/YYYY",
+        "YYYY//MM",
+        ".",
+        "YYYY/../",
+        "'..'/YYYY",
+        "YYYY/'.'/MM",
+        "'a//b'",
+        "'a/'",
+        /* hidden folders: the lake reader skips them */
+        "...",
+        "YYYY/.MM",
+        "'..a'/YYYY",
+        ".0/dd",
+    };
+    static const char *const good_formats[] = {
+        "YYYY", "'year'=YYYY/'month'=MM", "YYYY.MM/dd..HH", "YYYY/MM.", "'a.'/'b..c'",
+    };
+    static const char *const bad_dirs[] = {"", "/topics", "topics/", "a//b", ".", "..", "a/../b"};
+    struct pp_sink_layout l;
+    char name[NAME_MAX + 2];
+    char format[1100];
+    char msg[512];
+
+    fixture_layout(&l, 10, true);
+    l.is_time_partitioner = true;
+    for (size_t i = 0; i < sizeof bad_formats / sizeof bad_formats[0]; i++) {
+        l.path_format = bad_formats[i];
+        ck_assert_msg(pp_sink_layout_check(&l, msg, sizeof msg) == PP_ERR_USAGE, "'%s' accepted",
+                      bad_formats[i]);
+        ck_assert_ptr_nonnull(strstr(msg, "path.format"));
+    }
+    for (size_t i = 0; i < sizeof good_formats / sizeof good_formats[0]; i++) {
+        l.path_format = good_formats[i];
+        ck_assert_msg(pp_sink_layout_check(&l, msg, sizeof msg) == PP_OK, "'%s': %s",
+                      good_formats[i], msg);
+    }
+    l.path_format = "YYYY";
+    for (size_t i = 0; i < sizeof bad_dirs / sizeof bad_dirs[0]; i++) {
+        l.topics_dir = bad_dirs[i];
+        ck_assert_msg(pp_sink_layout_check(&l, msg, sizeof msg) == PP_ERR_USAGE, "'%s' accepted",
+                      bad_dirs[i]);
+        ck_assert_ptr_nonnull(strstr(msg, "topics.dir"));
+    }
+    l.topics_dir = "lake/raw.topics";
+    ck_assert_int_eq(pp_sink_layout_check(&l, msg, sizeof msg), PP_OK);
+    /* Folder names of at most NAME_MAX bytes, keys of at most 1024. */
+    memset(name, 'a', sizeof name - 1);
+    name[sizeof name - 1] = '\0';
+    l.topics_dir = name;
+    ck_assert_int_eq(pp_sink_layout_check(&l, msg, sizeof msg), PP_ERR_USAGE);
+    ck_assert_ptr_nonnull(strstr(msg, "topics.dir"));
+    snprintf(format, sizeof format, "'%s'/YYYY", name);
+    name[NAME_MAX] = '\0';
+    ck_assert_int_eq(pp_sink_layout_check(&l, msg, sizeof msg), PP_OK);
+    l.path_format = format;
+    ck_assert_int_eq(pp_sink_layout_check(&l, msg, sizeof msg), PP_ERR_USAGE);
+    ck_assert_ptr_nonnull(strstr(msg, "path.format"));
+    snprintf(format, sizeof format, "'%s'/YYYY", name);
+    ck_assert_int_eq(pp_sink_layout_check(&l, msg, sizeof msg), PP_OK);
+    /* one-letter fields take up to two digits: 253 + 2 + 2 > NAME_MAX */
+    name[253] = '\0';
+    snprintf(format, sizeof format, "'%s'Hm/YYYY", name);
+    ck_assert_int_eq(pp_sink_layout_check(&l, msg, sizeof msg), PP_ERR_USAGE);
+    /* at most PP_LAKE_MAX_DEPTH folders, which the lake reader walks */
+    format[0] = '\0';
+    for (int i = 0; i < PP_LAKE_MAX_DEPTH; i++)
+        strcat(format, i ? "/HH" : "HH");
+    l.topics_dir = "t";
+    ck_assert_int_eq(pp_sink_layout_check(&l, msg, sizeof msg), PP_OK);
+    strcat(format, "/HH");
+    ck_assert_int_eq(pp_sink_layout_check(&l, msg, sizeof msg), PP_ERR_USAGE);
+    ck_assert_ptr_nonnull(strstr(msg, "folders"));
+    l.topics_dir = name;
+    name[200] = '\0';
+    snprintf(format, sizeof format, "'%s'/'%s'/'%s'/'%s'/YYYY", name, name, name, name);
+    ck_assert_int_eq(pp_sink_layout_check(&l, msg, sizeof msg), PP_ERR_USAGE);
+    ck_assert_msg(strstr(msg, "longer than 1024") != NULL, "%s", msg);
+    l.path_format = "YYYY";
+    l.topics_dir = ".topics"; /* joined to the root, never walked */
+    ck_assert_int_eq(pp_sink_layout_check(&l, msg, sizeof msg), PP_OK);
+    l.topic_name[PP_TOPIC_GEO] = ".t.geo";
+    ck_assert_int_eq(pp_sink_layout_check(&l, msg, sizeof msg), PP_ERR_USAGE);
+    ck_assert_ptr_nonnull(strstr(msg, "topics.prefix"));
+    l.topic_name[PP_TOPIC_GEO] = "t.geo";
+    /* The default partitioner puts no path.format in keys. */
+    l.is_time_partitioner = false;
+    l.path_format = "/";
+    ck_assert_int_eq(pp_sink_layout_check(&l, msg, sizeof msg), PP_OK);
+}
+END_TEST
+
 static Suite *sink_suite(void)
 {
     Suite *s = suite_create("sink");
@@ -594,9 +736,11 @@ static Suite *sink_suite(void)
     tcase_add_test(tc, test_dlq_lines);
     tcase_add_test(tc, test_raw_newlines);
     tcase_add_test(tc, test_time_partitioner_paths);
+    tcase_add_test(tc, test_time_partitioner_extreme_times);
     tcase_add_test(tc, test_rotate_interval);
     tcase_add_test(tc, test_rotate_schedule);
     tcase_add_test(tc, test_layout_check);
+    tcase_add_test(tc, test_layout_check_key_folders);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -4,8 +4,9 @@
 #   tools/scripts/setup.sh [--tests] [--builddir DIR]
 #
 # Build dependencies always; with --tests also what the test suite uses
-# (the DuckDB oracle's and s3rver's npm packages). Packages already present are not
-# reinstalled, so a second run only rebuilds.
+# (clang for the fuzz targets, the DuckDB oracle's and s3rver's npm
+# packages). Packages already present are not reinstalled, so a second run
+# only rebuilds.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -23,8 +24,9 @@ done
 pkgs=(meson ninja-build pkg-config gcc g++ libsimdjson-dev libzstd-dev librdkafka-dev libmicrohttpd-dev
       libcurl4-openssl-dev libjs-chart.js zstd liburing-dev libssl-dev libexpat1-dev)
 if [ "$with_tests" = 1 ]; then
+    # clang and its runtimes (libFuzzer, sanitizers): tests/fuzz/run.sh
     pkgs+=(check nodejs npm python3 python3-requests python3-confluent-kafka kcat curl chromium bc
-           python3-botocore awscli)
+           python3-botocore awscli clang libclang-rt-14-dev)
 fi
 
 missing=()
