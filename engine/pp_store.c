@@ -472,8 +472,12 @@ enum pp_err pp_store_get(const struct pp_store_options *options, const char *key
         snprintf(msg, msg_len, "store: bad key %s", key);
         return PP_ERR_INVALID;
     }
-    if (options->url == NULL || (err = pp_store_local_path(options->url, &root, msg, msg_len)))
-        return options->url == NULL ? PP_ERR_USAGE : err;
+    if (options->url == NULL) {
+        snprintf(msg, msg_len, "store: no URL given");
+        return PP_ERR_USAGE;
+    }
+    if ((err = pp_store_local_path(options->url, &root, msg, msg_len)) != PP_OK)
+        return err;
     if (root != NULL) {
         if ((path = malloc(strlen(root) + strlen(key) + 2)) == NULL)
             return PP_ERR_NOMEM;

@@ -107,7 +107,7 @@ static void fuzz_check_items(const struct pp_sink_layout *layout, const struct p
         } else {
             if (strcmp(pp_reject_name(item->reject), "unknown") == 0)
                 abort();
-            if (pp_sink_render_dlq(layout, item, &line) != PP_OK)
+            if (pp_sink_render_dlq(layout, item, false, &line) != PP_OK)
                 abort();
         }
         fuzz_check_json(&line);
