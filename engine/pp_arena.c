@@ -196,3 +196,19 @@ enum pp_err pp_buf_printf(struct pp_buf *buf, const char *fmt, ...)
     buf->len += (size_t)n;
     return PP_OK;
 }
+
+enum pp_err pp_buf_append_file(struct pp_buf *buf, FILE *f, size_t max_len)
+{
+    enum pp_err err;
+    size_t got;
+
+    do {
+        if ((err = pp_buf_reserve(buf, 64 * 1024)) != PP_OK)
+            return err;
+        got = fread(buf->data + buf->len, 1, buf->cap - buf->len, f);
+        buf->len += got;
+        if (buf->len > max_len)
+            return PP_ERR_TOOBIG;
+    } while (got > 0);
+    return ferror(f) ? PP_ERR_IO : PP_OK;
+}

@@ -12,6 +12,7 @@
 #define PP_ARENA_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "pp_err.h"
 #include "pp_str.h"
@@ -66,6 +67,12 @@ enum pp_err pp_buf_append(struct pp_buf *buf, const void *ptr, size_t len);
 enum pp_err pp_buf_append_str(struct pp_buf *buf, const char *s);
 enum pp_err pp_buf_printf(struct pp_buf *buf, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/*
+ * Appends everything f still holds (read to its end). PP_ERR_TOOBIG once
+ * buf would pass max_len bytes (what was read stays in buf), PP_ERR_IO on a
+ * read error (errno tells), PP_ERR_NOMEM. f stays open: the caller closes it.
+ */
+enum pp_err pp_buf_append_file(struct pp_buf *buf, FILE *f, size_t max_len);
 
 #ifdef __cplusplus
 }

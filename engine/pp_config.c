@@ -1358,28 +1358,19 @@ enum pp_err pp_config_load_file(struct pp_config *cfg, const char *path, char *m
         msg_set(msg, msg_len, "cannot open config file '%s': %s", path, strerror(saved));
         return saved == ENOENT ? PP_ERR_NOTFOUND : PP_ERR_IO;
     }
-    for (;;) {
-        size_t got;
-
-        err = pp_buf_reserve(&text, 64 * 1024);
-        if (err != PP_OK) {
-            msg_set(msg, msg_len, "%s: out of memory", path);
-            goto out;
-        }
-        got = fread(text.data + text.len, 1, text.cap - text.len, f);
-        text.len += got;
-        if (text.len > CONFIG_MAX_FILE) {
-            msg_set(msg, msg_len, "%s: config file larger than %d MiB", path,
-                    CONFIG_MAX_FILE / (1024 * 1024));
-            err = PP_ERR_USAGE;
-            goto out;
-        }
-        if (got == 0)
-            break;
+    err = pp_buf_append_file(&text, f, CONFIG_MAX_FILE);
+    if (err == PP_ERR_NOMEM) {
+        msg_set(msg, msg_len, "%s: out of memory", path);
+        goto out;
     }
-    if (ferror(f)) {
+    if (err == PP_ERR_TOOBIG) {
+        msg_set(msg, msg_len, "%s: config file larger than %d MiB", path,
+                CONFIG_MAX_FILE / (1024 * 1024));
+        err = PP_ERR_USAGE;
+        goto out;
+    }
+    if (err != PP_OK) {
         msg_set(msg, msg_len, "cannot read config file '%s': %s", path, strerror(errno));
-        err = PP_ERR_IO;
         goto out;
     }
     err = pp_config_load_text(cfg, path, text.data ? text.data : "", text.len, msg, msg_len);
