@@ -429,48 +429,53 @@ void pp_store_options_from_config(struct pp_store_options *o, const struct pp_co
     o->secret_access_key = pp_config_str(cfg, "aws.secret.access.key");
 }
 
-/* Appends the whole file at path to out; PP_ERR_NOTFOUND when absent. */
-static enum pp_err pp_store_read_file(const char *path, struct pp_buf *out, char *msg,
-                                      size_t msg_len)
+/* Appends the whole file dir/name to out: PP_OK, PP_ERR_NOTFOUND when
+ * absent, else an error with msg. */
+static enum pp_err pp_store_read_file(const char *dir, const char *name, struct pp_buf *out,
+                                      char *msg, size_t msg_len)
 {
-    FILE *f = fopen(path, "rb");
-    enum pp_err err = PP_OK;
-    size_t n;
+    char *path = malloc(strlen(dir) + strlen(name) + 2);
+    FILE *f;
+    enum pp_err err;
 
-    if (f == NULL) {
-        if (errno == ENOENT)
-            return PP_ERR_NOTFOUND;
-        snprintf(msg, msg_len, "%s: %s", path, strerror(errno));
-        return PP_ERR_IO;
+    if (path == NULL)
+        return PP_ERR_NOMEM;
+    sprintf(path, "%s/%s", dir, name);
+    if ((f = fopen(path, "rb")) == NULL) {
+        err = errno == ENOENT ? PP_ERR_NOTFOUND : PP_ERR_IO;
+        if (err == PP_ERR_IO)
+            snprintf(msg, msg_len, "%s: %s", path, strerror(errno));
+        goto out;
     }
-    do {
-        if ((err = pp_buf_reserve(out, 1 << 16)) != PP_OK)
-            break;
-        n = fread(out->data + out->len, 1, out->cap - out->len, f);
-        out->len += n;
-    } while (n > 0);
-    if (err == PP_OK && ferror(f)) {
+    if ((err = pp_buf_append_file(out, f, SIZE_MAX)) == PP_ERR_IO)
         snprintf(msg, msg_len, "%s: read failed", path);
-        err = PP_ERR_IO;
-    }
     fclose(f);
+out:
+    free(path);
     return err;
 }
 
-enum pp_err pp_store_get(const struct pp_store_options *options, const char *key,
-                         struct pp_buf *out, char *msg, size_t msg_len)
+enum pp_err pp_store_get(const struct pp_store_options *options, const char *folder,
+                         const char *const *names, size_t n, struct pp_buf *out, enum pp_err *found,
+                         char *msg, size_t msg_len)
 {
     struct pp_store_options dir_options;
     const char *root = NULL;
-    const char *slash = strrchr(key, '/');
+    char *local = NULL;
     char *dir = NULL;
-    char *path = NULL;
     char *url = NULL;
     enum pp_err err;
+    size_t i;
 
-    if (!pp_store_key_is_valid(key)) {
-        snprintf(msg, msg_len, "store: bad key %s", key);
+    if (!pp_store_key_is_valid(folder)) {
+        snprintf(msg, msg_len, "store: bad folder %s", folder);
         return PP_ERR_INVALID;
+    }
+    for (i = 0; i < n; i++) {
+        if (!pp_store_key_is_valid(names[i]) || strchr(names[i], '/') != NULL) {
+            snprintf(msg, msg_len, "store: bad object name %s", names[i]);
+            return PP_ERR_INVALID;
+        }
     }
     if (options->url == NULL) {
         snprintf(msg, msg_len, "store: no URL given");
@@ -479,31 +484,29 @@ enum pp_err pp_store_get(const struct pp_store_options *options, const char *key
     if ((err = pp_store_local_path(options->url, &root, msg, msg_len)) != PP_OK)
         return err;
     if (root != NULL) {
-        if ((path = malloc(strlen(root) + strlen(key) + 2)) == NULL)
+        if ((local = malloc(strlen(root) + strlen(folder) + 2)) == NULL)
             return PP_ERR_NOMEM;
-        sprintf(path, "%s/%s", root, key);
-        err = pp_store_read_file(path, out, msg, msg_len);
-        goto out;
+        sprintf(local, "%s/%s", root, folder);
+    } else {
+        /* S3: the folder's objects in one listing and its GETs (the
+         * download path), then the files. */
+        dir_options = *options;
+        if ((url = malloc(strlen(options->url) + strlen(folder) + 2)) == NULL)
+            return PP_ERR_NOMEM;
+        sprintf(url, "%s%s%s", options->url,
+                options->url[strlen(options->url) - 1] == '/' ? "" : "/", folder);
+        dir_options.url = url;
+        if ((err = pp_store_download(&dir_options, &dir, NULL, NULL, msg, msg_len)) != PP_OK)
+            goto out;
     }
-    /* S3: the objects under the key's folder, through the download path
-     * (ListObjectsV2, GET), then the one file. */
-    dir_options = *options;
-    if ((url = malloc(strlen(options->url) + strlen(key) + 2)) == NULL)
-        return PP_ERR_NOMEM;
-    sprintf(url, "%s%s%.*s", options->url, options->url[strlen(options->url) - 1] == '/' ? "" : "/",
-            slash != NULL ? (int)(slash - key) : 0, key);
-    dir_options.url = url;
-    if ((err = pp_store_download(&dir_options, &dir, NULL, NULL, msg, msg_len)) != PP_OK)
-        goto out;
-    if ((path = malloc(strlen(dir) + strlen(key) + 2)) == NULL) {
-        err = PP_ERR_NOMEM;
-        goto out;
+    for (i = 0; i < n && err == PP_OK; i++) {
+        found[i] = pp_store_read_file(root != NULL ? local : dir, names[i], &out[i], msg, msg_len);
+        if (found[i] != PP_OK && found[i] != PP_ERR_NOTFOUND)
+            err = found[i];
     }
-    sprintf(path, "%s/%s", dir, slash != NULL ? slash + 1 : key);
-    err = pp_store_read_file(path, out, msg, msg_len);
 out:
     pp_store_download_remove(dir);
-    free(path);
+    free(local);
     free(url);
     return err;
 }

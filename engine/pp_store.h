@@ -164,14 +164,17 @@ enum pp_err pp_store_download(const struct pp_store_options *options, char **dir
                               uint64_t *n_objects, uint64_t *n_bytes, char *msg, size_t msg_len);
 
 /*
- * Reads one whole object, key (as pp_store_put() takes it), of the store at
- * options->url, appending its bytes to out: the local file, or over S3
- * what pp_store_download() fetches of the key's folder. PP_ERR_NOTFOUND
- * when there is no such object; other errors as pp_store_download(), with
- * msg. Blocks; any thread. For small objects (state checkpoints).
+ * Reads whole objects of one folder of the store at options->url: the n
+ * objects folder/names[i] (folder as pp_store_put() takes a key, names
+ * without '/'), each appended to out[i], with found[i] PP_OK or
+ * PP_ERR_NOTFOUND. Local: the files; S3: one pp_store_download() of the
+ * folder, listed once. Returns PP_OK, PP_ERR_INVALID (a bad folder or
+ * name), or an error reading the store (as pp_store_download()), with msg.
+ * Blocks; any thread. For small objects (state checkpoints).
  */
-enum pp_err pp_store_get(const struct pp_store_options *options, const char *key,
-                         struct pp_buf *out, char *msg, size_t msg_len);
+enum pp_err pp_store_get(const struct pp_store_options *options, const char *folder,
+                         const char *const *names, size_t n, struct pp_buf *out, enum pp_err *found,
+                         char *msg, size_t msg_len);
 
 /* Removes the directory pp_store_download made, with everything in it,
  * and frees the string. Accepts NULL. */

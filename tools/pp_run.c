@@ -160,7 +160,7 @@ struct pp_run {
     uint64_t
         redelivered; /* records skipped: applied before a rebalance or held by the checkpoint */
     struct run_checkpoint ckpt;
-    char group_id[256];
+    char group_id[RUN_CHECKPOINT_KEY_MAX]; /* kafka.group.id, for the checkpoints' keys */
     atomic_bool is_stopped;
     char topic_names[PP_TOPIC_COUNT][256];
     char url[300];   /* http://<host as configured>:<port as bound> */
@@ -790,6 +790,8 @@ static enum pp_err run_checkpoint_restore(struct pp_run *r, char *msg, size_t ms
     enum pp_err found[2];
     uint64_t seq[2] = {0, 0};
     char key[2][RUN_CHECKPOINT_KEY_MAX];
+    char folder[RUN_CHECKPOINT_KEY_MAX];
+    const char *names[2];
     char why[512];
     int g, best = -1;
     enum pp_err err = PP_OK;
@@ -799,17 +801,18 @@ static enum pp_err run_checkpoint_restore(struct pp_run *r, char *msg, size_t ms
     for (g = 0; g < 2; g++) {
         pp_buf_init(&data[g]);
         pp_checkpoint_key(r->group_id, (unsigned)g, key[g], sizeof key[g]);
+        /* Both generations live in one folder: "<folder>/<name>". */
+        names[g] = strrchr(key[g], '/') + 1;
+    }
+    snprintf(folder, sizeof folder, "%.*s", (int)(names[0] - 1 - key[0]), key[0]);
+    if ((err = pp_store_get(&sopt, folder, names, 2, data, found, why, sizeof why)) != PP_OK) {
+        snprintf(msg, msg_len, "checkpoint %s/%s: %s", sopt.url, folder,
+                 why[0] ? why : pp_err_str(err));
+        goto out;
     }
     for (g = 0; g < 2; g++) {
-        found[g] = pp_store_get(&sopt, key[g], &data[g], why, sizeof why);
         if (found[g] == PP_ERR_NOTFOUND)
             continue;
-        if (found[g] != PP_OK) {
-            err = found[g];
-            snprintf(msg, msg_len, "checkpoint %s/%s: %s", sopt.url, key[g],
-                     why[0] ? why : pp_err_str(err));
-            goto out;
-        }
         found[g] = pp_checkpoint_check(data[g].data, data[g].len, &seq[g]);
         if (found[g] == PP_OK && (best < 0 || seq[g] > seq[best]))
             best = g;
@@ -1331,6 +1334,8 @@ static enum pp_err run_checkpoint_new(struct pp_run *r, char *msg, size_t msg_le
         if (strcmp(name, "group.id") == 0)
             group_id = value;
     }
+    /* r->group_id holds any id whose key fits (the key is at least as
+     * long), so the keys made from it later are those of the whole id. */
     snprintf(r->group_id, sizeof r->group_id, "%s", group_id);
     if (pp_checkpoint_key(group_id, 0, key, sizeof key) != PP_OK) {
         snprintf(msg, msg_len, "kafka.group.id: too long for a checkpoint key");
