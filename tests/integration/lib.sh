@@ -18,9 +18,14 @@ require_tools() {
 
 tmp=$(mktemp -d)
 pids=()
+# PP_KEEP_TMP=1 keeps $tmp of a failed test for a post-mortem.
 it_cleanup() {
     local p
     for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+    if [ -n "${PP_KEEP_TMP:-}" ] && [ "$failed" -gt 0 ]; then
+        echo "kept $tmp"
+        return
+    fi
     rm -rf "$tmp"
 }
 trap it_cleanup EXIT

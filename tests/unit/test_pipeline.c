@@ -457,8 +457,8 @@ START_TEST(test_blocked_callback)
     struct timespec pause = {0, 200 * 1000000L};
     size_t n_held = 0;
 
-    /* The consumer keeps every batch of the pool (1 worker x 2) for 200 ms:
-     * the source is told it is blocked (again every 50 ms), then, once a
+    /* The consumer keeps every batch of the pool (1 worker x 2) for 200 ms
+     * or more: the source is told it is blocked (again every 50 ms), then, once a
      * batch is back, that it is not; nothing is lost or reordered. */
     tag_arg_init(&arg);
     cfg = config_make(1, &src.fake, &arg);
@@ -469,7 +469,11 @@ START_TEST(test_blocked_callback)
     while (n_held < 2 && pp_pipeline_next(p, &held[n_held]) == PP_OK)
         n_held++;
     ck_assert_uint_eq(n_held, 2);
+    /* At least 200 ms, and until the second call (a loaded machine may not
+     * run the source thread for a while). */
     nanosleep(&pause, NULL);
+    for (int i = 0; i < 100 && atomic_load(&src.blocked_true) < 2; i++)
+        nanosleep(&pause, NULL);
     ck_assert_int_ge(atomic_load(&src.blocked_true), 2);
     ck_assert_int_eq(atomic_load(&src.blocked_false), 0);
     ck_assert(atomic_load(&src.is_blocked));
