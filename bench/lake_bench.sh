@@ -70,7 +70,8 @@ trap 'rm -rf "$work"' EXIT
 in="$work/in"
 "$PINPIPE" emulate --to "$in" --count "$count" --seed "$seed" --malformed 5 --compression none \
     --quiet || die "emulate failed"
-find "$in" -type f -name '*.json' | sort >"$work/files"
+# The raw objects only: the emulator writes cleaned and dlq objects too.
+find "$in/topics" -type f -name '*.json' | sort >"$work/files"
 xargs cat <"$work/files" >"$work/raw.json"
 bytes=$(stat -c %s "$work/raw.json")
 echo "lake_bench: $count posts, $((count * 3)) records, $((bytes / 1000000)) MB of raw JSON; cores $cpus; zstd -$level" >&2

@@ -67,6 +67,20 @@ enum pp_err pp_buf_append(struct pp_buf *buf, const void *ptr, size_t len);
 enum pp_err pp_buf_append_str(struct pp_buf *buf, const char *s);
 enum pp_err pp_buf_printf(struct pp_buf *buf, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/*
+ * Numbers as JSON text, without printf (they are on the encode stage's
+ * path, several per record). pp_buf_append_int: the decimal, as "%lld".
+ * pp_buf_append_double: the shortest of "%.15g", "%.16g", "%.17g" that
+ * reads back as d (strtod), byte for byte what that loop prints; d must be
+ * finite. Decimals of up to 15 significant digits in [1e-4, 1e15), which
+ * is what coordinates and most measured values are, take a fast path
+ * (exact: docs/performance.md); others go through snprintf.
+ */
+#define PP_FMT_INT_MAX 21 /* "-9223372036854775808" and its NUL */
+size_t pp_fmt_int(char out[PP_FMT_INT_MAX], int64_t v);
+enum pp_err pp_buf_append_int(struct pp_buf *buf, int64_t v);
+enum pp_err pp_buf_append_double(struct pp_buf *buf, double d);
 /*
  * Appends everything f still holds (read to its end). PP_ERR_TOOBIG once
  * buf would pass max_len bytes (what was read stays in buf), PP_ERR_IO on a

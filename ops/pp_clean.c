@@ -401,6 +401,38 @@ enum pp_reject pp_clean_record(struct pp_clean *clean, enum pp_topic topic, cons
 
 /* ---- rendering ----------------------------------------------------------- */
 
+typedef unsigned char clean_v16 __attribute__((vector_size(16)));
+
+/* The index of the first byte from i on that JSON must escape (a control
+ * character, '"' or '\\'), or n: 16 bytes a step, the bytes of most text
+ * needing none. */
+static size_t clean_next_escape(const char *p, size_t i, size_t n)
+{
+    const clean_v16 space = {0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20,
+                             0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20};
+    const clean_v16 quote = {'"', '"', '"', '"', '"', '"', '"', '"',
+                             '"', '"', '"', '"', '"', '"', '"', '"'};
+    const clean_v16 bslash = {'\\', '\\', '\\', '\\', '\\', '\\', '\\', '\\',
+                              '\\', '\\', '\\', '\\', '\\', '\\', '\\', '\\'};
+
+    for (; n - i >= 16; i += 16) {
+        clean_v16 v, hit;
+        uint64_t half[2];
+
+        memcpy(&v, p + i, 16);
+        hit = (clean_v16)((v < space) | (v == quote) | (v == bslash));
+        memcpy(half, &hit, sizeof half);
+        if ((half[0] | half[1]) != 0)
+            break;
+    }
+    for (; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c < 0x20 || c == '"' || c == '\\')
+            return i;
+    }
+    return n;
+}
+
 enum pp_err pp_clean_json_string(struct pp_buf *out, struct pp_str s)
 {
     static const char hex[] = "0123456789abcdef";
@@ -413,12 +445,11 @@ enum pp_err pp_clean_json_string(struct pp_buf *out, struct pp_str s)
     if ((err = pp_buf_reserve(out, s.len + 3)))
         return err;
     out->data[out->len++] = '"';
-    for (i = 0; i < s.len; i++) {
+    for (i = clean_next_escape(s.ptr, 0, s.len); i < s.len;
+         i = clean_next_escape(s.ptr, i + 1, s.len)) {
         unsigned char c = (unsigned char)s.ptr[i];
         char esc[6];
         size_t n = 2;
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
         if ((err = pp_buf_append(out, s.ptr + run, i - run)))
             return err;
         run = i + 1;
@@ -447,34 +478,9 @@ enum pp_err pp_clean_json_string(struct pp_buf *out, struct pp_str s)
     return pp_buf_append(out, "\"", 1);
 }
 
-/* Shortest text that reads back as the same double. */
-static enum pp_err clean_json_double(struct pp_buf *out, double d)
-{
-    char tmp[40];
-    int prec;
-
-    for (prec = 15; prec <= 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*g", prec, d);
-        if (strtod(tmp, NULL) == d)
-            break;
-    }
-    return pp_buf_append_str(out, tmp);
-}
-
-static enum pp_err clean_json_field(struct pp_buf *out, const char *name, bool is_first)
-{
-    enum pp_err err = pp_buf_append_str(out, is_first ? "{\"" : ",\"");
-
-    if (err)
-        return err;
-    if ((err = pp_buf_append_str(out, name)))
-        return err;
-    return pp_buf_append(out, "\":", 2);
-}
-
 static enum pp_err clean_json_int(struct pp_buf *out, bool is_set, int64_t v)
 {
-    return is_set ? pp_buf_printf(out, "%lld", (long long)v) : pp_buf_append(out, "null", 4);
+    return is_set ? pp_buf_append_int(out, v) : pp_buf_append(out, "null", 4);
 }
 
 static enum pp_err clean_json_time(struct pp_buf *out, bool is_set, int64_t t)
@@ -489,6 +495,9 @@ static enum pp_err clean_json_time(struct pp_buf *out, bool is_set, int64_t t)
     return pp_buf_append(out, ts, sizeof ts);
 }
 
+/* A field's opening, a string literal (",\"name\":"). */
+#define CLEAN_FIELD(out, lit) pp_buf_append((out), (lit), sizeof(lit) - 1)
+
 #define CLEAN_TRY(expr)                                                                            \
     do {                                                                                           \
         if ((err = (expr)))                                                                        \
@@ -499,58 +508,58 @@ enum pp_err pp_clean_render_json(const struct pp_clean_record *rec, struct pp_bu
 {
     enum pp_err err;
 
-    CLEAN_TRY(clean_json_field(out, "ind", true));
+    CLEAN_TRY(CLEAN_FIELD(out, "{\"ind\":"));
     CLEAN_TRY(clean_json_int(out, true, rec->ind));
     switch (rec->topic) {
     case PP_TOPIC_PIN: {
         const struct pp_clean_pin *p = &rec->u.pin;
-        CLEAN_TRY(clean_json_field(out, "unique_id", false));
+        CLEAN_TRY(CLEAN_FIELD(out, ",\"unique_id\":"));
         CLEAN_TRY(pp_clean_json_string(out, p->unique_id));
-        CLEAN_TRY(clean_json_field(out, "title", false));
+        CLEAN_TRY(CLEAN_FIELD(out, ",\"title\":"));
         CLEAN_TRY(pp_clean_json_string(out, p->title));
-        CLEAN_TRY(clean_json_field(out, "description", false));
+        CLEAN_TRY(CLEAN_FIELD(out, ",\"description\":"));
         CLEAN_TRY(pp_clean_json_string(out, p->description));
-        CLEAN_TRY(clean_json_field(out, "follower_count", false));
+        CLEAN_TRY(CLEAN_FIELD(out, ",\"follower_count\":"));
         CLEAN_TRY(clean_json_int(out, p->has_follower_count, p->follower_count));
-        CLEAN_TRY(clean_json_field(out, "poster_name", false));
+        CLEAN_TRY(CLEAN_FIELD(out, ",\"poster_name\":"));
         CLEAN_TRY(pp_clean_json_string(out, p->poster_name));
-        CLEAN_TRY(clean_json_field(out, "tag_list", false));
+        CLEAN_TRY(CLEAN_FIELD(out, ",\"tag_list\":"));
         CLEAN_TRY(pp_clean_json_string(out, p->tag_list));
-        CLEAN_TRY(clean_json_field(out, "is_image_or_video", false));
+        CLEAN_TRY(CLEAN_FIELD(out, ",\"is_image_or_video\":"));
         CLEAN_TRY(pp_clean_json_string(out, p->is_image_or_video));
-        CLEAN_TRY(clean_json_field(out, "image_src", false));
+        CLEAN_TRY(CLEAN_FIELD(out, ",\"image_src\":"));
         CLEAN_TRY(pp_clean_json_string(out, p->image_src));
-        CLEAN_TRY(clean_json_field(out, "save_location", false));
+        CLEAN_TRY(CLEAN_FIELD(out, ",\"save_location\":"));
         CLEAN_TRY(pp_clean_json_string(out, p->save_location));
-        CLEAN_TRY(clean_json_field(out, "category", false));
+        CLEAN_TRY(CLEAN_FIELD(out, ",\"category\":"));
         CLEAN_TRY(pp_clean_json_string(out, p->category));
         break;
     }
     case PP_TOPIC_GEO: {
         const struct pp_clean_geo *g = &rec->u.geo;
-        CLEAN_TRY(clean_json_field(out, "country", false));
+        CLEAN_TRY(CLEAN_FIELD(out, ",\"country\":"));
         CLEAN_TRY(pp_clean_json_string(out, g->country));
-        CLEAN_TRY(clean_json_field(out, "coordinates", false));
+        CLEAN_TRY(CLEAN_FIELD(out, ",\"coordinates\":"));
         if (g->has_coordinates) {
             CLEAN_TRY(pp_buf_append(out, "[", 1));
-            CLEAN_TRY(clean_json_double(out, g->latitude));
+            CLEAN_TRY(pp_buf_append_double(out, g->latitude));
             CLEAN_TRY(pp_buf_append(out, ",", 1));
-            CLEAN_TRY(clean_json_double(out, g->longitude));
+            CLEAN_TRY(pp_buf_append_double(out, g->longitude));
             CLEAN_TRY(pp_buf_append(out, "]", 1));
         } else {
             CLEAN_TRY(pp_buf_append(out, "null", 4));
         }
-        CLEAN_TRY(clean_json_field(out, "timestamp", false));
+        CLEAN_TRY(CLEAN_FIELD(out, ",\"timestamp\":"));
         CLEAN_TRY(clean_json_time(out, g->has_timestamp, g->timestamp));
         break;
     }
     case PP_TOPIC_USER: {
         const struct pp_clean_user *u = &rec->u.user;
-        CLEAN_TRY(clean_json_field(out, "user_name", false));
+        CLEAN_TRY(CLEAN_FIELD(out, ",\"user_name\":"));
         CLEAN_TRY(pp_clean_json_string(out, u->user_name));
-        CLEAN_TRY(clean_json_field(out, "age", false));
+        CLEAN_TRY(CLEAN_FIELD(out, ",\"age\":"));
         CLEAN_TRY(clean_json_int(out, u->has_age, u->age));
-        CLEAN_TRY(clean_json_field(out, "date_joined", false));
+        CLEAN_TRY(CLEAN_FIELD(out, ",\"date_joined\":"));
         CLEAN_TRY(clean_json_time(out, u->has_date_joined, u->date_joined));
         break;
     }

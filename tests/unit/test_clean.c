@@ -1251,6 +1251,59 @@ START_TEST(test_json_string_escaping)
 }
 END_TEST
 
+/* The escaper scans 16 bytes a step: every byte that needs escaping, at
+ * every position of strings of 0-40 bytes (around the block edges),
+ * against a byte-at-a-time escaper. */
+static void escape_oracle(const unsigned char *in, size_t len, struct pp_buf *out)
+{
+    ck_assert_int_eq(pp_buf_append(out, "\"", 1), PP_OK);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = in[i];
+        if (c == '"' || c == '\\')
+            ck_assert_int_eq(pp_buf_printf(out, "\\%c", c), PP_OK);
+        else if (c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f')
+            ck_assert_int_eq(
+                pp_buf_printf(out, "\\%c", "nrtbf"[strchr("\n\r\t\b\f", c) - "\n\r\t\b\f"]), PP_OK);
+        else if (c < 0x20)
+            ck_assert_int_eq(pp_buf_printf(out, "\\u%04x", c), PP_OK);
+        else
+            ck_assert_int_eq(pp_buf_append(out, &in[i], 1), PP_OK);
+    }
+    ck_assert_int_eq(pp_buf_append(out, "\"", 1), PP_OK);
+}
+
+START_TEST(test_json_string_escaping_positions)
+{
+    static const unsigned char specials[] = {'"', '\\', '\n', 0x00, 0x1f, 0x01, '\t'};
+    static const unsigned char fillers[] = {'a', 0x20, 0x7f, 0x80, 0xff, '!', '#', ']', '^'};
+    unsigned char in[40];
+
+    for (size_t len = 0; len <= sizeof in; len++) {
+        for (size_t pos = 0; pos <= len; pos++) {
+            for (size_t k = 0; k < sizeof specials; k++) {
+                struct pp_buf got, want;
+
+                for (size_t i = 0; i < len; i++)
+                    in[i] = fillers[(i + k + len) % sizeof fillers];
+                if (pos < len)
+                    in[pos] = specials[k];
+                if (pos + 17 < len)
+                    in[pos + 17] = specials[(k + 1) % sizeof specials];
+                pp_buf_init(&got);
+                pp_buf_init(&want);
+                escape_oracle(in, len, &want);
+                ck_assert_int_eq(pp_clean_json_string(&got, pp_str_make((const char *)in, len)),
+                                 PP_OK);
+                ck_assert_uint_eq(got.len, want.len);
+                ck_assert_mem_eq(got.data, want.data, got.len);
+                pp_buf_cleanup(&got);
+                pp_buf_cleanup(&want);
+            }
+        }
+    }
+}
+END_TEST
+
 /* A single-record span (as a Kafka source writes them) is one record even
  * when it holds newlines, and its record timestamp reaches the item. */
 START_TEST(test_clean_stage_single_record_spans)
@@ -1439,6 +1492,7 @@ static Suite *clean_suite(void)
     PP_CHECK_TCASE(s, test_render_geo);
     PP_CHECK_TCASE(s, test_render_user);
     PP_CHECK_TCASE(s, test_json_string_escaping);
+    PP_CHECK_TCASE(s, test_json_string_escaping_positions);
     PP_CHECK_TCASE(s, test_clean_stage);
     PP_CHECK_TCASE(s, test_clean_stage_single_record_spans);
     return s;
