@@ -123,6 +123,7 @@ struct run_checkpoint {
     uint64_t restored_posts; /* posts in the checkpoint loaded at start */
     uint64_t records_at;     /* r->records when the last one was started */
     bool has_durable;        /* one is in the lake (written or restored) */
+    bool is_shared_warned;   /* run_checkpoint_warn_shared() has logged */
 };
 
 /* The live status line. */
@@ -741,6 +742,32 @@ static struct pp_checkpoint_state run_checkpoint_state(struct pp_run *r)
  * store may refuse for now (PP_AGAIN: puts in flight); the next call
  * retries.
  */
+/* The checkpoint is per group (docs/checkpoints.md): with partitions this
+ * member has applied now held by another member, the group has several,
+ * which it does not serve exactly. Said once per process, when it is
+ * seen: a member killed leaves such a moment too, until its session
+ * expires. */
+static void run_checkpoint_warn_shared(struct pp_run *r)
+{
+    size_t elsewhere = 0;
+
+    if (r->ckpt.is_shared_warned || pp_kafka_consumer_assigned(r->consumer) == 0)
+        return;
+    for (size_t i = 0; i < r->offsets.cap; i++) {
+        const struct pp_hmap_slot *slot = &r->offsets.slots[i];
+        if (slot->is_used &&
+            !pp_kafka_consumer_is_assigned(r->consumer, (enum pp_topic)slot->k1, (int32_t)slot->k2))
+            elsewhere++;
+    }
+    if (elsewhere == 0)
+        return;
+    r->ckpt.is_shared_warned = true;
+    pp_log_warn("run: %zu partitions whose records this member applied are assigned elsewhere: "
+                "group %s has other members; its analytics checkpoint is exact only for a "
+                "group of one member (docs/checkpoints.md)",
+                elsewhere, r->group_id);
+}
+
 static enum pp_err run_checkpoint(struct pp_run *r)
 {
     struct pp_checkpoint_state state = run_checkpoint_state(r);
@@ -755,6 +782,7 @@ static enum pp_err run_checkpoint(struct pp_run *r)
     /* Nothing applied since the last one: the lake holds this state. */
     if (r->ckpt.has_durable && r->records == r->ckpt.records_at)
         return PP_OK;
+    run_checkpoint_warn_shared(r);
     if (r->dlq != NULL &&
         (err = pp_kafka_producer_flush(r->dlq, RUN_DLQ_FLUSH_MS, NULL, 0)) != PP_OK)
         return err;
