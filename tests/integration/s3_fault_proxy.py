@@ -11,13 +11,17 @@ ports listen. The control port takes plain GET requests:
   /fault?kind=K[&every=N][&count=M]   from now on, every N-th request (1: all)
                                       gets fault K, at most M times (then it
                                       passes again); answers the new state
-  /stats                              counters as JSON
+  /stats                              counters as JSON, with "keys": per
+                                      access key id of the requests'
+                                      Authorization, {"requests", "faulted"}
 
 Faults (K):
   pass            forward everything
   500             answer 500 InternalError (S3's XML error body)
   503             answer 503 ServiceUnavailable
   slowdown        answer 503 SlowDown (S3's throttling answer)
+  expired         answer 400 ExpiredToken (temporary credentials S3 says
+                  have expired)
   stall           read the request and never answer (until the client
                   gives up and closes, which is counted)
   reset-request   read the headers and half of the body, then reset the
@@ -45,6 +49,7 @@ ERRORS = {
     "503": (503, "Service Unavailable", "ServiceUnavailable",
             "Service is unable to handle request."),
     "slowdown": (503, "Slow Down", "SlowDown", "Please reduce your request rate."),
+    "expired": (400, "Bad Request", "ExpiredToken", "The provided token has expired."),
 }
 KINDS = ("pass", "stall", "reset-request", "reset-response", "down") + tuple(ERRORS)
 # Headers that belong to one hop, not to the request or answer.
@@ -60,7 +65,8 @@ class Proxy:
         self.upstream = upstream
         self.lock = threading.Lock()
         self.kind, self.every, self.left, self.seen = "pass", 1, None, 0
-        self.stats = {"requests": 0, "forwarded": 0, "stalls_given_up_by_client": 0, "faults": {k: 0 for k in KINDS}}
+        self.stats = {"requests": 0, "forwarded": 0, "stalls_given_up_by_client": 0,
+                      "faults": {k: 0 for k in KINDS}, "keys": {}}
         self.conns = set()
         self.listener = None
         self.open_listener()
@@ -113,6 +119,16 @@ class Proxy:
             self.stats["faults"][kind] += 1
             return kind
 
+    def count_key(self, headers, kind):
+        """Counts the request under the access key id of its signature."""
+        auth = next((v for n, v in headers if n.lower() == "authorization"), "")
+        key = auth.partition("Credential=")[2].partition("/")[0] or "(unsigned)"
+        with self.lock:
+            k = self.stats["keys"].setdefault(key, {"requests": 0, "faulted": 0})
+            k["requests"] += 1
+            if kind != "pass":
+                k["faulted"] += 1
+
     def count(self, name):
         with self.lock:
             self.stats[name] += 1
@@ -147,6 +163,7 @@ class Proxy:
             headers.append((name.strip(), value.strip()))
         length = int(next((v for n, v in headers if n.lower() == "content-length"), "0"))
         kind = self.decide()
+        self.count_key(headers, kind)
         if kind == "down":  # the request raced the listener's closing
             reset(conn)
             return False

@@ -19,7 +19,10 @@
 #     answers and objects as the local lake; bad endpoints exit 1;
 #   - `pinpipe run` with lake.url=s3://...: s3rver killed while records keep
 #     arriving, retries counted in /metrics, started again; sink_check.py on
-#     the bucket's copy finds every record exactly once.
+#     the bucket's copy finds every record exactly once;
+#   - IMDS credentials that S3 answers 400 ExpiredToken (through
+#     s3_fault_proxy.py): fetched again, the retries signed with the new
+#     ones, every object written.
 #
 #   test_s3.sh <s3_put driver> <source dir> <pinpipe>
 set -uo pipefail
@@ -36,6 +39,9 @@ endpoint=http://127.0.0.1:$port
 data=$tmp/s3data
 srv_log=$tmp/s3rver.log
 : >"$srv_log"
+
+# The key ids of the fake IMDS's credentials (section 8) are s3rver's too.
+export S3RVER_ACCESS_KEY_ID=ASIAFAKE000000000001,ASIAFAKE000000000002,ASIAFAKE000000000003,ASIAFAKE000000000004
 
 # start_s3: s3rver on $port serving $data (bucket "lake"); its request
 # log appended to $srv_log.
@@ -297,6 +303,67 @@ else
         fail "run: sink_check.py on the S3 lake"
         head -20 "$tmp/check.txt"
     fi
+fi
+
+# 8. Instance-role credentials that S3 says have expired: a replay through
+# s3_fault_proxy.py, which answers two of its requests 400 ExpiredToken,
+# with credentials from the fake IMDSv2 (imds_server.py, keys numbered
+# ASIAFAKE...1, 2, ...). pinpipe drops the refused credentials, fetches
+# new ones and retries: every object lands, byte for byte what a local
+# replay writes, and the requests after the refusals carry another key.
+imds_port=$(free_port)
+pport=$(free_port)
+cport=$(free_port)
+"$PYTHON" "$src/tests/integration/imds_server.py" --port "$imds_port" --log "$tmp/imds.log" \
+    --secrets "$tmp/imds.secrets" >"$tmp/imds.out" 2>&1 &
+pids+=("$!")
+"$PYTHON" "$src/tests/integration/s3_fault_proxy.py" "$pport" "$port" "$cport" >"$tmp/proxy.log" 2>&1 &
+pids+=("$!")
+if wait_for_line "$tmp/imds.out" "listening on" 10 && wait_for_line "$tmp/proxy.log" "ready" 10; then
+    # Every third request, twice: the first two are the preflight probe's
+    # PUT and DELETE, which fail fast by design (a store that cannot work
+    # stops the start).
+    curl -s --max-time 5 "http://127.0.0.1:$cport/fault?kind=expired&every=3&count=2" >/dev/null
+    if (unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_EC2_METADATA_DISABLED
+        export AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:$imds_port
+        "$pinpipe" replay --from "$tmp/src" --to s3://lake/expired \
+            --set "store.url=http://127.0.0.1:$pport" --set flush.size=100 2>"$tmp/exp.err"); then
+        ok "expired credentials: replay exit 0"
+    else
+        fail "expired credentials: replay exit $?"
+        tail -5 "$tmp/exp.err"
+    fi
+    json_get "http://127.0.0.1:$cport/stats" 'json.dumps(d["keys"], sort_keys=True)' >"$tmp/keys.json"
+    if "$PYTHON" - "$tmp/keys.json" <<'PY'; then
+import json, sys
+keys = json.loads(open(sys.argv[1]).read())
+faulted = sum(k["faulted"] for k in keys.values())
+first = keys.get("ASIAFAKE%012d" % 1, {"requests": 0, "faulted": 0})
+later = sum(k["requests"] - k["faulted"] for n, k in keys.items() if n != "ASIAFAKE%012d" % 1)
+sys.exit(0 if faulted == 2 and first["faulted"] >= 1 and later > 0 else 1)
+PY
+        ok "expired credentials: 2 requests refused, the retries signed with new IMDS credentials"
+    else
+        fail "expired credentials: keys seen by the proxy: $(cat "$tmp/keys.json")"
+    fi
+    grep -q "ExpiredToken" "$tmp/exp.err" && ok "expired credentials: the refusal is logged" ||
+        fail "expired credentials: no ExpiredToken in the log"
+    "$pinpipe" replay --from "$tmp/src" --to "$tmp/local-exp" --set flush.size=100 --quiet \
+        2>/dev/null || fail "expired credentials: local replay exit $?"
+    aws_s3 s3 sync s3://lake/expired "$tmp/copy-exp" >/dev/null 2>&1
+    n_exp=$(find "$tmp/local-exp" -type f | wc -l)
+    if [ "$n_exp" -gt 0 ] && diff -r "$tmp/local-exp" "$tmp/copy-exp" >"$tmp/diff-exp" 2>&1; then
+        ok "expired credentials: the same $n_exp objects as a local replay"
+    else
+        fail "expired credentials: objects differ from a local replay ($n_exp local)"
+        head "$tmp/diff-exp"
+    fi
+    grep -qf "$tmp/imds.secrets" "$tmp/exp.err" &&
+        fail "expired credentials: an IMDS secret in the log" ||
+        ok "expired credentials: no IMDS secret in the log"
+else
+    fail "expired credentials: the fake IMDS or the proxy did not start"
+    cat "$tmp/imds.out" "$tmp/proxy.log"
 fi
 
 kill "$s3_pid" 2>/dev/null

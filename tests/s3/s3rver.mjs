@@ -6,8 +6,9 @@
 // S3RVER_LOG=1 logs each request on stdout (the tests count them).
 // Run node with --openssl-legacy-provider: s3rver encrypts ListObjectsV2
 // continuation tokens with DES, which OpenSSL 3 only has there.
-// Credentials: S3RVER / S3RVER, and S3RVER_ACCESS_KEY_ID when set (any
-// secret: s3rver does not check SigV4 signatures, only the key id).
+// Credentials: S3RVER / S3RVER, and the key ids S3RVER_ACCESS_KEY_ID lists
+// (comma-separated) when set (any secret: s3rver does not check SigV4
+// signatures, only the key id).
 import S3rver from 's3rver';
 import AWSAccount from 's3rver/lib/models/account.js';
 
@@ -16,8 +17,8 @@ if (!port || !directory) {
   console.error('usage: node s3rver.mjs <port> <directory> [bucket...]');
   process.exit(2);
 }
-if (process.env.S3RVER_ACCESS_KEY_ID) {
-  AWSAccount.DUMMY_ACCOUNT.createKeyPair(process.env.S3RVER_ACCESS_KEY_ID, 'unchecked');
+for (const id of (process.env.S3RVER_ACCESS_KEY_ID || '').split(',')) {
+  if (id) AWSAccount.DUMMY_ACCOUNT.createKeyPair(id, 'unchecked');
 }
 const server = new S3rver({
   address: '127.0.0.1',
