@@ -26,8 +26,8 @@ elif [ $# -gt 0 ]; then
 else
     stages="plain asan tsan fuzz"
 fi
-# Every integration test runs under ASan+UBSan. The long ones whose time
-# goes into waiting (suite "long": chaos, s3_faults) run there only, not
+# Every integration test runs under ASan+UBSan. The long ones (suite
+# "long": a minute or more each, most of it waiting) run there only, not
 # in the plain stage too, to stay within the time budget (docs/testing.md).
 asan_tests=${PP_ASAN_TESTS:-}
 plain_skip=()
@@ -124,17 +124,19 @@ stage_asan() {
     rm -f "$dir.log"
     sanitizer_env "$logs/reports-asan"
     read -r -a tests <<<"$asan_tests"
-    # The unit suite, then the integration and chaos tests, or the
-    # integration tests PP_ASAN_TESTS names (two runs: some names are in
-    # both suites). Sanitized code is 2-5x slower: meson's timeouts get a
-    # multiplier.
-    meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 --timeout-multiplier 3 \
-        --suite unit || rc=1
+    # Every test in one run (one pool of two slots, no idle tail between
+    # suites); with PP_ASAN_TESTS, the unit suite and then the integration
+    # tests it names (two runs: some names are in both suites). Sanitized
+    # code is 2-5x slower: meson's timeouts get a multiplier.
     if [ "${#tests[@]}" -eq 0 ]; then
-        tests=(--suite chaos)
+        meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 \
+            --timeout-multiplier 3 --suite unit --suite integration --suite chaos || rc=1
+    else
+        meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 \
+            --timeout-multiplier 3 --suite unit || rc=1
+        meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 \
+            --timeout-multiplier 3 --suite integration "${tests[@]}" || rc=1
     fi
-    meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 \
-        --timeout-multiplier 3 --suite integration "${tests[@]}" || rc=1
     sanitizer_reports "$logs/reports-asan" || rc=1
     return "$rc"
 }
