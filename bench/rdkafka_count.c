@@ -1,7 +1,7 @@
 /*
  * rdkafka_count: the "bare librdkafka consumer" of bench/stream_bench.sh, a
  * peer for `pinpipe run`, not part of pinpipe (which reaches librdkafka only
- * through engine/pp_kafka.c).
+ * through engine/pp_kafka*.c).
  *
  *   rdkafka_count [-X prop=value]... <bootstrap> <topic>...
  *   rdkafka_count --follow <seconds> [--warmup <seconds>] [-X prop=value]... <bootstrap> <topic>...
