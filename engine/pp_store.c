@@ -121,10 +121,7 @@ static void pp_store_start_waiting(struct pp_store *store)
     }
 }
 
-/* The directory of a local lake URL (a plain path or file:///dir), or NULL
- * for s3://. PP_ERR_USAGE with msg for a URL that cannot work. */
-static enum pp_err pp_store_local_path(const char *url, const char **path, char *msg,
-                                       size_t msg_len)
+enum pp_err pp_store_local_path(const char *url, const char **path, char *msg, size_t msg_len)
 {
     *path = url;
     if (strncmp(url, "s3://", 5) == 0) {
@@ -406,6 +403,18 @@ static int pp_store_remove_entry(const char *path, const struct stat *st, int ty
     (void)ftw;
     remove(path);
     return 0;
+}
+
+static int pp_store_remove_below(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    if (ftw->level > 0)
+        pp_store_remove_entry(path, st, type, ftw);
+    return 0;
+}
+
+void pp_store_empty_dir(const char *dir)
+{
+    nftw(dir, pp_store_remove_below, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 void pp_store_download_remove(char *dir)

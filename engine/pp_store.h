@@ -68,6 +68,11 @@ struct pp_store_options {
 struct pp_config;
 void pp_store_options_from_config(struct pp_store_options *options, const struct pp_config *cfg);
 
+/* The directory of a local lake URL (a plain path or file:///dir) in
+ * *path (a pointer into url), or NULL for s3://. PP_ERR_USAGE with msg
+ * for a URL that cannot work. */
+enum pp_err pp_store_local_path(const char *url, const char **path, char *msg, size_t msg_len);
+
 /* Called once per put, on the store's thread, from pp_store_poll() (or
  * pp_store_close()). err: PP_OK when the object is durable; otherwise a
  * permanent failure, with pp_store_error() naming key and cause. */
@@ -179,5 +184,9 @@ enum pp_err pp_store_get(const struct pp_store_options *options, const char *fol
 /* Removes the directory pp_store_download made, with everything in it,
  * and frees the string. Accepts NULL. */
 void pp_store_download_remove(char *dir);
+
+/* Removes everything below dir, depth first and without following links,
+ * keeping dir itself; best effort (what cannot be removed stays). */
+void pp_store_empty_dir(const char *dir);
 
 #endif

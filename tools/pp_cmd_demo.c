@@ -10,6 +10,7 @@
  * blocked in all of them and polled by the loop; the emulator stops when the
  * loop has finished.
  */
+#include <dirent.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +30,7 @@
 #include "pp_kafka.h"
 #include "pp_log.h"
 #include "pp_run.h"
+#include "pp_store.h"
 
 #define DEMO_RATE_DEFAULT 200
 #define DEMO_RATE_MAX 100000
@@ -65,13 +68,15 @@ static const char *const demo_defaults[] = {
     "analytics.retention=1h",
     "dedup.ttl=10m",
     "join.timeout=1m",
-    "kafka.group.id=pinpipe-demo",
     /* The development broker holds an empty fetch for the whole wait, even
      * when records arrive meanwhile (docs/broker.md). */
     "kafka.fetch.wait.max.ms=10",
     /* Lake objects close every minute of record time (exactly once still,
-     * docs/sink.md), so ./lake fills while one watches. */
+     * docs/sink.md), so the lake fills while one watches. */
     "rotate.interval.ms=60000",
+    /* Its own directory, which each demo empties (demo_fresh_lake): not
+     * ./lake, where `pinpipe emulate` and `query` keep recorded lakes. */
+    "lake.url=./demo-lake",
 };
 
 struct demo_opts {
@@ -194,6 +199,13 @@ static int demo_config(const struct demo_opts *o, const char *bootstrap, struct 
     for (i = 0; i < sizeof demo_defaults / sizeof demo_defaults[0]; i++)
         if (pp_config_set_arg(cfg, demo_defaults[i], msg, sizeof msg) != PP_OK)
             goto bad;
+    /* A group of its own per demo: the broker starts empty each time, so a
+     * checkpoint of an earlier demo (in an s3:// lake, which the demo does
+     * not empty) describes records that no longer exist. */
+    snprintf(line, sizeof line, "kafka.group.id=pinpipe-demo-%lld-%ld", (long long)time(NULL),
+             (long)getpid());
+    if (pp_config_set_arg(cfg, line, msg, sizeof msg) != PP_OK)
+        goto bad;
     snprintf(line, sizeof line, "kafka.bootstrap.servers=%s", bootstrap);
     if (pp_config_set_arg(cfg, line, msg, sizeof msg) != PP_OK)
         goto bad;
@@ -209,6 +221,71 @@ static int demo_config(const struct demo_opts *o, const char *bootstrap, struct 
 bad:
     fprintf(stderr, "pinpipe: demo: %s\n", msg);
     return 2;
+}
+
+/*
+ * The demo starts with an empty local lake. Its broker lives in memory and
+ * starts empty, so the objects (and state checkpoints) of an earlier demo
+ * belong to records that no longer exist: left in place, the new records
+ * would replace some of them by offset and a query over the lake would mix
+ * both. A lake that holds DEMO_LAKE_MARK (an earlier demo wrote it) is
+ * emptied; any other non-empty directory is refused (it may be a lake the
+ * user recorded) with exit 2. An s3:// lake is left as it is
+ * (docs/demo.md).
+ */
+#define DEMO_LAKE_MARK "_pinpipe/demo"
+
+static int demo_fresh_lake(const struct pp_config *cfg)
+{
+    const char *url = pp_config_str(cfg, "lake.url");
+    const char *dir = NULL;
+    char mark[4096];
+    char msg[512];
+    struct dirent *e;
+    bool is_empty = true;
+    DIR *d;
+
+    if (pp_store_local_path(url, &dir, msg, sizeof msg) != PP_OK || dir == NULL)
+        return 0; /* s3://, or a URL that pp_run_new() reports */
+    if ((d = opendir(dir)) == NULL)
+        return 0; /* missing: the store creates it */
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            is_empty = false;
+    closedir(d);
+    if (is_empty)
+        return 0;
+    snprintf(mark, sizeof mark, "%s/%s", dir, DEMO_LAKE_MARK);
+    if (access(mark, F_OK) != 0) {
+        fprintf(stderr,
+                "pinpipe: demo: lake %s is not empty and no earlier demo wrote it (a demo "
+                "starts with an empty lake); choose another with --set lake.url=<dir>\n",
+                dir);
+        return 2;
+    }
+    pp_log_info("demo: emptying %s, the lake of an earlier demo", dir);
+    pp_store_empty_dir(dir);
+    return 0;
+}
+
+/* Marks the lake as the demo's, once the store has created it. */
+static void demo_mark_lake(const struct pp_config *cfg)
+{
+    const char *dir = NULL;
+    char path[4096];
+    char msg[512];
+    FILE *f;
+
+    if (pp_store_local_path(pp_config_str(cfg, "lake.url"), &dir, msg, sizeof msg) != PP_OK ||
+        dir == NULL)
+        return;
+    snprintf(path, sizeof path, "%s/_pinpipe", dir);
+    (void)mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/%s", dir, DEMO_LAKE_MARK);
+    if ((f = fopen(path, "w")) != NULL) {
+        fputs("Written by pinpipe demo: the next demo empties this lake.\n", f);
+        fclose(f);
+    }
 }
 
 /* Produces posts at the rate until stopped: pin, geo and user, keyed by
@@ -310,6 +387,10 @@ int pp_cmd_demo(int argc, char **argv)
         rc = err == PP_ERR_USAGE ? 2 : 1;
         goto out;
     }
+    /* Once the demo can start: a busy port leaves the last demo's lake. */
+    if ((rc = demo_fresh_lake(cfg)) != 0)
+        goto out;
+    rc = 1;
     ropt.is_signal_stop = true;
     ropt.has_status_line = !o.is_quiet;
     if ((err = pp_run_new(cfg, &ropt, &run, msg, sizeof msg))) {
@@ -317,6 +398,7 @@ int pp_cmd_demo(int argc, char **argv)
         rc = err == PP_ERR_USAGE ? 2 : 1;
         goto out;
     }
+    demo_mark_lake(cfg);
 
     eopt.seed = (uint64_t)o.seed;
     eopt.ind_space = DEMO_IND_SPACE;

@@ -215,7 +215,7 @@ fi
 
 dport=$(free_port)
 dkport=$(free_port)
-"$pinpipe" demo --set "lake.url=$tmp/sink-lake" --listen "127.0.0.1:$dport" --broker "127.0.0.1:$dkport" --partitions 4 --rate 300 \
+"$pinpipe" demo --set "lake.url=$tmp/demo-lake" --listen "127.0.0.1:$dport" --broker "127.0.0.1:$dkport" --partitions 4 --rate 300 \
     --duration 60 --quiet >"$tmp/demo.out" 2>"$tmp/demo.log" &
 pids+=($!)
 demo_posts=0

@@ -3,8 +3,10 @@
 # loopback ports. While it runs, the API answers with data that keeps
 # growing: posts joined, rejects counted (the demo's emulator sends some
 # malformed records), windows open, the dashboard page served; SIGINT stops
-# it with exit 0, --duration stops it by itself; bad flags exit 2 with one
-# line, and a busy broker port exits 1 with one line.
+# it with exit 0, --duration stops it by itself; a second demo on the same
+# lake starts afresh (the lake emptied, no state restored); a lake no demo
+# wrote is refused; bad flags exit 2 with one line, and a busy broker port
+# exits 1 with one line.
 #
 #   test_demo.sh <pinpipe binary> <source dir>
 set -uo pipefail
@@ -113,14 +115,39 @@ else
     fail "SIGINT: no clean stop in the log"; tail -5 "$tmp/demo.log"
 fi
 
+# A second demo on the same lake: its broker starts empty, so it starts
+# afresh (the earlier demo's lake emptied, no state restored) and applies
+# what its own emulator produces.
 rc=0
 timeout 60 "$pinpipe" demo --set "lake.url=$tmp/sink-lake" --listen "127.0.0.1:$hport" --broker "127.0.0.1:$kport" \
-    --duration 3 --quiet 2>"$tmp/duration.log" || rc=$?
+    --duration 8 2>"$tmp/duration.log" || rc=$?
 if [ "$rc" = 0 ]; then
-    ok "--duration 3: stops by itself, exit 0"
+    ok "--duration 8: stops by itself, exit 0"
 else
-    fail "--duration 3: exit $rc"; cat "$tmp/duration.log"
+    fail "--duration 8: exit $rc"; cat "$tmp/duration.log"
 fi
+if grep -q "demo: emptying $tmp/sink-lake, the lake of an earlier demo" "$tmp/duration.log" &&
+    ! grep -q "restored the checkpoint" "$tmp/duration.log" &&
+    grep -qE "run: stopped after [1-9][0-9]* records" "$tmp/duration.log"; then
+    ok "a second demo on the same lake starts afresh and applies its records"
+else
+    fail "a second demo on the same lake"
+    grep -E "emptying|restored|stopped" "$tmp/duration.log"
+fi
+if "$pinpipe" query --from "$tmp/sink-lake" --format json --quiet >"$tmp/q2.json" 2>&1 &&
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["input"]["posts"] > 0 else 1)' "$tmp/q2.json"; then
+    ok "the second demo's lake answers pinpipe query"
+else
+    fail "the second demo's lake: pinpipe query"
+    head -3 "$tmp/q2.json"
+fi
+# A non-empty directory no demo wrote (a lake the user recorded) is refused.
+mkdir -p "$tmp/user-lake/topics"
+echo '{}' >"$tmp/user-lake/topics/x.json"
+expect_one_line "demo on a lake it did not write" 2 "no earlier demo wrote it" 10 \
+    demo --set "lake.url=$tmp/user-lake" --listen "127.0.0.1:$hport" --broker "127.0.0.1:$kport"
+[ -f "$tmp/user-lake/topics/x.json" ] && ok "that lake is left as it was" ||
+    fail "the refused lake lost its file"
 
 expect_one_line "demo --rate 0" 2 "--rate must be" 10 demo --rate 0
 expect_one_line "demo --bogus" 2 "unknown option" 10 demo --bogus
