@@ -464,6 +464,13 @@ bool pp_kafka_consumer_is_assigned(struct pp_kafka_consumer *consumer, enum pp_t
 /* Number of partitions currently assigned to this member (all topics). */
 size_t pp_kafka_consumer_assigned(struct pp_kafka_consumer *consumer);
 
+/* The id of the Kafka cluster the consumer reads (Metadata's ClusterId;
+ * a `pinpipe broker` gets a new one at each start) into out, waiting up
+ * to timeout_ms for the first metadata. PP_ERR_NOTFOUND (out "") when the
+ * cluster has not answered by then or has no id. Any thread. */
+enum pp_err pp_kafka_consumer_cluster_id(struct pp_kafka_consumer *consumer, int timeout_ms,
+                                         char *out, size_t cap);
+
 /* Leaves the group cleanly (rd_kafka_consumer_close: the revocation is
  * logged; nothing is committed) and frees. Accepts NULL. Owner's thread,
  * after the pipeline stopped. */

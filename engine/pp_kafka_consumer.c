@@ -650,6 +650,20 @@ size_t pp_kafka_consumer_assigned(struct pp_kafka_consumer *consumer)
     return n;
 }
 
+enum pp_err pp_kafka_consumer_cluster_id(struct pp_kafka_consumer *consumer, int timeout_ms,
+                                         char *out, size_t cap)
+{
+    char *id = rd_kafka_clusterid(consumer->rk, timeout_ms);
+
+    if (cap > 0)
+        out[0] = '\0';
+    if (id == NULL)
+        return PP_ERR_NOTFOUND;
+    snprintf(out, cap, "%s", id);
+    rd_kafka_mem_free(consumer->rk, id);
+    return PP_OK;
+}
+
 void pp_kafka_consumer_destroy(struct pp_kafka_consumer *consumer)
 {
     if (consumer == NULL)

@@ -8,7 +8,7 @@
 
 #define CHECKPOINT_MAGIC 0x3130544b43505050ULL /* "PPPCKT01" */
 /* Bumped whenever what a codec writes changes. */
-#define CHECKPOINT_FORMAT 1
+#define CHECKPOINT_FORMAT 2        /* 2: the Kafka cluster id after the configuration */
 #define CHECKPOINT_END 0x444e45ULL /* "END" */
 /* The level of the frame: checkpoints are written often and read once. */
 #define CHECKPOINT_ZSTD_LEVEL 1
@@ -58,6 +58,7 @@ enum pp_err pp_checkpoint_encode(const struct pp_checkpoint_state *state, uint64
     pp_snap_put_u64(&w, checkpoint_layout());
     pp_snap_put_u64(&w, seq);
     pp_snap_put_bytes(&w, state->config, strlen(state->config));
+    pp_snap_put_bytes(&w, state->cluster_id, strlen(state->cluster_id));
     pp_hmap_save(state->offsets, &w);
     pp_hmap_save(state->resume, &w);
     pp_intern_save(state->strings, &w);
@@ -150,7 +151,9 @@ enum pp_err pp_checkpoint_decode(const struct pp_checkpoint_state *state, const 
     struct pp_snap_reader rd;
     struct pp_buf raw;
     const char *config;
+    const char *cluster;
     size_t config_len;
+    size_t cluster_len;
     uint64_t seq;
     enum pp_err err;
 
@@ -168,6 +171,17 @@ enum pp_err pp_checkpoint_decode(const struct pp_checkpoint_state *state, const 
         /* One line: the keys are separated by spaces in the text. */
         snprintf(msg, msg_len, "taken with %.*s; this run has %s", (int)config_len, config,
                  state->config);
+        err = PP_ERR_INVALID;
+        goto out;
+    }
+    cluster = pp_snap_get_bytes(&rd, &cluster_len);
+    if (rd.err == PP_OK && cluster_len > 0 && state->cluster_id[0] != '\0' &&
+        (cluster_len != strlen(state->cluster_id) ||
+         memcmp(cluster, state->cluster_id, cluster_len) != 0)) {
+        snprintf(msg, msg_len,
+                 "taken on Kafka cluster %.*s; this run reads cluster %s (a development broker "
+                 "started again, or another Kafka: its offsets are not the same records)",
+                 (int)cluster_len, cluster, state->cluster_id);
         err = PP_ERR_INVALID;
         goto out;
     }

@@ -36,6 +36,11 @@ struct pp_checkpoint_state {
     /* The keys the state depends on, e.g. "analytics.windows=...\n...":
      * a checkpoint taken with other values is refused at load. */
     const char *config;
+    /* The Kafka cluster the offsets are of (its cluster id), "" when not
+     * known: a checkpoint of another cluster (a development broker that
+     * restarted empty, another Kafka) is refused at load; when either
+     * side does not know its cluster, it is not checked. */
+    const char *cluster_id;
 };
 
 /* Encodes and compresses the state as checkpoint number seq (the caller
@@ -58,8 +63,8 @@ enum pp_err pp_checkpoint_check(const void *data, size_t len, uint64_t *seq);
  * made) into a state just created (empty strings, a new stream and window
  * set from the same configuration, empty offsets and resume maps). Errors, with one
  * line in msg: PP_ERR_CORRUPT (not a checkpoint, truncated, inconsistent),
- * PP_ERR_INVALID (another format version or build layout, or another
- * configuration: msg names both), PP_ERR_NOMEM. On error the state is
+ * PP_ERR_INVALID (another format version or build layout, another
+ * configuration or Kafka cluster: msg names both), PP_ERR_NOMEM. On error the state is
  * only good for being destroyed.
  */
 enum pp_err pp_checkpoint_decode(const struct pp_checkpoint_state *state, const void *data,

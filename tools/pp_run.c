@@ -55,6 +55,8 @@
 #define RUN_POLL_TIMEOUT_MS 20
 /* The checkpoint object's key, with the group id %-encoded. */
 #define RUN_CHECKPOINT_KEY_MAX 512
+/* How long a start with a checkpoint waits for the cluster's id. */
+#define RUN_CLUSTER_ID_WAIT_MS 10000
 /* A request not served in this time answers 503 (the loop is stuck). */
 #define RUN_REQUEST_TIMEOUT_S 5
 
@@ -124,6 +126,7 @@ struct run_checkpoint {
     uint64_t records_at;     /* r->records when the last one was started */
     bool has_durable;        /* one is in the lake (written or restored) */
     bool is_shared_warned;   /* run_checkpoint_warn_shared() has logged */
+    char cluster_id[128];    /* the Kafka cluster's id, "" until known */
 };
 
 /* The live status line. */
@@ -730,8 +733,9 @@ static enum pp_err run_resume_points(const struct pp_run *r, struct pp_hmap *map
 
 static struct pp_checkpoint_state run_checkpoint_state(struct pp_run *r)
 {
-    return (struct pp_checkpoint_state){&r->strings, r->stream,        r->windows,
-                                        &r->offsets, &r->ckpt.writing, r->ckpt.config};
+    return (struct pp_checkpoint_state){&r->strings,       r->stream,        r->windows,
+                                        &r->offsets,       &r->ckpt.writing, r->ckpt.config,
+                                        r->ckpt.cluster_id};
 }
 
 /*
@@ -783,6 +787,9 @@ static enum pp_err run_checkpoint(struct pp_run *r)
     if (r->ckpt.has_durable && r->records == r->ckpt.records_at)
         return PP_OK;
     run_checkpoint_warn_shared(r);
+    if (r->ckpt.cluster_id[0] == '\0')
+        (void)pp_kafka_consumer_cluster_id(r->consumer, 0, r->ckpt.cluster_id,
+                                           sizeof r->ckpt.cluster_id);
     if (r->dlq != NULL &&
         (err = pp_kafka_producer_flush(r->dlq, RUN_DLQ_FLUSH_MS, NULL, 0)) != PP_OK)
         return err;
@@ -864,6 +871,15 @@ static enum pp_err run_checkpoint_restore(struct pp_run *r, char *msg, size_t ms
         pp_log_info("run: no checkpoint of group %s yet; the analytics start empty", r->group_id);
         goto out;
     }
+    /* The checkpoint's offsets are of one Kafka cluster: a development
+     * broker started again is another one (its offsets are other records),
+     * which the decode refuses. A cluster that does not answer in time is
+     * not checked (a restart while Kafka is down must still work). */
+    if (pp_kafka_consumer_cluster_id(r->consumer, RUN_CLUSTER_ID_WAIT_MS, r->ckpt.cluster_id,
+                                     sizeof r->ckpt.cluster_id) != PP_OK)
+        pp_log_warn("run: the Kafka cluster did not say its id within %d ms: checkpoint %s is "
+                    "loaded without checking it was taken on this cluster",
+                    RUN_CLUSTER_ID_WAIT_MS, key[best]);
     if ((err = pp_checkpoint_decode(&state, data[best].data, data[best].len, why, sizeof why))) {
         snprintf(msg, msg_len,
                  "checkpoint %s/%s: %s (state.checkpoint.interval=0 runs without checkpoints; "

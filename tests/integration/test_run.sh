@@ -118,6 +118,24 @@ else
 fi
 stop_run "second run"
 
+# The same lake and group against another broker (a development broker
+# started again: a new cluster, whose offsets are other records): the
+# group's checkpoint is refused, exit 1 with one line naming both clusters,
+# instead of skipping the new broker's first records as applied.
+kport2=$(free_port)
+start_broker "$kport2" "$tmp/broker2.log" --partitions 4
+rc=0
+timeout 60 "$pinpipe" run --set "lake.url=$tmp/sink-lake" --set "kafka.bootstrap.servers=127.0.0.1:$kport2" \
+    --set "http.listen=127.0.0.1:$hport" --set "analytics.windows=all,tumbling:1h" \
+    --set kafka.group.id=test-run >/dev/null 2>"$tmp/run3.log" || rc=$?
+if [ "$rc" -eq 1 ] && [ "$(grep -c "taken on Kafka cluster mockCluster[0-9a-f]*; this run reads cluster mockCluster" "$tmp/run3.log")" -eq 1 ] &&
+    ! grep -q "restored the checkpoint" "$tmp/run3.log"; then
+    ok "a checkpoint of another Kafka cluster: exit 1, one line naming both"
+else
+    fail "a checkpoint of another Kafka cluster: exit $rc"
+    cat "$tmp/run3.log"
+fi
+
 # Configuration errors: exit 2, one line.
 for args in "--set flush.sise=1" "-c $tmp/missing.properties" "--set join.timeout=ten"; do
     rc=0

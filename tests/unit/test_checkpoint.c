@@ -92,8 +92,8 @@ static void state_cleanup(struct state *s)
 
 static struct pp_checkpoint_state view(struct state *s, const char *config)
 {
-    return (struct pp_checkpoint_state){&s->strings, s->stream,  s->windows,
-                                        &s->offsets, &s->resume, config};
+    return (struct pp_checkpoint_state){&s->strings, s->stream, s->windows,    &s->offsets,
+                                        &s->resume,  config,    "mockCluster1"};
 }
 
 /* What pp_run's loop does with an item: stream, then windows; the item's
@@ -249,6 +249,66 @@ START_TEST(test_refuses_other_config)
 }
 END_TEST
 
+/* A checkpoint of another Kafka cluster (a development broker started
+ * again: its offsets are other records) is refused, naming both; one
+ * whose cluster either side does not know is not checked. */
+START_TEST(test_refuses_other_cluster)
+{
+    size_t n;
+    struct pp_clean_item *items = make_items(&n);
+    struct state a;
+    struct pp_checkpoint_state va;
+    struct pp_buf data;
+    char msg[512] = "";
+
+    state_init(&a);
+    va = view(&a, CONFIG);
+    apply(&a, items, 0, 300);
+    pp_buf_init(&data);
+    ck_assert_int_eq(pp_checkpoint_encode(&va, 1, &data), PP_OK);
+    for (int k = 0; k < 3; k++) {
+        static const char *const clusters[] = {"mockCluster2", "", "mockCluster1"};
+        struct state b;
+        struct pp_checkpoint_state vb;
+
+        state_init(&b);
+        vb = view(&b, CONFIG);
+        vb.cluster_id = clusters[k];
+        msg[0] = '\0';
+        if (k == 0) {
+            ck_assert_int_eq(pp_checkpoint_decode(&vb, data.data, data.len, msg, sizeof msg),
+                             PP_ERR_INVALID);
+            ck_assert_msg(strstr(msg, "mockCluster1") != NULL &&
+                              strstr(msg, "mockCluster2") != NULL,
+                          "%s", msg);
+        } else {
+            ck_assert_int_eq(pp_checkpoint_decode(&vb, data.data, data.len, msg, sizeof msg),
+                             PP_OK);
+            ck_assert_uint_eq(pp_stream_counts(b.stream)->posts, pp_stream_counts(a.stream)->posts);
+        }
+        state_cleanup(&b);
+    }
+    /* Taken without a known cluster: loads anywhere. */
+    va.cluster_id = "";
+    pp_buf_cleanup(&data);
+    pp_buf_init(&data);
+    ck_assert_int_eq(pp_checkpoint_encode(&va, 2, &data), PP_OK);
+    {
+        struct state b;
+        struct pp_checkpoint_state vb;
+
+        state_init(&b);
+        vb = view(&b, CONFIG);
+        vb.cluster_id = "mockCluster9";
+        ck_assert_int_eq(pp_checkpoint_decode(&vb, data.data, data.len, msg, sizeof msg), PP_OK);
+        state_cleanup(&b);
+    }
+    pp_buf_cleanup(&data);
+    state_cleanup(&a);
+    free(items);
+}
+END_TEST
+
 /* Every prefix of a checkpoint (an upload cut short) and garbled copies
  * are refused, and decoding them into a state leaves it destroyable. */
 START_TEST(test_refuses_cut_and_garbled)
@@ -320,6 +380,7 @@ static Suite *checkpoint_suite(void)
     PP_CHECK_TCASE(s, test_round_trip_any_point);
     PP_CHECK_TCASE(s, test_fixture_covers_the_state);
     PP_CHECK_TCASE(s, test_refuses_other_config);
+    PP_CHECK_TCASE(s, test_refuses_other_cluster);
     PP_CHECK_TCASE(s, test_refuses_cut_and_garbled);
     PP_CHECK_TCASE(s, test_key);
     return s;
