@@ -16,7 +16,11 @@
  *   - Metadata responses (broker list) and FindCoordinator responses
  *     (v0..v2) are rewritten to advertise each broker's forwarder (found
  *     by the mock broker's port), so clients keep talking through the
- *     forwarders and every request passes the filter above.
+ *     forwarders and every request passes the filter above;
+ *   - Metadata responses (v2+) carry a cluster id drawn at random when the
+ *     broker starts: the mock's own is made from its heap address, which
+ *     two runs can share (under ASan they do), and a broker started again
+ *     is another cluster (checkpoints compare the id, docs/checkpoints.md).
  * Fault injection (pp_kafka_broker_push_errors, _set_up, ...) wraps the
  * mock's controls; pp_kafka_broker_control is their text interface.
  * Metadata v9+ (flexible encoding) is not rewritten; librdkafka 2.0.2's
@@ -26,6 +30,7 @@
 #include "pp_kafka.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <netdb.h>
@@ -36,8 +41,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include "pp_clock.h"
 #include "pp_kafka_int.h"
 #include "pp_log.h"
 #include "pp_tcpfwd.h"
@@ -70,6 +78,7 @@ struct pp_kafka_broker {
     char listen[80]; /* host:port of broker 1 */
     char *addresses; /* every forwarder, comma-separated */
     char *mock_bootstraps;
+    char cluster_id[32]; /* "pinpipe-<16 hex digits>", drawn at start */
 };
 
 /* Per forwarded connection: the Metadata and FindCoordinator requests
@@ -272,6 +281,8 @@ static enum pp_err kafka_metadata_response(struct pp_kafka_broker *broker,
     const uint8_t *p = frame->data + 8;
     const uint8_t *end = frame->data + frame->len;
     const uint8_t *brokers;
+    const uint8_t *cluster = NULL;
+    size_t cluster_len = 0;
     size_t host_len = strlen(broker->host);
     size_t new_len;
     int32_t n_brokers;
@@ -312,6 +323,19 @@ static enum pp_err kafka_metadata_response(struct pp_kafka_broker *broker,
             p += 2 + (n > 0 ? n : 0);
         }
     }
+    /* v2+: the cluster id (a nullable string) follows the brokers. */
+    if (version >= 2) {
+        int16_t n;
+        if (end - p < 2)
+            return PP_ERR_CORRUPT;
+        n = (int16_t)kafka_rd16(p);
+        if (n > 0 && end - p < 2 + n)
+            return PP_ERR_CORRUPT;
+        cluster = p;
+        cluster_len = 2 + (size_t)(n > 0 ? n : 0);
+        new_len += 2 + strlen(broker->cluster_id);
+        p += cluster_len;
+    }
     new_len += (size_t)(end - p);
     out = malloc(new_len > frame->cap ? new_len : frame->cap);
     if (out == NULL)
@@ -339,6 +363,14 @@ static enum pp_err kafka_metadata_response(struct pp_kafka_broker *broker,
             o += 2 + (n > 0 ? n : 0);
             p += 2 + (n > 0 ? n : 0);
         }
+    }
+    if (cluster != NULL) {
+        size_t id_len = strlen(broker->cluster_id);
+        *o++ = (uint8_t)(id_len >> 8);
+        *o++ = (uint8_t)id_len;
+        memcpy(o, broker->cluster_id, id_len);
+        o += id_len;
+        p = cluster + cluster_len;
     }
     memcpy(o, p, (size_t)(end - p));
     kafka_frame_replace(frame, out, new_len);
@@ -531,6 +563,7 @@ enum pp_err pp_kafka_broker_new(const struct pp_kafka_broker_options *options,
     const char *listen = options->listen ? options->listen : PP_KAFKA_BROKER_DEFAULT_LISTEN;
     struct sockaddr_storage ss;
     socklen_t ss_len;
+    uint64_t seed;
     enum pp_err err;
 
     *broker_out = NULL;
@@ -538,6 +571,9 @@ enum pp_err pp_kafka_broker_new(const struct pp_kafka_broker_options *options,
     broker = calloc(1, sizeof *broker);
     if (broker == NULL)
         return PP_ERR_NOMEM;
+    if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
+        seed = (uint64_t)pp_clock_ms() ^ ((uint64_t)getpid() << 32);
+    snprintf(broker->cluster_id, sizeof broker->cluster_id, "pinpipe-%016" PRIx64, seed);
     broker->partitions =
         options->partitions ? options->partitions : PP_KAFKA_BROKER_DEFAULT_PARTITIONS;
     if (broker->partitions < 1 || broker->partitions > PP_KAFKA_BROKER_MAX_PARTITIONS) {

@@ -405,24 +405,16 @@ static int pp_store_remove_entry(const char *path, const struct stat *st, int ty
     return 0;
 }
 
-static int pp_store_remove_below(const char *path, const struct stat *st, int type, struct FTW *ftw)
+void pp_store_remove_tree(const char *path)
 {
-    if (ftw->level > 0)
-        pp_store_remove_entry(path, st, type, ftw);
-    return 0;
-}
-
-void pp_store_empty_dir(const char *dir)
-{
-    nftw(dir, pp_store_remove_below, 16, FTW_DEPTH | FTW_PHYS);
+    nftw(path, pp_store_remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
 void pp_store_download_remove(char *dir)
 {
     if (dir == NULL)
         return;
-    /* Depth first, not following links: the files, then their directories. */
-    nftw(dir, pp_store_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    pp_store_remove_tree(dir);
     free(dir);
 }
 

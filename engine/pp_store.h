@@ -185,8 +185,9 @@ enum pp_err pp_store_get(const struct pp_store_options *options, const char *fol
  * and frees the string. Accepts NULL. */
 void pp_store_download_remove(char *dir);
 
-/* Removes everything below dir, depth first and without following links,
- * keeping dir itself; best effort (what cannot be removed stays). */
-void pp_store_empty_dir(const char *dir);
+/* Removes path and, for a directory, everything in it: depth first,
+ * without following links or leaving its file system; best effort (what
+ * cannot be removed stays). */
+void pp_store_remove_tree(const char *path);
 
 #endif

@@ -175,6 +175,8 @@ enum pp_err pp_checkpoint_decode(const struct pp_checkpoint_state *state, const 
         goto out;
     }
     cluster = pp_snap_get_bytes(&rd, &cluster_len);
+    if (rd.err == PP_OK && state->taken_on != NULL && state->taken_on_cap > 0)
+        snprintf(state->taken_on, state->taken_on_cap, "%.*s", (int)cluster_len, cluster);
     if (rd.err == PP_OK && cluster_len > 0 && state->cluster_id[0] != '\0' &&
         (cluster_len != strlen(state->cluster_id) ||
          memcmp(cluster, state->cluster_id, cluster_len) != 0)) {

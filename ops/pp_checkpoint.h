@@ -41,6 +41,11 @@ struct pp_checkpoint_state {
      * restarted empty, another Kafka) is refused at load; when either
      * side does not know its cluster, it is not checked. */
     const char *cluster_id;
+    /* When not NULL, pp_checkpoint_decode() copies there the cluster id the
+     * checkpoint was taken on ("" when it has none), for a caller that did
+     * not know its own cluster yet and checks later. */
+    char *taken_on;
+    size_t taken_on_cap;
 };
 
 /* Encodes and compresses the state as checkpoint number seq (the caller

@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -62,6 +63,8 @@ static const char demo_usage[] =
     "  --help                 this text\n"
     "exit status: 0 ok, 1 runtime failure, 2 usage or configuration error\n";
 
+#define DEMO_LAKE_DEFAULT "./demo-lake"
+
 /* The demo's engine settings, before the user's --set. */
 static const char *const demo_defaults[] = {
     "analytics.windows=all,tumbling:1m,hopping:10m/1m",
@@ -74,9 +77,6 @@ static const char *const demo_defaults[] = {
     /* Lake objects close every minute of record time (exactly once still,
      * docs/sink.md), so the lake fills while one watches. */
     "rotate.interval.ms=60000",
-    /* Its own directory, which each demo empties (demo_fresh_lake): not
-     * ./lake, where `pinpipe emulate` and `query` keep recorded lakes. */
-    "lake.url=./demo-lake",
 };
 
 struct demo_opts {
@@ -206,6 +206,15 @@ static int demo_config(const struct demo_opts *o, const char *bootstrap, struct 
              (long)getpid());
     if (pp_config_set_arg(cfg, line, msg, sizeof msg) != PP_OK)
         goto bad;
+    /* Its own directory, which each demo empties (demo_fresh_lake): not
+     * ./lake, where `pinpipe emulate` and `query` keep recorded lakes;
+     * unless the user names a lake (s3.bucket.name builds one). */
+    for (i = 0; i < o->n_sets; i++)
+        if (strncmp(o->sets[i], "lake.url=", 9) == 0 ||
+            strncmp(o->sets[i], "s3.bucket.name=", 15) == 0)
+            break;
+    if (i == o->n_sets && pp_config_set_arg(cfg, "lake.url=" DEMO_LAKE_DEFAULT, msg, sizeof msg))
+        goto bad;
     snprintf(line, sizeof line, "kafka.bootstrap.servers=%s", bootstrap);
     if (pp_config_set_arg(cfg, line, msg, sizeof msg) != PP_OK)
         goto bad;
@@ -228,43 +237,74 @@ bad:
  * starts empty, so the objects (and state checkpoints) of an earlier demo
  * belong to records that no longer exist: left in place, the new records
  * would replace some of them by offset and a query over the lake would mix
- * both. A lake that holds DEMO_LAKE_MARK (an earlier demo wrote it) is
- * emptied; any other non-empty directory is refused (it may be a lake the
- * user recorded) with exit 2. An s3:// lake is left as it is
+ * both. A lake that holds DEMO_LAKE_MARK (an earlier demo wrote it) and
+ * nothing but what a demo writes (the folders of demo_folders) has those
+ * folders removed; any other non-empty directory is refused (it may be a
+ * lake the user recorded, or their work) with exit 2. The lake is resolved
+ * first (realpath), so a symbolic link is followed once and nothing below
+ * crosses another link or file system. An s3:// lake is left as it is
  * (docs/demo.md).
  */
 #define DEMO_LAKE_MARK "_pinpipe/demo"
 
+/* The folders a demo writes in its lake: the raw topics (topics.dir), the
+ * cleaned tables, the rejects, and pinpipe's own (state, the mark). */
+static bool demo_is_own(const struct pp_config *cfg, const char *name)
+{
+    return strcmp(name, pp_config_str(cfg, "topics.dir")) == 0 || strcmp(name, "cleaned") == 0 ||
+           strcmp(name, "dlq") == 0 || strcmp(name, "_pinpipe") == 0;
+}
+
+static int demo_refuse_lake(const char *dir, const char *why)
+{
+    fprintf(stderr,
+            "pinpipe: demo: lake %s %s (a demo starts with an empty lake); choose another with "
+            "--set lake.url=<dir>\n",
+            dir, why);
+    return 2;
+}
+
 static int demo_fresh_lake(const struct pp_config *cfg)
 {
-    const char *url = pp_config_str(cfg, "lake.url");
     const char *dir = NULL;
-    char mark[4096];
+    char real[PATH_MAX];
+    char path[PATH_MAX];
     char msg[512];
     struct dirent *e;
-    bool is_empty = true;
+    bool is_empty = true, is_demos = true;
     DIR *d;
 
-    if (pp_store_local_path(url, &dir, msg, sizeof msg) != PP_OK || dir == NULL)
+    if (pp_store_local_path(pp_config_str(cfg, "lake.url"), &dir, msg, sizeof msg) != PP_OK ||
+        dir == NULL)
         return 0; /* s3://, or a URL that pp_run_new() reports */
-    if ((d = opendir(dir)) == NULL)
+    if (realpath(dir, real) == NULL || (d = opendir(real)) == NULL)
         return 0; /* missing: the store creates it */
-    while ((e = readdir(d)) != NULL)
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-            is_empty = false;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        is_empty = false;
+        if (!demo_is_own(cfg, e->d_name))
+            is_demos = false;
+    }
     closedir(d);
     if (is_empty)
         return 0;
-    snprintf(mark, sizeof mark, "%s/%s", dir, DEMO_LAKE_MARK);
-    if (access(mark, F_OK) != 0) {
-        fprintf(stderr,
-                "pinpipe: demo: lake %s is not empty and no earlier demo wrote it (a demo "
-                "starts with an empty lake); choose another with --set lake.url=<dir>\n",
-                dir);
-        return 2;
-    }
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", real, DEMO_LAKE_MARK) >= sizeof path)
+        return demo_refuse_lake(dir, "has a path too long to check");
+    if (access(path, F_OK) != 0)
+        return demo_refuse_lake(dir, "is not empty and no earlier demo wrote it");
+    if (!is_demos)
+        return demo_refuse_lake(dir, "holds files besides an earlier demo's");
     pp_log_info("demo: emptying %s, the lake of an earlier demo", dir);
-    pp_store_empty_dir(dir);
+    if ((d = opendir(real)) == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+            (size_t)snprintf(path, sizeof path, "%s/%s", real, e->d_name) >= sizeof path)
+            continue;
+        pp_store_remove_tree(path);
+    }
+    closedir(d);
     return 0;
 }
 
@@ -272,16 +312,18 @@ static int demo_fresh_lake(const struct pp_config *cfg)
 static void demo_mark_lake(const struct pp_config *cfg)
 {
     const char *dir = NULL;
-    char path[4096];
+    char path[PATH_MAX];
     char msg[512];
     FILE *f;
 
     if (pp_store_local_path(pp_config_str(cfg, "lake.url"), &dir, msg, sizeof msg) != PP_OK ||
         dir == NULL)
         return;
-    snprintf(path, sizeof path, "%s/_pinpipe", dir);
+    if ((size_t)snprintf(path, sizeof path, "%s/_pinpipe", dir) >= sizeof path)
+        return; /* unmarked: the next demo refuses it rather than empty it */
     (void)mkdir(path, 0755);
-    snprintf(path, sizeof path, "%s/%s", dir, DEMO_LAKE_MARK);
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, DEMO_LAKE_MARK) >= sizeof path)
+        return;
     if ((f = fopen(path, "w")) != NULL) {
         fputs("Written by pinpipe demo: the next demo empties this lake.\n", f);
         fclose(f);

@@ -127,6 +127,9 @@ struct run_checkpoint {
     bool has_durable;        /* one is in the lake (written or restored) */
     bool is_shared_warned;   /* run_checkpoint_warn_shared() has logged */
     char cluster_id[128];    /* the Kafka cluster's id, "" until known */
+    /* The cluster of the checkpoint restored while the run's own was not
+     * known yet: checked once it is (run_checkpoint_check_cluster). */
+    char unchecked_cluster[128];
 };
 
 /* The live status line. */
@@ -733,9 +736,13 @@ static enum pp_err run_resume_points(const struct pp_run *r, struct pp_hmap *map
 
 static struct pp_checkpoint_state run_checkpoint_state(struct pp_run *r)
 {
-    return (struct pp_checkpoint_state){&r->strings,       r->stream,        r->windows,
-                                        &r->offsets,       &r->ckpt.writing, r->ckpt.config,
-                                        r->ckpt.cluster_id};
+    return (struct pp_checkpoint_state){.strings = &r->strings,
+                                        .stream = r->stream,
+                                        .windows = r->windows,
+                                        .offsets = &r->offsets,
+                                        .resume = &r->ckpt.writing,
+                                        .config = r->ckpt.config,
+                                        .cluster_id = r->ckpt.cluster_id};
 }
 
 /*
@@ -772,6 +779,27 @@ static void run_checkpoint_warn_shared(struct pp_run *r)
                 elsewhere, r->group_id);
 }
 
+/* Learns the cluster's id when the start could not (metadata is there by
+ * the first checkpoint), and then refuses to go on from a checkpoint that
+ * was restored unchecked and is of another cluster: its state would be
+ * written on as this cluster's. */
+static enum pp_err run_checkpoint_check_cluster(struct pp_run *r)
+{
+    if (r->ckpt.cluster_id[0] != '\0' ||
+        pp_kafka_consumer_cluster_id(r->consumer, 0, r->ckpt.cluster_id,
+                                     sizeof r->ckpt.cluster_id) != PP_OK)
+        return PP_OK;
+    if (r->ckpt.unchecked_cluster[0] != '\0' &&
+        strcmp(r->ckpt.unchecked_cluster, r->ckpt.cluster_id) != 0) {
+        pp_log_error("run: the checkpoint restored at start was taken on Kafka cluster %s; this "
+                     "run reads cluster %s (a development broker started again, or another "
+                     "Kafka): stopping without writing on it",
+                     r->ckpt.unchecked_cluster, r->ckpt.cluster_id);
+        return PP_ERR_INVALID;
+    }
+    return PP_OK;
+}
+
 static enum pp_err run_checkpoint(struct pp_run *r)
 {
     struct pp_checkpoint_state state = run_checkpoint_state(r);
@@ -787,9 +815,8 @@ static enum pp_err run_checkpoint(struct pp_run *r)
     if (r->ckpt.has_durable && r->records == r->ckpt.records_at)
         return PP_OK;
     run_checkpoint_warn_shared(r);
-    if (r->ckpt.cluster_id[0] == '\0')
-        (void)pp_kafka_consumer_cluster_id(r->consumer, 0, r->ckpt.cluster_id,
-                                           sizeof r->ckpt.cluster_id);
+    if ((err = run_checkpoint_check_cluster(r)) != PP_OK)
+        return err;
     if (r->dlq != NULL &&
         (err = pp_kafka_producer_flush(r->dlq, RUN_DLQ_FLUSH_MS, NULL, 0)) != PP_OK)
         return err;
@@ -876,10 +903,13 @@ static enum pp_err run_checkpoint_restore(struct pp_run *r, char *msg, size_t ms
      * which the decode refuses. A cluster that does not answer in time is
      * not checked (a restart while Kafka is down must still work). */
     if (pp_kafka_consumer_cluster_id(r->consumer, RUN_CLUSTER_ID_WAIT_MS, r->ckpt.cluster_id,
-                                     sizeof r->ckpt.cluster_id) != PP_OK)
+                                     sizeof r->ckpt.cluster_id) != PP_OK) {
         pp_log_warn("run: the Kafka cluster did not say its id within %d ms: checkpoint %s is "
-                    "loaded without checking it was taken on this cluster",
+                    "loaded, and checked against the cluster once it answers",
                     RUN_CLUSTER_ID_WAIT_MS, key[best]);
+        state.taken_on = r->ckpt.unchecked_cluster;
+        state.taken_on_cap = sizeof r->ckpt.unchecked_cluster;
+    }
     if ((err = pp_checkpoint_decode(&state, data[best].data, data[best].len, why, sizeof why))) {
         snprintf(msg, msg_len,
                  "checkpoint %s/%s: %s (state.checkpoint.interval=0 runs without checkpoints; "

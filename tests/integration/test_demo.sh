@@ -119,6 +119,9 @@ fi
 # afresh (the earlier demo's lake emptied, no state restored) and applies
 # what its own emulator produces.
 rc=0
+# An object of the first demo that the second would not rewrite must go.
+mkdir -p "$tmp/sink-lake/topics/pinterest.pin/partition=99"
+echo '{"ind": 1}' >"$tmp/sink-lake/topics/pinterest.pin/partition=99/pinterest.pin+99+0000000000.json"
 timeout 60 "$pinpipe" demo --set "lake.url=$tmp/sink-lake" --listen "127.0.0.1:$hport" --broker "127.0.0.1:$kport" \
     --duration 8 2>"$tmp/duration.log" || rc=$?
 if [ "$rc" = 0 ]; then
@@ -127,6 +130,7 @@ else
     fail "--duration 8: exit $rc"; cat "$tmp/duration.log"
 fi
 if grep -q "demo: emptying $tmp/sink-lake, the lake of an earlier demo" "$tmp/duration.log" &&
+    [ ! -e "$tmp/sink-lake/topics/pinterest.pin/partition=99" ] &&
     ! grep -q "restored the checkpoint" "$tmp/duration.log" &&
     grep -qE "run: stopped after [1-9][0-9]* records" "$tmp/duration.log"; then
     ok "a second demo on the same lake starts afresh and applies its records"
@@ -134,13 +138,23 @@ else
     fail "a second demo on the same lake"
     grep -E "emptying|restored|stopped" "$tmp/duration.log"
 fi
+# The lake holds the second demo's records only: the posts pinpipe query
+# joins over it are the posts the demo's engine joined.
+demo_posts=$(sed -n 's/.*run: stopped after [0-9]* records, \([0-9]*\) posts.*/\1/p' "$tmp/duration.log")
 if "$pinpipe" query --from "$tmp/sink-lake" --format json --quiet >"$tmp/q2.json" 2>&1 &&
-    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["input"]["posts"] > 0 else 1)' "$tmp/q2.json"; then
-    ok "the second demo's lake answers pinpipe query"
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["input"]["posts"] == int(sys.argv[2]) > 0 else 1)' \
+        "$tmp/q2.json" "${demo_posts:-0}"; then
+    ok "the second demo's lake holds its records only: pinpipe query joins its $demo_posts posts"
 else
     fail "the second demo's lake: pinpipe query"
     head -3 "$tmp/q2.json"
 fi
+# A marked lake with something no demo writes is refused too.
+echo notes >"$tmp/sink-lake/notes.txt"
+expect_one_line "demo on its lake with a file of the user's" 2 "holds files besides" 10 \
+    demo --set "lake.url=$tmp/sink-lake" --listen "127.0.0.1:$hport" --broker "127.0.0.1:$kport"
+[ -f "$tmp/sink-lake/notes.txt" ] && [ -d "$tmp/sink-lake/topics" ] && ok "that lake is left as it was" ||
+    fail "the refused demo lake lost files"
 # A non-empty directory no demo wrote (a lake the user recorded) is refused.
 mkdir -p "$tmp/user-lake/topics"
 echo '{}' >"$tmp/user-lake/topics/x.json"

@@ -92,8 +92,13 @@ static void state_cleanup(struct state *s)
 
 static struct pp_checkpoint_state view(struct state *s, const char *config)
 {
-    return (struct pp_checkpoint_state){&s->strings, s->stream, s->windows,    &s->offsets,
-                                        &s->resume,  config,    "mockCluster1"};
+    return (struct pp_checkpoint_state){.strings = &s->strings,
+                                        .stream = s->stream,
+                                        .windows = s->windows,
+                                        .offsets = &s->offsets,
+                                        .resume = &s->resume,
+                                        .config = config,
+                                        .cluster_id = "mockCluster1"};
 }
 
 /* What pp_run's loop does with an item: stream, then windows; the item's
@@ -254,6 +259,7 @@ END_TEST
  * whose cluster either side does not know is not checked. */
 START_TEST(test_refuses_other_cluster)
 {
+    char taken_on[64];
     size_t n;
     struct pp_clean_item *items = make_items(&n);
     struct state a;
@@ -274,6 +280,9 @@ START_TEST(test_refuses_other_cluster)
         state_init(&b);
         vb = view(&b, CONFIG);
         vb.cluster_id = clusters[k];
+        vb.taken_on = taken_on;
+        vb.taken_on_cap = sizeof taken_on;
+        taken_on[0] = '\0';
         msg[0] = '\0';
         if (k == 0) {
             ck_assert_int_eq(pp_checkpoint_decode(&vb, data.data, data.len, msg, sizeof msg),
@@ -285,6 +294,7 @@ START_TEST(test_refuses_other_cluster)
             ck_assert_int_eq(pp_checkpoint_decode(&vb, data.data, data.len, msg, sizeof msg),
                              PP_OK);
             ck_assert_uint_eq(pp_stream_counts(b.stream)->posts, pp_stream_counts(a.stream)->posts);
+            ck_assert_str_eq(taken_on, "mockCluster1");
         }
         state_cleanup(&b);
     }
