@@ -8,7 +8,9 @@
 #define PP_CLOCK_H
 
 #include <stdint.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Milliseconds of CLOCK_MONOTONIC. */
 static inline int64_t pp_clock_ms(void)
@@ -29,6 +31,18 @@ static inline void pp_clock_deadline(struct timespec *deadline, int64_t timeout_
         deadline->tv_sec++;
         deadline->tv_nsec -= 1000000000L;
     }
+}
+
+/* A seed for randomness that need not be secret (jitter, ids that must
+ * differ between runs): getrandom(2), or the clock and the pid when it
+ * is unavailable. */
+static inline uint64_t pp_clock_seed(void)
+{
+    uint64_t seed;
+
+    if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
+        seed = (uint64_t)pp_clock_ms() ^ ((uint64_t)getpid() << 32);
+    return seed;
 }
 
 #endif

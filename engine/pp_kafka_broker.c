@@ -41,9 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "pp_clock.h"
 #include "pp_kafka_int.h"
@@ -563,7 +561,6 @@ enum pp_err pp_kafka_broker_new(const struct pp_kafka_broker_options *options,
     const char *listen = options->listen ? options->listen : PP_KAFKA_BROKER_DEFAULT_LISTEN;
     struct sockaddr_storage ss;
     socklen_t ss_len;
-    uint64_t seed;
     enum pp_err err;
 
     *broker_out = NULL;
@@ -571,9 +568,7 @@ enum pp_err pp_kafka_broker_new(const struct pp_kafka_broker_options *options,
     broker = calloc(1, sizeof *broker);
     if (broker == NULL)
         return PP_ERR_NOMEM;
-    if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
-        seed = (uint64_t)pp_clock_ms() ^ ((uint64_t)getpid() << 32);
-    snprintf(broker->cluster_id, sizeof broker->cluster_id, "pinpipe-%016" PRIx64, seed);
+    snprintf(broker->cluster_id, sizeof broker->cluster_id, "pinpipe-%016" PRIx64, pp_clock_seed());
     broker->partitions =
         options->partitions ? options->partitions : PP_KAFKA_BROKER_DEFAULT_PARTITIONS;
     if (broker->partitions < 1 || broker->partitions > PP_KAFKA_BROKER_MAX_PARTITIONS) {

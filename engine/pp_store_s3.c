@@ -926,7 +926,6 @@ static enum pp_err s3_setup(struct pp_store *store, const struct pp_store_option
 {
     struct pp_store_s3 *s3 = calloc(1, sizeof *s3);
     const char *url = store->url;
-    uint64_t seed = 0;
     int err_no = 0;
     enum pp_err err;
 
@@ -934,9 +933,7 @@ static enum pp_err s3_setup(struct pp_store *store, const struct pp_store_option
         return PP_ERR_NOMEM;
     store->state = s3;
     store->backend = &pp_store_s3_backend;
-    if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
-        seed = (uint64_t)pp_clock_ms() ^ ((uint64_t)getpid() << 32);
-    s3->rng = seed | 1;
+    s3->rng = pp_clock_seed() | 1;
     s3->region = strdup(options->region != NULL && options->region[0] != '\0' ? options->region
                                                                               : "us-east-1");
     if (s3->region == NULL) {

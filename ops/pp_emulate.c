@@ -783,12 +783,9 @@ static void emulate_put_uint(struct emulate_rec *rec, uint64_t v, int min_digits
 
 static void emulate_put_int(struct emulate_rec *rec, int64_t v)
 {
-    if (v < 0) {
-        emulate_putc(rec, '-');
-        emulate_put_uint(rec, (uint64_t)0 - (uint64_t)v, 1);
-    } else {
-        emulate_put_uint(rec, (uint64_t)v, 1);
-    }
+    char tmp[PP_FMT_INT_MAX];
+
+    emulate_put(rec, tmp, pp_fmt_int(tmp, v));
 }
 
 static void emulate_put_hex(struct emulate_rec *rec, uint64_t v, int digits)
@@ -1632,11 +1629,11 @@ uint32_t pp_emulate_murmur2(const void *key, size_t len)
 
 int32_t pp_emulate_partition(int64_t ind, int32_t partitions)
 {
-    char key[24];
-    int len;
+    char key[PP_FMT_INT_MAX];
+    size_t len;
 
     assert(partitions >= 1);
-    len = snprintf(key, sizeof key, "%lld", (long long)ind);
+    len = pp_fmt_int(key, ind);
     /* toPositive() masks the sign bit rather than taking abs() */
-    return (int32_t)((pp_emulate_murmur2(key, (size_t)len) & 0x7fffffffu) % (uint32_t)partitions);
+    return (int32_t)((pp_emulate_murmur2(key, len) & 0x7fffffffu) % (uint32_t)partitions);
 }

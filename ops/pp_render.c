@@ -32,7 +32,7 @@ enum pp_err pp_render_number(const struct pp_cell *c, struct pp_buf *out)
             return pp_buf_printf(out, "%lld.5", (long long)c->i);
         return pp_buf_printf(out, "-%lld.5", -((long long)c->i + 1));
     }
-    return pp_buf_printf(out, "%lld", (long long)c->i);
+    return pp_buf_append_int(out, c->i);
 }
 
 static enum pp_err render_cell_text(const struct pp_cell *c, struct pp_buf *out)

@@ -532,7 +532,7 @@ enum pp_err pp_sink_render_dlq(const struct pp_sink_layout *layout,
     if (!err)
         err = item->timestamp_ms == PP_BATCH_NO_TIMESTAMP
                   ? pp_buf_append_str(out, "null")
-                  : pp_buf_printf(out, "%lld", (long long)item->timestamp_ms);
+                  : pp_buf_append_int(out, item->timestamp_ms);
     if (!err)
         err = pp_buf_printf(out, ",\"reason\":\"%s\",\"raw\":", pp_reject_name(item->reject));
     if (err)
