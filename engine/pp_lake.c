@@ -542,31 +542,27 @@ static enum pp_err lake_produce(struct pp_lake_reader *r, char *dst, size_t cap,
     return PP_OK;
 }
 
-/* Counts newlines 16 bytes at a time with GCC vector extensions (SSE2 on
- * any x86-64): each byte compare yields -1 or 0, subtracted into byte
- * counters that are summed before they can overflow (255 rounds). This is
- * several times faster than a memchr call per record. */
-typedef unsigned char lake_v16 __attribute__((vector_size(16)));
-
+/* Counts newlines 16 bytes at a time (pp_v16): each byte compare yields
+ * -1 or 0, subtracted into byte counters that are summed before they can
+ * overflow (255 rounds). This is several times faster than a memchr call
+ * per record. */
 static size_t lake_count_lines(const char *p, size_t n)
 {
-    const lake_v16 nl = {'\n', '\n', '\n', '\n', '\n', '\n', '\n', '\n',
-                         '\n', '\n', '\n', '\n', '\n', '\n', '\n', '\n'};
     size_t lines = 0;
     size_t i = 0;
     int k;
 
     while (n - i >= 16) {
-        lake_v16 acc = {0};
+        pp_v16 acc = {0};
         size_t rounds = (n - i) / 16;
         unsigned char sum[16];
 
         if (rounds > 255)
             rounds = 255;
         for (; rounds > 0; rounds--, i += 16) {
-            lake_v16 v;
+            pp_v16 v;
             memcpy(&v, p + i, 16);
-            acc -= (lake_v16)(v == nl);
+            acc -= (pp_v16)(v == '\n');
         }
         memcpy(sum, &acc, sizeof sum);
         for (k = 0; k < 16; k++)

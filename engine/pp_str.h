@@ -29,6 +29,11 @@ struct pp_str {
         (s), sizeof(s) - 1                                                                         \
     }
 
+/* 16 bytes as one vector (GCC and clang vector extensions; SSE2 on any
+ * x86-64), for scans of byte strings 16 at a time. A comparison with a
+ * scalar compares every byte with it and yields -1 or 0 per byte. */
+typedef unsigned char pp_v16 __attribute__((vector_size(16)));
+
 static inline struct pp_str pp_str_make(const char *ptr, size_t len)
 {
     struct pp_str s = {ptr, len};

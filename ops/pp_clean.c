@@ -401,26 +401,17 @@ enum pp_reject pp_clean_record(struct pp_clean *clean, enum pp_topic topic, cons
 
 /* ---- rendering ----------------------------------------------------------- */
 
-typedef unsigned char clean_v16 __attribute__((vector_size(16)));
-
 /* The index of the first byte from i on that JSON must escape (a control
  * character, '"' or '\\'), or n: 16 bytes a step, the bytes of most text
  * needing none. */
 static size_t clean_next_escape(const char *p, size_t i, size_t n)
 {
-    const clean_v16 space = {0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20,
-                             0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20};
-    const clean_v16 quote = {'"', '"', '"', '"', '"', '"', '"', '"',
-                             '"', '"', '"', '"', '"', '"', '"', '"'};
-    const clean_v16 bslash = {'\\', '\\', '\\', '\\', '\\', '\\', '\\', '\\',
-                              '\\', '\\', '\\', '\\', '\\', '\\', '\\', '\\'};
-
     for (; n - i >= 16; i += 16) {
-        clean_v16 v, hit;
+        pp_v16 v, hit;
         uint64_t half[2];
 
         memcpy(&v, p + i, 16);
-        hit = (clean_v16)((v < space) | (v == quote) | (v == bslash));
+        hit = (pp_v16)((v < 0x20) | (v == '"') | (v == '\\'));
         memcpy(half, &hit, sizeof half);
         if ((half[0] | half[1]) != 0)
             break;
