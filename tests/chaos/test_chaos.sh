@@ -115,16 +115,9 @@ for name in local s3; do
     last=$tmp/run-$name-${runs_of[$name]}.log
     while ((SECONDS - last_start < 6)); do sleep 0.5; done
     wait_json "$api/v1/status" 'd["assigned_partitions"]' 12 30 >/dev/null
-    # Caught up: everything applied, and nothing left to consume. The
-    # offsets are the applied ones, which a restored checkpoint sets ahead
-    # of what this run has read again for the lake (its records below them
-    # are redelivered); the lag is the consumer's, so it covers those.
-    # The lag leaves out a partition whose re-read has not delivered its
-    # first record yet (no position): the same holds 2 s later, once every
-    # first fetch has answered.
-    caught='sum(o["next_offset"] for o in d["offsets"]) if d["lag"] == 0 else -d["lag"]'
-    if wait_json "$api/v1/status" "$caught" "$total" 90 && sleep 2 &&
-        wait_json "$api/v1/status" "$caught" "$total" 60; then
+    # Caught up: everything applied, and nothing left to read again for
+    # the lake (its records below the restored offsets are redelivered).
+    if wait_caught_up "$api" "$total" 90 60; then
         ok "$name: the last run caught up with the $total records"
     else
         fail "$name: the last run caught up"

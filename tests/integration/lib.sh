@@ -110,6 +110,19 @@ wait_json() {
     return 1
 }
 
+# wait_caught_up <api base URL> <records> <seconds> <seconds again>: until
+# a pinpipe run has applied every record (its /v1/status offsets add up to
+# records) and read everything there is (lag 0). The offsets are the applied ones,
+# which a restored checkpoint sets ahead of what the run has read again
+# for the lake; the lag is the consumer's, so it covers those, but it
+# leaves out a partition whose first fetch has not answered yet: both
+# must hold again 2 s later. Prints what it saw when it times out.
+wait_caught_up() {
+    local caught='sum(o["next_offset"] for o in d["offsets"]) if d["lag"] == 0 else -d["lag"]'
+    wait_json "$1/v1/status" "$caught" "$2" "$3" && sleep 2 &&
+        wait_json "$1/v1/status" "$caught" "$2" "$4"
+}
+
 # stop_pid <name> <pid> [signal]: sends the signal (default TERM), then the
 # process must exit 0 within 20 s.
 stop_pid() {

@@ -187,15 +187,10 @@ stop_pid "member A" "$pid_a"
 "$pinpipe" emulate --to "kafka://127.0.0.1:$kport" --prefix grp --count 1000 --seed 33 \
     --malformed 15 --quiet || fail "emulate grp, third part"
 # Caught up: B's next offsets add up to every record produced (its lag
-# can read 0 before its fetches have seen the new records), and its lag is
-# 0 (the offsets are the applied ones, which a checkpoint of A that B
-# restored may set ahead of what B has read again for the lake).
-# (Twice, 2 s apart: the lag leaves out a partition whose first fetch has
-# not answered yet.)
-caught='sum(o["next_offset"] for o in d["offsets"]) if d["lag"] == 0 else -1'
-{ wait_json "$api_b/v1/status" "$caught" 13500 60 && sleep 2 &&
-    wait_json "$api_b/v1/status" "$caught" 13500 30; } ||
-    fail "member B took every partition and caught up"
+# alone can read 0 before its fetches have seen the new records) and its
+# lag is 0 (a checkpoint of A that B restored may set the offsets ahead of
+# what B has read again for the lake): wait_caught_up in lib.sh.
+wait_caught_up "$api_b" 13500 60 30 || fail "member B took every partition and caught up"
 stop_pid "member B" "$pid_b"
 # A applied every partition before B joined: it says the group's one
 # checkpoint does not serve two members exactly.
