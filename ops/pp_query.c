@@ -270,78 +270,159 @@ enum pp_err pp_query_add(struct pp_query_state *q, const struct pp_post *post,
 
 /* ---- merging ------------------------------------------------------------------ */
 
+/*
+ * Where a merge takes src's text ids: NULL when src and dst share one
+ * string table, else each text id of src is interned into dst's table by
+ * its bytes (pp_query_merge_mapped()). Id 0 (null) stays 0.
+ */
+struct query_xlat {
+    struct pp_intern *dst;
+    const struct pp_intern *src;
+};
+
+static enum pp_err query_xlat_id(const struct query_xlat *x, uint64_t *id)
+{
+    uint32_t out;
+    enum pp_err err;
+
+    if (x == NULL || *id == 0)
+        return PP_OK;
+    if ((err = pp_intern_id(x->dst, pp_intern_str(x->src, (uint32_t)*id), &out)))
+        return err;
+    *id = out;
+    return PP_OK;
+}
+
+/* Which parts of a map's key are text ids. */
+#define QUERY_TEXT_K1 1u
+#define QUERY_TEXT_K2 2u
+
 /* Adds every (key, count) of src to dst: counters and value histograms
- * add. */
-static enum pp_err query_merge_map(struct pp_hmap *dst, const struct pp_hmap *src)
+ * add. text: the key parts that x translates. */
+static enum pp_err query_merge_map(struct pp_hmap *dst, const struct pp_hmap *src,
+                                   const struct query_xlat *x, unsigned text)
 {
     size_t i;
+    enum pp_err err;
 
     for (i = 0; i < src->cap; i++) {
         const struct pp_hmap_slot *slot = &src->slots[i];
-        uint64_t *count;
+        uint64_t k1 = slot->k1, k2 = slot->k2, *count;
 
         if (!slot->is_used)
             continue;
-        if ((count = pp_hmap_upsert(dst, slot->k1, slot->k2, NULL)) == NULL)
+        if (((text & QUERY_TEXT_K1) && (err = query_xlat_id(x, &k1))) ||
+            ((text & QUERY_TEXT_K2) && (err = query_xlat_id(x, &k2))))
+            return err;
+        if ((count = pp_hmap_upsert(dst, k1, k2, NULL)) == NULL)
             return PP_ERR_NOMEM;
         *count += slot->value;
     }
     return PP_OK;
 }
 
-static enum pp_err query_merge_users(struct pp_query_users *dst, const struct pp_query_users *src)
+/* The user name is the low half of year_name, the join year the high. */
+static enum pp_err query_merge_users(struct pp_query_users *dst, const struct pp_query_users *src,
+                                     const struct query_xlat *x)
 {
     enum pp_err err = PP_OK;
     size_t i;
 
-    for (i = 0; i < src->cap && !err; i++)
-        if (src->slots[i].year_name != 0)
-            err = query_users_add(dst, src->slots[i].year_name, src->slots[i].date_joined);
+    for (i = 0; i < src->cap && !err; i++) {
+        const struct pp_query_user *u = &src->slots[i];
+        uint64_t name = u->year_name & 0xffffffffu;
+
+        if (u->year_name == 0)
+            continue;
+        if (!(err = query_xlat_id(x, &name)))
+            err = query_users_add(dst, (u->year_name & ~(uint64_t)0xffffffffu) | name,
+                                  u->date_joined);
+    }
     return err;
 }
 
+/* strings: dst's, which the tie rule compares names in. */
 static enum pp_err query_merge_top(struct pp_query_state *dst, const struct pp_query_state *src,
-                                   const struct pp_intern *strings)
+                                   const struct pp_intern *strings, const struct query_xlat *x)
 {
     enum pp_err err = PP_OK;
     size_t i;
 
-    for (i = 0; i < src->n_top && !err; i++)
-        err = query_top_offer(dst, &src->top[i], strings);
+    for (i = 0; i < src->n_top && !err; i++) {
+        uint64_t country = src->top[i].country, name = src->top[i].poster_name;
+        struct pp_query_top offer;
+
+        if ((err = query_xlat_id(x, &country)) || (err = query_xlat_id(x, &name)))
+            break;
+        offer =
+            (struct pp_query_top){(uint32_t)country, (uint32_t)name, src->top[i].follower_count};
+        err = query_top_offer(dst, &offer, strings);
+    }
+    return err;
+}
+
+/* pp_query_merge_for() with src's text ids taken through x. */
+static enum pp_err query_merge_one(struct pp_query_state *dst, const struct pp_query_state *src,
+                                   const struct pp_intern *strings, const struct query_xlat *x,
+                                   enum pp_query_id id)
+{
+    switch (id) {
+    case PP_QUERY_CATEGORY_BY_COUNTRY:
+        return query_merge_map(&dst->cat_country, &src->cat_country, x,
+                               QUERY_TEXT_K1 | QUERY_TEXT_K2);
+    case PP_QUERY_CATEGORY_BY_YEAR:
+        return query_merge_map(&dst->cat_year, &src->cat_year, x, QUERY_TEXT_K2);
+    case PP_QUERY_TOP_USER_BY_COUNTRY:
+    case PP_QUERY_TOP_COUNTRY_BY_FOLLOWERS: return query_merge_top(dst, src, strings, x);
+    case PP_QUERY_CATEGORY_BY_AGE_GROUP:
+        return query_merge_map(&dst->cat_age, &src->cat_age, x, QUERY_TEXT_K2);
+    case PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP:
+        return query_merge_map(&dst->hist_age, &src->hist_age, x, 0);
+    case PP_QUERY_USERS_JOINED_BY_YEAR: return query_merge_users(&dst->users, &src->users, x);
+    case PP_QUERY_MEDIAN_FOLLOWERS_BY_JOIN_YEAR:
+        return query_merge_map(&dst->hist_join, &src->hist_join, x, 0);
+    case PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP_AND_JOIN_YEAR:
+        return query_merge_map(&dst->hist_age_join, &src->hist_age_join, x, 0);
+    }
+    return PP_ERR_INVALID;
+}
+
+/* Every query (id < 0) or query id. */
+static enum pp_err query_merge_ids(struct pp_query_state *dst, const struct pp_query_state *src,
+                                   const struct pp_intern *strings, const struct query_xlat *x,
+                                   int id)
+{
+    enum pp_err err = PP_OK;
+    int q;
+
+    if (id >= 0)
+        return query_merge_one(dst, src, strings, x, (enum pp_query_id)id);
+    /* top_country_by_followers reads what top_user_by_country does. */
+    for (q = 0; q < PP_QUERY_COUNT && !err; q++)
+        if (q != PP_QUERY_TOP_COUNTRY_BY_FOLLOWERS)
+            err = query_merge_one(dst, src, strings, x, (enum pp_query_id)q);
     return err;
 }
 
 enum pp_err pp_query_merge_for(struct pp_query_state *dst, const struct pp_query_state *src,
                                const struct pp_intern *strings, enum pp_query_id id)
 {
-    switch (id) {
-    case PP_QUERY_CATEGORY_BY_COUNTRY: return query_merge_map(&dst->cat_country, &src->cat_country);
-    case PP_QUERY_CATEGORY_BY_YEAR: return query_merge_map(&dst->cat_year, &src->cat_year);
-    case PP_QUERY_TOP_USER_BY_COUNTRY:
-    case PP_QUERY_TOP_COUNTRY_BY_FOLLOWERS: return query_merge_top(dst, src, strings);
-    case PP_QUERY_CATEGORY_BY_AGE_GROUP: return query_merge_map(&dst->cat_age, &src->cat_age);
-    case PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP:
-        return query_merge_map(&dst->hist_age, &src->hist_age);
-    case PP_QUERY_USERS_JOINED_BY_YEAR: return query_merge_users(&dst->users, &src->users);
-    case PP_QUERY_MEDIAN_FOLLOWERS_BY_JOIN_YEAR:
-        return query_merge_map(&dst->hist_join, &src->hist_join);
-    case PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP_AND_JOIN_YEAR:
-        return query_merge_map(&dst->hist_age_join, &src->hist_age_join);
-    }
-    return PP_ERR_INVALID;
+    return query_merge_one(dst, src, strings, NULL, id);
 }
 
 enum pp_err pp_query_merge(struct pp_query_state *dst, const struct pp_query_state *src,
                            const struct pp_intern *strings)
 {
-    enum pp_err err = PP_OK;
-    int id;
+    return query_merge_ids(dst, src, strings, NULL, -1);
+}
 
-    /* top_country_by_followers reads what top_user_by_country does. */
-    for (id = 0; id < PP_QUERY_COUNT && !err; id++)
-        if (id != PP_QUERY_TOP_COUNTRY_BY_FOLLOWERS)
-            err = pp_query_merge_for(dst, src, strings, (enum pp_query_id)id);
-    return err;
+enum pp_err pp_query_merge_mapped(struct pp_query_state *dst, struct pp_intern *dst_strings,
+                                  const struct pp_query_state *src,
+                                  const struct pp_intern *src_strings, int id)
+{
+    struct query_xlat x = {dst_strings, src_strings};
+
+    return query_merge_ids(dst, src, dst_strings, dst_strings == src_strings ? NULL : &x, id);
 }
 
 /* ---- results -------------------------------------------------------------- */
@@ -752,84 +833,5 @@ enum pp_err pp_query_load(struct pp_query_state *q, struct pp_snap_reader *rd)
             pp_snap_fail(rd, PP_ERR_CORRUPT);
     if (rd->err == PP_OK && q->top_user.count != q->n_top)
         pp_snap_fail(rd, PP_ERR_CORRUPT);
-    return rd->err;
-}
-
-/* The columns of each query's table, as pp_query_result() sets them. */
-static const struct {
-    const char *const *columns;
-    size_t n_cols;
-} query_columns[PP_QUERY_COUNT] = {
-    [PP_QUERY_CATEGORY_BY_COUNTRY] = {cols_category_by_country, 3},
-    [PP_QUERY_CATEGORY_BY_YEAR] = {cols_category_by_year, 3},
-    [PP_QUERY_TOP_USER_BY_COUNTRY] = {cols_top_user, 3},
-    [PP_QUERY_TOP_COUNTRY_BY_FOLLOWERS] = {cols_top_country, 2},
-    [PP_QUERY_CATEGORY_BY_AGE_GROUP] = {cols_category_by_age, 3},
-    [PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP] = {cols_median_age, 2},
-    [PP_QUERY_USERS_JOINED_BY_YEAR] = {cols_users_joined, 2},
-    [PP_QUERY_MEDIAN_FOLLOWERS_BY_JOIN_YEAR] = {cols_median_join, 2},
-    [PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP_AND_JOIN_YEAR] = {cols_median_age_join, 3},
-};
-
-void pp_table_save(const struct pp_table *table, struct pp_snap_writer *w)
-{
-    size_t i, n = table->n_rows * table->n_cols;
-
-    pp_snap_put_u64(w, (uint64_t)table->id);
-    pp_snap_put_u64(w, table->n_rows);
-    for (i = 0; i < n; i++) {
-        const struct pp_cell *cell = &table->cells[i];
-        pp_snap_put_u64(w, (uint64_t)cell->type | (uint64_t)cell->is_half << 8 |
-                               (uint64_t)(cell->text.ptr != NULL) << 9);
-        pp_snap_put_i64(w, cell->i);
-        if (cell->text.ptr != NULL)
-            pp_snap_put_bytes(w, cell->text.ptr, cell->text.len);
-    }
-}
-
-enum pp_err pp_table_load(struct pp_table *table, struct pp_intern *strings,
-                          struct pp_snap_reader *rd)
-{
-    uint64_t id = pp_snap_get_u64(rd);
-    size_t n_rows, i;
-
-    memset(table, 0, sizeof *table);
-    if (rd->err == PP_OK && id >= PP_QUERY_COUNT)
-        pp_snap_fail(rd, PP_ERR_CORRUPT);
-    /* A cell takes at least 16 bytes of input. */
-    n_rows = pp_snap_get_count(rd, 16 * (rd->err ? 1 : query_columns[id].n_cols));
-    if (rd->err != PP_OK)
-        return rd->err;
-    if (query_table_alloc(table, (enum pp_query_id)id, query_columns[id].columns,
-                          query_columns[id].n_cols, n_rows) != PP_OK) {
-        pp_snap_fail(rd, PP_ERR_NOMEM);
-        return rd->err;
-    }
-    table->n_rows = n_rows;
-    for (i = 0; i < n_rows * table->n_cols && rd->err == PP_OK; i++) {
-        struct pp_cell *cell = &table->cells[i];
-        uint64_t bits = pp_snap_get_u64(rd);
-        uint32_t sid;
-        enum pp_err err;
-
-        cell->type = (enum pp_cell_type)(bits & 0xff);
-        cell->is_half = (bits >> 8) & 1;
-        cell->i = pp_snap_get_i64(rd);
-        if (cell->type > PP_CELL_MEDIAN || bits >> 10 != 0)
-            pp_snap_fail(rd, PP_ERR_CORRUPT);
-        cell->text = PP_STR_NULL;
-        if ((bits >> 9) & 1) {
-            size_t len;
-            const char *bytes = pp_snap_get_bytes(rd, &len);
-            if (rd->err != PP_OK)
-                break;
-            /* Text cells point into strings, or at constants such as the
-             * age group names: interned, both live as long as strings. */
-            if ((err = pp_intern_id(strings, pp_str_make(bytes, len), &sid)) != PP_OK)
-                pp_snap_fail(rd, err);
-            else
-                cell->text = pp_intern_str(strings, sid);
-        }
-    }
     return rd->err;
 }

@@ -110,6 +110,20 @@ enum pp_err pp_query_merge(struct pp_query_state *dst, const struct pp_query_sta
  * needs. PP_ERR_INVALID for an unknown id. */
 enum pp_err pp_query_merge_for(struct pp_query_state *dst, const struct pp_query_state *src,
                                const struct pp_intern *strings, enum pp_query_id id);
+/*
+ * Like pp_query_merge_for() (id >= 0) or pp_query_merge() (id < 0, as
+ * (enum pp_query_id)-1), but src's text ids refer to src_strings and dst's
+ * to dst_strings: each text src uses is interned into dst_strings and its
+ * id translated (country, category, poster and user names; the other key
+ * parts are numbers). What merging the states of shards that keep their
+ * own strings (one per Kafka partition) needs; one intern lookup more per
+ * text of each entry of src. The same table on both sides is a plain
+ * merge. PP_OK or PP_ERR_NOMEM (dst as above), PP_ERR_INVALID for an
+ * unknown id.
+ */
+enum pp_err pp_query_merge_mapped(struct pp_query_state *dst, struct pp_intern *dst_strings,
+                                  const struct pp_query_state *src,
+                                  const struct pp_intern *src_strings, int id);
 
 /*
  * The distinct users of users_joined_by_year, for a caller that counts
@@ -132,19 +146,14 @@ enum pp_err pp_query_result(const struct pp_query_state *q, const struct pp_inte
 void pp_table_cleanup(struct pp_table *table);
 
 /*
- * Checkpoints (pp_snap, docs/checkpoints.md). A state's text ids and a
- * table's text refer to strings, which the checkpoint saves first and
- * loads first, with the same ids. pp_query_load() fills a state just
- * initialised (pp_query_init); pp_table_load() a table the caller then
- * frees with pp_table_cleanup(), its text re-interned into strings. PP_OK
- * or the reader's error (PP_ERR_CORRUPT for inconsistent input), the state
- * or table then only good for cleanup.
+ * Checkpoints (pp_snap, docs/checkpoints.md). A state's text ids refer to
+ * strings, which the checkpoint saves first and loads first, with the same
+ * ids. pp_query_load() fills a state just initialised (pp_query_init).
+ * PP_OK or the reader's error (PP_ERR_CORRUPT for inconsistent input), the
+ * state then only good for cleanup.
  */
 void pp_query_save(const struct pp_query_state *q, struct pp_snap_writer *w);
 enum pp_err pp_query_load(struct pp_query_state *q, struct pp_snap_reader *rd);
-void pp_table_save(const struct pp_table *table, struct pp_snap_writer *w);
-enum pp_err pp_table_load(struct pp_table *table, struct pp_intern *strings,
-                          struct pp_snap_reader *rd);
 
 /* The age group name of an age ("18-24", ...), or NULL when in none. */
 const char *pp_query_age_group(bool has_age, int64_t age);

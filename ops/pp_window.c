@@ -9,16 +9,17 @@
  * A window as listed, or a pane. A window that is its own pane (`all`,
  * tumbling, hopping with size == slide) keeps its query state in q; a
  * window made of panes (hopping with size > slide) leaves q empty and
- * only counts its posts; a pane keeps q. Once a window has closed its
- * answers are final: they are computed once (frozen) into tables[], and q
- * is freed.
+ * only counts its posts while it is open, and when it closes q becomes the
+ * merge of its panes (is_merged), so that the panes can go; a pane keeps
+ * q. A closed window keeps a state, not answers, so that the windows of
+ * several shards (pp_window_shards_result()) still merge.
  */
 struct pp_window {
     int64_t start_ms;
     int64_t end_ms;
     uint64_t posts;
     struct pp_query_state q;
-    struct pp_table *tables; /* PP_QUERY_COUNT tables once frozen; NULL before */
+    bool is_merged; /* a window of panes that has closed: q holds them merged */
     /* A pane of a spec with user links: [year * size/slide + d], its
      * distinct users whose nearest earlier pane holding them is d slides
      * back (d = 0: none within size/slide - 1). See window_users_link(). */
@@ -42,9 +43,10 @@ struct window_list {
 /*
  * One spec. A hopping:S/L spec with S > L keeps panes, the tumbling:L
  * windows: a post goes into one pane, and window [k*L, k*L + S) is the
- * merge of its S/L panes, done when it is read or frozen. Closed windows
- * are a prefix of the list (same length: end order is start order);
- * windows[0 .. n_frozen) are frozen.
+ * merge of its S/L panes, done when it is read while open, and once when
+ * it closes. Closed windows are a prefix of the list (same length: end
+ * order is start order); windows[0 .. n_closed) have been closed (merged,
+ * with panes).
  */
 struct window_spec {
     struct pp_config_window spec;
@@ -52,7 +54,7 @@ struct window_spec {
     bool has_user_links; /* panes keep user_dist (size/slide <= WINDOW_LINK_MAX) */
     struct window_list windows;
     struct window_list panes;
-    size_t n_frozen;
+    size_t n_closed;
 };
 
 /*
@@ -74,6 +76,10 @@ struct pp_window_set {
     int64_t max_time_ms; /* INT64_MIN before the first on-time post */
     int64_t watermark_ms;
     uint64_t late_posts;
+    /* The table the posts' text ids refer to, from the last add or load:
+     * closing a window of panes merges them, and the merge's tie rule
+     * compares names; pp_window_set_advance() gets no table. */
+    const struct pp_intern *strings;
 };
 
 static int64_t window_sat_add(int64_t a, int64_t b)
@@ -111,7 +117,7 @@ static struct pp_window *window_new(int64_t start_ms, int64_t end_ms)
     w->start_ms = start_ms;
     w->end_ms = end_ms;
     w->posts = 0;
-    w->tables = NULL;
+    w->is_merged = false;
     w->user_dist = NULL;
     pp_query_init(&w->q);
     return w;
@@ -119,14 +125,9 @@ static struct pp_window *window_new(int64_t start_ms, int64_t end_ms)
 
 static void window_destroy(struct pp_window *w)
 {
-    int id;
-
     if (w == NULL)
         return;
     pp_query_cleanup(&w->q);
-    for (id = 0; w->tables != NULL && id < PP_QUERY_COUNT; id++)
-        pp_table_cleanup(&w->tables[id]);
-    free(w->tables);
     free(w->user_dist);
     free(w);
 }
@@ -404,17 +405,48 @@ static enum pp_err window_users_count(const struct window_spec *ws, const struct
     return pp_query_users_table(per_year, table);
 }
 
-/* Query id's table over w as it is now (not frozen). */
+/* Merges one state into dst: through into, the table of dst's text ids,
+ * when that is not from, src's (NULL: the same table). id < 0: every
+ * query. */
+static enum pp_err window_merge_state(struct pp_query_state *dst, struct pp_intern *into,
+                                      const struct pp_query_state *src,
+                                      const struct pp_intern *from, int id)
+{
+    if (into != NULL)
+        return pp_query_merge_mapped(dst, into, src, from, id);
+    if (id < 0)
+        return pp_query_merge(dst, src, from);
+    return pp_query_merge_for(dst, src, from, (enum pp_query_id)id);
+}
+
+/* Merges window w into dst (see window_merge_state()): its state, or, for
+ * a window of panes still open, each of its panes. */
+static enum pp_err window_merge_into(struct pp_query_state *dst, struct pp_intern *into,
+                                     const struct window_spec *ws, const struct pp_window *w,
+                                     const struct pp_intern *from, int id)
+{
+    enum pp_err err = PP_OK;
+    size_t first, last, i;
+
+    if (!ws->has_panes || w->is_merged)
+        return window_merge_state(dst, into, &w->q, from, id);
+    window_panes_of(ws, w, &first, &last);
+    for (i = first; i < last && !err; i++)
+        err = window_merge_state(dst, into, &ws->panes.items[i]->q, from, id);
+    return err;
+}
+
+/* Query id's table over w. */
 static enum pp_err window_compute(const struct window_spec *ws, const struct pp_window *w,
                                   const struct pp_intern *strings, enum pp_query_id id,
                                   struct pp_table *table)
 {
     struct pp_query_state merged;
-    enum pp_err err = PP_OK;
-    size_t first, last, i;
+    enum pp_err err;
+    size_t first, last;
 
     memset(table, 0, sizeof *table);
-    if (!ws->has_panes)
+    if (!ws->has_panes || w->is_merged)
         return pp_query_result(&w->q, strings, id, table);
     window_panes_of(ws, w, &first, &last);
     if (id == PP_QUERY_USERS_JOINED_BY_YEAR && ws->has_user_links)
@@ -423,71 +455,42 @@ static enum pp_err window_compute(const struct window_spec *ws, const struct pp_
     if (last - first == 1)
         return pp_query_result(&ws->panes.items[first]->q, strings, id, table);
     pp_query_init(&merged);
-    for (i = first; i < last && !err; i++)
-        err = pp_query_merge_for(&merged, &ws->panes.items[i]->q, strings, id);
+    err = window_merge_into(&merged, NULL, ws, w, strings, (int)id);
     if (!err)
         err = pp_query_result(&merged, strings, id, table);
     pp_query_cleanup(&merged);
     return err;
 }
 
-/* A copy of table with exactly its rows (results are allocated for the
- * largest possible count, e.g. one row per (country, category)). */
-static enum pp_err window_table_copy(const struct pp_table *table, struct pp_table *copy)
-{
-    size_t n = table->n_rows * table->n_cols;
-
-    *copy = *table;
-    copy->cells = malloc((n ? n : 1) * sizeof *copy->cells);
-    if (copy->cells == NULL)
-        return PP_ERR_NOMEM;
-    if (n)
-        memcpy(copy->cells, table->cells, n * sizeof *copy->cells);
-    return PP_OK;
-}
-
 /*
- * Computes the nine answers of a window that has closed, keeps them
- * exactly sized, and frees its state: a closed window is final (every post
- * for it is late), so its answers are all it needs, and they are a few
- * hundred rows where the state holds every distinct user of the window.
+ * A window of panes that has closed: its panes merged into its own state,
+ * once, before the panes no open window shares are freed. A closed window
+ * is final (every post for it is late). It keeps a state rather than its
+ * nine answers because answers of shards do not merge (medians, distinct
+ * users) and states do. Other windows are their own state already.
  */
-static enum pp_err window_freeze(const struct window_spec *ws, struct pp_window *w,
-                                 const struct pp_intern *strings)
+static enum pp_err window_close(const struct window_spec *ws, struct pp_window *w,
+                                const struct pp_intern *strings)
 {
-    struct pp_table *tables = calloc(PP_QUERY_COUNT, sizeof *tables);
-    enum pp_err err = PP_OK;
-    int id, done = 0;
+    enum pp_err err;
 
-    if (tables == NULL)
-        return PP_ERR_NOMEM;
-    for (id = 0; id < PP_QUERY_COUNT && !err; id++) {
-        struct pp_table table;
-
-        err = window_compute(ws, w, strings, (enum pp_query_id)id, &table);
-        if (!err) {
-            err = window_table_copy(&table, &tables[id]);
-            done += !err;
-        }
-        pp_table_cleanup(&table);
-    }
-    if (err) {
-        for (id = 0; id < done; id++)
-            pp_table_cleanup(&tables[id]);
-        free(tables);
+    if (!ws->has_panes)
+        return PP_OK;
+    assert(strings != NULL); /* panes exist only after an add or a load */
+    if ((err = window_merge_into(&w->q, NULL, ws, w, strings, -1))) {
+        pp_query_cleanup(&w->q);
         return err;
     }
-    w->tables = tables;
-    pp_query_cleanup(&w->q);
+    w->is_merged = true;
     return PP_OK;
 }
 
 /*
  * After the watermark moved: frees, from the front, the closed windows
- * whose retention has passed; freezes the others that have closed; frees
+ * whose retention has passed; closes the others that have closed; frees
  * the panes no open window needs any more (pane p is in the windows that
  * start in (p - size, p], which have all closed once watermark >= p +
- * size, and were frozen just before).
+ * size, and were merged just before).
  */
 static enum pp_err window_spec_advance(struct window_spec *ws, int64_t watermark_ms,
                                        int64_t retention_ms, const struct pp_intern *strings)
@@ -499,16 +502,36 @@ static enum pp_err window_spec_advance(struct window_spec *ws, int64_t watermark
     while (k < list->n && watermark_ms >= window_sat_add(list->items[k]->end_ms, retention_ms))
         k++;
     window_list_drop(list, k);
-    ws->n_frozen = ws->n_frozen > k ? ws->n_frozen - k : 0;
-    while (ws->n_frozen < list->n && watermark_ms >= list->items[ws->n_frozen]->end_ms) {
-        if ((err = window_freeze(ws, list->items[ws->n_frozen], strings)))
+    ws->n_closed = ws->n_closed > k ? ws->n_closed - k : 0;
+    while (ws->n_closed < list->n && watermark_ms >= list->items[ws->n_closed]->end_ms) {
+        if ((err = window_close(ws, list->items[ws->n_closed], strings)))
             return err;
-        ws->n_frozen++;
+        ws->n_closed++;
     }
     for (k = 0; k < ws->panes.n; k++)
         if (watermark_ms < window_sat_add(ws->panes.items[k]->start_ms, ws->spec.size_ms))
             break;
     window_list_drop(&ws->panes, k);
+    return PP_OK;
+}
+
+/* The largest post time becomes time_ms if that is larger: the watermark
+ * follows, and the windows and panes it passes close or go. */
+static enum pp_err window_set_move(struct pp_window_set *set, int64_t time_ms)
+{
+    enum pp_err err;
+    size_t s;
+
+    if (time_ms <= set->max_time_ms)
+        return PP_OK;
+    set->max_time_ms = time_ms;
+    set->watermark_ms = time_ms - set->lateness_ms; /* time >= 0 >= -lateness: no underflow */
+    for (s = 1; s < set->n_specs; s++) {
+        err =
+            window_spec_advance(&set->specs[s], set->watermark_ms, set->retention_ms, set->strings);
+        if (err != PP_OK)
+            return err;
+    }
     return PP_OK;
 }
 
@@ -518,6 +541,7 @@ enum pp_err pp_window_set_add(struct pp_window_set *set, const struct pp_post *p
     enum pp_err err;
     size_t s;
 
+    set->strings = strings;
     err = window_fold(set->specs[0].windows.items[0], post, strings);
     if (err != PP_OK)
         return err;
@@ -527,7 +551,7 @@ enum pp_err pp_window_set_add(struct pp_window_set *set, const struct pp_post *p
     }
     /*
      * On time: every window holding the post ends after post_time_ms >=
-     * watermark, so it is open (neither frozen nor freed, and so are its
+     * watermark, so it is open (neither closed nor freed, and so are its
      * panes). Moving the watermark first or afterwards is the same: the
      * new watermark is at most the post's time.
      */
@@ -536,17 +560,19 @@ enum pp_err pp_window_set_add(struct pp_window_set *set, const struct pp_post *p
         if (err != PP_OK)
             return err;
     }
-    if (post_time_ms > set->max_time_ms) {
-        set->max_time_ms = post_time_ms;
-        set->watermark_ms = post_time_ms - set->lateness_ms; /* >= -lateness: no underflow */
-        for (s = 1; s < set->n_specs; s++) {
-            err =
-                window_spec_advance(&set->specs[s], set->watermark_ms, set->retention_ms, strings);
-            if (err != PP_OK)
-                return err;
-        }
-    }
-    return PP_OK;
+    return window_set_move(set, post_time_ms);
+}
+
+enum pp_err pp_window_set_advance(struct pp_window_set *set, int64_t time_ms)
+{
+    if (time_ms < 0 || time_ms == INT64_MAX)
+        return PP_OK;
+    return window_set_move(set, time_ms);
+}
+
+int64_t pp_window_set_max_time(const struct pp_window_set *set)
+{
+    return set->max_time_ms;
 }
 
 int64_t pp_window_set_watermark(const struct pp_window_set *set)
@@ -613,31 +639,152 @@ enum pp_err pp_window_set_result(const struct pp_window_set *set, size_t spec, s
     assert(spec < set->n_specs && i < set->specs[spec].windows.n);
     ws = &set->specs[spec];
     w = ws->windows.items[i];
-    if (w->tables != NULL) {
-        memset(table, 0, sizeof *table);
-        if ((unsigned)id >= PP_QUERY_COUNT)
-            return PP_ERR_INVALID;
-        return window_table_copy(&w->tables[id], table);
-    }
     return window_compute(ws, w, strings, id, table);
+}
+
+/* ---- shards ------------------------------------------------------------------ */
+
+static int window_info_cmp(const void *a, const void *b)
+{
+    const struct pp_window_info *x = a, *y = b;
+
+    return (x->start_ms > y->start_ms) - (x->start_ms < y->start_ms);
+}
+
+enum pp_err pp_window_shards_list(const struct pp_window_shard *shards, size_t n, size_t spec,
+                                  struct pp_window_info **infos, size_t *count)
+{
+    struct pp_window_info *all;
+    int64_t watermark_ms = INT64_MIN;
+    size_t total = 0, m = 0, k, i;
+
+    *infos = NULL;
+    *count = 0;
+    for (k = 0; k < n; k++) {
+        assert(spec < shards[k].set->n_specs);
+        total += shards[k].set->specs[spec].windows.n;
+        /* Advanced to the same time, the shards have one watermark. */
+        if (shards[k].set->watermark_ms > watermark_ms)
+            watermark_ms = shards[k].set->watermark_ms;
+    }
+    if (total == 0)
+        return PP_OK;
+    if ((all = malloc(total * sizeof *all)) == NULL)
+        return PP_ERR_NOMEM;
+    for (k = 0; k < n; k++)
+        for (i = 0; i < shards[k].set->specs[spec].windows.n; i++)
+            pp_window_set_info(shards[k].set, spec, i, &all[m++]);
+    /* Each shard's list is in start order already. */
+    if (n > 1)
+        qsort(all, total, sizeof *all, window_info_cmp);
+    for (i = 0, m = 0; i < total; i++) {
+        if (m > 0 && all[m - 1].start_ms == all[i].start_ms) {
+            all[m - 1].posts += all[i].posts;
+            continue;
+        }
+        all[m] = all[i];
+        all[m].is_open = spec == 0 || watermark_ms < all[m].end_ms;
+        m++;
+    }
+    *infos = all;
+    *count = m;
+    return PP_OK;
+}
+
+/* The window of ws starting at start_ms, or NULL. */
+static const struct pp_window *window_find(const struct window_spec *ws, int64_t start_ms)
+{
+    size_t i = window_lower_bound(&ws->windows, start_ms);
+
+    return i < ws->windows.n && ws->windows.items[i]->start_ms == start_ms ? ws->windows.items[i]
+                                                                           : NULL;
+}
+
+/* Points the text cells of table, which point into another table (or at
+ * constants such as the age group names), into strings. */
+static enum pp_err window_table_reintern(struct pp_table *table, struct pp_intern *strings)
+{
+    size_t i;
+    uint32_t id;
+    enum pp_err err;
+
+    for (i = 0; i < table->n_rows * table->n_cols; i++) {
+        struct pp_cell *cell = &table->cells[i];
+        if (cell->type != PP_CELL_TEXT || cell->text.ptr == NULL)
+            continue;
+        if ((err = pp_intern_id(strings, cell->text, &id)))
+            return err;
+        cell->text = pp_intern_str(strings, id);
+    }
+    return PP_OK;
+}
+
+/*
+ * Answers do not merge, states do: the windows' states (or open windows'
+ * panes) of every shard holding the window are merged into one state over
+ * strings, whose answer is the answer. A window only one shard holds (n ==
+ * 1, or all its posts came through one partition) is answered as
+ * pp_window_set_result() does, which for users_joined_by_year over an open
+ * hopping window sums the panes' counters instead of uniting their users.
+ */
+enum pp_err pp_window_shards_result(const struct pp_window_shard *shards, size_t n, size_t spec,
+                                    int64_t start_ms, enum pp_query_id id,
+                                    struct pp_intern *strings, struct pp_table *table)
+{
+    struct pp_query_state merged;
+    const struct pp_window *w;
+    size_t k, found = 0, only = 0;
+    enum pp_err err = PP_OK;
+
+    memset(table, 0, sizeof *table);
+    if ((unsigned)id >= PP_QUERY_COUNT)
+        return PP_ERR_INVALID;
+    for (k = 0; k < n; k++) {
+        assert(spec < shards[k].set->n_specs);
+        if (window_find(&shards[k].set->specs[spec], start_ms) != NULL) {
+            found++;
+            only = k;
+        }
+    }
+    if (found == 0)
+        return PP_ERR_NOTFOUND;
+    if (found == 1) {
+        const struct window_spec *ws = &shards[only].set->specs[spec];
+        err = window_compute(ws, window_find(ws, start_ms), shards[only].strings, id, table);
+        if (!err && shards[only].strings != strings)
+            err = window_table_reintern(table, strings);
+        if (err)
+            pp_table_cleanup(table);
+        return err;
+    }
+    pp_query_init(&merged);
+    for (k = 0; k < n && !err; k++) {
+        const struct window_spec *ws = &shards[k].set->specs[spec];
+        if ((w = window_find(ws, start_ms)) != NULL)
+            err = window_merge_into(&merged, strings, ws, w, shards[k].strings, (int)id);
+    }
+    if (!err)
+        err = pp_query_result(&merged, strings, id, table);
+    pp_query_cleanup(&merged);
+    return err;
 }
 
 /* ---- checkpoints ------------------------------------------------------------- */
 
+/* A window's flags. Bit 0 once meant "closed, kept as nine tables": a
+ * checkpoint with it is refused rather than read as states. */
+#define WINDOW_SAVED_USER_DIST 2u
+#define WINDOW_SAVED_MERGED 4u
+
 static void window_save(const struct window_spec *ws, const struct pp_window *w,
                         struct pp_snap_writer *wr)
 {
-    int id;
-
     pp_snap_put_i64(wr, w->start_ms);
     pp_snap_put_i64(wr, w->end_ms);
     pp_snap_put_u64(wr, w->posts);
-    pp_snap_put_u64(wr, (uint64_t)(w->tables != NULL) | (uint64_t)(w->user_dist != NULL) << 1);
-    if (w->tables != NULL)
-        for (id = 0; id < PP_QUERY_COUNT; id++)
-            pp_table_save(&w->tables[id], wr);
-    else
-        pp_query_save(&w->q, wr);
+    pp_snap_put_u64(wr, (w->user_dist != NULL ? WINDOW_SAVED_USER_DIST : 0) |
+                            (w->is_merged ? WINDOW_SAVED_MERGED : 0));
+    pp_query_save(&w->q, wr);
     if (w->user_dist != NULL)
         pp_snap_put(wr, w->user_dist,
                     (size_t)(PP_QUERY_JOIN_YEARS * (ws->spec.size_ms / ws->spec.slide_ms)) *
@@ -667,14 +814,13 @@ void pp_window_set_save(const struct pp_window_set *set, struct pp_snap_writer *
     for (s = 0; s < set->n_specs; s++) {
         const struct window_spec *ws = &set->specs[s];
         pp_snap_put(w, &ws->spec, sizeof ws->spec);
-        pp_snap_put_u64(w, ws->n_frozen);
+        pp_snap_put_u64(w, ws->n_closed);
         window_list_save(ws, &ws->windows, w);
         window_list_save(ws, &ws->panes, w);
     }
 }
 
-static struct pp_window *window_load(const struct window_spec *ws, struct pp_intern *strings,
-                                     struct pp_snap_reader *rd)
+static struct pp_window *window_load(const struct window_spec *ws, struct pp_snap_reader *rd)
 {
     int64_t start_ms = pp_snap_get_i64(rd);
     int64_t end_ms = pp_snap_get_i64(rd);
@@ -682,11 +828,12 @@ static struct pp_window *window_load(const struct window_spec *ws, struct pp_int
     uint64_t flags = pp_snap_get_u64(rd);
     struct pp_window *w;
     size_t n_dist;
-    int id;
 
     if (rd->err != PP_OK)
         return NULL;
-    if (flags >> 2 != 0 || ((flags & 2) && !ws->has_user_links)) {
+    if ((flags & ~(uint64_t)(WINDOW_SAVED_USER_DIST | WINDOW_SAVED_MERGED)) != 0 ||
+        ((flags & WINDOW_SAVED_USER_DIST) && !ws->has_user_links) ||
+        ((flags & WINDOW_SAVED_MERGED) && !ws->has_panes)) {
         pp_snap_fail(rd, PP_ERR_CORRUPT);
         return NULL;
     }
@@ -695,17 +842,9 @@ static struct pp_window *window_load(const struct window_spec *ws, struct pp_int
         return NULL;
     }
     w->posts = posts;
-    if (flags & 1) {
-        if ((w->tables = calloc(PP_QUERY_COUNT, sizeof *w->tables)) == NULL)
-            pp_snap_fail(rd, PP_ERR_NOMEM);
-        for (id = 0; id < PP_QUERY_COUNT && rd->err == PP_OK; id++)
-            if (pp_table_load(&w->tables[id], strings, rd) == PP_OK &&
-                w->tables[id].id != (enum pp_query_id)id)
-                pp_snap_fail(rd, PP_ERR_CORRUPT);
-    } else {
-        pp_query_load(&w->q, rd);
-    }
-    if ((flags & 2) && rd->err == PP_OK) {
+    w->is_merged = (flags & WINDOW_SAVED_MERGED) != 0;
+    pp_query_load(&w->q, rd);
+    if ((flags & WINDOW_SAVED_USER_DIST) && rd->err == PP_OK) {
         /* has_user_links: a hopping spec, slide > 0 */
         n_dist = (size_t)(PP_QUERY_JOIN_YEARS * (ws->spec.size_ms / ws->spec.slide_ms));
         if ((w->user_dist = calloc(n_dist, sizeof *w->user_dist)) == NULL)
@@ -722,7 +861,7 @@ static struct pp_window *window_load(const struct window_spec *ws, struct pp_int
 
 /* Windows in start order, as the list needs them (window_lower_bound). */
 static void window_list_load(const struct window_spec *ws, struct window_list *list,
-                             struct pp_intern *strings, struct pp_snap_reader *rd)
+                             struct pp_snap_reader *rd)
 {
     size_t n = pp_snap_get_count(rd, 4 * sizeof(uint64_t));
     size_t i;
@@ -735,7 +874,7 @@ static void window_list_load(const struct window_spec *ws, struct window_list *l
     }
     list->cap = n;
     for (i = 0; i < n && rd->err == PP_OK; i++) {
-        struct pp_window *w = window_load(ws, strings, rd);
+        struct pp_window *w = window_load(ws, rd);
         if (w == NULL)
             break;
         list->items[list->n++] = w;
@@ -747,8 +886,9 @@ static void window_list_load(const struct window_spec *ws, struct window_list *l
 enum pp_err pp_window_set_load(struct pp_window_set *set, struct pp_intern *strings,
                                struct pp_snap_reader *rd)
 {
-    size_t s;
+    size_t s, i;
 
+    set->strings = strings;
     if (pp_snap_get_u64(rd) != set->n_specs || pp_snap_get_i64(rd) != set->lateness_ms ||
         pp_snap_get_i64(rd) != set->retention_ms)
         pp_snap_fail(rd, PP_ERR_CORRUPT);
@@ -762,15 +902,22 @@ enum pp_err pp_window_set_load(struct pp_window_set *set, struct pp_intern *stri
         pp_snap_get(rd, &spec, sizeof spec);
         if (!window_spec_eq(&spec, &ws->spec))
             pp_snap_fail(rd, PP_ERR_CORRUPT);
-        ws->n_frozen = (size_t)pp_snap_get_u64(rd);
+        ws->n_closed = (size_t)pp_snap_get_u64(rd);
         window_list_cleanup(&ws->windows);
         window_list_cleanup(&ws->panes);
         memset(&ws->windows, 0, sizeof ws->windows);
         memset(&ws->panes, 0, sizeof ws->panes);
-        window_list_load(ws, &ws->windows, strings, rd);
-        window_list_load(ws, &ws->panes, strings, rd);
-        if (ws->n_frozen > ws->windows.n || (s == 0 && ws->windows.n != 1))
+        window_list_load(ws, &ws->windows, rd);
+        window_list_load(ws, &ws->panes, rd);
+        if (ws->n_closed > ws->windows.n || (s == 0 && ws->windows.n != 1))
             pp_snap_fail(rd, PP_ERR_CORRUPT);
+        /* With panes, exactly the closed windows are merged; panes never. */
+        for (i = 0; i < ws->windows.n && rd->err == PP_OK; i++)
+            if (ws->windows.items[i]->is_merged != (ws->has_panes && i < ws->n_closed))
+                pp_snap_fail(rd, PP_ERR_CORRUPT);
+        for (i = 0; i < ws->panes.n && rd->err == PP_OK; i++)
+            if (ws->panes.items[i]->is_merged)
+                pp_snap_fail(rd, PP_ERR_CORRUPT);
     }
     return rd->err;
 }

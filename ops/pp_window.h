@@ -28,19 +28,27 @@
  * Panes: a hopping:S/L spec with S > L keeps one pp_query_state per pane
  * (the tumbling:L window [k*L, (k+1)*L)), and a post goes into its one
  * pane; window [k*L, k*L + S) is the merge (pp_query_merge_for) of its S/L
- * panes, done when its answer is read. Tumbling specs, and hopping with
- * S == L, are their own panes. A window exists (is listed) iff one of its
- * panes has had a post; `posts` counts the posts of its panes.
+ * panes, done when its answer is read while it is open. Tumbling specs,
+ * and hopping with S == L, are their own panes. A window exists (is
+ * listed) iff one of its panes has had a post; `posts` counts the posts of
+ * its panes.
  *
- * Closed windows are final, so when one closes its nine answers are
- * computed once and kept (a few hundred rows) and its state, or the panes
- * no open window shares, are freed.
+ * Closed windows are final. A closed window keeps one pp_query_state: a
+ * tumbling window its own, a hopping window the merge of its panes, done
+ * once when it closes, after which the panes no open window shares are
+ * freed; its answers are computed from that state when read. It keeps a
+ * state rather than its nine answers so that the windows of shards (one
+ * set per Kafka partition, pp_window_shards_result()) merge: answers do
+ * not (medians, distinct users).
  *
  * Memory: per spec, the states of the open windows (tumbling) or of the
  * panes of the open windows (hopping: at most (lateness + size) / slide +
- * 1 panes), plus the nine answers of each closed window within retention,
- * at most (lateness + retention + size) / slide + 1 windows in all.
- * Nothing else grows with the stream. Adding a post costs one query
+ * 1 panes), plus the state of each closed window within retention, at most
+ * (lateness + retention + size) / slide + 1 windows in all. A state is
+ * bounded by groups and distinct follower counts except for the distinct
+ * users of users_joined_by_year: one 16-byte entry (in a set at most 3/4
+ * full) per distinct user of the window, for open and closed windows
+ * alike. Nothing else grows with the stream. Adding a post costs one query
  * update per spec; for hopping, size/slide counter increments and, when
  * the post's user is new to its pane, up to size/slide - 1 lookups in the
  * neighbouring panes (each pane counts its distinct users by the distance
@@ -49,7 +57,8 @@
  * 1024 panes per window, beyond which windows merge the sets). Reading a
  * hopping window that is still open merges its panes for the other eight
  * queries: one hash upsert per entry of each pane (groups and distinct
- * follower counts, not posts); the close does that once for all nine.
+ * follower counts, not posts); the close does that once for all nine,
+ * distinct users included (one upsert per distinct user of each pane).
  *
  * Threads: a set belongs to one thread (the consumer of the pipeline,
  * which also owns the post table whose interned strings the posts and the
@@ -94,14 +103,30 @@ void pp_window_set_destroy(struct pp_window_set *set);
 
 /*
  * Adds one joined post (borrowed: its text ids refer to strings) with its
- * time, then advances the watermark, keeps the answers of the windows that
- * closed (for a hopping window, merging its panes: see above) and frees
- * the closed windows past retention and the panes no open window needs.
- * PP_OK, or PP_ERR_NOMEM: the post may then be counted in some windows
- * only and the caller is expected to stop.
+ * time, then advances the watermark, closes the windows it passes (for a
+ * hopping window, merging its panes: see above) and frees the closed
+ * windows past retention and the panes no open window needs. PP_OK, or
+ * PP_ERR_NOMEM: the post may then be counted in some windows only and the
+ * caller is expected to stop.
+ *
+ * All the posts of a set refer to one strings table, which the set
+ * remembers (from the last add or load) to merge panes when
+ * pp_window_set_advance() closes windows: it must stay at its address.
  */
 enum pp_err pp_window_set_add(struct pp_window_set *set, const struct pp_post *post,
                               const struct pp_intern *strings, int64_t post_time_ms);
+/*
+ * Moves the watermark as a post of time time_ms would (largest post time =
+ * max(it, time_ms)), closing and freeing windows as pp_window_set_add()
+ * does, but counts nothing. Invalid times (outside [0, INT64_MAX)) are
+ * ignored. What keeps shards on one clock: a shard advanced to the
+ * member's largest post time before each post it takes decides lateness,
+ * closing and retention as one set fed every post would. PP_OK or
+ * PP_ERR_NOMEM.
+ */
+enum pp_err pp_window_set_advance(struct pp_window_set *set, int64_t time_ms);
+/* The largest valid post time seen or advanced to; INT64_MIN before any. */
+int64_t pp_window_set_max_time(const struct pp_window_set *set);
 
 /* The watermark in ms; INT64_MIN before the first post with a valid time. */
 int64_t pp_window_set_watermark(const struct pp_window_set *set);
@@ -132,23 +157,52 @@ void pp_window_set_info(const struct pp_window_set *set, size_t spec, size_t i,
 /*
  * One query's table over window i of a spec (see pp_query_result()). Text
  * cells point into strings. The caller frees the table with
- * pp_table_cleanup(). A closed window's table is a copy of the kept
- * answer; an open hopping window's is computed by merging its panes (see
- * above for the cost). PP_OK or PP_ERR_NOMEM.
+ * pp_table_cleanup(). A closed window's table is computed from its kept
+ * state; an open hopping window's by merging its panes (see above for the
+ * cost). PP_OK or PP_ERR_NOMEM.
  */
 enum pp_err pp_window_set_result(const struct pp_window_set *set, size_t spec, size_t i,
                                  const struct pp_intern *strings, enum pp_query_id id,
                                  struct pp_table *table);
 
+/* A window set and the strings its posts' text ids refer to: one shard
+ * (per Kafka partition) of a member's state. */
+struct pp_window_shard {
+    const struct pp_window_set *set;
+    const struct pp_intern *strings;
+};
+/*
+ * The windows of spec across n shards made with the same specs, lateness
+ * and retention, fed disjoint posts and advanced to the same time: the
+ * union of their windows by start, in start order, posts summed, is_open
+ * as a single set fed all the posts would say. *infos is malloc'd (caller
+ * free()s it; NULL when *count is 0). PP_OK or PP_ERR_NOMEM.
+ */
+enum pp_err pp_window_shards_list(const struct pp_window_shard *shards, size_t n, size_t spec,
+                                  struct pp_window_info **infos, size_t *count);
+/*
+ * Query id's table over the window of spec starting at start_ms (INT64_MIN
+ * for `all`) across the shards: equal to what a single set fed all their
+ * posts answers. Text cells point into strings (the caller's, which must
+ * outlive the table; results intern into it). Costs a merge of the
+ * window's state in each shard holding it (of each of its panes while a
+ * hopping window is open; for users_joined_by_year one upsert per distinct
+ * user of each), except when one shard holds it. PP_OK, PP_ERR_NOTFOUND
+ * (no shard has that window), PP_ERR_NOMEM, PP_ERR_INVALID (unknown id).
+ */
+enum pp_err pp_window_shards_result(const struct pp_window_shard *shards, size_t n, size_t spec,
+                                    int64_t start_ms, enum pp_query_id id,
+                                    struct pp_intern *strings, struct pp_table *table);
+
 /*
  * Checkpoints (pp_snap, docs/checkpoints.md): the watermark, the late
- * counter and every window and pane, with its state or its frozen answers.
- * Load into a set just made by pp_window_set_new() with the same specs,
- * lateness and retention as the saved one (the caller checks the
- * configuration first; a mismatch here is PP_ERR_CORRUPT); frozen answers'
- * text is re-interned into strings, whose saved ids must already be
- * loaded. PP_OK or the reader's error; on error the set is only good for
- * pp_window_set_destroy().
+ * counter and every window and pane with its state (a closed window's
+ * included). Load into a set just made by pp_window_set_new() with the
+ * same specs, lateness and retention as the saved one (the caller checks
+ * the configuration first; a mismatch here is PP_ERR_CORRUPT); the states'
+ * text ids refer to strings, whose saved ids must already be loaded (the
+ * set remembers it, as pp_window_set_add() does). PP_OK or the reader's
+ * error; on error the set is only good for pp_window_set_destroy().
  */
 void pp_window_set_save(const struct pp_window_set *set, struct pp_snap_writer *w);
 enum pp_err pp_window_set_load(struct pp_window_set *set, struct pp_intern *strings,

@@ -844,6 +844,262 @@ START_TEST(test_pane_users_out_of_order)
 }
 END_TEST
 
+/* ---- shards ------------------------------------------------------------------------------ */
+
+START_TEST(test_advance_moves_the_clock_only)
+{
+    const struct pp_config_window specs[] = {{PP_CONFIG_WINDOW_TUMBLING, 10 * SEC, 10 * SEC},
+                                             {PP_CONFIG_WINDOW_HOPPING, 20 * SEC, 10 * SEC}};
+    struct wctx c;
+
+    wctx_init(&c, specs, 2, 2 * SEC, 15 * SEC);
+    ck_assert_int_eq(pp_window_set_max_time(c.set), INT64_MIN);
+    /* Invalid times are ignored, as a post's would be (it would be late). */
+    ck_assert_int_eq(pp_window_set_advance(c.set, -1), PP_OK);
+    ck_assert_int_eq(pp_window_set_advance(c.set, INT64_MAX), PP_OK);
+    ck_assert_int_eq(pp_window_set_max_time(c.set), INT64_MIN);
+    ck_assert_int_eq(pp_window_set_watermark(c.set), INT64_MIN);
+    add_at(&c, 5 * SEC);
+    ck_assert_int_eq(pp_window_set_max_time(c.set), 5 * SEC);
+    /* 12s: watermark 10s closes [0,10) (and the hopping [-10,10)); nothing
+     * is counted. */
+    ck_assert_int_eq(pp_window_set_advance(c.set, 12 * SEC), PP_OK);
+    ck_assert_int_eq(pp_window_set_max_time(c.set), 12 * SEC);
+    ck_assert_int_eq(pp_window_set_watermark(c.set), 10 * SEC);
+    expect_windows(&c, 1, 1, STARTS(0), POSTS(1));
+    ck_assert(!info_of(&c, 1, 0).is_open);
+    expect_windows(&c, 2, 2, STARTS(-10 * SEC, 0), POSTS(1, 1));
+    ck_assert(!info_of(&c, 2, 0).is_open);
+    ck_assert(info_of(&c, 2, 1).is_open);
+    ck_assert_uint_eq(all_posts(&c), 1);
+    ck_assert_uint_eq(pp_window_set_late_posts(c.set), 0);
+    /* Backwards does nothing; a post behind the new watermark is late. */
+    ck_assert_int_eq(pp_window_set_advance(c.set, 3 * SEC), PP_OK);
+    ck_assert_int_eq(pp_window_set_watermark(c.set), 10 * SEC);
+    add_at(&c, 9 * SEC);
+    ck_assert_uint_eq(pp_window_set_late_posts(c.set), 1);
+    /* Retention: [0,10) goes once watermark >= 25s, [-10,10) too. */
+    ck_assert_int_eq(pp_window_set_advance(c.set, 27 * SEC), PP_OK);
+    ck_assert_uint_eq(pp_window_set_count(c.set, 1), 0);
+    expect_windows(&c, 2, 1, STARTS(0), POSTS(1));
+    ck_assert(!info_of(&c, 2, 0).is_open);
+    wctx_cleanup(&c);
+}
+END_TEST
+
+#define SHARDS_MAX 4
+
+struct shard {
+    struct pp_intern strings;
+    struct pp_window_set *set;
+};
+
+static const struct pp_config_window shard_specs[] = {
+    {PP_CONFIG_WINDOW_TUMBLING, 7 * SEC, 7 * SEC},  {PP_CONFIG_WINDOW_HOPPING, 20 * SEC, 5 * SEC},
+    {PP_CONFIG_WINDOW_TUMBLING, MIN, MIN},          {PP_CONFIG_WINDOW_HOPPING, 3 * SEC, 1 * SEC},
+    {PP_CONFIG_WINDOW_HOPPING, 10 * SEC, 10 * SEC},
+};
+#define N_SHARD_SPECS (sizeof shard_specs / sizeof shard_specs[0])
+
+/* A shard whose strings get ids in an order of its own: a few texts the
+ * generator uses (and one it does not) interned first, by shard. */
+static void shard_init(struct shard *sh, size_t j, int64_t lateness_ms, int64_t retention_ms)
+{
+    static const char *const first[] = {"Yemen", "travel", "fay", "not a post's", "art", "Chad"};
+    size_t i;
+
+    pp_intern_init(&sh->strings);
+    for (i = 0; i < j + 1 && i < sizeof first / sizeof first[0]; i++)
+        intern(&sh->strings, first[(i + 2 * j) % (sizeof first / sizeof first[0])]);
+    sh->set = pp_window_set_new(shard_specs, N_SHARD_SPECS, lateness_ms, retention_ms);
+    ck_assert_ptr_nonnull(sh->set);
+}
+
+static void shard_cleanup(struct shard *sh)
+{
+    pp_window_set_destroy(sh->set);
+    pp_intern_cleanup(&sh->strings);
+}
+
+/* The post with its text ids taken from one table to another. */
+static struct pp_post post_into(const struct pp_post *p, const struct pp_intern *from,
+                                struct pp_intern *to)
+{
+    struct pp_post q = *p;
+    uint32_t *ids[] = {&q.category, &q.poster_name, &q.country, &q.user_name};
+    size_t i;
+
+    for (i = 0; i < sizeof ids / sizeof ids[0]; i++)
+        ck_assert_int_eq(pp_intern_id(to, pp_intern_str(from, *ids[i]), ids[i]), PP_OK);
+    return q;
+}
+
+/* Saves each shard (strings, then windows, as a checkpoint does) and
+ * loads it back into a fresh shard in the same place. */
+static void shards_reload(struct shard *shards, size_t k, int64_t lateness_ms, int64_t retention_ms)
+{
+    size_t j;
+
+    for (j = 0; j < k; j++) {
+        struct pp_buf buf;
+        struct pp_snap_writer w;
+        struct pp_snap_reader rd;
+
+        pp_buf_init(&buf);
+        pp_snap_writer_init(&w, &buf);
+        pp_intern_save(&shards[j].strings, &w);
+        pp_window_set_save(shards[j].set, &w);
+        ck_assert_int_eq(pp_snap_writer_finish(&w), PP_OK);
+        shard_cleanup(&shards[j]);
+        pp_intern_init(&shards[j].strings);
+        shards[j].set = pp_window_set_new(shard_specs, N_SHARD_SPECS, lateness_ms, retention_ms);
+        ck_assert_ptr_nonnull(shards[j].set);
+        pp_snap_reader_init(&rd, buf.data, buf.len);
+        ck_assert_int_eq(pp_intern_load(&shards[j].strings, &rd), PP_OK);
+        ck_assert_int_eq(pp_window_set_load(shards[j].set, &shards[j].strings, &rd), PP_OK);
+        ck_assert_uint_eq(rd.pos, rd.len);
+        pp_buf_cleanup(&buf);
+    }
+}
+
+/*
+ * Everything a reader sees of the k shards equals the single set: per
+ * spec the windows (start, end, open, posts) and every query's table of
+ * each, read into a table of strings of the reader's own; the late posts
+ * add up. The shards are first advanced to the single set's time, as the
+ * member does before reading.
+ */
+static void expect_shards_equal(const struct wctx *c, struct shard *shards, size_t k,
+                                const char *when)
+{
+    struct pp_window_shard view[SHARDS_MAX];
+    struct pp_intern reader;
+    uint64_t late = 0;
+    size_t s, i, j;
+    int id;
+
+    pp_intern_init(&reader);
+    intern(&reader, "reader's own first string");
+    for (j = 0; j < k; j++) {
+        ck_assert_int_eq(pp_window_set_advance(shards[j].set, pp_window_set_max_time(c->set)),
+                         PP_OK);
+        ck_assert_int_eq(pp_window_set_watermark(shards[j].set), pp_window_set_watermark(c->set));
+        late += pp_window_set_late_posts(shards[j].set);
+        view[j] = (struct pp_window_shard){shards[j].set, &shards[j].strings};
+    }
+    ck_assert_uint_eq(late, pp_window_set_late_posts(c->set));
+    for (s = 0; s < pp_window_set_spec_count(c->set); s++) {
+        struct pp_window_info *infos;
+        size_t count;
+
+        ck_assert_int_eq(pp_window_shards_list(view, k, s, &infos, &count), PP_OK);
+        ck_assert_msg(count == pp_window_set_count(c->set, s), "%s spec %zu: %zu windows, want %zu",
+                      when, s, count, pp_window_set_count(c->set, s));
+        ck_assert(count > 0 || infos == NULL);
+        for (i = 0; i < count; i++) {
+            struct pp_window_info want = info_of(c, s, i);
+            char where[96];
+
+            snprintf(where, sizeof where, "%s spec %zu window %zu", when, s, i);
+            ck_assert_msg(infos[i].start_ms == want.start_ms && infos[i].end_ms == want.end_ms &&
+                              infos[i].is_open == want.is_open && infos[i].posts == want.posts,
+                          "%s: [%" PRId64 ", %" PRId64 ") open %d posts %" PRIu64 ", want [%" PRId64
+                          ", %" PRId64 ") open %d posts %" PRIu64,
+                          where, infos[i].start_ms, infos[i].end_ms, infos[i].is_open,
+                          infos[i].posts, want.start_ms, want.end_ms, want.is_open, want.posts);
+            for (id = 0; id < PP_QUERY_COUNT; id++) {
+                struct pp_table got, table;
+
+                ck_assert_int_eq(pp_window_shards_result(view, k, s, want.start_ms,
+                                                         (enum pp_query_id)id, &reader, &got),
+                                 PP_OK);
+                ck_assert_int_eq(
+                    pp_window_set_result(c->set, s, i, &c->strings, (enum pp_query_id)id, &table),
+                    PP_OK);
+                pp_check_tables_equal(&got, &table, where);
+                pp_table_cleanup(&got);
+                pp_table_cleanup(&table);
+            }
+        }
+        free(infos);
+    }
+    {
+        struct pp_table t;
+        ck_assert_int_eq(
+            pp_window_shards_result(view, k, 1, 3, PP_QUERY_CATEGORY_BY_COUNTRY, &reader, &t),
+            PP_ERR_NOTFOUND);
+    }
+    pp_intern_cleanup(&reader);
+}
+
+/*
+ * The property per-partition state rests on: the posts of one stream split
+ * by a key into k shard sets, each with its own strings and advanced to
+ * the single set's largest post time before each post it takes, answer, by
+ * pp_window_shards_list() and pp_window_shards_result(), exactly as one set
+ * fed every post; also after the shards are saved and loaded midway.
+ */
+static void check_shards(uint64_t seed, size_t k, int64_t lateness_ms, int64_t retention_ms)
+{
+    struct shard shards[SHARDS_MAX];
+    struct wctx c;
+    struct gen_post *posts;
+    uint64_t rng = seed * 977 + k;
+    size_t i, j;
+    char when[64];
+
+    ck_assert_uint_le(k, SHARDS_MAX);
+    wctx_init(&c, shard_specs, N_SHARD_SPECS, lateness_ms, retention_ms);
+    for (j = 0; j < k; j++)
+        shard_init(&shards[j], j, lateness_ms, retention_ms);
+    posts = gen_posts(&c.strings, N_GEN, seed, lateness_ms);
+    for (i = 0; i < N_GEN; i++) {
+        struct pp_post p;
+
+        /* A post without a usable time now and then. */
+        if (rng_range(&rng, 0, 49) == 0)
+            posts[i].t = -1;
+        /* The key: the user, as if users were partitioned, but 1 in 4 at
+         * random so that a user's posts also land on several shards. */
+        j = rng_range(&rng, 0, 3) == 0 ? (size_t)rng_range(&rng, 0, (int64_t)k - 1)
+                                       : posts[i].post.user_name % k;
+        ck_assert_int_eq(pp_window_set_advance(shards[j].set, pp_window_set_max_time(c.set)),
+                         PP_OK);
+        p = post_into(&posts[i].post, &c.strings, &shards[j].strings);
+        ck_assert_int_eq(pp_window_set_add(shards[j].set, &p, &shards[j].strings, posts[i].t),
+                         PP_OK);
+        ck_assert_int_eq(pp_window_set_add(c.set, &posts[i].post, &c.strings, posts[i].t), PP_OK);
+        if (i == N_GEN / 3 || i == N_GEN / 2) {
+            snprintf(when, sizeof when, "seed %llu, %zu shards, after %zu posts",
+                     (unsigned long long)seed, k, i + 1);
+            expect_shards_equal(&c, shards, k, when);
+        }
+        if (i == N_GEN / 2) {
+            shards_reload(shards, k, lateness_ms, retention_ms);
+            snprintf(when, sizeof when, "seed %llu, %zu shards, reloaded", (unsigned long long)seed,
+                     k);
+            expect_shards_equal(&c, shards, k, when);
+        }
+    }
+    ck_assert_uint_gt(pp_window_set_late_posts(c.set), 0);
+    snprintf(when, sizeof when, "seed %llu, %zu shards, at the end", (unsigned long long)seed, k);
+    expect_shards_equal(&c, shards, k, when);
+    free(posts);
+    for (j = 0; j < k; j++)
+        shard_cleanup(&shards[j]);
+    wctx_cleanup(&c);
+}
+
+START_TEST(test_shards_equal_one_set)
+{
+    check_shards(11, 1, 3 * SEC, 30 * SEC);
+    check_shards(12, 2, 3 * SEC, 30 * SEC);
+    check_shards(13, 3, 2 * SEC, 10 * SEC);
+    check_shards(14, 4, 0, 0);
+    check_shards(15, 3, 5 * SEC, INT64_MAX);
+}
+END_TEST
+
 /* ---- spec text ------------------------------------------------------------------------ */
 
 static struct pp_config_window parse_ok(const char *text)
@@ -992,6 +1248,8 @@ static Suite *window_suite(void)
     PP_CHECK_TCASE(s, test_pane_retention);
     PP_CHECK_TCASE(s, test_pane_late_post);
     PP_CHECK_TCASE(s, test_pane_users_out_of_order);
+    PP_CHECK_TCASE(s, test_advance_moves_the_clock_only);
+    PP_CHECK_TCASE(s, test_shards_equal_one_set);
     PP_CHECK_TCASE(s, test_spec_parse_and_format);
     PP_CHECK_TCASE(s, test_spec_parse_errors);
     return s;
