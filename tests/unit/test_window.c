@@ -962,6 +962,26 @@ static void shards_reload(struct shard *shards, size_t k, int64_t lateness_ms, i
     }
 }
 
+/* The text cells of table point into strings (an age group may point at
+ * its constant name). */
+static void expect_text_in(const struct pp_table *table, struct pp_intern *strings,
+                           const char *where)
+{
+    size_t r, k;
+    uint32_t id;
+
+    for (r = 0; r < table->n_rows; r++) {
+        for (k = 0; k < table->n_cols; k++) {
+            const struct pp_cell *cell = &table->cells[r * table->n_cols + k];
+            if (cell->type != PP_CELL_TEXT || strcmp(table->columns[k], "age_group") == 0)
+                continue;
+            ck_assert_int_eq(pp_intern_id(strings, cell->text, &id), PP_OK);
+            ck_assert_msg(pp_intern_str(strings, id).ptr == cell->text.ptr,
+                          "%s %s: row %zu column %zu points elsewhere", where, table->name, r, k);
+        }
+    }
+}
+
 /*
  * Everything a reader sees of the k shards equals the single set: per
  * spec the windows (start, end, open, posts) and every query's table of
@@ -1017,6 +1037,7 @@ static void expect_shards_equal(const struct wctx *c, struct shard *shards, size
                     pp_window_set_result(c->set, s, i, &c->strings, (enum pp_query_id)id, &table),
                     PP_OK);
                 pp_check_tables_equal(&got, &table, where);
+                expect_text_in(&got, &reader, where);
                 pp_table_cleanup(&got);
                 pp_table_cleanup(&table);
             }
