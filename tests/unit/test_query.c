@@ -734,6 +734,137 @@ START_TEST(test_merge_top_user_ties)
 }
 END_TEST
 
+/* The post with its text ids taken from one table to another. */
+static struct pp_post post_into(const struct pp_post *p, const struct pp_intern *from,
+                                struct pp_intern *to)
+{
+    struct pp_post q = *p;
+    uint32_t *ids[] = {&q.category, &q.poster_name, &q.country, &q.user_name};
+    size_t i;
+
+    for (i = 0; i < sizeof ids / sizeof ids[0]; i++)
+        ck_assert_int_eq(pp_intern_id(to, pp_intern_str(from, *ids[i]), ids[i]), PP_OK);
+    return q;
+}
+
+/* The nine tables of got (text ids in got_strings) against want's (in
+ * want_strings), text compared by content; id < 0: all nine. */
+static void expect_mapped_equal(const struct pp_query_state *got,
+                                const struct pp_intern *got_strings,
+                                const struct pp_query_state *want,
+                                const struct pp_intern *want_strings, int id, const char *where)
+{
+    int first = id < 0 ? 0 : id, last = id < 0 ? PP_QUERY_COUNT - 1 : id, q;
+
+    for (q = first; q <= last; q++) {
+        struct pp_table tg, tw;
+
+        ck_assert_int_eq(pp_query_result(got, got_strings, (enum pp_query_id)q, &tg), PP_OK);
+        ck_assert_int_eq(pp_query_result(want, want_strings, (enum pp_query_id)q, &tw), PP_OK);
+        pp_check_tables_equal(&tg, &tw, where);
+        pp_table_cleanup(&tg);
+        pp_table_cleanup(&tw);
+    }
+}
+
+/*
+ * Two states over string tables of their own (the same texts interned in
+ * other orders, as two shards meet them), merged by pp_query_merge_mapped()
+ * into a third state over a third table, answer like one state fed every
+ * post; so does each query merged alone; and a merge within one table is
+ * the plain merge.
+ */
+START_TEST(test_merge_mapped_equals_union)
+{
+    static const char *const decoys[] = {"zz", "Peru", "eve", "travel", "Ann", "Food"};
+    struct qctx c;
+    struct pp_intern part_strings[2], dst_strings;
+    struct pp_query_state whole, parts[2], dst;
+    uint64_t seed, rng;
+    size_t i, k, n;
+    char where[64];
+    int id;
+
+    for (seed = 1; seed <= 20; seed++) {
+        rng = seed * 104729;
+        qctx_init(&c);
+        pp_query_init(&whole);
+        pp_intern_init(&dst_strings);
+        for (k = 0; k < 2; k++) {
+            pp_query_init(&parts[k]);
+            pp_intern_init(&part_strings[k]);
+        }
+        /* Different first ids in each table; the destination already holds
+         * texts the parts use, under other ids. */
+        for (i = 0; i < 6; i++) {
+            const char *d = decoys[(i + seed) % 6];
+            ck_assert_int_eq(
+                pp_intern_id(&part_strings[0], pp_str_make(d, strlen(d)), &(uint32_t){0}), PP_OK);
+            d = decoys[5 - i];
+            ck_assert_int_eq(pp_intern_id(&dst_strings, pp_str_make(d, strlen(d)), &(uint32_t){0}),
+                             PP_OK);
+        }
+        n = (size_t)rng_range(&rng, 0, 300);
+        for (i = 0; i < n; i++) {
+            struct pp_post p = random_post(&c, &rng), q;
+
+            k = (size_t)rng_range(&rng, 0, 1);
+            q = post_into(&p, &c.table.strings, &part_strings[k]);
+            ck_assert_int_eq(pp_query_add(&whole, &p, &c.table.strings), PP_OK);
+            ck_assert_int_eq(pp_query_add(&parts[k], &q, &part_strings[k]), PP_OK);
+        }
+        snprintf(where, sizeof where, "mapped seed %llu, %zu posts", (unsigned long long)seed, n);
+
+        pp_query_init(&dst);
+        for (k = 0; k < 2; k++)
+            ck_assert_int_eq(pp_query_merge_mapped(&dst, &dst_strings, &parts[(k + seed) % 2],
+                                                   &part_strings[(k + seed) % 2], -1),
+                             PP_OK);
+        expect_mapped_equal(&dst, &dst_strings, &whole, &c.table.strings, -1, where);
+        pp_query_cleanup(&dst);
+
+        for (id = 0; id < PP_QUERY_COUNT; id++) {
+            pp_query_init(&dst);
+            for (k = 0; k < 2; k++)
+                ck_assert_int_eq(
+                    pp_query_merge_mapped(&dst, &dst_strings, &parts[k], &part_strings[k], id),
+                    PP_OK);
+            expect_mapped_equal(&dst, &dst_strings, &whole, &c.table.strings, id, where);
+            pp_query_cleanup(&dst);
+        }
+
+        /* Within one table it is the plain merge (part 0 twice). */
+        {
+            struct pp_query_state plain, mapped;
+            pp_query_init(&plain);
+            pp_query_init(&mapped);
+            for (k = 0; k < 2; k++) {
+                ck_assert_int_eq(pp_query_merge(&plain, &parts[0], &part_strings[0]), PP_OK);
+                ck_assert_int_eq(pp_query_merge_mapped(&mapped, &part_strings[0], &parts[0],
+                                                       &part_strings[0], -1),
+                                 PP_OK);
+            }
+            expect_mapped_equal(&mapped, &part_strings[0], &plain, &part_strings[0], -1,
+                                "same table");
+            pp_query_cleanup(&plain);
+            pp_query_cleanup(&mapped);
+        }
+        ck_assert_int_eq(
+            pp_query_merge_mapped(&dst, &dst_strings, &parts[0], &part_strings[0], PP_QUERY_COUNT),
+            PP_ERR_INVALID);
+
+        pp_query_cleanup(&dst);
+        for (k = 0; k < 2; k++) {
+            pp_query_cleanup(&parts[k]);
+            pp_intern_cleanup(&part_strings[k]);
+        }
+        pp_intern_cleanup(&dst_strings);
+        pp_query_cleanup(&whole);
+        qctx_cleanup(&c);
+    }
+}
+END_TEST
+
 /*
  * The real records (../shared/data/aicore, when present): cleaned, deduped
  * and joined as `pinpipe query` does, then split and merged.
@@ -844,6 +975,7 @@ static Suite *query_suite(void)
     PP_CHECK_TCASE(s, test_incremental_results);
     PP_CHECK_TCASE(s, test_merge_equals_union);
     PP_CHECK_TCASE(s, test_merge_top_user_ties);
+    PP_CHECK_TCASE(s, test_merge_mapped_equals_union);
     PP_CHECK_TCASE(s, test_merge_real_records);
     return s;
 }
