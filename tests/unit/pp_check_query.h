@@ -1,6 +1,7 @@
 /*
  * pp_check_query: what the tests of pp_query and pp_window share to compare
- * query answers (test_query.c, test_window.c).
+ * query answers and to move posts between string tables (test_query.c,
+ * test_window.c).
  */
 #ifndef PP_CHECK_QUERY_H
 #define PP_CHECK_QUERY_H
@@ -9,6 +10,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "pp_post.h"
 #include "pp_query.h"
 
 /* A cell as text: medians of i + 0.5 printed from 2i + 1. */
@@ -50,6 +52,20 @@ static inline void pp_check_tables_equal(const struct pp_table *got, const struc
                           pp_str_eq(a->text, b->text),
                       "%s %s: cell %zu is \"%s\", want \"%s\"", where, want->name, k, ga, wb);
     }
+}
+
+/* The post with its text ids taken from one string table to another (as a
+ * shard with strings of its own would intern them). */
+static inline struct pp_post pp_check_post_into(const struct pp_post *p,
+                                                const struct pp_intern *from, struct pp_intern *to)
+{
+    struct pp_post q = *p;
+    uint32_t *ids[] = {&q.category, &q.poster_name, &q.country, &q.user_name};
+    size_t i;
+
+    for (i = 0; i < sizeof ids / sizeof ids[0]; i++)
+        ck_assert_int_eq(pp_intern_id(to, pp_intern_str(from, *ids[i]), ids[i]), PP_OK);
+    return q;
 }
 
 #endif

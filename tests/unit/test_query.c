@@ -605,21 +605,31 @@ static struct pp_post random_post(struct qctx *c, uint64_t *rng)
     return p;
 }
 
-/* Query id (or all nine when id < 0) of got against want. */
-static void expect_states_equal(const struct pp_query_state *got, const struct pp_query_state *want,
-                                const struct pp_intern *strings, int id, const char *where)
+/* The nine tables of got (text ids in got_strings) against want's (in
+ * want_strings), text compared by content; id < 0: all nine. */
+static void expect_mapped_equal(const struct pp_query_state *got,
+                                const struct pp_intern *got_strings,
+                                const struct pp_query_state *want,
+                                const struct pp_intern *want_strings, int id, const char *where)
 {
     int first = id < 0 ? 0 : id, last = id < 0 ? PP_QUERY_COUNT - 1 : id, q;
 
     for (q = first; q <= last; q++) {
         struct pp_table tg, tw;
 
-        ck_assert_int_eq(pp_query_result(got, strings, (enum pp_query_id)q, &tg), PP_OK);
-        ck_assert_int_eq(pp_query_result(want, strings, (enum pp_query_id)q, &tw), PP_OK);
+        ck_assert_int_eq(pp_query_result(got, got_strings, (enum pp_query_id)q, &tg), PP_OK);
+        ck_assert_int_eq(pp_query_result(want, want_strings, (enum pp_query_id)q, &tw), PP_OK);
         pp_check_tables_equal(&tg, &tw, where);
         pp_table_cleanup(&tg);
         pp_table_cleanup(&tw);
     }
+}
+
+/* The same within one table. */
+static void expect_states_equal(const struct pp_query_state *got, const struct pp_query_state *want,
+                                const struct pp_intern *strings, int id, const char *where)
+{
+    expect_mapped_equal(got, strings, want, strings, id, where);
 }
 
 #define MERGE_PARTS 4
@@ -734,39 +744,6 @@ START_TEST(test_merge_top_user_ties)
 }
 END_TEST
 
-/* The post with its text ids taken from one table to another. */
-static struct pp_post post_into(const struct pp_post *p, const struct pp_intern *from,
-                                struct pp_intern *to)
-{
-    struct pp_post q = *p;
-    uint32_t *ids[] = {&q.category, &q.poster_name, &q.country, &q.user_name};
-    size_t i;
-
-    for (i = 0; i < sizeof ids / sizeof ids[0]; i++)
-        ck_assert_int_eq(pp_intern_id(to, pp_intern_str(from, *ids[i]), ids[i]), PP_OK);
-    return q;
-}
-
-/* The nine tables of got (text ids in got_strings) against want's (in
- * want_strings), text compared by content; id < 0: all nine. */
-static void expect_mapped_equal(const struct pp_query_state *got,
-                                const struct pp_intern *got_strings,
-                                const struct pp_query_state *want,
-                                const struct pp_intern *want_strings, int id, const char *where)
-{
-    int first = id < 0 ? 0 : id, last = id < 0 ? PP_QUERY_COUNT - 1 : id, q;
-
-    for (q = first; q <= last; q++) {
-        struct pp_table tg, tw;
-
-        ck_assert_int_eq(pp_query_result(got, got_strings, (enum pp_query_id)q, &tg), PP_OK);
-        ck_assert_int_eq(pp_query_result(want, want_strings, (enum pp_query_id)q, &tw), PP_OK);
-        pp_check_tables_equal(&tg, &tw, where);
-        pp_table_cleanup(&tg);
-        pp_table_cleanup(&tw);
-    }
-}
-
 /*
  * Two states over string tables of their own (the same texts interned in
  * other orders, as two shards meet them), merged by pp_query_merge_mapped()
@@ -809,7 +786,7 @@ START_TEST(test_merge_mapped_equals_union)
             struct pp_post p = random_post(&c, &rng), q;
 
             k = (size_t)rng_range(&rng, 0, 1);
-            q = post_into(&p, &c.table.strings, &part_strings[k]);
+            q = pp_check_post_into(&p, &c.table.strings, &part_strings[k]);
             ck_assert_int_eq(pp_query_add(&whole, &p, &c.table.strings), PP_OK);
             ck_assert_int_eq(pp_query_add(&parts[k], &q, &part_strings[k]), PP_OK);
         }

@@ -921,19 +921,6 @@ static void shard_cleanup(struct shard *sh)
     pp_intern_cleanup(&sh->strings);
 }
 
-/* The post with its text ids taken from one table to another. */
-static struct pp_post post_into(const struct pp_post *p, const struct pp_intern *from,
-                                struct pp_intern *to)
-{
-    struct pp_post q = *p;
-    uint32_t *ids[] = {&q.category, &q.poster_name, &q.country, &q.user_name};
-    size_t i;
-
-    for (i = 0; i < sizeof ids / sizeof ids[0]; i++)
-        ck_assert_int_eq(pp_intern_id(to, pp_intern_str(from, *ids[i]), ids[i]), PP_OK);
-    return q;
-}
-
 /* Saves each shard (strings, then windows, as a checkpoint does) and
  * loads it back into a fresh shard in the same place. */
 static void shards_reload(struct shard *shards, size_t k, int64_t lateness_ms, int64_t retention_ms)
@@ -1086,7 +1073,7 @@ static void check_shards(uint64_t seed, size_t k, int64_t lateness_ms, int64_t r
                                        : posts[i].post.user_name % k;
         ck_assert_int_eq(pp_window_set_advance(shards[j].set, pp_window_set_max_time(c.set)),
                          PP_OK);
-        p = post_into(&posts[i].post, &c.strings, &shards[j].strings);
+        p = pp_check_post_into(&posts[i].post, &c.strings, &shards[j].strings);
         ck_assert_int_eq(pp_window_set_add(shards[j].set, &p, &shards[j].strings, posts[i].t),
                          PP_OK);
         ck_assert_int_eq(pp_window_set_add(c.set, &posts[i].post, &c.strings, posts[i].t), PP_OK);
