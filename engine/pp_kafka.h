@@ -356,6 +356,9 @@ struct pp_kafka_consumer_options {
     const struct pp_kafka_property *properties; /* applied after the defaults; may be NULL */
     size_t n_properties;
     int poll_timeout_ms; /* fill's wait for a first message; 0 = 100 */
+    /* Hold revocations until pp_kafka_consumer_unassign(): for an owner
+     * that hands partitions' state over first (docs/checkpoints.md). */
+    bool is_revoke_held;
 };
 
 /* Offset to commit: the next offset to read of (topic, partition), i.e.
@@ -463,6 +466,30 @@ bool pp_kafka_consumer_is_assigned(struct pp_kafka_consumer *consumer, enum pp_t
 
 /* Number of partitions currently assigned to this member (all topics). */
 size_t pp_kafka_consumer_assigned(struct pp_kafka_consumer *consumer);
+
+/*
+ * The distinct partition numbers assigned now (of any topic), ascending:
+ * the first cap into out; returns how many there are. Any thread.
+ */
+size_t pp_kafka_consumer_partitions(struct pp_kafka_consumer *consumer, int32_t *out, size_t cap);
+
+/* How many assignments the group gave this member so far: a change tells a
+ * new one, whose partitions pp_kafka_consumer_partitions() lists already;
+ * every record of it is delivered by fills that start after the change.
+ * Any thread. */
+uint64_t pp_kafka_consumer_assignments(struct pp_kafka_consumer *consumer);
+
+/*
+ * Held revocations (options.is_revoke_held). A rebalance's revocation
+ * leaves the partitions assigned, commits for them allowed, and stops
+ * fetching (fills return idle ticks) until the owner of their state calls
+ * pp_kafka_consumer_unassign(), which gives them up and lets the
+ * rebalance go on; it must come within the group's rebalance timeout
+ * (max.poll.interval.ms). pp_kafka_consumer_is_revoking() tells whether
+ * one is held. A stopped consumer does not hold. Any thread.
+ */
+bool pp_kafka_consumer_is_revoking(struct pp_kafka_consumer *consumer);
+void pp_kafka_consumer_unassign(struct pp_kafka_consumer *consumer);
 
 /* The id of the Kafka cluster the consumer reads (Metadata's ClusterId;
  * a `pinpipe broker` gets a new one at each start) into out, waiting up

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pp_batch.h"
 #include "pp_clock.h"
@@ -36,12 +37,18 @@ struct pp_kafka_consumer {
     char *topics[PP_TOPIC_COUNT];
     int poll_timeout_ms;
     atomic_bool is_stopped;
-    atomic_bool is_failed;       /* a fatal error was raised */
-    rd_kafka_message_t *pending; /* did not fit in the last batch */
-    bool is_paused;              /* by backpressure (source thread) */
-    atomic_bool is_paused_seen;  /* the same, for other threads */
-    atomic_uint_fast64_t pauses; /* backpressure pauses so far */
-    pthread_mutex_t lock;        /* guards assignment */
+    atomic_bool is_failed; /* a fatal error was raised */
+    bool is_revoke_held;   /* options.is_revoke_held */
+    /* A revocation waiting for pp_kafka_consumer_unassign(): set in the
+     * rebalance callback (source thread), cleared by the unassign (the
+     * state owner's thread). */
+    atomic_bool is_revoking;
+    atomic_uint_fast64_t assignments; /* assignments made so far */
+    rd_kafka_message_t *pending;      /* did not fit in the last batch */
+    bool is_paused;                   /* by backpressure (source thread) */
+    atomic_bool is_paused_seen;       /* the same, for other threads */
+    atomic_uint_fast64_t pauses;      /* backpressure pauses so far */
+    pthread_mutex_t lock;             /* guards assignment */
     rd_kafka_topic_partition_list_t *assignment;
     /* Partitions assigned whose first record has not been delivered yet
      * (source thread only): that record's span is marked is_resumed. */
@@ -139,6 +146,15 @@ static void kafka_consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t rerr
             rd_kafka_message_destroy(consumer->pending);
             consumer->pending = NULL;
         }
+        /* librdkafka waits for the unassign call, which need not come from
+         * the callback (within the rebalance timeout): the owner of the
+         * partitions' state makes it once that state is handed over. A
+         * consumer stopping or closing gives them up at once. */
+        if (rerr == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS && consumer->is_revoke_held &&
+            !atomic_load(&consumer->is_stopped)) {
+            atomic_store(&consumer->is_revoking, true);
+            return;
+        }
         aerr = rd_kafka_assign(rk, NULL);
     }
     if (aerr != RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -149,6 +165,9 @@ static void kafka_consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t rerr
     pthread_mutex_unlock(&consumer->lock);
     if (old != NULL)
         rd_kafka_topic_partition_list_destroy(old);
+    /* After the copy: a thread that sees the count sees the list. */
+    if (rerr == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
+        atomic_fetch_add(&consumer->assignments, 1);
 }
 
 /* Properties the offset contract and co-partitioning depend on. */
@@ -190,6 +209,9 @@ enum pp_err pp_kafka_consumer_new(const struct pp_kafka_consumer_options *opt,
     pthread_mutex_init(&consumer->lock, NULL);
     atomic_init(&consumer->is_stopped, false);
     atomic_init(&consumer->is_failed, false);
+    atomic_init(&consumer->is_revoking, false);
+    atomic_init(&consumer->assignments, 0);
+    consumer->is_revoke_held = opt->is_revoke_held;
     atomic_init(&consumer->is_paused_seen, false);
     atomic_init(&consumer->pauses, 0);
     consumer->poll_timeout_ms =
@@ -313,6 +335,14 @@ enum pp_err pp_kafka_consumer_fill(void *vconsumer, struct pp_batch *batch)
 
     if (atomic_load(&consumer->is_stopped))
         return PP_END;
+    /* Revoked but not unassigned yet: what would arrive is the revoked
+     * partitions', which their next owner reads. Idle ticks keep the
+     * pipeline's consumer thread turning until it unassigns. */
+    if (atomic_load(&consumer->is_revoking)) {
+        struct timespec idle = {0, 10 * 1000 * 1000};
+        nanosleep(&idle, NULL);
+        return PP_OK;
+    }
     while (batch->n_spans < KAFKA_FILL_MAX_SPANS) {
         rd_kafka_message_t *m = consumer->pending;
         struct pp_batch_span span;
@@ -329,7 +359,7 @@ enum pp_err pp_kafka_consumer_fill(void *vconsumer, struct pp_batch *batch)
                 wait = deadline - pp_clock_ms();
             m = rd_kafka_consumer_poll(consumer->rk, wait > 0 ? (int)wait : 0);
             if (m == NULL) {
-                if (batch->n_spans == 0 && wait > 0)
+                if (batch->n_spans == 0 && wait > 0 && !atomic_load(&consumer->is_revoking))
                     continue; /* woken by a callback: wait out the rest */
                 break;
             }
@@ -440,7 +470,8 @@ enum pp_err pp_kafka_consumer_blocked(void *vconsumer, bool is_blocked)
         atomic_fetch_add(&consumer->pauses, 1);
         pp_log_debug("kafka: pipeline behind; partitions paused");
     }
-    while ((m = rd_kafka_consumer_poll(consumer->rk, 0)) != NULL) {
+    while (!atomic_load(&consumer->is_revoking) &&
+           (m = rd_kafka_consumer_poll(consumer->rk, 0)) != NULL) {
         if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             err = kafka_consumer_message_error(consumer, m);
             rd_kafka_message_destroy(m);
@@ -483,6 +514,34 @@ void pp_kafka_consumer_backpressure(struct pp_kafka_consumer *consumer, bool *is
 void pp_kafka_consumer_stop(struct pp_kafka_consumer *consumer)
 {
     atomic_store(&consumer->is_stopped, true);
+}
+
+uint64_t pp_kafka_consumer_assignments(struct pp_kafka_consumer *consumer)
+{
+    return atomic_load(&consumer->assignments);
+}
+
+bool pp_kafka_consumer_is_revoking(struct pp_kafka_consumer *consumer)
+{
+    return atomic_load(&consumer->is_revoking);
+}
+
+void pp_kafka_consumer_unassign(struct pp_kafka_consumer *consumer)
+{
+    rd_kafka_topic_partition_list_t *old;
+    rd_kafka_resp_err_t aerr;
+
+    if (!atomic_load(&consumer->is_revoking))
+        return;
+    if ((aerr = rd_kafka_assign(consumer->rk, NULL)) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        pp_log_warn("kafka: unassign: %s", rd_kafka_err2str(aerr));
+    pthread_mutex_lock(&consumer->lock);
+    old = consumer->assignment;
+    consumer->assignment = NULL;
+    pthread_mutex_unlock(&consumer->lock);
+    if (old != NULL)
+        rd_kafka_topic_partition_list_destroy(old);
+    atomic_store(&consumer->is_revoking, false);
 }
 
 /* Whether (topic, partition) is in the current assignment. Caller holds
@@ -650,6 +709,35 @@ size_t pp_kafka_consumer_assigned(struct pp_kafka_consumer *consumer)
     return n;
 }
 
+static int kafka_consumer_int32_cmp(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a;
+    int32_t y = *(const int32_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+size_t pp_kafka_consumer_partitions(struct pp_kafka_consumer *consumer, int32_t *out, size_t cap)
+{
+    size_t n = 0;
+
+    pthread_mutex_lock(&consumer->lock);
+    for (int i = 0; consumer->assignment != NULL && i < consumer->assignment->cnt; i++) {
+        const rd_kafka_topic_partition_t *elems = consumer->assignment->elems;
+        int j;
+        for (j = 0; j < i && elems[j].partition != elems[i].partition; j++)
+            ;
+        if (j < i)
+            continue; /* another topic's, listed already */
+        if (n < cap)
+            out[n] = elems[i].partition;
+        n++;
+    }
+    pthread_mutex_unlock(&consumer->lock);
+    qsort(out, n < cap ? n : cap, sizeof *out, kafka_consumer_int32_cmp);
+    return n;
+}
+
 enum pp_err pp_kafka_consumer_cluster_id(struct pp_kafka_consumer *consumer, int timeout_ms,
                                          char *out, size_t cap)
 {
@@ -673,7 +761,12 @@ void pp_kafka_consumer_destroy(struct pp_kafka_consumer *consumer)
         consumer->pending = NULL; /* close runs the rebalance callback */
     }
     if (consumer->rk != NULL) {
-        rd_kafka_resp_err_t rerr = rd_kafka_consumer_close(consumer->rk);
+        rd_kafka_resp_err_t rerr;
+        /* A revocation still held would hold the close's leave too, and
+         * the close's own is not held. */
+        atomic_store(&consumer->is_stopped, true);
+        pp_kafka_consumer_unassign(consumer);
+        rerr = rd_kafka_consumer_close(consumer->rk);
         if (rerr != RD_KAFKA_RESP_ERR_NO_ERROR)
             pp_log_debug("kafka: consumer close: %s", rd_kafka_err2str(rerr));
         rd_kafka_destroy(consumer->rk);

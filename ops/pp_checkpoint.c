@@ -8,7 +8,8 @@
 
 #define CHECKPOINT_MAGIC 0x3130544b43505050ULL /* "PPPCKT01" */
 /* Bumped whenever what a codec writes changes. */
-#define CHECKPOINT_FORMAT 2        /* 2: the Kafka cluster id after the configuration */
+/* 2: the Kafka cluster id after the configuration; 3: one per partition */
+#define CHECKPOINT_FORMAT 3
 #define CHECKPOINT_END 0x444e45ULL /* "END" */
 /* The level of the frame: checkpoints are written often and read once. */
 #define CHECKPOINT_ZSTD_LEVEL 1
@@ -201,7 +202,8 @@ out:
     return err;
 }
 
-enum pp_err pp_checkpoint_key(const char *group_id, unsigned generation, char *key, size_t cap)
+enum pp_err pp_checkpoint_key(const char *group_id, int32_t partition, unsigned generation,
+                              char *key, size_t cap)
 {
     static const char hex[] = "0123456789ABCDEF";
     size_t n = 0;
@@ -227,7 +229,11 @@ enum pp_err pp_checkpoint_key(const char *group_id, unsigned generation, char *k
             key[n++] = hex[*p & 15];
         }
     }
-    len = snprintf(key + n, cap - n, "/checkpoint-%u.bin.zst", generation % 2);
+    if (partition >= 0)
+        len = snprintf(key + n, cap - n, "/p%ld/checkpoint-%u.bin.zst", (long)partition,
+                       generation % 2);
+    else
+        len = snprintf(key + n, cap - n, "/checkpoint-%u.bin.zst", generation % 2);
     if (len < 0 || (size_t)len >= cap - n)
         return PP_ERR_TOOBIG;
     return PP_OK;

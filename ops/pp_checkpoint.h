@@ -17,6 +17,7 @@
 #define PP_CHECKPOINT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "pp_arena.h"
 #include "pp_err.h"
@@ -76,12 +77,16 @@ enum pp_err pp_checkpoint_decode(const struct pp_checkpoint_state *state, const 
                                  size_t len, char *msg, size_t msg_len);
 
 /*
- * The object key of a consumer group's checkpoints of one generation,
- * "_pinpipe/state/<group, %-encoded>/checkpoint-<generation>.bin.zst",
+ * The object key of the checkpoints of one partition's state in a consumer
+ * group, of one generation,
+ * "_pinpipe/state/<group, %-encoded>/p<partition>/checkpoint-<generation>.bin.zst",
  * into key (cap bytes). Checkpoint seq goes to generation seq % 2, so
- * that writing one never touches the newest durable one. PP_ERR_TOOBIG
- * when it does not fit.
+ * that writing one never touches the newest durable one. A partition < 0
+ * gives the key of format 2, one checkpoint for the group
+ * ("<group>/checkpoint-<generation>.bin.zst"), which a run refuses to
+ * start on. PP_ERR_TOOBIG when it does not fit.
  */
-enum pp_err pp_checkpoint_key(const char *group_id, unsigned generation, char *key, size_t cap);
+enum pp_err pp_checkpoint_key(const char *group_id, int32_t partition, unsigned generation,
+                              char *key, size_t cap);
 
 #endif

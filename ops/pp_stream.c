@@ -416,6 +416,19 @@ const struct pp_stream_counts *pp_stream_counts(const struct pp_stream *stream)
     return &stream->counts;
 }
 
+void pp_stream_counts_add(struct pp_stream_counts *dst, const struct pp_stream_counts *src)
+{
+    for (int t = 0; t < PP_TOPIC_COUNT; t++) {
+        dst->input.records[t] += src->input.records[t];
+        dst->input.duplicates[t] += src->input.duplicates[t];
+        for (int k = 0; k < PP_REJECT_COUNT; k++)
+            dst->input.rejected[t][k] += src->input.rejected[t][k];
+        dst->orphans[t] += src->orphans[t];
+    }
+    dst->posts += src->posts;
+    dst->no_timestamp += src->no_timestamp;
+}
+
 /* ---- checkpoints ---------------------------------------------------------------------- */
 
 static void queue_save(const struct stream_queue *q, struct pp_snap_writer *w)

@@ -106,6 +106,8 @@ size_t pp_stream_key_count(const struct pp_stream *stream);
 /* Keys with a pending (incomplete) post. */
 size_t pp_stream_pending_count(const struct pp_stream *stream);
 const struct pp_stream_counts *pp_stream_counts(const struct pp_stream *stream);
+/* Adds src's counts to dst's (a member's counts over several streams). */
+void pp_stream_counts_add(struct pp_stream_counts *dst, const struct pp_stream_counts *src);
 
 /*
  * Checkpoints (pp_snap, docs/checkpoints.md): stream time, every key with

@@ -20,6 +20,7 @@
 #include "pp_run.h"
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,30 +107,67 @@ struct run_visible {
     double sum;
 };
 
-/* State checkpoints (docs/checkpoints.md), on the loop thread. */
+/* State checkpoints (docs/checkpoints.md), on the loop thread: what the
+ * shards share. */
 struct run_checkpoint {
     int64_t interval_ms; /* state.checkpoint.interval; 0: off */
-    uint64_t seq;        /* the next checkpoint's number; it goes to generation seq % 2 */
     char config[1024];   /* the keys the state depends on */
+    enum pp_err err;     /* a checkpoint that failed for good stops the run */
+    double last;         /* when the last round was due */
+    bool is_due;         /* a round is due: the shards changed since their last are written */
+    size_t n_writing;    /* shards whose checkpoint is being written */
+    uint64_t written;
+    uint64_t last_bytes; /* of the last shard checkpoint encoded */
+    double last_encode_s;
+    uint64_t restored_posts; /* posts in the shards loaded from checkpoints */
+    char cluster_id[128];    /* the Kafka cluster's id, "" until known */
+    bool is_cluster_asked;   /* the first load waited for it */
+    struct pp_hmap scratch;  /* one shard's applied offsets, encoding or loading */
+};
+
+/*
+ * The analytics of one partition number (docs/checkpoints.md): the topics
+ * are co-partitioned by ind, so partition p of pin, geo and user carries
+ * whole posts, and its state (strings, dedup keys, pending joins, windows)
+ * can be saved, loaded and moved to another member alone. The member keeps
+ * one clock (pp_run's clock_ms and post_clock_ms): a shard is advanced to it
+ * before it takes a record, so lateness, expiry and window closing are
+ * decided as by one state fed every record. Loop thread.
+ */
+struct run_shard {
+    int32_t partition;
+    struct pp_intern strings;
+    struct pp_stream *stream;
+    struct pp_window_set *windows;
+    /* Loaded for a new assignment: a topic's records are taken from its
+     * first record of that assignment (marked is_resumed) on; one
+     * fetched before is stale. */
+    bool is_awaiting[PP_TOPIC_COUNT];
+    uint64_t seq; /* the next checkpoint's number; it goes to generation seq % 2 */
     /* The resume points (committable offsets when it was taken) of the
      * newest durable checkpoint (a partition absent there is not
      * committed), and of the one being written. */
     struct pp_hmap durable;
     struct pp_hmap writing;
     bool is_writing;
-    enum pp_err err; /* a checkpoint that failed for good stops the run */
-    double last;     /* when the last one was started */
-    uint64_t written;
-    uint64_t last_bytes;
-    double last_encode_s;
-    uint64_t restored_posts; /* posts in the checkpoint loaded at start */
-    uint64_t records_at;     /* r->records when the last one was started */
-    bool has_durable;        /* one is in the lake (written or restored) */
-    bool is_shared_warned;   /* run_checkpoint_warn_shared() has logged */
-    char cluster_id[128];    /* the Kafka cluster's id, "" until known */
-    /* The cluster of the checkpoint restored while the run's own was not
+    bool has_durable;    /* one is in the lake (written or loaded) */
+    uint64_t records;    /* records applied to it */
+    uint64_t records_at; /* records when its last checkpoint was started */
+    /* The cluster of the checkpoint loaded while the run's own was not
      * known yet: checked once it is (run_checkpoint_check_cluster). */
     char unchecked_cluster[128];
+    struct pp_run *run;
+};
+
+/* The member's answers and counts over its shards, as of the last
+ * run_view_update() (loop thread). */
+struct run_view {
+    struct pp_window_shard *shards;
+    size_t n_shards;
+    size_t cap_shards;
+    struct pp_stream_counts counts;
+    uint64_t late_posts;
+    int64_t watermark; /* INT64_MIN before the first post */
 };
 
 /* The live status line. */
@@ -147,10 +185,19 @@ struct pp_run {
     struct pp_http *http;
     struct pp_rest *rest; /* POST /topics/{topic}, producing to the three topics */
     struct pp_clean_options clean;
-    struct pp_intern strings;
-    struct pp_stream *stream;
-    struct pp_window_set *windows;
-    struct pp_hmap offsets; /* (topic, partition) -> next offset to read */
+    /* The shards by partition number (NULL: none here), and what makes one. */
+    struct run_shard **shards;
+    size_t cap_shards;
+    struct pp_stream_options stream_opt;
+    const struct pp_config_window *specs;
+    size_t n_specs;
+    int64_t lateness_ms;
+    int64_t retention_ms;
+    uint64_t assignments;  /* the consumer's assignments whose shards are loaded */
+    int64_t clock_ms;      /* the largest record timestamp applied: stream time */
+    int64_t post_clock_ms; /* the largest post time applied: the windows' clock */
+    struct run_view view;
+    struct pp_hmap offsets; /* (topic, partition) -> next offset to apply */
     struct pp_store *store;
     struct pp_sink *sink;
     struct pp_sink_layout layout;
@@ -166,6 +213,7 @@ struct pp_run {
     uint64_t records;
     uint64_t
         redelivered; /* records skipped: applied before a rebalance or held by the checkpoint */
+    uint64_t stale;  /* records skipped: of a partition given up, fetched before its revocation */
     struct run_checkpoint ckpt;
     char group_id[RUN_CHECKPOINT_KEY_MAX]; /* kafka.group.id, for the checkpoints' keys */
     atomic_bool is_stopped;
@@ -179,29 +227,30 @@ struct pp_run {
 
 /* ---- documents (loop thread) ------------------------------------------------ */
 
-static enum pp_err run_render_window(const struct pp_run *r, size_t spec, size_t w, int query,
+static enum pp_err run_render_window(const struct pp_run *r, size_t spec,
+                                     const struct pp_window_info *info, int query,
                                      struct pp_buf *out)
 {
     struct pp_table tables[PP_QUERY_COUNT];
-    struct pp_window_info info;
+    struct pp_intern strings; /* the merged answers' text */
     size_t n_tables = 0;
     enum pp_err err = PP_OK;
     int first = query < 0 ? 0 : query;
     int last = query < 0 ? PP_QUERY_COUNT - 1 : query;
     int q;
 
-    pp_window_set_info(r->windows, spec, w, &info);
-    if (info.start_ms == INT64_MIN)
+    pp_intern_init(&strings);
+    if (info->start_ms == INT64_MIN)
         err = pp_buf_printf(out, "{\"start_ms\":null,\"end_ms\":null,\"open\":true,");
     else
         err = pp_buf_printf(out, "{\"start_ms\":%lld,\"end_ms\":%lld,\"open\":%s,",
-                            (long long)info.start_ms, (long long)info.end_ms,
-                            info.is_open ? "true" : "false");
+                            (long long)info->start_ms, (long long)info->end_ms,
+                            info->is_open ? "true" : "false");
     if (!err)
-        err = pp_buf_printf(out, "\"posts\":%llu,\"queries\":", (unsigned long long)info.posts);
+        err = pp_buf_printf(out, "\"posts\":%llu,\"queries\":", (unsigned long long)info->posts);
     for (q = first; q <= last && !err; q++) {
-        err = pp_window_set_result(r->windows, spec, w, &r->strings, (enum pp_query_id)q,
-                                   &tables[n_tables]);
+        err = pp_window_shards_result(r->view.shards, r->view.n_shards, spec, info->start_ms,
+                                      (enum pp_query_id)q, &strings, &tables[n_tables]);
         if (!err)
             n_tables++;
     }
@@ -211,37 +260,43 @@ static enum pp_err run_render_window(const struct pp_run *r, size_t spec, size_t
         err = pp_buf_append(out, "}", 1);
     for (size_t i = 0; i < n_tables; i++)
         pp_table_cleanup(&tables[i]);
+    pp_intern_cleanup(&strings);
     return err;
 }
 
 /* {"window":..., "watermark_ms":..., "late_posts":..., "windows":[...],
- * "input":{...}}: the windows of one spec (the newest `last`, or all when
- * last is 0), all nine queries or one. */
+ * "input":{...}}: the windows of one spec over the member's shards (the
+ * newest `last`, or all when last is 0), all nine queries or one. */
 static enum pp_err run_render_queries(const struct pp_run *r, size_t spec, int query, size_t last,
                                       struct pp_buf *out)
 {
-    size_t count = pp_window_set_count(r->windows, spec);
-    size_t first = last > 0 && count > last ? count - last : 0;
-    const struct pp_stream_counts *counts = pp_stream_counts(r->stream);
-    int64_t watermark = pp_window_set_watermark(r->windows);
+    const struct pp_stream_counts *counts = &r->view.counts;
+    int64_t watermark = r->view.watermark;
+    struct pp_window_info *infos = NULL;
     struct pp_render_input input;
+    size_t count = 0;
+    size_t first;
     enum pp_err err;
     size_t w;
 
-    err = pp_buf_printf(out, "{\"window\":\"%s\",", r->desk.spec_text[spec]);
+    err = pp_window_shards_list(r->view.shards, r->view.n_shards, spec, &infos, &count);
+    first = last > 0 && count > last ? count - last : 0;
+    if (!err)
+        err = pp_buf_printf(out, "{\"window\":\"%s\",", r->desk.spec_text[spec]);
     if (!err)
         err = watermark == INT64_MIN
                   ? pp_buf_append_str(out, "\"watermark_ms\":null,")
                   : pp_buf_printf(out, "\"watermark_ms\":%lld,", (long long)watermark);
     if (!err)
         err = pp_buf_printf(out, "\"late_posts\":%llu,\"windows\":[",
-                            (unsigned long long)pp_window_set_late_posts(r->windows));
+                            (unsigned long long)r->view.late_posts);
     for (w = first; w < count && !err; w++) {
         if (w > first)
             err = pp_buf_append(out, ",", 1);
         if (!err)
-            err = run_render_window(r, spec, w, query, out);
+            err = run_render_window(r, spec, &infos[w], query, out);
     }
+    free(infos);
     memset(&input, 0, sizeof input);
     input.counts = &counts->input;
     input.posts = counts->posts;
@@ -283,9 +338,9 @@ static int64_t run_total_lag(const struct pp_run *r)
 
 static enum pp_err run_render_status(const struct pp_run *r, struct pp_buf *out)
 {
-    const struct pp_stream_counts *c = pp_stream_counts(r->stream);
+    const struct pp_stream_counts *c = &r->view.counts;
     struct pp_sink_stats sink;
-    int64_t watermark = pp_window_set_watermark(r->windows);
+    int64_t watermark = r->view.watermark;
     uint64_t pauses;
     bool is_paused;
     enum pp_err err;
@@ -298,8 +353,7 @@ static enum pp_err run_render_status(const struct pp_run *r, struct pp_buf *out)
                         "{\"records\":%llu,\"posts\":%llu,\"rejected\":%llu,\"late_posts\":%llu,"
                         "\"lag\":%lld,\"paused\":%s,\"pauses\":%llu,\"assigned_partitions\":%zu,",
                         (unsigned long long)r->records, (unsigned long long)c->posts,
-                        (unsigned long long)run_rejected(c),
-                        (unsigned long long)pp_window_set_late_posts(r->windows),
+                        (unsigned long long)run_rejected(c), (unsigned long long)r->view.late_posts,
                         (long long)run_total_lag(r), is_paused ? "true" : "false",
                         (unsigned long long)pauses, pp_kafka_consumer_assigned(r->consumer));
     if (!err)
@@ -341,7 +395,7 @@ static enum pp_err run_render_status(const struct pp_run *r, struct pp_buf *out)
 /* The Prometheus text of SPEC 8's metrics, and a few more. */
 static enum pp_err run_render_metrics(const struct pp_run *r, struct pp_buf *out)
 {
-    const struct pp_stream_counts *c = pp_stream_counts(r->stream);
+    const struct pp_stream_counts *c = &r->view.counts;
     struct pp_sink_stats sink;
     uint64_t cumulative = 0;
     uint64_t pauses;
@@ -380,7 +434,7 @@ static enum pp_err run_render_metrics(const struct pp_run *r, struct pp_buf *out
     RUN_METRIC("pinpipe_late_posts_total", "counter", "Posts behind the watermark.");
     if (!err)
         err = pp_buf_printf(out, "pinpipe_late_posts_total %llu\n",
-                            (unsigned long long)pp_window_set_late_posts(r->windows));
+                            (unsigned long long)r->view.late_posts);
     RUN_METRIC("pinpipe_posts_joined_total", "counter", "Posts joined.");
     if (!err)
         err = pp_buf_printf(out, "pinpipe_posts_joined_total %llu\n", (unsigned long long)c->posts);
@@ -438,16 +492,17 @@ static enum pp_err run_render_metrics(const struct pp_run *r, struct pp_buf *out
         err = pp_buf_printf(out, "pinpipe_dlq_produced_total %llu\n",
                             (unsigned long long)r->dlq_sent);
     RUN_METRIC("pinpipe_checkpoints_written_total", "counter",
-               "State checkpoints durable in the lake since start.");
+               "Partition state checkpoints durable in the lake since start.");
     if (!err)
         err = pp_buf_printf(out, "pinpipe_checkpoints_written_total %llu\n",
                             (unsigned long long)r->ckpt.written);
-    RUN_METRIC("pinpipe_checkpoint_bytes", "gauge", "Size of the last state checkpoint (zstd).");
+    RUN_METRIC("pinpipe_checkpoint_bytes", "gauge",
+               "Size of the last partition state checkpoint (zstd).");
     if (!err)
         err = pp_buf_printf(out, "pinpipe_checkpoint_bytes %llu\n",
                             (unsigned long long)r->ckpt.last_bytes);
     RUN_METRIC("pinpipe_checkpoint_encode_seconds", "gauge",
-               "Time the loop spent encoding the last state checkpoint.");
+               "Time the loop spent encoding the last partition state checkpoint.");
     if (!err)
         err = pp_buf_printf(out, "pinpipe_checkpoint_encode_seconds %.6f\n", r->ckpt.last_encode_s);
     RUN_METRIC("pinpipe_ring_occupancy", "gauge", "Batches waiting in the pipeline's rings.");
@@ -474,6 +529,8 @@ static enum pp_err run_render_metrics(const struct pp_run *r, struct pp_buf *out
     return err;
 }
 
+static enum pp_err run_view_update(struct pp_run *r);
+
 /* Serves every queued request. Rendering happens under the desk's lock:
  * the requesters are waiting for it anyway, and a request is therefore
  * either queued or done, never half taken. */
@@ -481,12 +538,20 @@ static void run_desk_serve(struct pp_run *r)
 {
     struct run_desk *desk = &r->desk;
     struct run_request *req;
+    enum pp_err req_err;
 
     if (!atomic_load_explicit(&desk->has_work, memory_order_acquire))
         return;
+    if ((req_err = run_view_update(r)) != PP_OK)
+        pp_log_warn("run: answers: %s", pp_err_str(req_err));
     pthread_mutex_lock(&desk->lock);
     while ((req = desk->head) != NULL) {
         desk->head = req->next;
+        if (req_err != PP_OK) {
+            req->err = req_err;
+            req->is_done = true;
+            continue;
+        }
         switch (req->doc) {
         case RUN_DOC_QUERIES:
             req->err = run_render_queries(r, req->spec, req->query, req->last, req->out);
@@ -661,6 +726,31 @@ static bool run_committable(const struct pp_run *r, const struct pp_hmap_slot *s
     return true;
 }
 
+/* Milliseconds left of sink.shutdown.timeout.ms after a stop at stopped_at
+ * (pp_cli_now() time); 0 once it has passed. */
+static int64_t run_left_ms(const struct pp_run *r, double stopped_at)
+{
+    int64_t left = r->shutdown_timeout_ms - (int64_t)((pp_cli_now() - stopped_at) * 1000);
+
+    return left > 0 ? left : 0;
+}
+
+/* Sets pp_run_error()'s one line. */
+PP_PRINTF(2, 3) static void run_set_error(struct pp_run *r, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(r->error, sizeof r->error, fmt, ap);
+    va_end(ap);
+}
+
+/* The shard of partition p, or NULL. */
+static struct run_shard *run_shard_find(const struct pp_run *r, int32_t p)
+{
+    return p >= 0 && (size_t)p < r->cap_shards ? r->shards[p] : NULL;
+}
+
 static enum pp_err run_commit(struct pp_run *r)
 {
     struct pp_kafka_offset offsets[512];
@@ -675,17 +765,19 @@ static enum pp_err run_commit(struct pp_run *r)
         return err;
 
     /* Committable now (run_committable()) and no further than the newest
-     * durable checkpoint's committable point: both are starts of the
+     * durable checkpoint of the partition's shard: both are starts of the
      * sink's runs, where a restart rewrites the same objects, and the
-     * second is at or below the checkpoint's applied offsets, from where a
-     * restart's analytics resume. */
+     * second is at or below the checkpoint's applied offsets, from where
+     * the analytics resume, here or on the member the partition moves to. */
     for (i = 0; i < r->offsets.cap && n < sizeof offsets / sizeof offsets[0]; i++) {
         const struct pp_hmap_slot *slot = &r->offsets.slots[i];
         int64_t at;
         if (!slot->is_used || !run_committable(r, slot, &at))
             continue;
         if (r->ckpt.interval_ms > 0) {
-            const uint64_t *held = pp_hmap_find(&r->ckpt.durable, slot->k1, slot->k2);
+            const struct run_shard *shard = run_shard_find(r, (int32_t)slot->k2);
+            const uint64_t *held =
+                shard != NULL ? pp_hmap_find(&shard->durable, slot->k1, slot->k2) : NULL;
             if (held == NULL)
                 continue;
             if ((int64_t)*held < at)
@@ -696,157 +788,311 @@ static enum pp_err run_commit(struct pp_run *r)
     return n ? pp_kafka_consumer_commit(r->consumer, offsets, n) : PP_OK;
 }
 
+/* ---- shards ----------------------------------------------------------------- */
+
+static void run_shard_destroy(struct run_shard *shard)
+{
+    if (shard == NULL)
+        return;
+    pp_window_set_destroy(shard->windows);
+    pp_stream_destroy(shard->stream);
+    pp_intern_cleanup(&shard->strings);
+    pp_hmap_cleanup(&shard->durable);
+    pp_hmap_cleanup(&shard->writing);
+    free(shard);
+}
+
+/* An empty shard for partition p, in r->shards. PP_OK or PP_ERR_NOMEM. */
+static enum pp_err run_shard_new(struct pp_run *r, int32_t p, struct run_shard **out)
+{
+    struct run_shard *shard;
+
+    if ((size_t)p >= r->cap_shards) {
+        size_t cap = r->cap_shards ? r->cap_shards : 64;
+        struct run_shard **grown;
+        while (cap <= (size_t)p)
+            cap *= 2;
+        if ((grown = realloc(r->shards, cap * sizeof *grown)) == NULL)
+            return PP_ERR_NOMEM;
+        memset(grown + r->cap_shards, 0, (cap - r->cap_shards) * sizeof *grown);
+        r->shards = grown;
+        r->cap_shards = cap;
+    }
+    if ((shard = calloc(1, sizeof *shard)) == NULL)
+        return PP_ERR_NOMEM;
+    shard->partition = p;
+    shard->run = r;
+    pp_intern_init(&shard->strings);
+    pp_hmap_init(&shard->durable);
+    pp_hmap_init(&shard->writing);
+    shard->stream = pp_stream_new(&r->stream_opt, &shard->strings);
+    shard->windows = pp_window_set_new(r->specs, r->n_specs, r->lateness_ms, r->retention_ms);
+    if (shard->stream == NULL || shard->windows == NULL) {
+        run_shard_destroy(shard);
+        return PP_ERR_NOMEM;
+    }
+    r->shards[p] = shard;
+    *out = shard;
+    return PP_OK;
+}
+
+/* Forgets the applied offsets of the partitions without a shard: their
+ * records are another member's now, or read again from the committed
+ * offsets when they come back (and their shards loaded). */
+static enum pp_err run_offsets_prune(struct pp_run *r)
+{
+    struct pp_hmap kept;
+
+    pp_hmap_init(&kept);
+    for (size_t i = 0; i < r->offsets.cap; i++) {
+        const struct pp_hmap_slot *slot = &r->offsets.slots[i];
+        uint64_t *value;
+        if (!slot->is_used || run_shard_find(r, (int32_t)slot->k2) == NULL)
+            continue;
+        if ((value = pp_hmap_upsert(&kept, slot->k1, slot->k2, NULL)) == NULL) {
+            pp_hmap_cleanup(&kept);
+            return PP_ERR_NOMEM;
+        }
+        *value = slot->value;
+    }
+    pp_hmap_cleanup(&r->offsets);
+    r->offsets = kept;
+    return PP_OK;
+}
+
+/* Moves a shard to the member's clock (see struct run_shard). */
+static enum pp_err run_shard_advance(const struct pp_run *r, struct run_shard *shard)
+{
+    pp_stream_advance(shard->stream, r->clock_ms);
+    return pp_window_set_advance(shard->windows, r->post_clock_ms);
+}
+
+/* Takes a shard's clocks into the member's (after loading it). */
+static void run_clock_take(struct pp_run *r, const struct run_shard *shard)
+{
+    int64_t t = pp_stream_time(shard->stream);
+    int64_t post = pp_window_set_max_time(shard->windows);
+
+    if (t > r->clock_ms)
+        r->clock_ms = t;
+    if (post > r->post_clock_ms)
+        r->post_clock_ms = post;
+}
+
+/* Advances every shard to the member's clock and sums what the documents
+ * show over them. */
+static enum pp_err run_view_update(struct pp_run *r)
+{
+    struct run_view *v = &r->view;
+    enum pp_err err;
+
+    memset(&v->counts, 0, sizeof v->counts);
+    v->late_posts = 0;
+    v->watermark = INT64_MIN;
+    v->n_shards = 0;
+    for (size_t p = 0; p < r->cap_shards; p++) {
+        struct run_shard *shard = r->shards[p];
+        if (shard == NULL)
+            continue;
+        if ((err = run_shard_advance(r, shard)) != PP_OK)
+            return err;
+        if (v->n_shards == v->cap_shards) {
+            struct pp_window_shard *grown =
+                pp_array_reserve(v->shards, &v->cap_shards, v->n_shards, sizeof *grown, 64);
+            if (grown == NULL)
+                return PP_ERR_NOMEM;
+            v->shards = grown;
+        }
+        v->shards[v->n_shards++] =
+            (struct pp_window_shard){.set = shard->windows, .strings = &shard->strings};
+        pp_stream_counts_add(&v->counts, pp_stream_counts(shard->stream));
+        v->late_posts += pp_window_set_late_posts(shard->windows);
+        if (pp_window_set_watermark(shard->windows) > v->watermark)
+            v->watermark = pp_window_set_watermark(shard->windows);
+    }
+    return PP_OK;
+}
+
 /* ---- checkpoints ------------------------------------------------------------ */
 
 static void run_checkpoint_done(void *arg, enum pp_err err)
 {
-    struct pp_run *r = arg;
+    struct run_shard *shard = arg;
+    struct pp_run *r = shard->run;
     struct pp_hmap swap;
 
-    r->ckpt.is_writing = false;
+    shard->is_writing = false;
+    r->ckpt.n_writing--;
     if (err != PP_OK) {
         r->ckpt.err = err;
         return;
     }
-    swap = r->ckpt.durable;
-    r->ckpt.durable = r->ckpt.writing;
-    r->ckpt.writing = swap;
-    pp_hmap_clear(&r->ckpt.writing);
+    swap = shard->durable;
+    shard->durable = shard->writing;
+    shard->writing = swap;
+    pp_hmap_clear(&shard->writing);
     r->ckpt.written++;
-    r->ckpt.seq++;
-    r->ckpt.has_durable = true;
+    shard->seq++;
+    shard->has_durable = true;
 }
 
-/* The committable offsets of every partition applied to, into map. */
-static enum pp_err run_resume_points(const struct pp_run *r, struct pp_hmap *map)
+/* A shard's state as pp_checkpoint sees it; its applied offsets are
+ * copied into (encoding) or read from (loading) r->ckpt.scratch. */
+static struct pp_checkpoint_state run_checkpoint_state(struct pp_run *r, struct run_shard *shard)
 {
-    pp_hmap_clear(map);
-    for (size_t i = 0; i < r->offsets.cap; i++) {
-        const struct pp_hmap_slot *slot = &r->offsets.slots[i];
+    return (struct pp_checkpoint_state){.strings = &shard->strings,
+                                        .stream = shard->stream,
+                                        .windows = shard->windows,
+                                        .offsets = &r->ckpt.scratch,
+                                        .resume = &shard->writing,
+                                        .config = r->ckpt.config,
+                                        .cluster_id = r->ckpt.cluster_id};
+}
+
+/* The applied and committable offsets of the shard's partition (of each
+ * topic read), into r->ckpt.scratch and shard->writing. */
+static enum pp_err run_checkpoint_offsets(struct pp_run *r, struct run_shard *shard)
+{
+    pp_hmap_clear(&r->ckpt.scratch);
+    pp_hmap_clear(&shard->writing);
+    for (int t = 0; t < PP_TOPIC_COUNT; t++) {
+        const uint64_t *next = pp_hmap_find(&r->offsets, (uint64_t)t, (uint64_t)shard->partition);
+        struct pp_hmap_slot slot = {.k1 = (uint64_t)t, .k2 = (uint64_t)shard->partition};
         uint64_t *value;
         int64_t at;
-        if (!slot->is_used || !run_committable(r, slot, &at))
+        if (next == NULL)
             continue;
-        if ((value = pp_hmap_upsert(map, slot->k1, slot->k2, NULL)) == NULL)
+        if ((value = pp_hmap_upsert(&r->ckpt.scratch, slot.k1, slot.k2, NULL)) == NULL)
+            return PP_ERR_NOMEM;
+        *value = *next;
+        slot.value = *next;
+        if (!run_committable(r, &slot, &at))
+            continue;
+        if ((value = pp_hmap_upsert(&shard->writing, slot.k1, slot.k2, NULL)) == NULL)
             return PP_ERR_NOMEM;
         *value = (uint64_t)at;
     }
     return PP_OK;
 }
 
-static struct pp_checkpoint_state run_checkpoint_state(struct pp_run *r)
+/* Learns the cluster's id when the first load could not (metadata is there
+ * by the first checkpoint), and then refuses to go on from a shard that was
+ * loaded unchecked and is of another cluster: its state would be written
+ * on as this cluster's. */
+static enum pp_err run_checkpoint_check_cluster(struct pp_run *r, const struct run_shard *shard)
 {
-    return (struct pp_checkpoint_state){.strings = &r->strings,
-                                        .stream = r->stream,
-                                        .windows = r->windows,
-                                        .offsets = &r->offsets,
-                                        .resume = &r->ckpt.writing,
-                                        .config = r->ckpt.config,
-                                        .cluster_id = r->ckpt.cluster_id};
-}
-
-/*
- * Starts writing a checkpoint of the state as it is now (between two
- * batches: exactly the effects of the records below r->offsets), unless
- * one is being written. Rejects already produced to the dead-letter topic
- * are delivered first: the checkpoint's records are not read again. The
- * store may refuse for now (PP_AGAIN: puts in flight); the next call
- * retries.
- */
-/* The checkpoint is per group (docs/checkpoints.md): with partitions this
- * member has applied now held by another member, the group has several,
- * which it does not serve exactly. Said once per process, when it is
- * seen: a member killed leaves such a moment too, until its session
- * expires. */
-static void run_checkpoint_warn_shared(struct pp_run *r)
-{
-    size_t elsewhere = 0;
-
-    if (r->ckpt.is_shared_warned || pp_kafka_consumer_assigned(r->consumer) == 0)
-        return;
-    for (size_t i = 0; i < r->offsets.cap; i++) {
-        const struct pp_hmap_slot *slot = &r->offsets.slots[i];
-        if (slot->is_used &&
-            !pp_kafka_consumer_is_assigned(r->consumer, (enum pp_topic)slot->k1, (int32_t)slot->k2))
-            elsewhere++;
-    }
-    if (elsewhere == 0)
-        return;
-    r->ckpt.is_shared_warned = true;
-    pp_log_warn("run: %zu partitions whose records this member applied are assigned elsewhere: "
-                "group %s has other members; its analytics checkpoint is exact only for a "
-                "group of one member (docs/checkpoints.md)",
-                elsewhere, r->group_id);
-}
-
-/* Learns the cluster's id when the start could not (metadata is there by
- * the first checkpoint), and then refuses to go on from a checkpoint that
- * was restored unchecked and is of another cluster: its state would be
- * written on as this cluster's. */
-static enum pp_err run_checkpoint_check_cluster(struct pp_run *r)
-{
-    if (r->ckpt.cluster_id[0] != '\0' ||
-        pp_kafka_consumer_cluster_id(r->consumer, 0, r->ckpt.cluster_id,
-                                     sizeof r->ckpt.cluster_id) != PP_OK)
-        return PP_OK;
-    if (r->ckpt.unchecked_cluster[0] != '\0' &&
-        strcmp(r->ckpt.unchecked_cluster, r->ckpt.cluster_id) != 0) {
-        pp_log_error("run: the checkpoint restored at start was taken on Kafka cluster %s; this "
-                     "run reads cluster %s (a development broker started again, or another "
-                     "Kafka): stopping without writing on it",
-                     r->ckpt.unchecked_cluster, r->ckpt.cluster_id);
+    if (r->ckpt.cluster_id[0] == '\0')
+        (void)pp_kafka_consumer_cluster_id(r->consumer, 0, r->ckpt.cluster_id,
+                                           sizeof r->ckpt.cluster_id);
+    if (r->ckpt.cluster_id[0] != '\0' && shard->unchecked_cluster[0] != '\0' &&
+        strcmp(shard->unchecked_cluster, r->ckpt.cluster_id) != 0) {
+        run_set_error(
+            r,
+            "the checkpoint of partition %ld loaded at the assignment was taken on Kafka "
+            "cluster %s; this run reads cluster %s (a development broker started again, or "
+            "another Kafka): stopping without writing on it",
+            (long)shard->partition, shard->unchecked_cluster, r->ckpt.cluster_id);
         return PP_ERR_INVALID;
     }
     return PP_OK;
 }
 
-static enum pp_err run_checkpoint(struct pp_run *r)
+/* Whether a shard needs a checkpoint: it has applied records its durable
+ * checkpoint (if any) does not hold, and its partition is still this
+ * member's (a partition given up is the next owner's to write). */
+static bool run_shard_is_dirty(struct pp_run *r, const struct run_shard *shard)
 {
-    struct pp_checkpoint_state state = run_checkpoint_state(r);
+    bool is_owned = false;
+
+    if (shard->has_durable && shard->records == shard->records_at)
+        return false;
+    for (int t = 0; t < PP_TOPIC_COUNT && !is_owned; t++)
+        is_owned = pp_kafka_consumer_is_assigned(r->consumer, (enum pp_topic)t, shard->partition);
+    return is_owned;
+}
+
+/*
+ * Starts writing a checkpoint of one shard as it is now (between two
+ * batches: exactly the effects of the records below its applied offsets),
+ * unless one is being written, nothing was applied to it since its last,
+ * or its partition is not this member's any more (the next owner loads the
+ * newest durable one). *is_started tells. The store may refuse for now
+ * (PP_AGAIN: puts in flight): PP_OK and not started; the caller retries.
+ */
+static enum pp_err run_checkpoint_shard(struct pp_run *r, struct run_shard *shard, bool *is_started)
+{
+    struct pp_checkpoint_state state = run_checkpoint_state(r, shard);
     struct pp_buf data;
     char key[RUN_CHECKPOINT_KEY_MAX];
     double start = pp_cli_now();
     enum pp_err err;
 
-    if (r->ckpt.interval_ms <= 0 || r->ckpt.is_writing)
+    *is_started = false;
+    if (shard->is_writing || !run_shard_is_dirty(r, shard))
         return PP_OK;
-    r->ckpt.last = start;
-    /* Nothing applied since the last one: the lake holds this state. */
-    if (r->ckpt.has_durable && r->records == r->ckpt.records_at)
-        return PP_OK;
-    run_checkpoint_warn_shared(r);
-    if ((err = run_checkpoint_check_cluster(r)) != PP_OK)
-        return err;
-    if (r->dlq != NULL &&
-        (err = pp_kafka_producer_flush(r->dlq, RUN_DLQ_FLUSH_MS, NULL, 0)) != PP_OK)
+    if ((err = run_checkpoint_check_cluster(r, shard)) != PP_OK ||
+        (err = run_shard_advance(r, shard)) != PP_OK)
         return err;
     pp_buf_init(&data);
-    if ((err = run_resume_points(r, &r->ckpt.writing)) != PP_OK ||
-        (err = pp_checkpoint_encode(&state, r->ckpt.seq, &data)) != PP_OK)
+    if ((err = run_checkpoint_offsets(r, shard)) != PP_OK ||
+        (err = pp_checkpoint_encode(&state, shard->seq, &data)) != PP_OK)
         goto out;
     r->ckpt.last_bytes = data.len;
     r->ckpt.last_encode_s = pp_cli_now() - start;
-    pp_checkpoint_key(r->group_id, (unsigned)(r->ckpt.seq % 2), key, sizeof key);
-    err = pp_store_put(r->store, key, &data, run_checkpoint_done, r);
+    pp_checkpoint_key(r->group_id, shard->partition, (unsigned)(shard->seq % 2), key, sizeof key);
+    err = pp_store_put(r->store, key, &data, run_checkpoint_done, shard);
     if (err == PP_OK) {
-        r->ckpt.is_writing = true;
-        r->ckpt.records_at = r->records;
-    } else if (err == PP_AGAIN)
+        shard->is_writing = true;
+        shard->records_at = shard->records;
+        r->ckpt.n_writing++;
+        *is_started = true;
+    } else if (err == PP_AGAIN) {
         err = PP_OK;
+    }
 out:
     pp_buf_cleanup(&data);
     return err;
 }
 
 /*
- * The newest whole checkpoint of this group, loaded at start when there is
+ * A round of checkpoints: every shard changed since its last and not being
+ * written. Rejects already produced to the dead-letter topic are delivered
+ * first: the checkpoints' records are not read again. *is_done tells
+ * whether every such shard has it started (the store may take only part
+ * of them now; the loop calls again).
+ */
+static enum pp_err run_checkpoint(struct pp_run *r, bool *is_done)
+{
+    bool is_flushed = false;
+    enum pp_err err = PP_OK;
+
+    *is_done = true;
+    for (size_t p = 0; p < r->cap_shards && !err; p++) {
+        struct run_shard *shard = r->shards[p];
+        bool is_started;
+        if (shard == NULL || shard->is_writing || !run_shard_is_dirty(r, shard))
+            continue;
+        if (!is_flushed && r->dlq != NULL &&
+            (err = pp_kafka_producer_flush(r->dlq, RUN_DLQ_FLUSH_MS, NULL, 0)) != PP_OK)
+            return err;
+        is_flushed = true;
+        if ((err = run_checkpoint_shard(r, shard, &is_started)) == PP_OK && !is_started &&
+            !shard->is_writing && pp_store_in_flight(r->store) > 0)
+            *is_done = false; /* the store is full: next time */
+    }
+    return err;
+}
+
+/*
+ * Loads the newest whole checkpoint of a shard just made, when there is
  * one. Of the two generations, one may be cut short (a store that keeps
  * part of an upload whose writer was killed): it was never reported
  * durable, so nothing was committed on it, and the other one is used.
+ * Errors go to r->error.
  */
-static enum pp_err run_checkpoint_restore(struct pp_run *r, char *msg, size_t msg_len)
+static enum pp_err run_shard_load(struct pp_run *r, struct run_shard *shard)
 {
-    struct pp_checkpoint_state state = run_checkpoint_state(r);
+    struct pp_checkpoint_state state = run_checkpoint_state(r, shard);
     struct pp_store_options sopt;
     struct pp_buf data[2];
     enum pp_err found[2];
@@ -862,14 +1108,13 @@ static enum pp_err run_checkpoint_restore(struct pp_run *r, char *msg, size_t ms
     why[0] = '\0';
     for (g = 0; g < 2; g++) {
         pp_buf_init(&data[g]);
-        pp_checkpoint_key(r->group_id, (unsigned)g, key[g], sizeof key[g]);
+        pp_checkpoint_key(r->group_id, shard->partition, (unsigned)g, key[g], sizeof key[g]);
         /* Both generations live in one folder: "<folder>/<name>". */
         names[g] = strrchr(key[g], '/') + 1;
     }
     snprintf(folder, sizeof folder, "%.*s", (int)(names[0] - 1 - key[0]), key[0]);
     if ((err = pp_store_get(&sopt, folder, names, 2, data, found, why, sizeof why)) != PP_OK) {
-        snprintf(msg, msg_len, "checkpoint %s/%s: %s", sopt.url, folder,
-                 why[0] ? why : pp_err_str(err));
+        run_set_error(r, "checkpoint %s/%s: %s", sopt.url, folder, why[0] ? why : pp_err_str(err));
         goto out;
     }
     for (g = 0; g < 2; g++) {
@@ -886,53 +1131,170 @@ static enum pp_err run_checkpoint_restore(struct pp_run *r, char *msg, size_t ms
         for (g = 0; g < 2; g++) {
             if (found[g] != PP_ERR_NOTFOUND) {
                 err = found[g] == PP_ERR_INVALID ? PP_ERR_INVALID : PP_ERR_CORRUPT;
-                snprintf(msg, msg_len,
-                         "checkpoint %s/%s: %s (state.checkpoint.interval=0 runs without "
-                         "checkpoints; another kafka.group.id starts afresh)",
-                         sopt.url, key[g],
-                         err == PP_ERR_INVALID ? "written by another version of pinpipe"
-                                               : "incomplete, and no other generation");
+                run_set_error(r,
+                              "checkpoint %s/%s: %s (state.checkpoint.interval=0 runs without "
+                              "checkpoints; another kafka.group.id starts afresh)",
+                              sopt.url, key[g],
+                              err == PP_ERR_INVALID ? "written by another version of pinpipe"
+                                                    : "incomplete, and no other generation");
                 goto out;
             }
         }
-        pp_log_info("run: no checkpoint of group %s yet; the analytics start empty", r->group_id);
-        goto out;
+        goto out; /* a partition new to the group: its analytics start empty */
     }
     /* The checkpoint's offsets are of one Kafka cluster: a development
      * broker started again is another one (its offsets are other records),
      * which the decode refuses. A cluster that does not answer in time is
-     * not checked (a restart while Kafka is down must still work). */
-    if (pp_kafka_consumer_cluster_id(r->consumer, RUN_CLUSTER_ID_WAIT_MS, r->ckpt.cluster_id,
-                                     sizeof r->ckpt.cluster_id) != PP_OK) {
+     * not checked (a restart while Kafka is down must still work); the
+     * first load waits for it once. */
+    if (r->ckpt.cluster_id[0] == '\0' &&
+        pp_kafka_consumer_cluster_id(r->consumer,
+                                     r->ckpt.is_cluster_asked ? 0 : RUN_CLUSTER_ID_WAIT_MS,
+                                     r->ckpt.cluster_id, sizeof r->ckpt.cluster_id) != PP_OK) {
         pp_log_warn("run: the Kafka cluster did not say its id within %d ms: checkpoint %s is "
                     "loaded, and checked against the cluster once it answers",
                     RUN_CLUSTER_ID_WAIT_MS, key[best]);
-        state.taken_on = r->ckpt.unchecked_cluster;
-        state.taken_on_cap = sizeof r->ckpt.unchecked_cluster;
+        state.taken_on = shard->unchecked_cluster;
+        state.taken_on_cap = sizeof shard->unchecked_cluster;
     }
+    r->ckpt.is_cluster_asked = true;
+    pp_hmap_clear(&r->ckpt.scratch);
     if ((err = pp_checkpoint_decode(&state, data[best].data, data[best].len, why, sizeof why))) {
-        snprintf(msg, msg_len,
-                 "checkpoint %s/%s: %s (state.checkpoint.interval=0 runs without checkpoints; "
-                 "another kafka.group.id starts afresh)",
-                 sopt.url, key[best], why[0] ? why : pp_err_str(err));
+        run_set_error(r,
+                      "checkpoint %s/%s: %s (state.checkpoint.interval=0 runs without checkpoints; "
+                      "another kafka.group.id starts afresh)",
+                      sopt.url, key[best], why[0] ? why : pp_err_str(err));
         goto out;
+    }
+    for (size_t i = 0; i < r->ckpt.scratch.cap; i++) {
+        const struct pp_hmap_slot *slot = &r->ckpt.scratch.slots[i];
+        uint64_t *next;
+        if (!slot->is_used || (int32_t)slot->k2 != shard->partition)
+            continue; /* not this shard's: a damaged checkpoint would have failed */
+        if ((next = pp_hmap_upsert(&r->offsets, slot->k1, slot->k2, NULL)) == NULL) {
+            err = PP_ERR_NOMEM;
+            goto out;
+        }
+        *next = slot->value;
     }
     /* The loaded resume points are the durable checkpoint's. */
     {
-        struct pp_hmap swap = r->ckpt.durable;
-        r->ckpt.durable = r->ckpt.writing;
-        r->ckpt.writing = swap;
+        struct pp_hmap swap = shard->durable;
+        shard->durable = shard->writing;
+        shard->writing = swap;
+        pp_hmap_clear(&shard->writing);
     }
-    r->ckpt.seq = seq[best] + 1;
-    r->ckpt.restored_posts = pp_stream_counts(r->stream)->posts;
-    r->ckpt.has_durable = true;
-    pp_log_info("run: restored the checkpoint of group %s: %llu posts, %zu partitions (%s, %zu "
-                "bytes)",
-                r->group_id, (unsigned long long)r->ckpt.restored_posts, r->offsets.count,
-                key[best], data[best].len);
+    shard->seq = seq[best] + 1;
+    shard->has_durable = true;
+    r->ckpt.restored_posts += pp_stream_counts(shard->stream)->posts;
+    run_clock_take(r, shard);
+    pp_log_debug("run: loaded the state of partition %ld: %llu posts (%s, %zu bytes)",
+                 (long)shard->partition, (unsigned long long)pp_stream_counts(shard->stream)->posts,
+                 key[best], data[best].len);
 out:
     for (g = 0; g < 2; g++)
         pp_buf_cleanup(&data[g]);
+    return err;
+}
+
+/*
+ * A new assignment: the shards of every partition assigned and not here
+ * are made and loaded from their checkpoints before any record of them is
+ * applied, all at once so that the member's clock is the newest of theirs
+ * (a member that restarts goes on with the clock it had). Records fetched
+ * for a topic before its first record of this assignment are stale.
+ */
+static enum pp_err run_shards_load_assigned(struct pp_run *r)
+{
+    int32_t parts[4096];
+    size_t n = pp_kafka_consumer_partitions(r->consumer, parts, sizeof parts / sizeof parts[0]);
+    size_t loaded = 0;
+    uint64_t posts = r->ckpt.restored_posts;
+    enum pp_err err;
+
+    if (n > sizeof parts / sizeof parts[0])
+        n = sizeof parts / sizeof parts[0];
+    for (size_t i = 0; i < n; i++) {
+        struct run_shard *shard;
+        if (run_shard_find(r, parts[i]) != NULL)
+            continue;
+        if ((err = run_shard_new(r, parts[i], &shard)) != PP_OK)
+            return err;
+        for (int t = 0; t < PP_TOPIC_COUNT; t++)
+            shard->is_awaiting[t] = true;
+        if ((err = run_shard_load(r, shard)) != PP_OK)
+            return err;
+        loaded++;
+    }
+    if (loaded > 0)
+        pp_log_info("run: loaded the state of %zu partitions of group %s: %llu posts", loaded,
+                    r->group_id, (unsigned long long)(r->ckpt.restored_posts - posts));
+    return PP_OK;
+}
+
+/* The shard an item is applied to, or NULL when it is not applied here:
+ * a record of a partition given up, or fetched for it before its
+ * assignment (see run_shards_load_assigned()). */
+static enum pp_err run_shard_for(struct pp_run *r, const struct pp_clean_item *item,
+                                 struct run_shard **out)
+{
+    struct run_shard *shard = run_shard_find(r, item->partition);
+    enum pp_err err;
+
+    *out = NULL;
+    if (r->ckpt.interval_ms <= 0) {
+        /* Without checkpoints the state stays with this member. */
+        if (shard == NULL && (err = run_shard_new(r, item->partition, &shard)) != PP_OK)
+            return err;
+        *out = shard;
+        return PP_OK;
+    }
+    if (shard == NULL)
+        return PP_OK;
+    if (shard->is_awaiting[item->topic]) {
+        if (!item->is_resumed)
+            return PP_OK;
+        shard->is_awaiting[item->topic] = false;
+    }
+    *out = shard;
+    return PP_OK;
+}
+
+/*
+ * A revocation the consumer holds (docs/checkpoints.md): the partitions'
+ * next owner loads their newest durable checkpoints, so none of this
+ * member's may still be landing then (it could replace one the next owner
+ * wrote). Waits for the checkpoints being written (until
+ * sink.shutdown.timeout.ms), commits what they cover, drops every shard
+ * (an eager rebalance revokes the whole assignment; the shards of
+ * partitions assigned back are loaded again) and lets the rebalance go
+ * on.
+ */
+static enum pp_err run_handover(struct pp_run *r)
+{
+    double start = pp_cli_now();
+    enum pp_err err = PP_OK;
+
+    while (r->ckpt.n_writing > 0 && run_left_ms(r, start) > 0 &&
+           (err = pp_store_poll(r->store, 100, NULL)) == PP_OK)
+        ;
+    if (err)
+        return err;
+    if (r->ckpt.n_writing > 0)
+        pp_log_warn("run: %zu partition checkpoints still not durable at the revocation, %lld "
+                    "ms after it; giving the partitions up",
+                    r->ckpt.n_writing, (long long)r->shutdown_timeout_ms);
+    if (run_commit(r) != PP_OK)
+        pp_log_warn("run: the offset commit at the revocation failed; the next owner reads "
+                    "from the last one");
+    for (size_t p = 0; p < r->cap_shards; p++) {
+        if (r->shards[p] != NULL && !r->shards[p]->is_writing) {
+            run_shard_destroy(r->shards[p]);
+            r->shards[p] = NULL;
+        }
+    }
+    err = run_offsets_prune(r);
+    pp_kafka_consumer_unassign(r->consumer);
     return err;
 }
 
@@ -985,17 +1347,15 @@ static enum pp_err run_dlq_produce(struct pp_run *r, const struct pp_clean_item 
     return err;
 }
 
-/* Applies one batch: every record to the stream, joined posts to the
- * windows, and the next offset of each partition.
+/* Applies one batch: every record to its partition's shard, joined posts
+ * to the shard's windows, and the next offset of each partition.
  *
- * A record below its partition's next offset has been applied already: after
- * a rebalance librdkafka restarts a partition at the last committed offset,
- * and this member may get back partitions it was reading (the commit lags
- * the applied offsets by up to a second, and the pipeline holds batches
- * fetched before the revocation). Skipping those makes applying idempotent
- * per member; records that move to another member are that member's to read
- * (from the committed offset: at least once across members, until state
- * checkpoints). */
+ * A record below its partition's next offset has been applied already: a
+ * shard loaded from its checkpoint holds the records below the
+ * checkpoint's applied offsets, which the consumer, starting from the
+ * committed ones, reads again for the lake; and after a rebalance without
+ * checkpoints librdkafka restarts a partition this member keeps at the
+ * last committed offset. */
 static enum pp_err run_apply(struct pp_run *r, const struct pp_batch *batch)
 {
     const struct pp_clean_item *items = pp_clean_items(batch);
@@ -1006,8 +1366,16 @@ static enum pp_err run_apply(struct pp_run *r, const struct pp_batch *batch)
     size_t i;
 
     for (i = 0; i < batch->n_out; i++) {
-        uint64_t *next = pp_hmap_upsert(&r->offsets, (uint64_t)items[i].topic,
-                                        (uint64_t)items[i].partition, NULL);
+        struct run_shard *shard;
+        uint64_t *next;
+        if ((err = run_shard_for(r, &items[i], &shard)) != PP_OK)
+            return err;
+        if (shard == NULL) {
+            r->stale++;
+            continue;
+        }
+        next = pp_hmap_upsert(&r->offsets, (uint64_t)items[i].topic, (uint64_t)items[i].partition,
+                              NULL);
         if (next == NULL)
             return PP_ERR_NOMEM;
         if ((uint64_t)items[i].offset < *next) {
@@ -1016,18 +1384,24 @@ static enum pp_err run_apply(struct pp_run *r, const struct pp_batch *batch)
         }
         *next = (uint64_t)items[i].offset + 1;
         r->records++;
+        shard->records++;
         if (r->dlq != NULL && items[i].reject != PP_REJECT_NONE &&
             (err = run_dlq_produce(r, &items[i])))
             return err;
         /* The stream's key budget is off (max_keys 0): its memory is bounded
          * by dedup.ttl and join.timeout (docs/stream.md), so PP_AGAIN cannot
          * happen here; the pipeline's bounded pool is the backpressure. */
-        if ((err = pp_stream_add(r->stream, &items[i], &post, &is_joined)))
+        if ((err = run_shard_advance(r, shard)) != PP_OK ||
+            (err = pp_stream_add(shard->stream, &items[i], &post, &is_joined)) != PP_OK)
             return err;
+        if (pp_stream_time(shard->stream) > r->clock_ms)
+            r->clock_ms = pp_stream_time(shard->stream);
         if (!is_joined)
             continue;
-        if ((err = pp_window_set_add(r->windows, &post.post, &r->strings, post.time_ms)))
+        if ((err = pp_window_set_add(shard->windows, &post.post, &shard->strings, post.time_ms)))
             return err;
+        if (pp_window_set_max_time(shard->windows) > r->post_clock_ms)
+            r->post_clock_ms = pp_window_set_max_time(shard->windows);
         if (post.time_ms >= 0) {
             int64_t *grown =
                 pp_array_reserve(v->pending, &v->cap_pending, v->n_pending, sizeof *grown, 1024);
@@ -1043,7 +1417,7 @@ static enum pp_err run_apply(struct pp_run *r, const struct pp_batch *batch)
 
 static void run_status_line(struct pp_run *r)
 {
-    const struct pp_stream_counts *c = pp_stream_counts(r->stream);
+    const struct pp_stream_counts *c = &r->view.counts;
     struct run_status_line *line = &r->line;
     double now = pp_cli_now();
     double secs = now - line->last;
@@ -1052,7 +1426,7 @@ static void run_status_line(struct pp_run *r)
     bool is_paused;
     char lag_text[32];
 
-    if (secs < 1.0)
+    if (secs < 1.0 || run_view_update(r) != PP_OK)
         return;
     lag = run_total_lag(r);
     if (lag < 0)
@@ -1066,19 +1440,10 @@ static void run_status_line(struct pp_run *r)
             (unsigned long long)r->records, (double)(r->records - line->last_records) / secs,
             (unsigned long long)c->posts, (double)(c->posts - line->last_posts) / secs, lag_text,
             r->desk.n_specs, (unsigned long long)run_rejected(c),
-            (unsigned long long)pp_window_set_late_posts(r->windows), is_paused ? ", paused" : "");
+            (unsigned long long)r->view.late_posts, is_paused ? ", paused" : "");
     line->last = now;
     line->last_records = r->records;
     line->last_posts = c->posts;
-}
-
-/* Milliseconds left of sink.shutdown.timeout.ms after a stop at stopped_at
- * (pp_cli_now() time); 0 once it has passed. */
-static int64_t run_left_ms(const struct pp_run *r, double stopped_at)
-{
-    int64_t left = r->shutdown_timeout_ms - (int64_t)((pp_cli_now() - stopped_at) * 1000);
-
-    return left > 0 ? left : 0;
 }
 
 /*
@@ -1093,7 +1458,7 @@ static int64_t run_left_ms(const struct pp_run *r, double stopped_at)
 static enum pp_err run_abandon(struct pp_run *r)
 {
     uint64_t bytes = pp_sink_buffered_bytes(r->sink);
-    bool is_checkpoint = r->ckpt.is_writing;
+    bool is_checkpoint = r->ckpt.n_writing > 0;
     bool is_committed = run_commit(r) == PP_OK;
     size_t n = pp_sink_abandon(r->sink); /* and every other put: the checkpoint's */
 
@@ -1101,7 +1466,7 @@ static enum pp_err run_abandon(struct pp_run *r)
              "lake: %zu objects (%llu bytes)%s still not durable %lld ms after the stop "
              "(sink.shutdown.timeout.ms): abandoned; their records' offsets are not committed%s, "
              "a restart writes them again",
-             n, (unsigned long long)bytes, is_checkpoint ? " and the state checkpoint" : "",
+             n, (unsigned long long)bytes, is_checkpoint ? " and state checkpoints" : "",
              (long long)r->shutdown_timeout_ms,
              is_committed ? "" : " (nor, as the last commit failed, those of the durable ones)");
     return PP_ERR_IO;
@@ -1119,14 +1484,21 @@ enum pp_err pp_run_loop(struct pp_run *r)
     r->line.last = pp_cli_now();
     run_desk_set_open(&r->desk, true);
     while (pp_pipeline_next(r->pipeline, &batch) == PP_OK) {
-        err = run_apply(r, batch);
+        /* A new assignment's records come in batches filled after it. */
+        if (r->ckpt.interval_ms > 0 &&
+            pp_kafka_consumer_assignments(r->consumer) != r->assignments) {
+            r->assignments = pp_kafka_consumer_assignments(r->consumer);
+            err = run_shards_load_assigned(r);
+        }
+        if (!err)
+            err = run_apply(r, batch);
         if (!err)
             err = pp_sink_add(r->sink, batch);
         pp_pipeline_release(r->pipeline, batch);
         if (!err)
             err = pp_sink_poll(r->sink, 0);
         /* The sink polls the store only for its own objects. */
-        if (!err && r->ckpt.is_writing)
+        if (!err && r->ckpt.n_writing > 0)
             err = pp_store_poll(r->store, 0, NULL);
         /* Backpressure from the lake (SPEC 9): past sink.max.buffered.bytes
          * no batch is taken until the store has written enough; the
@@ -1145,11 +1517,22 @@ enum pp_err pp_run_loop(struct pp_run *r)
         if (err)
             break;
         run_desk_serve(r);
-        if (r->ckpt.err == PP_OK && r->ckpt.interval_ms > 0 &&
-            (pp_cli_now() - r->ckpt.last) * 1000.0 >= (double)r->ckpt.interval_ms &&
-            (err = run_checkpoint(r)) != PP_OK) {
-            pp_log_error("run: checkpoint: %s", pp_err_str(err));
+        if (r->ckpt.interval_ms > 0 && pp_kafka_consumer_is_revoking(r->consumer) &&
+            (err = run_handover(r)) != PP_OK)
             break;
+        if (r->ckpt.interval_ms > 0 &&
+            (pp_cli_now() - r->ckpt.last) * 1000.0 >= (double)r->ckpt.interval_ms) {
+            r->ckpt.is_due = true;
+            r->ckpt.last = pp_cli_now();
+        }
+        if (r->ckpt.is_due && r->ckpt.err == PP_OK) {
+            bool is_done;
+            if ((err = run_checkpoint(r, &is_done)) != PP_OK) {
+                if (r->error[0] == '\0')
+                    pp_log_error("run: checkpoint: %s", pp_err_str(err));
+                break;
+            }
+            r->ckpt.is_due = !is_done;
         }
         if (r->ckpt.err != PP_OK) {
             err = r->ckpt.err;
@@ -1198,28 +1581,35 @@ enum pp_err pp_run_loop(struct pp_run *r)
         return err;
     }
     /* And the state, so that the last commit covers everything applied:
-     * wait for a checkpoint being written, then write the last one, by the
-     * same deadline. */
-    for (int pass = 0; !err && r->ckpt.interval_ms > 0 && pass < 2 &&
-                       pp_sink_pending_objects(r->sink) == 0 && run_left_ms(r, stopped_at) > 0;
-         pass++) {
-        while (!err && r->ckpt.is_writing && run_left_ms(r, stopped_at) > 0)
+     * a last checkpoint of every shard changed since its last (after the
+     * one being written, if any), by the same deadline. */
+    while (!err && r->ckpt.interval_ms > 0 && r->ckpt.err == PP_OK &&
+           pp_sink_pending_objects(r->sink) == 0 && run_left_ms(r, stopped_at) > 0) {
+        bool is_done;
+        bool is_clean = r->ckpt.n_writing == 0;
+        for (size_t p = 0; p < r->cap_shards && is_clean; p++)
+            is_clean = r->shards[p] == NULL || !run_shard_is_dirty(r, r->shards[p]);
+        if (is_clean)
+            break;
+        if ((err = run_checkpoint(r, &is_done)) == PP_OK && r->ckpt.n_writing > 0)
             err = pp_store_poll(r->store, 100, NULL);
-        if (!err && r->ckpt.err == PP_OK && pass == 0 && run_left_ms(r, stopped_at) > 0)
-            err = run_checkpoint(r);
+        if (!err && r->ckpt.n_writing == 0 && !is_done)
+            break; /* nothing to wait for and the store takes nothing: not expected */
     }
     if (!err && r->ckpt.err != PP_OK)
         err = r->ckpt.err;
     if (err) {
-        pp_log_error("run: checkpoint: %s", pp_store_error(r->store));
+        if (r->error[0] == '\0')
+            pp_log_error("run: checkpoint: %s", pp_store_error(r->store));
         return err;
     }
-    if (pp_sink_pending_objects(r->sink) > 0 || r->ckpt.is_writing)
+    if (pp_sink_pending_objects(r->sink) > 0 || r->ckpt.n_writing > 0)
         return run_abandon(r);
     if (run_commit(r) != PP_OK)
         pp_log_warn("run: the final offset commit failed; a restart re-reads those records");
-    pp_log_info("run: stopped after %llu records, %llu posts", (unsigned long long)r->records,
-                (unsigned long long)pp_stream_counts(r->stream)->posts);
+    if (run_view_update(r) == PP_OK)
+        pp_log_info("run: stopped after %llu records, %llu posts", (unsigned long long)r->records,
+                    (unsigned long long)r->view.counts.posts);
     return PP_OK;
 }
 
@@ -1256,6 +1646,8 @@ static enum pp_err run_consumer_new(struct pp_run *r, char *msg, size_t msg_len)
     kopt.properties = props;
     kopt.n_properties = n_props;
     kopt.poll_timeout_ms = RUN_POLL_TIMEOUT_MS;
+    /* With checkpoints a revoked partition's state is handed over first. */
+    kopt.is_revoke_held = r->ckpt.interval_ms > 0;
     for (int t = 0; t < PP_TOPIC_COUNT; t++)
         kopt.topics[t] = r->topic_names[t];
     return pp_kafka_consumer_new(&kopt, &r->consumer, msg, msg_len);
@@ -1390,15 +1782,59 @@ static enum pp_err run_sink_new(struct pp_run *r, char *msg, size_t msg_len)
     return PP_OK;
 }
 
-/* Checkpoints: the group's key, the configuration the state depends on,
- * and the state of the last run restored. */
+/*
+ * A group whose state a pinpipe before per-partition checkpoints saved
+ * (format 2, one object for the group) would start with empty analytics
+ * and its committed offsets: refused, as checkpoints of another version
+ * are. The shards' own are loaded at each assignment
+ * (run_shards_load_assigned()).
+ */
+static enum pp_err run_checkpoint_refuse_old(struct pp_run *r, char *msg, size_t msg_len)
+{
+    struct pp_store_options sopt;
+    struct pp_buf data[2];
+    enum pp_err found[2] = {PP_ERR_NOTFOUND, PP_ERR_NOTFOUND};
+    char key[2][RUN_CHECKPOINT_KEY_MAX];
+    char folder[RUN_CHECKPOINT_KEY_MAX];
+    const char *names[2];
+    char why[512];
+    enum pp_err err;
+
+    pp_store_options_from_config(&sopt, r->cfg);
+    why[0] = '\0';
+    for (int g = 0; g < 2; g++) {
+        pp_buf_init(&data[g]);
+        pp_checkpoint_key(r->group_id, -1, (unsigned)g, key[g], sizeof key[g]);
+        names[g] = strrchr(key[g], '/') + 1;
+    }
+    snprintf(folder, sizeof folder, "%.*s", (int)(names[0] - 1 - key[0]), key[0]);
+    err = pp_store_get(&sopt, folder, names, 2, data, found, why, sizeof why);
+    if (err != PP_OK)
+        snprintf(msg, msg_len, "checkpoint %s/%s: %s", sopt.url, folder,
+                 why[0] ? why : pp_err_str(err));
+    for (int g = 0; g < 2 && !err; g++) {
+        if (found[g] != PP_ERR_NOTFOUND) {
+            snprintf(msg, msg_len,
+                     "checkpoint %s/%s: written by another version of pinpipe (one state for the "
+                     "group; this one keeps one per partition) (state.checkpoint.interval=0 runs "
+                     "without checkpoints; another kafka.group.id starts afresh)",
+                     sopt.url, key[g]);
+            err = PP_ERR_INVALID;
+        }
+    }
+    for (int g = 0; g < 2; g++)
+        pp_buf_cleanup(&data[g]);
+    return err;
+}
+
+/* Checkpoints: the group's keys, the configuration the state depends on,
+ * and no state of an older format. */
 static enum pp_err run_checkpoint_new(struct pp_run *r, char *msg, size_t msg_len)
 {
     char key[RUN_CHECKPOINT_KEY_MAX];
     const char *group_id = RUN_GROUP_DEFAULT;
     size_t n = 0;
 
-    r->ckpt.interval_ms = pp_config_ms(r->cfg, "state.checkpoint.interval");
     if (r->ckpt.interval_ms <= 0)
         return PP_OK;
     for (size_t i = 0; i < pp_config_kafka_count(r->cfg); i++) {
@@ -1411,7 +1847,7 @@ static enum pp_err run_checkpoint_new(struct pp_run *r, char *msg, size_t msg_le
     /* r->group_id holds any id whose key fits (the key is at least as
      * long), so the keys made from it later are those of the whole id. */
     snprintf(r->group_id, sizeof r->group_id, "%s", group_id);
-    if (pp_checkpoint_key(group_id, 0, key, sizeof key) != PP_OK) {
+    if (pp_checkpoint_key(group_id, INT32_MAX, 0, key, sizeof key) != PP_OK) {
         snprintf(msg, msg_len, "kafka.group.id: too long for a checkpoint key");
         return PP_ERR_USAGE;
     }
@@ -1431,14 +1867,14 @@ static enum pp_err run_checkpoint_new(struct pp_run *r, char *msg, size_t msg_le
                  (long long)pp_config_ms(r->cfg, "join.timeout"),
                  pp_config_str(r->cfg, "topics.prefix"));
     r->ckpt.last = pp_cli_now();
-    return run_checkpoint_restore(r, msg, msg_len);
+    return run_checkpoint_refuse_old(r, msg, msg_len);
 }
 
 enum pp_err pp_run_new(const struct pp_config *cfg, const struct pp_run_options *options,
                        struct pp_run **out, char *msg, size_t msg_len)
 {
-    struct pp_stream_options sopt;
     const struct pp_config_window *specs;
+    struct pp_window_set *windows;
     struct pp_run *r;
     size_t n_specs;
     enum pp_err err;
@@ -1454,10 +1890,10 @@ enum pp_err pp_run_new(const struct pp_config *cfg, const struct pp_run_options 
     pthread_mutex_init(&r->desk.lock, NULL);
     pthread_cond_init(&r->desk.served, NULL);
     atomic_init(&r->desk.has_work, false);
-    pp_intern_init(&r->strings);
     pp_hmap_init(&r->offsets);
-    pp_hmap_init(&r->ckpt.durable);
-    pp_hmap_init(&r->ckpt.writing);
+    pp_hmap_init(&r->ckpt.scratch);
+    r->clock_ms = INT64_MIN;
+    r->post_clock_ms = INT64_MIN;
 
     specs = pp_config_windows(cfg, &n_specs);
     if (n_specs >= RUN_MAX_SPECS) {
@@ -1465,20 +1901,24 @@ enum pp_err pp_run_new(const struct pp_config *cfg, const struct pp_run_options 
         err = PP_ERR_USAGE;
         goto fail;
     }
-    sopt.dedup_ttl_ms = pp_config_ms(cfg, "dedup.ttl");
-    sopt.join_timeout_ms = pp_config_ms(cfg, "join.timeout");
-    sopt.max_keys = 0;
-    r->stream = pp_stream_new(&sopt, &r->strings);
-    r->windows = pp_window_set_new(specs, n_specs, pp_config_ms(cfg, "analytics.allowed.lateness"),
-                                   pp_config_ms(cfg, "analytics.retention"));
-    if (r->stream == NULL || r->windows == NULL) {
+    r->stream_opt.dedup_ttl_ms = pp_config_ms(cfg, "dedup.ttl");
+    r->stream_opt.join_timeout_ms = pp_config_ms(cfg, "join.timeout");
+    r->stream_opt.max_keys = 0;
+    r->specs = specs;
+    r->n_specs = n_specs;
+    r->lateness_ms = pp_config_ms(cfg, "analytics.allowed.lateness");
+    r->retention_ms = pp_config_ms(cfg, "analytics.retention");
+    /* The specs as every shard's window set numbers them. */
+    if ((windows = pp_window_set_new(specs, n_specs, r->lateness_ms, r->retention_ms)) == NULL) {
         err = PP_ERR_NOMEM;
         goto fail;
     }
-    r->desk.n_specs = pp_window_set_spec_count(r->windows);
+    r->desk.n_specs = pp_window_set_spec_count(windows);
     for (size_t s = 0; s < r->desk.n_specs; s++)
-        pp_config_window_format(pp_window_set_spec(r->windows, s), r->desk.spec_text[s],
+        pp_config_window_format(pp_window_set_spec(windows, s), r->desk.spec_text[s],
                                 sizeof r->desk.spec_text[s]);
+    pp_window_set_destroy(windows);
+    r->ckpt.interval_ms = pp_config_ms(cfg, "state.checkpoint.interval");
     for (int t = 0; t < PP_TOPIC_COUNT; t++)
         snprintf(r->topic_names[t], sizeof r->topic_names[t], "%s.%s",
                  pp_config_str(cfg, "topics.prefix"), pp_topic_name((enum pp_topic)t));
@@ -1553,12 +1993,12 @@ void pp_run_destroy(struct pp_run *r)
     pp_kafka_producer_destroy(r->dlq);
     pp_buf_cleanup(&r->dlq_line);
     pp_store_close(r->store);
-    pp_window_set_destroy(r->windows);
-    pp_stream_destroy(r->stream);
+    for (size_t p = 0; p < r->cap_shards; p++)
+        run_shard_destroy(r->shards[p]);
+    free(r->shards);
+    free(r->view.shards);
     pp_hmap_cleanup(&r->offsets);
-    pp_hmap_cleanup(&r->ckpt.durable);
-    pp_hmap_cleanup(&r->ckpt.writing);
-    pp_intern_cleanup(&r->strings);
+    pp_hmap_cleanup(&r->ckpt.scratch);
     free(r->visible.pending);
     pthread_cond_destroy(&r->desk.served);
     pthread_mutex_destroy(&r->desk.lock);

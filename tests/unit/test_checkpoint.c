@@ -375,11 +375,13 @@ START_TEST(test_key)
 {
     char key[128];
 
-    ck_assert_int_eq(pp_checkpoint_key("pinpipe", 0, key, sizeof key), PP_OK);
-    ck_assert_str_eq(key, "_pinpipe/state/pinpipe/checkpoint-0.bin.zst");
-    ck_assert_int_eq(pp_checkpoint_key("a b/../c.d", 3, key, sizeof key), PP_OK);
-    ck_assert_str_eq(key, "_pinpipe/state/a%20b%2F%2E%2E%2Fc%2Ed/checkpoint-1.bin.zst");
-    ck_assert_int_eq(pp_checkpoint_key("a-very-long-group-id", 0, key, 30), PP_ERR_TOOBIG);
+    ck_assert_int_eq(pp_checkpoint_key("pinpipe", 7, 0, key, sizeof key), PP_OK);
+    ck_assert_str_eq(key, "_pinpipe/state/pinpipe/p7/checkpoint-0.bin.zst");
+    ck_assert_int_eq(pp_checkpoint_key("a b/../c.d", 0, 3, key, sizeof key), PP_OK);
+    ck_assert_str_eq(key, "_pinpipe/state/a%20b%2F%2E%2E%2Fc%2Ed/p0/checkpoint-1.bin.zst");
+    ck_assert_int_eq(pp_checkpoint_key("pinpipe", -1, 1, key, sizeof key), PP_OK);
+    ck_assert_str_eq(key, "_pinpipe/state/pinpipe/checkpoint-1.bin.zst");
+    ck_assert_int_eq(pp_checkpoint_key("a-very-long-group-id", 0, 0, key, 30), PP_ERR_TOOBIG);
 }
 END_TEST
 
