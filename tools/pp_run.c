@@ -116,6 +116,7 @@ struct run_checkpoint {
     double last;         /* when the last round was due */
     bool is_due;         /* a round is due: the shards changed since their last are written */
     size_t n_writing;    /* shards whose checkpoint is being written */
+    size_t n_given_up;   /* of those, shards of partitions given up: freed when written */
     uint64_t written;
     uint64_t last_bytes; /* of the last shard checkpoint encoded */
     double last_encode_s;
@@ -150,9 +151,13 @@ struct run_shard {
     struct pp_hmap durable;
     struct pp_hmap writing;
     bool is_writing;
-    bool has_durable;    /* one is in the lake (written or loaded) */
-    uint64_t records;    /* records applied to it */
-    uint64_t records_at; /* records when its last checkpoint was started */
+    /* Given up at a revocation while being written: no longer in
+     * pp_run's shards, freed by run_checkpoint_done(). */
+    bool is_given_up;
+    bool has_durable;         /* one is in the lake (written or loaded) */
+    uint64_t records;         /* records applied to it by this process */
+    uint64_t records_at;      /* records when its last checkpoint was started */
+    uint64_t records_durable; /* records when its newest durable one was started */
     /* The cluster of the checkpoint loaded while the run's own was not
      * known yet: checked once it is (run_checkpoint_check_cluster). */
     char unchecked_cluster[128];
@@ -210,6 +215,8 @@ struct pp_run {
     struct pp_buf dlq_line;
     uint64_t dlq_sent;
     uint64_t sink_waits; /* times the loop waited for the store */
+    /* Records applied by this process whose effects it holds (a shard given
+     * up takes back those after its newest durable checkpoint). */
     uint64_t records;
     uint64_t
         redelivered; /* records skipped: applied before a rebalance or held by the checkpoint */
@@ -431,6 +438,12 @@ static enum pp_err run_render_metrics(const struct pp_run *r, struct pp_buf *out
     if (!err)
         err = pp_buf_printf(out, "pinpipe_redelivered_total %llu\n",
                             (unsigned long long)r->redelivered);
+    RUN_METRIC("pinpipe_stale_records_total", "counter",
+               "Records not applied: fetched for a partition before it was given up at a "
+               "revocation, or before its assignment.");
+    if (!err)
+        err =
+            pp_buf_printf(out, "pinpipe_stale_records_total %llu\n", (unsigned long long)r->stale);
     RUN_METRIC("pinpipe_late_posts_total", "counter", "Posts behind the watermark.");
     if (!err)
         err = pp_buf_printf(out, "pinpipe_late_posts_total %llu\n",
@@ -923,6 +936,13 @@ static void run_checkpoint_done(void *arg, enum pp_err err)
 
     shard->is_writing = false;
     r->ckpt.n_writing--;
+    if (shard->is_given_up) {
+        /* Its partition is another member's, or loaded again: the object
+         * is what the next owner may load, whether it landed or not. */
+        r->ckpt.n_given_up--;
+        run_shard_destroy(shard);
+        return;
+    }
     if (err != PP_OK) {
         r->ckpt.err = err;
         return;
@@ -931,6 +951,7 @@ static void run_checkpoint_done(void *arg, enum pp_err err)
     shard->durable = shard->writing;
     shard->writing = swap;
     pp_hmap_clear(&shard->writing);
+    shard->records_durable = shard->records_at;
     r->ckpt.written++;
     shard->seq++;
     shard->has_durable = true;
@@ -1214,6 +1235,12 @@ static enum pp_err run_shards_load_assigned(struct pp_run *r)
 
     if (n > sizeof parts / sizeof parts[0])
         n = sizeof parts / sizeof parts[0];
+    /* A checkpoint this member gave up while writing it must have landed
+     * (or failed) before a partition's newest one is read: landing later,
+     * it would replace what this member writes next. */
+    while (r->ckpt.n_given_up > 0)
+        if ((err = pp_store_poll(r->store, 100, NULL)) != PP_OK)
+            return err;
     for (size_t i = 0; i < n; i++) {
         struct run_shard *shard;
         if (run_shard_find(r, parts[i]) != NULL)
@@ -1224,7 +1251,7 @@ static enum pp_err run_shards_load_assigned(struct pp_run *r)
             shard->is_awaiting[t] = true;
         if ((err = run_shard_load(r, shard)) != PP_OK)
             return err;
-        loaded++;
+        loaded += shard->has_durable;
     }
     if (loaded > 0)
         pp_log_info("run: loaded the state of %zu partitions of group %s: %llu posts", loaded,
@@ -1282,15 +1309,24 @@ static enum pp_err run_handover(struct pp_run *r)
         return err;
     if (r->ckpt.n_writing > 0)
         pp_log_warn("run: %zu partition checkpoints still not durable at the revocation, %lld "
-                    "ms after it; giving the partitions up",
+                    "ms after it; giving the partitions up (docs/checkpoints.md, Limits)",
                     r->ckpt.n_writing, (long long)r->shutdown_timeout_ms);
     if (run_commit(r) != PP_OK)
         pp_log_warn("run: the offset commit at the revocation failed; the next owner reads "
                     "from the last one");
     for (size_t p = 0; p < r->cap_shards; p++) {
-        if (r->shards[p] != NULL && !r->shards[p]->is_writing) {
-            run_shard_destroy(r->shards[p]);
-            r->shards[p] = NULL;
+        struct run_shard *shard = r->shards[p];
+        if (shard == NULL)
+            continue;
+        r->shards[p] = NULL;
+        /* What it applied after its newest durable checkpoint is the next
+         * owner's to apply again: not this process's any more. */
+        r->records -= shard->records - shard->records_durable;
+        if (shard->is_writing) {
+            shard->is_given_up = true;
+            r->ckpt.n_given_up++;
+        } else {
+            run_shard_destroy(shard);
         }
     }
     err = run_offsets_prune(r);
@@ -1437,7 +1473,9 @@ static void run_status_line(struct pp_run *r)
     fprintf(stderr,
             "\rpinpipe: %llu records (%.0f/s), %llu posts (%.0f/s), lag %s, %zu window specs, "
             "%llu rejected, %llu late%s\033[K",
-            (unsigned long long)r->records, (double)(r->records - line->last_records) / secs,
+            (unsigned long long)r->records,
+            (r->records > line->last_records ? (double)(r->records - line->last_records) : 0.0) /
+                secs,
             (unsigned long long)c->posts, (double)(c->posts - line->last_posts) / secs, lag_text,
             r->desk.n_specs, (unsigned long long)run_rejected(c),
             (unsigned long long)r->view.late_posts, is_paused ? ", paused" : "");

@@ -130,7 +130,7 @@ for name in local s3; do
         fail "$name: an error or sanitizer report in a run's log"
         grep -hE 'AddressSanitizer|runtime error|Assertion|error:' "$tmp"/run-"$name"-*.log | head -5
     fi
-    restored=$(grep -hc 'restored the checkpoint of group chaos-[a-z0-9]*: [1-9]' "$tmp"/run-"$name"-*.log |
+    restored=$(grep -hc 'loaded the state of [0-9]* partitions of group chaos-[a-z0-9]*: [1-9]' "$tmp"/run-"$name"-*.log |
         awk '{ n += $1 } END { print n + 0 }')
     if [ "$restored" -ge 2 ]; then
         ok "$name: $restored of ${runs_of[$name]} starts restored a checkpoint with posts"

@@ -131,12 +131,12 @@ else
 fi
 if grep -q "demo: emptying $tmp/sink-lake, the lake of an earlier demo" "$tmp/duration.log" &&
     [ ! -e "$tmp/sink-lake/topics/pinterest.pin/partition=99" ] &&
-    ! grep -q "restored the checkpoint" "$tmp/duration.log" &&
+    ! grep -q "loaded the state of" "$tmp/duration.log" &&
     grep -qE "run: stopped after [1-9][0-9]* records" "$tmp/duration.log"; then
     ok "a second demo on the same lake starts afresh and applies its records"
 else
     fail "a second demo on the same lake"
-    grep -E "emptying|restored|stopped" "$tmp/duration.log"
+    grep -E "emptying|loaded the state|stopped" "$tmp/duration.log"
 fi
 # The lake holds the second demo's records only: the posts pinpipe query
 # joins over it are the posts the demo's engine joined.

@@ -129,7 +129,7 @@ timeout 60 "$pinpipe" run --set "lake.url=$tmp/sink-lake" --set "kafka.bootstrap
     --set "http.listen=127.0.0.1:$hport" --set "analytics.windows=all,tumbling:1h" \
     --set kafka.group.id=test-run >/dev/null 2>"$tmp/run3.log" || rc=$?
 if [ "$rc" -eq 1 ] && [ "$(grep -c "taken on Kafka cluster pinpipe-[0-9a-f]*; this run reads cluster pinpipe-[0-9a-f]* " "$tmp/run3.log")" -eq 1 ] &&
-    ! grep -q "restored the checkpoint" "$tmp/run3.log"; then
+    ! grep -q "loaded the state of" "$tmp/run3.log"; then
     ok "a checkpoint of another Kafka cluster: exit 1, one line naming both"
 else
     fail "a checkpoint of another Kafka cluster: exit $rc"
