@@ -1179,7 +1179,9 @@ static enum pp_err run_shard_load(struct pp_run *r, struct run_shard *shard)
         state.taken_on_cap = sizeof shard->unchecked_cluster;
     }
     r->ckpt.is_cluster_asked = true;
-    pp_hmap_clear(&r->ckpt.scratch);
+    /* The decode fills maps just initialised. */
+    pp_hmap_cleanup(&r->ckpt.scratch);
+    pp_hmap_init(&r->ckpt.scratch);
     if ((err = pp_checkpoint_decode(&state, data[best].data, data[best].len, why, sizeof why))) {
         run_set_error(r,
                       "checkpoint %s/%s: %s (state.checkpoint.interval=0 runs without checkpoints; "
