@@ -114,6 +114,13 @@ static void kafka_consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t rerr
     rd_kafka_topic_partition_list_t *old;
     rd_kafka_resp_err_t aerr;
 
+    /* A held-over message belongs to an earlier assignment, whatever the
+     * event: its partition's next owner (maybe this member again, from
+     * the committed offset) reads it. */
+    if (consumer->pending != NULL) {
+        rd_kafka_message_destroy(consumer->pending);
+        consumer->pending = NULL;
+    }
     if (rerr == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         kafka_consumer_log_partitions("assigned", parts);
         copy = rd_kafka_topic_partition_list_copy(parts);
@@ -140,12 +147,6 @@ static void kafka_consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t rerr
             kafka_consumer_log_partitions("revoked", parts);
         else
             pp_log_warn("kafka: rebalance error: %s", rd_kafka_err2str(rerr));
-        /* A held-over message of a revoked partition now belongs to
-         * another member. */
-        if (consumer->pending != NULL) {
-            rd_kafka_message_destroy(consumer->pending);
-            consumer->pending = NULL;
-        }
         /* librdkafka waits for the unassign call, which need not come from
          * the callback (within the rebalance timeout): the owner of the
          * partitions' state makes it once that state is handed over. A
@@ -533,14 +534,16 @@ void pp_kafka_consumer_unassign(struct pp_kafka_consumer *consumer)
 
     if (!atomic_load(&consumer->is_revoking))
         return;
-    if ((aerr = rd_kafka_assign(consumer->rk, NULL)) != RD_KAFKA_RESP_ERR_NO_ERROR)
-        pp_log_warn("kafka: unassign: %s", rd_kafka_err2str(aerr));
+    /* The copy first: no fill polls while the revocation is held, so the
+     * next assignment's callback comes after this. */
     pthread_mutex_lock(&consumer->lock);
     old = consumer->assignment;
     consumer->assignment = NULL;
     pthread_mutex_unlock(&consumer->lock);
     if (old != NULL)
         rd_kafka_topic_partition_list_destroy(old);
+    if ((aerr = rd_kafka_assign(consumer->rk, NULL)) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        pp_log_warn("kafka: unassign: %s", rd_kafka_err2str(aerr));
     atomic_store(&consumer->is_revoking, false);
 }
 

@@ -56,6 +56,8 @@
 #define RUN_POLL_TIMEOUT_MS 20
 /* The checkpoint object's key, with the group id %-encoded. */
 #define RUN_CHECKPOINT_KEY_MAX 512
+/* Reads of a partition's checkpoints before a store failure stops the run. */
+#define RUN_LOAD_ATTEMPTS 5
 /* How long a start with a checkpoint waits for the cluster's id. */
 #define RUN_CLUSTER_ID_WAIT_MS 10000
 /* A request not served in this time answers 503 (the loop is stuck). */
@@ -117,6 +119,8 @@ struct run_checkpoint {
     bool is_due;         /* a round is due: the shards changed since their last are written */
     size_t n_writing;    /* shards whose checkpoint is being written */
     size_t n_given_up;   /* of those, shards of partitions given up: freed when written */
+    size_t n_unchecked;  /* shards loaded before the cluster's id was known */
+    bool is_cluster_warned;
     uint64_t written;
     uint64_t last_bytes; /* of the last shard checkpoint encoded */
     double last_encode_s;
@@ -167,6 +171,10 @@ struct run_shard {
 /* The member's answers and counts over its shards, as of the last
  * run_view_update() (loop thread). */
 struct run_view {
+    /* An empty window set: the answers of a member without shards (its
+     * `all` window, with no posts). */
+    struct pp_window_set *blank;
+    struct pp_intern blank_strings;
     struct pp_window_shard *shards;
     size_t n_shards;
     size_t cap_shards;
@@ -758,6 +766,12 @@ PP_PRINTF(2, 3) static void run_set_error(struct pp_run *r, const char *fmt, ...
     va_end(ap);
 }
 
+/* Whether a stop was asked (pp_run_stop() or a signal). */
+static bool run_is_stopping(const struct pp_run *r)
+{
+    return atomic_load(&r->is_stopped) || (r->options.is_signal_stop && pp_cli_is_stopped(true));
+}
+
 /* The shard of partition p, or NULL. */
 static struct run_shard *run_shard_find(const struct pp_run *r, int32_t p)
 {
@@ -789,8 +803,9 @@ static enum pp_err run_commit(struct pp_run *r)
             continue;
         if (r->ckpt.interval_ms > 0) {
             const struct run_shard *shard = run_shard_find(r, (int32_t)slot->k2);
-            const uint64_t *held =
-                shard != NULL ? pp_hmap_find(&shard->durable, slot->k1, slot->k2) : NULL;
+            const uint64_t *held = shard != NULL && shard->unchecked_cluster[0] == '\0'
+                                       ? pp_hmap_find(&shard->durable, slot->k1, slot->k2)
+                                       : NULL;
             if (held == NULL)
                 continue;
             if ((int64_t)*held < at)
@@ -923,6 +938,14 @@ static enum pp_err run_view_update(struct pp_run *r)
         if (pp_window_set_watermark(shard->windows) > v->watermark)
             v->watermark = pp_window_set_watermark(shard->windows);
     }
+    if (v->n_shards == 0) {
+        static const struct pp_window_shard none;
+        if (v->cap_shards == 0 &&
+            (v->shards = pp_array_reserve(NULL, &v->cap_shards, 0, sizeof none, 64)) == NULL)
+            return PP_ERR_NOMEM;
+        v->shards[v->n_shards++] =
+            (struct pp_window_shard){.set = v->blank, .strings = &v->blank_strings};
+    }
     return PP_OK;
 }
 
@@ -996,17 +1019,26 @@ static enum pp_err run_checkpoint_offsets(struct pp_run *r, struct run_shard *sh
     return PP_OK;
 }
 
-/* Learns the cluster's id when the first load could not (metadata is there
- * by the first checkpoint), and then refuses to go on from a shard that was
- * loaded unchecked and is of another cluster: its state would be written
- * on as this cluster's. */
-static enum pp_err run_checkpoint_check_cluster(struct pp_run *r, const struct run_shard *shard)
+/* Learns the cluster's id when the load could not (Kafka down then), and
+ * then checks a shard loaded unchecked: the same cluster clears it; another
+ * one stops the run, which must not commit or write on a state whose
+ * offsets are other records. Until then the shard is neither committed nor
+ * checkpointed. */
+static enum pp_err run_checkpoint_check_cluster(struct pp_run *r, struct run_shard *shard)
 {
+    if (shard->unchecked_cluster[0] == '\0')
+        return PP_OK;
     if (r->ckpt.cluster_id[0] == '\0')
         (void)pp_kafka_consumer_cluster_id(r->consumer, 0, r->ckpt.cluster_id,
                                            sizeof r->ckpt.cluster_id);
-    if (r->ckpt.cluster_id[0] != '\0' && shard->unchecked_cluster[0] != '\0' &&
-        strcmp(shard->unchecked_cluster, r->ckpt.cluster_id) != 0) {
+    if (r->ckpt.cluster_id[0] == '\0')
+        return PP_OK;
+    if (strcmp(shard->unchecked_cluster, r->ckpt.cluster_id) == 0) {
+        shard->unchecked_cluster[0] = '\0';
+        r->ckpt.n_unchecked--;
+        return PP_OK;
+    }
+    {
         run_set_error(
             r,
             "the checkpoint of partition %ld loaded at the assignment was taken on Kafka "
@@ -1025,7 +1057,8 @@ static bool run_shard_is_dirty(struct pp_run *r, const struct run_shard *shard)
 {
     bool is_owned = false;
 
-    if (shard->has_durable && shard->records == shard->records_at)
+    if ((shard->has_durable && shard->records == shard->records_at) ||
+        shard->unchecked_cluster[0] != '\0')
         return false;
     for (int t = 0; t < PP_TOPIC_COUNT && !is_owned; t++)
         is_owned = pp_kafka_consumer_is_assigned(r->consumer, (enum pp_topic)t, shard->partition);
@@ -1051,8 +1084,9 @@ static enum pp_err run_checkpoint_shard(struct pp_run *r, struct run_shard *shar
     *is_started = false;
     if (shard->is_writing || !run_shard_is_dirty(r, shard))
         return PP_OK;
-    if ((err = run_checkpoint_check_cluster(r, shard)) != PP_OK ||
-        (err = run_shard_advance(r, shard)) != PP_OK)
+    if (shard->unchecked_cluster[0] != '\0')
+        return PP_OK; /* run_checkpoint_check_cluster() first */
+    if ((err = run_shard_advance(r, shard)) != PP_OK)
         return err;
     pp_buf_init(&data);
     if ((err = run_checkpoint_offsets(r, shard)) != PP_OK ||
@@ -1094,14 +1128,49 @@ static enum pp_err run_checkpoint(struct pp_run *r, bool *is_done)
         if (shard == NULL || shard->is_writing || !run_shard_is_dirty(r, shard))
             continue;
         if (!is_flushed && r->dlq != NULL &&
-            (err = pp_kafka_producer_flush(r->dlq, RUN_DLQ_FLUSH_MS, NULL, 0)) != PP_OK)
+            (err = pp_kafka_producer_flush(r->dlq, RUN_DLQ_FLUSH_MS, NULL, 0)) != PP_OK) {
+            run_set_error(r, "%s: rejects not delivered within %d ms before a checkpoint: %s",
+                          r->dlq_topic, RUN_DLQ_FLUSH_MS, pp_err_str(err));
             return err;
+        }
         is_flushed = true;
         if ((err = run_checkpoint_shard(r, shard, &is_started)) == PP_OK && !is_started &&
-            !shard->is_writing && pp_store_in_flight(r->store) > 0)
-            *is_done = false; /* the store is full: next time */
+            !shard->is_writing && shard->unchecked_cluster[0] == '\0' &&
+            pp_store_in_flight(r->store) > 0) {
+            *is_done = false; /* the store is full: the rest next time */
+            break;
+        }
     }
     return err;
+}
+
+/*
+ * A last checkpoint of every shard changed since its last (after the one
+ * being written, if any), waited for until sink.shutdown.timeout.ms after
+ * since: at a stop and at a hand-over. PP_OK once every shard's is
+ * durable, PP_AGAIN at the deadline, or an error.
+ */
+static enum pp_err run_checkpoint_all(struct pp_run *r, double since)
+{
+    enum pp_err err;
+
+    while (r->ckpt.err == PP_OK) {
+        bool is_done;
+        bool is_clean = r->ckpt.n_writing == 0;
+        for (size_t p = 0; p < r->cap_shards && is_clean; p++)
+            is_clean = r->shards[p] == NULL || !run_shard_is_dirty(r, r->shards[p]);
+        if (is_clean)
+            return PP_OK;
+        if (run_left_ms(r, since) <= 0)
+            return PP_AGAIN;
+        if ((err = run_checkpoint(r, &is_done)) != PP_OK)
+            return err;
+        if (pp_store_in_flight(r->store) == 0 && r->ckpt.n_writing == 0)
+            return is_done ? PP_OK : PP_AGAIN; /* nothing to wait for */
+        if ((err = pp_store_poll(r->store, 100, NULL)) != PP_OK)
+            return err;
+    }
+    return r->ckpt.err;
 }
 
 /*
@@ -1123,6 +1192,7 @@ static enum pp_err run_shard_load(struct pp_run *r, struct run_shard *shard)
     const char *names[2];
     char why[512];
     int g, best = -1;
+    bool is_unchecked = false;
     enum pp_err err = PP_OK;
 
     pp_store_options_from_config(&sopt, r->cfg);
@@ -1134,7 +1204,23 @@ static enum pp_err run_shard_load(struct pp_run *r, struct run_shard *shard)
         names[g] = strrchr(key[g], '/') + 1;
     }
     snprintf(folder, sizeof folder, "%.*s", (int)(names[0] - 1 - key[0]), key[0]);
-    if ((err = pp_store_get(&sopt, folder, names, 2, data, found, why, sizeof why)) != PP_OK) {
+    /* An assignment comes at any time: a store's passing failure is
+     * retried (0.2, 0.4, ... 3.2 s) before it stops the run. */
+    for (int attempt = 0;; attempt++) {
+        why[0] = '\0';
+        if ((err = pp_store_get(&sopt, folder, names, 2, data, found, why, sizeof why)) == PP_OK ||
+            err == PP_ERR_INVALID || attempt == RUN_LOAD_ATTEMPTS - 1 || run_is_stopping(r))
+            break;
+        for (g = 0; g < 2; g++)
+            data[g].len = 0;
+        struct timespec pause = {0, (long)(200 * 1000 * 1000) << attempt};
+        if (pause.tv_nsec >= 1000 * 1000 * 1000) {
+            pause.tv_sec = pause.tv_nsec / (1000 * 1000 * 1000);
+            pause.tv_nsec %= 1000 * 1000 * 1000;
+        }
+        nanosleep(&pause, NULL);
+    }
+    if (err != PP_OK) {
         run_set_error(r, "checkpoint %s/%s: %s", sopt.url, folder, why[0] ? why : pp_err_str(err));
         goto out;
     }
@@ -1172,11 +1258,15 @@ static enum pp_err run_shard_load(struct pp_run *r, struct run_shard *shard)
         pp_kafka_consumer_cluster_id(r->consumer,
                                      r->ckpt.is_cluster_asked ? 0 : RUN_CLUSTER_ID_WAIT_MS,
                                      r->ckpt.cluster_id, sizeof r->ckpt.cluster_id) != PP_OK) {
-        pp_log_warn("run: the Kafka cluster did not say its id within %d ms: checkpoint %s is "
-                    "loaded, and checked against the cluster once it answers",
-                    RUN_CLUSTER_ID_WAIT_MS, key[best]);
+        if (!r->ckpt.is_cluster_warned)
+            pp_log_warn("run: the Kafka cluster did not say its id within %d ms: checkpoints are "
+                        "loaded, and checked against the cluster once it answers (until then "
+                        "their partitions are not committed)",
+                        RUN_CLUSTER_ID_WAIT_MS);
+        r->ckpt.is_cluster_warned = true;
         state.taken_on = shard->unchecked_cluster;
         state.taken_on_cap = sizeof shard->unchecked_cluster;
+        is_unchecked = true;
     }
     r->ckpt.is_cluster_asked = true;
     /* The decode fills maps just initialised. */
@@ -1209,6 +1299,7 @@ static enum pp_err run_shard_load(struct pp_run *r, struct run_shard *shard)
     }
     shard->seq = seq[best] + 1;
     shard->has_durable = true;
+    r->ckpt.n_unchecked += is_unchecked && shard->unchecked_cluster[0] != '\0';
     r->ckpt.restored_posts += pp_stream_counts(shard->stream)->posts;
     run_clock_take(r, shard);
     pp_log_debug("run: loaded the state of partition %ld: %llu posts (%s, %zu bytes)",
@@ -1240,11 +1331,32 @@ static enum pp_err run_shards_load_assigned(struct pp_run *r)
     /* A checkpoint this member gave up while writing it must have landed
      * (or failed) before a partition's newest one is read: landing later,
      * it would replace what this member writes next. */
-    while (r->ckpt.n_given_up > 0)
+    for (double since = pp_cli_now();
+         r->ckpt.n_given_up > 0 && run_left_ms(r, since) > 0 && !run_is_stopping(r);)
         if ((err = pp_store_poll(r->store, 100, NULL)) != PP_OK)
             return err;
+    if (r->ckpt.n_given_up > 0)
+        pp_log_warn("run: %zu checkpoints given up at the last revocation are still not "
+                    "durable; loading the assigned partitions' newest ones anyway "
+                    "(docs/checkpoints.md, Limits)",
+                    r->ckpt.n_given_up);
     for (size_t i = 0; i < n; i++) {
         struct run_shard *shard;
+        int missing = -1;
+        for (int t = 0; t < PP_TOPIC_COUNT && missing < 0; t++)
+            if (!pp_kafka_consumer_is_assigned(r->consumer, (enum pp_topic)t, parts[i]))
+                missing = t;
+        if (missing >= 0) {
+            /* A shard is a partition of all three topics: with unequal
+             * partition counts (or a topic not created yet) range
+             * assignment splits them, and two members would write one
+             * partition's checkpoints. Its records are not applied here. */
+            pp_log_warn("run: partition %ld of %s is not assigned with the others of that number: "
+                        "the three topics must have the same number of partitions "
+                        "(co-partitioned, SPEC 9); its records are not applied",
+                        (long)parts[i], r->topic_names[missing]);
+            continue;
+        }
         if (run_shard_find(r, parts[i]) != NULL)
             continue;
         if ((err = run_shard_new(r, parts[i], &shard)) != PP_OK)
@@ -1301,13 +1413,10 @@ static enum pp_err run_shard_for(struct pp_run *r, const struct pp_clean_item *i
  */
 static enum pp_err run_handover(struct pp_run *r)
 {
-    double start = pp_cli_now();
     enum pp_err err = PP_OK;
 
-    while (r->ckpt.n_writing > 0 && run_left_ms(r, start) > 0 &&
-           (err = pp_store_poll(r->store, 100, NULL)) == PP_OK)
-        ;
-    if (err)
+    if (r->ckpt.err == PP_OK && (err = run_checkpoint_all(r, pp_cli_now())) != PP_OK &&
+        err != PP_AGAIN)
         return err;
     if (r->ckpt.n_writing > 0)
         pp_log_warn("run: %zu partition checkpoints still not durable at the revocation, %lld "
@@ -1324,6 +1433,7 @@ static enum pp_err run_handover(struct pp_run *r)
         /* What it applied after its newest durable checkpoint is the next
          * owner's to apply again: not this process's any more. */
         r->records -= shard->records - shard->records_durable;
+        r->ckpt.n_unchecked -= shard->unchecked_cluster[0] != '\0';
         if (shard->is_writing) {
             shard->is_given_up = true;
             r->ckpt.n_given_up++;
@@ -1331,6 +1441,9 @@ static enum pp_err run_handover(struct pp_run *r)
             run_shard_destroy(shard);
         }
     }
+    /* The next assignment's shards bring their clocks (run_clock_take()). */
+    r->clock_ms = INT64_MIN;
+    r->post_clock_ms = INT64_MIN;
     err = run_offsets_prune(r);
     pp_kafka_consumer_unassign(r->consumer);
     return err;
@@ -1550,15 +1663,20 @@ enum pp_err pp_run_loop(struct pp_run *r)
             run_desk_serve(r);
             if (has_line)
                 run_status_line(r);
-            if (atomic_load(&r->is_stopped) ||
-                (r->options.is_signal_stop && pp_cli_is_stopped(true)))
-                break;
+            if (run_is_stopping(r) ||
+                (r->ckpt.interval_ms > 0 && pp_kafka_consumer_is_revoking(r->consumer)))
+                break; /* a held revocation is handed over below */
         }
         if (err)
             break;
         run_desk_serve(r);
         if (r->ckpt.interval_ms > 0 && pp_kafka_consumer_is_revoking(r->consumer) &&
             (err = run_handover(r)) != PP_OK)
+            break;
+        for (size_t p = 0; r->ckpt.n_unchecked > 0 && p < r->cap_shards && !err; p++)
+            if (r->shards[p] != NULL)
+                err = run_checkpoint_check_cluster(r, r->shards[p]);
+        if (err)
             break;
         if (r->ckpt.interval_ms > 0 &&
             (pp_cli_now() - r->ckpt.last) * 1000.0 >= (double)r->ckpt.interval_ms) {
@@ -1623,19 +1741,9 @@ enum pp_err pp_run_loop(struct pp_run *r)
     /* And the state, so that the last commit covers everything applied:
      * a last checkpoint of every shard changed since its last (after the
      * one being written, if any), by the same deadline. */
-    while (!err && r->ckpt.interval_ms > 0 && r->ckpt.err == PP_OK &&
-           pp_sink_pending_objects(r->sink) == 0 && run_left_ms(r, stopped_at) > 0) {
-        bool is_done;
-        bool is_clean = r->ckpt.n_writing == 0;
-        for (size_t p = 0; p < r->cap_shards && is_clean; p++)
-            is_clean = r->shards[p] == NULL || !run_shard_is_dirty(r, r->shards[p]);
-        if (is_clean)
-            break;
-        if ((err = run_checkpoint(r, &is_done)) == PP_OK && r->ckpt.n_writing > 0)
-            err = pp_store_poll(r->store, 100, NULL);
-        if (!err && r->ckpt.n_writing == 0 && !is_done)
-            break; /* nothing to wait for and the store takes nothing: not expected */
-    }
+    if (r->ckpt.interval_ms > 0 && r->ckpt.err == PP_OK && pp_sink_pending_objects(r->sink) == 0 &&
+        (err = run_checkpoint_all(r, stopped_at)) == PP_AGAIN)
+        err = PP_OK; /* the deadline: run_abandon() below */
     if (!err && r->ckpt.err != PP_OK)
         err = r->ckpt.err;
     if (err) {
@@ -1932,6 +2040,7 @@ enum pp_err pp_run_new(const struct pp_config *cfg, const struct pp_run_options 
     atomic_init(&r->desk.has_work, false);
     pp_hmap_init(&r->offsets);
     pp_hmap_init(&r->ckpt.scratch);
+    pp_intern_init(&r->view.blank_strings);
     r->clock_ms = INT64_MIN;
     r->post_clock_ms = INT64_MIN;
 
@@ -1948,7 +2057,8 @@ enum pp_err pp_run_new(const struct pp_config *cfg, const struct pp_run_options 
     r->n_specs = n_specs;
     r->lateness_ms = pp_config_ms(cfg, "analytics.allowed.lateness");
     r->retention_ms = pp_config_ms(cfg, "analytics.retention");
-    /* The specs as every shard's window set numbers them. */
+    /* The specs as every shard's window set numbers them, and the blank
+     * answers (run_view). */
     if ((windows = pp_window_set_new(specs, n_specs, r->lateness_ms, r->retention_ms)) == NULL) {
         err = PP_ERR_NOMEM;
         goto fail;
@@ -1957,7 +2067,7 @@ enum pp_err pp_run_new(const struct pp_config *cfg, const struct pp_run_options 
     for (size_t s = 0; s < r->desk.n_specs; s++)
         pp_config_window_format(pp_window_set_spec(windows, s), r->desk.spec_text[s],
                                 sizeof r->desk.spec_text[s]);
-    pp_window_set_destroy(windows);
+    r->view.blank = windows;
     r->ckpt.interval_ms = pp_config_ms(cfg, "state.checkpoint.interval");
     for (int t = 0; t < PP_TOPIC_COUNT; t++)
         snprintf(r->topic_names[t], sizeof r->topic_names[t], "%s.%s",
@@ -2028,15 +2138,20 @@ void pp_run_destroy(struct pp_run *r)
     pp_pipeline_stop(r->pipeline);
     pp_rest_destroy(r->rest); /* after pp_http_stop: no handler runs */
     pp_http_destroy(r->http);
-    pp_kafka_consumer_destroy(r->consumer);
+    /* The store's puts end (abandoned on an error path) before the group
+     * is left: no checkpoint of this member lands after the partitions'
+     * next owner loaded theirs. */
     pp_sink_destroy(r->sink); /* before its store */
+    pp_store_close(r->store);
+    pp_kafka_consumer_destroy(r->consumer);
     pp_kafka_producer_destroy(r->dlq);
     pp_buf_cleanup(&r->dlq_line);
-    pp_store_close(r->store);
     for (size_t p = 0; p < r->cap_shards; p++)
         run_shard_destroy(r->shards[p]);
     free(r->shards);
     free(r->view.shards);
+    pp_window_set_destroy(r->view.blank);
+    pp_intern_cleanup(&r->view.blank_strings);
     pp_hmap_cleanup(&r->offsets);
     pp_hmap_cleanup(&r->ckpt.scratch);
     free(r->visible.pending);
