@@ -174,6 +174,8 @@ start_member() {
         --set "http.listen=127.0.0.1:$1" --set flush.size=150 --set topics.prefix=grp \
         --set kafka.group.id=test-sink-group --set kafka.session.timeout.ms=6000 \
         --set state.checkpoint.interval=1s 2>"$2" &
+    member_pid=$!
+    pids+=("$member_pid")
 }
 # save_answers <api> <name>: a member's window=all answers, before its
 # stop; check_answers <name>: those against `pinpipe query` over the
@@ -190,12 +192,10 @@ check_answers() {
     fi
 }
 start_member "$hport" "$tmp/member-a.log"
-pid_a=$!
-pids+=("$pid_a")
+pid_a=$member_pid
 wait_json "$api/v1/status" 'int(d["records"] > 0)' 1 30 || fail "member A started"
 start_member "$hport_b" "$tmp/member-b.log"
-pid_b=$!
-pids+=("$pid_b")
+pid_b=$member_pid
 api_b="http://127.0.0.1:$hport_b"
 # B holds some partitions once the group has rebalanced.
 wait_json "$api_b/v1/status" 'int(d["assigned_partitions"] > 0)' 1 40 || fail "member B assigned"
@@ -225,12 +225,10 @@ fi
 # stopped with); B is killed: A takes B's partitions from B's last
 # durable checkpoints.
 start_member "$hport" "$tmp/member-a2.log"
-pid_a=$!
-pids+=("$pid_a")
+pid_a=$member_pid
 wait_json "$api/v1/status" 'int(d["assigned_partitions"] > 0)' 1 40 || fail "member A back"
 start_member "$hport_b" "$tmp/member-b2.log"
-pid_b=$!
-pids+=("$pid_b")
+pid_b=$member_pid
 wait_json "$api_b/v1/status" 'int(d["assigned_partitions"] > 0)' 1 40 || fail "member B back"
 "$pinpipe" emulate --to "kafka://127.0.0.1:$kport" --prefix grp --count 500 --seed 34 \
     --malformed 15 --quiet || fail "emulate grp, fourth part"
