@@ -1,6 +1,9 @@
 /*
- * pp_checkpoint: the analytics state of `pinpipe run` as one lake object,
- * so that the answers survive a crash (docs/checkpoints.md).
+ * pp_checkpoint: an analytics state of `pinpipe run` as one lake object,
+ * so that the answers survive a crash and move with their partition
+ * (docs/checkpoints.md). pp_run keeps one state (a shard) per partition
+ * number and checkpoints each on its own; this module does not care which
+ * records a state holds.
  *
  * A checkpoint holds the interned strings, the stream (dedup keys, pending
  * joins, counts), the window set (every window and pane, the watermark)

@@ -16,6 +16,11 @@
  * on, once a checkpoint holding their effects is durable too
  * (docs/checkpoints.md): a restart loads the checkpoint and skips, for the
  * analytics, the records it already holds.
+ *
+ * The analytics are kept per partition number (struct run_shard), so that
+ * a partition's state moves with it between the members of a group: loaded
+ * at each assignment, checkpointed by its owner only, handed over at a
+ * revocation, which the consumer holds until then (run_handover()).
  */
 #include "pp_run.h"
 
