@@ -4,7 +4,8 @@
  * port): records produced with pp_kafka_produce come back through
  * pp_kafka_consumer_fill as single-record spans, exactly once; committed
  * offsets survive a new member of the group; pause/resume; stop; the whole
- * path through pp_pipeline with pp_clean_stage. Every wait is bounded.
+ * path through pp_pipeline with pp_clean_stage; held and immediate
+ * revocations between two members of a group. Every wait is bounded.
  */
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -30,6 +31,7 @@
 #define VALUE_MAX 4096
 
 struct got {
+    const struct pp_kafka_consumer *by; /* the member whose fill delivered it */
     int topic;
     int32_t partition;
     int64_t offset;
@@ -88,29 +90,94 @@ static void flush(struct pp_kafka_producer *producer)
     ck_assert_msg(pp_kafka_producer_flush(producer, 15000, msg, sizeof msg) == PP_OK, "%s", msg);
 }
 
-static struct pp_kafka_consumer *start_consumer(struct pp_kafka_broker *broker, const char *prefix,
-                                                const char *group)
+/* Session settings of the first tests. */
+static const struct pp_kafka_property session_props[] = {
+    {"session.timeout.ms", "6000"},
+    {"heartbeat.interval.ms", "500"},
+};
+
+/*
+ * Short sessions for the rebalance tests: the mock coordinator waits
+ * session.timeout.ms - 1000 for members to rejoin after a member joins, and
+ * drops a member that has not been heard of for session.timeout.ms; 3 s keeps
+ * the tests short and a 1 s hold well within both.
+ */
+static const struct pp_kafka_property rebalance_props[] = {
+    {"session.timeout.ms", "3000"},
+    {"heartbeat.interval.ms", "200"},
+};
+
+/* A consumer of <prefix>.pin, .geo and .user in `group`; opt carries the
+ * rest. */
+static struct pp_kafka_consumer *consumer_new(struct pp_kafka_broker *broker, const char *prefix,
+                                              const char *group,
+                                              struct pp_kafka_consumer_options *opt)
 {
-    static const struct pp_kafka_property props[] = {
-        {"session.timeout.ms", "6000"},
-        {"heartbeat.interval.ms", "500"},
-    };
     static char names[PP_TOPIC_COUNT][64];
-    struct pp_kafka_consumer_options opt = {
-        .bootstrap = pp_kafka_broker_bootstraps(broker),
-        .group_id = group,
-        .properties = props,
-        .n_properties = sizeof props / sizeof props[0],
-    };
     struct pp_kafka_consumer *consumer;
     char msg[256];
 
+    opt->bootstrap = pp_kafka_broker_bootstraps(broker);
+    opt->group_id = group;
     for (int t = 0; t < PP_TOPIC_COUNT; t++) {
         snprintf(names[t], sizeof names[t], "%s.%s", prefix, pp_topic_name((enum pp_topic)t));
-        opt.topics[t] = names[t];
+        opt->topics[t] = names[t];
     }
-    ck_assert_msg(pp_kafka_consumer_new(&opt, &consumer, msg, sizeof msg) == PP_OK, "%s", msg);
+    ck_assert_msg(pp_kafka_consumer_new(opt, &consumer, msg, sizeof msg) == PP_OK, "%s", msg);
     return consumer;
+}
+
+static struct pp_kafka_consumer *start_consumer(struct pp_kafka_broker *broker, const char *prefix,
+                                                const char *group)
+{
+    struct pp_kafka_consumer_options opt = {
+        .properties = session_props,
+        .n_properties = sizeof session_props / sizeof session_props[0],
+    };
+
+    return consumer_new(broker, prefix, group, &opt);
+}
+
+/* A member for the rebalance tests: short sessions, short fills (the test
+ * drives two members in turn on its thread). */
+static struct pp_kafka_consumer *start_member(struct pp_kafka_broker *broker, const char *prefix,
+                                              const char *group, bool is_revoke_held)
+{
+    struct pp_kafka_consumer_options opt = {
+        .properties = rebalance_props,
+        .n_properties = sizeof rebalance_props / sizeof rebalance_props[0],
+        .poll_timeout_ms = 50,
+        .is_revoke_held = is_revoke_held,
+    };
+
+    return consumer_new(broker, prefix, group, &opt);
+}
+
+/* One fill; appends its records to got. Returns how many it delivered. */
+static size_t fill_once(struct pp_kafka_consumer *consumer, struct pp_batch *batch)
+{
+    pp_batch_reset(batch);
+    ck_assert_int_eq(pp_kafka_consumer_fill(consumer, batch), PP_OK);
+    for (size_t i = 0; i < batch->n_spans; i++) {
+        const struct pp_batch_span *span = &batch->spans[i];
+        struct got *g = &got[n_got++];
+
+        ck_assert_uint_lt(n_got, MAX_GOT);
+        ck_assert(span->is_single);
+        ck_assert_uint_le(span->end - span->begin, VALUE_MAX);
+        g->by = consumer;
+        g->topic = span->topic;
+        g->partition = span->partition;
+        g->offset = span->first_offset;
+        g->timestamp_ms = span->timestamp_ms;
+        g->is_oversized = span->is_oversized;
+        g->len = span->end - span->begin;
+        memcpy(g->value, batch->data + span->begin, g->len);
+        if (span->is_oversized)
+            ck_assert_uint_eq(g->len, 0);
+        g->batch_cap = batch->cap;
+    }
+    return batch->n_spans;
 }
 
 /* Fills batches until n_got reaches want or seconds pass; appends to got. */
@@ -119,28 +186,8 @@ static void drain(struct pp_kafka_consumer *consumer, struct pp_batch *batch, si
 {
     double deadline = now_s() + seconds;
 
-    while (n_got < want && now_s() < deadline) {
-        pp_batch_reset(batch);
-        ck_assert_int_eq(pp_kafka_consumer_fill(consumer, batch), PP_OK);
-        for (size_t i = 0; i < batch->n_spans; i++) {
-            const struct pp_batch_span *span = &batch->spans[i];
-            struct got *g = &got[n_got++];
-
-            ck_assert_uint_lt(n_got, MAX_GOT);
-            ck_assert(span->is_single);
-            ck_assert_uint_le(span->end - span->begin, VALUE_MAX);
-            g->topic = span->topic;
-            g->partition = span->partition;
-            g->offset = span->first_offset;
-            g->timestamp_ms = span->timestamp_ms;
-            g->is_oversized = span->is_oversized;
-            g->len = span->end - span->begin;
-            memcpy(g->value, batch->data + span->begin, g->len);
-            if (span->is_oversized)
-                ck_assert_uint_eq(g->len, 0);
-            g->batch_cap = batch->cap;
-        }
-    }
+    while (n_got < want && now_s() < deadline)
+        fill_once(consumer, batch);
 }
 
 /* Index in got of the record (topic, value); -1 when absent; fails when
@@ -527,6 +574,383 @@ START_TEST(test_pipeline_clean)
 }
 END_TEST
 
+/*
+ * Held revocations (docs/kafka.md). Each test: member a of a group joins
+ * alone, gets every partition of the three topics and reads and commits
+ * round 0 (one record per topic and partition); then member b joins.
+ */
+#define N_PARTS (PP_TOPIC_COUNT * PARTITIONS) /* topic-partitions */
+#define REVOKE_HOLD_S 1.0
+
+static void round_value(char *out, size_t cap, int round, int topic, int32_t partition)
+{
+    snprintf(out, cap, "{\"round\": %d, \"topic\": %d, \"partition\": %d}", round, topic,
+             (int)partition);
+}
+
+/* One record per topic and partition, at the next offset of each. */
+static void produce_round(struct pp_kafka_producer *producer, const char *prefix, int round)
+{
+    char topic[64];
+    char value[128];
+
+    for (int t = 0; t < PP_TOPIC_COUNT; t++)
+        for (int32_t p = 0; p < PARTITIONS; p++) {
+            snprintf(topic, sizeof topic, "%s.%s", prefix, pp_topic_name((enum pp_topic)t));
+            round_value(value, sizeof value, round, t, p);
+            produce(producer, topic, p, NULL, value, strlen(value));
+        }
+    flush(producer);
+}
+
+/*
+ * Every record of round is in got, at offset, delivered by the member whose
+ * partitions (owner[p]) hold it: exactly once, or with is_exact false at
+ * least once by that member (a member that had the partition in a round of
+ * the rebalance between read it too, and nothing of it was committed).
+ */
+static void check_round(int round, int64_t offset,
+                        struct pp_kafka_consumer *const owner[PARTITIONS], bool is_exact)
+{
+    char value[128];
+
+    for (int t = 0; t < PP_TOPIC_COUNT; t++)
+        for (int32_t p = 0; p < PARTITIONS; p++) {
+            size_t n = 0;
+            size_t n_by_owner = 0;
+
+            round_value(value, sizeof value, round, t, p);
+            for (size_t i = 0; i < n_got; i++) {
+                if (got[i].topic != t || got[i].len != strlen(value) ||
+                    memcmp(got[i].value, value, got[i].len) != 0)
+                    continue;
+                ck_assert_int_eq(got[i].partition, p);
+                ck_assert_int_eq(got[i].offset, offset);
+                n++;
+                n_by_owner += got[i].by == owner[p];
+            }
+            ck_assert_msg(n_by_owner >= 1, "record %s not delivered by the partition's owner",
+                          value);
+            if (is_exact)
+                ck_assert_msg(n == 1, "record %s delivered %zu times", value, n);
+        }
+}
+
+/* The partition numbers assigned to consumer into out, checked ascending
+ * and distinct; returns how many. */
+static size_t partitions_of(struct pp_kafka_consumer *consumer, int32_t out[PARTITIONS])
+{
+    int32_t all[PARTITIONS + 1];
+    size_t n = pp_kafka_consumer_partitions(consumer, all, PARTITIONS + 1);
+
+    ck_assert_uint_le(n, PARTITIONS);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_int_ge(all[i], 0);
+        ck_assert_int_lt(all[i], PARTITIONS);
+        if (i > 0)
+            ck_assert_int_lt(all[i - 1], all[i]);
+        out[i] = all[i];
+    }
+    return n;
+}
+
+/* Member a: alone in the group, every partition, round 0 read and
+ * committed. Empties got first. */
+static struct pp_kafka_consumer *start_first(struct pp_kafka_broker *broker,
+                                             struct pp_kafka_producer *producer, const char *prefix,
+                                             const char *group, bool is_revoke_held,
+                                             struct pp_batch *batch)
+{
+    struct pp_kafka_offset offsets[N_PARTS];
+    struct pp_kafka_consumer *owner[PARTITIONS];
+    struct pp_kafka_consumer *a;
+    int32_t parts[PARTITIONS];
+    int32_t two[2];
+    double deadline = now_s() + 15;
+
+    produce_round(producer, prefix, 0);
+    a = start_member(broker, prefix, group, is_revoke_held);
+    n_got = 0;
+    while ((n_got < N_PARTS || pp_kafka_consumer_assignments(a) == 0) && now_s() < deadline)
+        fill_once(a, batch);
+    ck_assert_uint_eq(n_got, N_PARTS);
+    ck_assert_uint_eq(pp_kafka_consumer_assignments(a), 1);
+    ck_assert(!pp_kafka_consumer_is_revoking(a));
+    ck_assert_uint_eq(pp_kafka_consumer_assigned(a), N_PARTS);
+    /* The three topics' partitions 0..3, each number once. */
+    ck_assert_uint_eq(partitions_of(a, parts), PARTITIONS);
+    for (int32_t p = 0; p < PARTITIONS; p++) {
+        ck_assert_int_eq(parts[p], p);
+        owner[p] = a;
+    }
+    /* A short out: the count still, and the lowest numbers. */
+    ck_assert_uint_eq(pp_kafka_consumer_partitions(a, two, 2), PARTITIONS);
+    ck_assert_int_eq(two[0], 0);
+    ck_assert_int_eq(two[1], 1);
+    check_round(0, 0, owner, true);
+    for (int t = 0; t < PP_TOPIC_COUNT; t++)
+        for (int32_t p = 0; p < PARTITIONS; p++)
+            offsets[t * PARTITIONS + p] = (struct pp_kafka_offset){(enum pp_topic)t, p, 1};
+    ck_assert_int_eq(pp_kafka_consumer_commit(a, offsets, N_PARTS), PP_OK);
+    return a;
+}
+
+/*
+ * One fill of a member with is_revoke_held: nothing while a revocation is
+ * held; otherwise records of partitions assigned to it only (its assignment
+ * changes between fills: held until an unassign, then a new one).
+ */
+static size_t fill_held(struct pp_kafka_consumer *consumer, struct pp_batch *batch)
+{
+    bool is_revoking = pp_kafka_consumer_is_revoking(consumer);
+    size_t before = n_got;
+    size_t n = fill_once(consumer, batch);
+
+    if (is_revoking)
+        ck_assert_uint_eq(n, 0);
+    for (size_t i = before; i < n_got; i++)
+        ck_assert_msg(
+            pp_kafka_consumer_is_assigned(consumer, (enum pp_topic)got[i].topic, got[i].partition),
+            "record of %d[%d] delivered by a member not assigned it", got[i].topic,
+            (int)got[i].partition);
+    return n;
+}
+
+/* Fills a and b in turn until a holds a revocation (b's join) or seconds
+ * pass: b gets no assignment meanwhile, and nothing is delivered. */
+static void wait_revoking(struct pp_kafka_consumer *a, struct pp_kafka_consumer *b,
+                          struct pp_batch *batch, double seconds)
+{
+    double deadline = now_s() + seconds;
+    size_t before = n_got;
+
+    while (!pp_kafka_consumer_is_revoking(a) && now_s() < deadline) {
+        fill_held(a, batch);
+        fill_held(b, batch);
+        ck_assert_uint_eq(pp_kafka_consumer_assignments(b), 0);
+    }
+    ck_assert_msg(pp_kafka_consumer_is_revoking(a), "no revocation held within %.0f s", seconds);
+    ck_assert_uint_eq(n_got, before);
+}
+
+/*
+ * Fills a and b in turn until each has partitions of its own, together all
+ * of them, and neither holds a revocation; or seconds pass. Under load the
+ * mock coordinator may take the group through more rounds (a follower's
+ * SyncGroup arriving after the leader's is refused, and it rejoins): with
+ * is_held a revocation held meanwhile is let go at once, as the owner of
+ * the partitions' state would; without, none may be held ever. Returns
+ * whether a was seen without partitions before its second assignment, i.e.
+ * gave them up with no unassign call.
+ */
+static bool wait_split(struct pp_kafka_consumer *a, struct pp_kafka_consumer *b, bool is_held,
+                       struct pp_batch *batch, double seconds)
+{
+    double deadline = now_s() + seconds;
+    bool is_seen_empty = false;
+
+    for (;;) {
+        size_t na = pp_kafka_consumer_assigned(a);
+        size_t nb = pp_kafka_consumer_assigned(b);
+
+        if (!pp_kafka_consumer_is_revoking(a) && !pp_kafka_consumer_is_revoking(b) && na > 0 &&
+            nb > 0 && na + nb == N_PARTS)
+            break;
+        ck_assert_msg(now_s() < deadline, "no split within %.0f s (a %zu, b %zu partitions)",
+                      seconds, na, nb);
+        if (is_held) {
+            fill_held(a, batch);
+            fill_held(b, batch);
+            pp_kafka_consumer_unassign(a);
+            pp_kafka_consumer_unassign(b);
+            continue;
+        }
+        fill_once(a, batch);
+        fill_once(b, batch);
+        ck_assert(!pp_kafka_consumer_is_revoking(a));
+        ck_assert(!pp_kafka_consumer_is_revoking(b));
+        if (pp_kafka_consumer_assignments(a) == 1 && pp_kafka_consumer_assigned(a) == 0)
+            is_seen_empty = true;
+    }
+    ck_assert_uint_ge(pp_kafka_consumer_assignments(a), 2);
+    ck_assert_uint_ge(pp_kafka_consumer_assignments(b), 1);
+    return is_seen_empty;
+}
+
+/* a and b share the partitions: each some, none both, all between them;
+ * owner[p] is the one holding partition p. */
+static void check_split(struct pp_kafka_consumer *a, struct pp_kafka_consumer *b,
+                        struct pp_kafka_consumer *owner[PARTITIONS])
+{
+    int32_t pa[PARTITIONS];
+    int32_t pb[PARTITIONS];
+    size_t na = partitions_of(a, pa);
+    size_t nb = partitions_of(b, pb);
+
+    ck_assert_uint_gt(na, 0);
+    ck_assert_uint_gt(nb, 0);
+    ck_assert_uint_eq(na + nb, PARTITIONS);
+    for (int32_t p = 0; p < PARTITIONS; p++)
+        owner[p] = NULL;
+    for (size_t i = 0; i < na; i++)
+        owner[pa[i]] = a;
+    for (size_t i = 0; i < nb; i++) {
+        ck_assert_msg(owner[pb[i]] == NULL, "partition %d assigned to both members", (int)pb[i]);
+        owner[pb[i]] = b;
+    }
+    ck_assert_uint_eq(pp_kafka_consumer_assigned(a), PP_TOPIC_COUNT * na);
+    ck_assert_uint_eq(pp_kafka_consumer_assigned(b), PP_TOPIC_COUNT * nb);
+}
+
+/* A group of two members: a, alone first (start_first), then b. */
+struct pair {
+    struct pp_kafka_broker *broker;
+    struct pp_kafka_producer *producer;
+    struct pp_batch *batch;
+    struct pp_kafka_consumer *a;
+    struct pp_kafka_consumer *b;
+};
+
+static void pair_start(struct pair *pair, const char *prefix, const char *group,
+                       bool is_revoke_held)
+{
+    pair->broker = pp_check_broker_start(PARTITIONS);
+    pair->producer = start_producer(pair->broker);
+    pair->batch = pp_batch_new(1 << 20);
+    ck_assert_ptr_nonnull(pair->batch);
+    pair->a = start_first(pair->broker, pair->producer, prefix, group, is_revoke_held, pair->batch);
+    pair->b = start_member(pair->broker, prefix, group, is_revoke_held);
+}
+
+static void pair_stop(struct pair *pair)
+{
+    pp_kafka_consumer_destroy(pair->a);
+    pp_kafka_consumer_destroy(pair->b);
+    pp_batch_destroy(pair->batch);
+    pp_kafka_producer_destroy(pair->producer);
+    pp_kafka_broker_destroy(pair->broker);
+}
+
+START_TEST(test_revoke_held)
+{
+    struct pair pair;
+    struct pp_kafka_consumer *owner[PARTITIONS];
+    struct pp_kafka_consumer *owner_a[PARTITIONS];
+    int32_t parts[PARTITIONS];
+    size_t fills = 0;
+    bool is_one_round;
+    double deadline;
+
+    pair_start(&pair, "h", "gh", true);
+    for (int32_t p = 0; p < PARTITIONS; p++)
+        owner_a[p] = pair.a;
+    wait_revoking(pair.a, pair.b, pair.batch, 10);
+
+    /* Held: a keeps its assignment but delivers nothing, although round 1
+     * is there to fetch for partitions librdkafka still has assigned; b
+     * gets nothing until a lets go. */
+    produce_round(pair.producer, "h", 1);
+    deadline = now_s() + REVOKE_HOLD_S;
+    while (now_s() < deadline) {
+        ck_assert_uint_eq(fill_held(pair.a, pair.batch), 0);
+        ck_assert(pp_kafka_consumer_is_revoking(pair.a));
+        ck_assert_uint_eq(pp_kafka_consumer_assignments(pair.a), 1);
+        ck_assert_uint_eq(pp_kafka_consumer_assigned(pair.a), N_PARTS);
+        ck_assert_uint_eq(partitions_of(pair.a, parts), PARTITIONS);
+        for (int t = 0; t < PP_TOPIC_COUNT; t++) /* what commit checks */
+            for (int32_t p = 0; p < PARTITIONS; p++)
+                ck_assert(pp_kafka_consumer_is_assigned(pair.a, (enum pp_topic)t, p));
+        ck_assert_uint_eq(fill_held(pair.b, pair.batch), 0);
+        ck_assert_uint_eq(pp_kafka_consumer_assignments(pair.b), 0);
+        ck_assert_uint_eq(pp_kafka_consumer_assigned(pair.b), 0);
+        fills++;
+    }
+    ck_assert_uint_gt(fills, 5);
+    ck_assert_uint_eq(n_got, N_PARTS);
+
+    pp_kafka_consumer_unassign(pair.a);
+    ck_assert(!pp_kafka_consumer_is_revoking(pair.a));
+    ck_assert_uint_eq(pp_kafka_consumer_assigned(pair.a), 0);
+    ck_assert_uint_eq(partitions_of(pair.a, parts), 0);
+    pp_kafka_consumer_unassign(pair.a); /* none held: nothing to do */
+
+    /* The rebalance goes on: b gets partitions, a the rest. */
+    (void)wait_split(pair.a, pair.b, true, pair.batch, 40);
+    check_split(pair.a, pair.b, owner);
+    is_one_round =
+        pp_kafka_consumer_assignments(pair.a) == 2 && pp_kafka_consumer_assignments(pair.b) == 1;
+
+    /* Round 1, not read while held, is read by the new owners from the
+     * offsets a committed (once, unless the group went through more
+     * rounds); round 0 is not read again. */
+    deadline = now_s() + 10;
+    while (n_got < 2 * N_PARTS && now_s() < deadline) {
+        fill_held(pair.a, pair.batch);
+        fill_held(pair.b, pair.batch);
+    }
+    deadline = now_s() + 0.5;
+    while (now_s() < deadline) {
+        fill_held(pair.a, pair.batch);
+        fill_held(pair.b, pair.batch);
+    }
+    ck_assert_uint_ge(n_got, 2 * N_PARTS);
+    if (is_one_round)
+        ck_assert_uint_eq(n_got, 2 * N_PARTS);
+    check_round(0, 0, owner_a, true);
+    check_round(1, 1, owner, is_one_round);
+    pair_stop(&pair);
+}
+END_TEST
+
+/* Without is_revoke_held the rebalance callback gives the partitions up
+ * itself: no hold, no unassign call, the rebalance completes. */
+START_TEST(test_revoke_immediate)
+{
+    struct pair pair;
+    struct pp_kafka_consumer *owner[PARTITIONS];
+
+    pair_start(&pair, "i", "gi", false);
+    ck_assert_msg(wait_split(pair.a, pair.b, false, pair.batch, 40),
+                  "a kept its partitions after the revocation");
+    check_split(pair.a, pair.b, owner);
+    ck_assert_uint_eq(n_got, N_PARTS);
+    pair_stop(&pair);
+}
+END_TEST
+
+/* A member destroyed while it holds a revocation leaves the group at once;
+ * the other member then gets every partition. */
+START_TEST(test_revoke_held_destroy)
+{
+    struct pair pair;
+    int32_t parts[PARTITIONS];
+    double t0;
+    double deadline;
+
+    pair_start(&pair, "d", "gd", true);
+    wait_revoking(pair.a, pair.b, pair.batch, 10);
+    t0 = now_s();
+    pp_kafka_consumer_destroy(pair.a);
+    pair.a = NULL;
+    ck_assert_msg(now_s() - t0 < 5.0, "destroy took %.1f s", now_s() - t0);
+
+    /* Should the group take another round under load (wait_split), b
+     * holds that revocation: let go of it as its owner would. */
+    deadline = now_s() + 30;
+    while (
+        (pp_kafka_consumer_assigned(pair.b) < N_PARTS || pp_kafka_consumer_is_revoking(pair.b)) &&
+        now_s() < deadline) {
+        fill_held(pair.b, pair.batch);
+        pp_kafka_consumer_unassign(pair.b);
+    }
+    ck_assert(!pp_kafka_consumer_is_revoking(pair.b));
+    ck_assert_uint_ge(pp_kafka_consumer_assignments(pair.b), 1);
+    ck_assert_uint_eq(pp_kafka_consumer_assigned(pair.b), N_PARTS);
+    ck_assert_uint_eq(partitions_of(pair.b, parts), PARTITIONS);
+    pair_stop(&pair);
+}
+END_TEST
+
 static Suite *kafka_suite(void)
 {
     Suite *s = suite_create("kafka");
@@ -536,6 +960,9 @@ static Suite *kafka_suite(void)
     PP_CHECK_TCASE(s, test_idle_and_stop);
     PP_CHECK_TCASE(s, test_options_rejected);
     PP_CHECK_TCASE(s, test_pipeline_clean);
+    PP_CHECK_TCASE(s, test_revoke_held);
+    PP_CHECK_TCASE(s, test_revoke_immediate);
+    PP_CHECK_TCASE(s, test_revoke_held_destroy);
     return s;
 }
 
