@@ -105,13 +105,27 @@ static void kafka_consumer_log_partitions(const char *what,
 
 static int kafka_consumer_topic(const struct pp_kafka_consumer *consumer, const char *name);
 
+/* Replaces the copy of the assignment that other threads read (takes
+ * copy, which may be NULL: nothing assigned). */
+static void kafka_consumer_set_assignment(struct pp_kafka_consumer *consumer,
+                                          rd_kafka_topic_partition_list_t *copy)
+{
+    rd_kafka_topic_partition_list_t *old;
+
+    pthread_mutex_lock(&consumer->lock);
+    old = consumer->assignment;
+    consumer->assignment = copy;
+    pthread_mutex_unlock(&consumer->lock);
+    if (old != NULL)
+        rd_kafka_topic_partition_list_destroy(old);
+}
+
 /* Eager (range) rebalancing: each event replaces the whole assignment. */
 static void kafka_consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t rerr,
                                         rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
     struct pp_kafka_consumer *consumer = opaque;
     rd_kafka_topic_partition_list_t *copy = NULL;
-    rd_kafka_topic_partition_list_t *old;
     rd_kafka_resp_err_t aerr;
 
     /* A held-over message belongs to an earlier assignment, whatever the
@@ -160,12 +174,7 @@ static void kafka_consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t rerr
     }
     if (aerr != RD_KAFKA_RESP_ERR_NO_ERROR)
         pp_log_warn("kafka: assign: %s", rd_kafka_err2str(aerr));
-    pthread_mutex_lock(&consumer->lock);
-    old = consumer->assignment;
-    consumer->assignment = copy;
-    pthread_mutex_unlock(&consumer->lock);
-    if (old != NULL)
-        rd_kafka_topic_partition_list_destroy(old);
+    kafka_consumer_set_assignment(consumer, copy);
     /* After the copy: a thread that sees the count sees the list. */
     if (rerr == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
         atomic_fetch_add(&consumer->assignments, 1);
@@ -529,19 +538,13 @@ bool pp_kafka_consumer_is_revoking(struct pp_kafka_consumer *consumer)
 
 void pp_kafka_consumer_unassign(struct pp_kafka_consumer *consumer)
 {
-    rd_kafka_topic_partition_list_t *old;
     rd_kafka_resp_err_t aerr;
 
     if (!atomic_load(&consumer->is_revoking))
         return;
     /* The copy first: no fill polls while the revocation is held, so the
      * next assignment's callback comes after this. */
-    pthread_mutex_lock(&consumer->lock);
-    old = consumer->assignment;
-    consumer->assignment = NULL;
-    pthread_mutex_unlock(&consumer->lock);
-    if (old != NULL)
-        rd_kafka_topic_partition_list_destroy(old);
+    kafka_consumer_set_assignment(consumer, NULL);
     if ((aerr = rd_kafka_assign(consumer->rk, NULL)) != RD_KAFKA_RESP_ERR_NO_ERROR)
         pp_log_warn("kafka: unassign: %s", rd_kafka_err2str(aerr));
     atomic_store(&consumer->is_revoking, false);
