@@ -452,13 +452,25 @@ enum pp_err pp_kafka_consumer_resume(struct pp_kafka_consumer *consumer, enum pp
  * The lag of an assigned partition, for /metrics: the cached high
  * watermark (updated by every fetch response, no request is sent) minus
  * the position (the offset after the last message fill delivered). When
- * nothing was delivered yet, 0 if the partition is empty by its cached
- * watermarks. Returns PP_OK with *lag >= 0, or PP_ERR_NOTFOUND (not
- * assigned, or not known yet: no fetch response or nothing delivered)
- * with *lag = -1. Does not block. Any thread.
+ * nothing was delivered yet, the position is where the partition starts:
+ * its committed offset as pp_kafka_consumer_learn_committed() last read
+ * it, or without one the low watermark (auto.offset.reset=earliest).
+ * Returns PP_OK with *lag >= 0, or PP_ERR_NOTFOUND (not assigned, or not
+ * known yet: no fetch response) with *lag = -1. Does not block. Any
+ * thread.
  */
 enum pp_err pp_kafka_consumer_lag(struct pp_kafka_consumer *consumer, enum pp_topic topic,
                                   int32_t partition, int64_t *lag);
+
+/*
+ * Reads the committed offsets of the current assignment from the group
+ * coordinator (one request, waiting up to timeout_ms), for
+ * pp_kafka_consumer_lag(). Call it after each new assignment
+ * (pp_kafka_consumer_assignments()). PP_OK, PP_ERR_IO (not answered: the
+ * lag of a partition without a delivery stays its low watermark's),
+ * PP_ERR_NOMEM. Any thread; blocks.
+ */
+enum pp_err pp_kafka_consumer_learn_committed(struct pp_kafka_consumer *consumer, int timeout_ms);
 
 /* Whether (topic, partition) is assigned to this member now. Any thread. */
 bool pp_kafka_consumer_is_assigned(struct pp_kafka_consumer *consumer, enum pp_topic topic,

@@ -48,8 +48,12 @@ struct pp_kafka_consumer {
     bool is_paused;                   /* by backpressure (source thread) */
     atomic_bool is_paused_seen;       /* the same, for other threads */
     atomic_uint_fast64_t pauses;      /* backpressure pauses so far */
-    pthread_mutex_t lock;             /* guards assignment */
+    pthread_mutex_t lock;             /* guards assignment and committed */
     rd_kafka_topic_partition_list_t *assignment;
+    /* (topic, partition) -> the committed offset + 1 (0: none) of the
+     * current assignment, from pp_kafka_consumer_learn_committed(): where a
+     * partition nothing was delivered from yet starts. */
+    struct pp_hmap committed;
     /* Partitions assigned whose first record has not been delivered yet
      * (source thread only): that record's span is marked is_resumed. */
     struct pp_hmap fresh; /* (topic, partition) -> 1 while fresh */
@@ -115,6 +119,7 @@ static void kafka_consumer_set_assignment(struct pp_kafka_consumer *consumer,
     pthread_mutex_lock(&consumer->lock);
     old = consumer->assignment;
     consumer->assignment = copy;
+    pp_hmap_clear(&consumer->committed); /* the new one's: learned again */
     pthread_mutex_unlock(&consumer->lock);
     if (old != NULL)
         rd_kafka_topic_partition_list_destroy(old);
@@ -695,14 +700,56 @@ enum pp_err pp_kafka_consumer_lag(struct pp_kafka_consumer *consumer, enum pp_to
         position = list->elems[0].offset;
     rd_kafka_topic_partition_list_destroy(list);
     if (position < 0) {
-        if (low >= 0 && low == high) {
-            *lag = 0;
-            return PP_OK;
-        }
-        return PP_ERR_NOTFOUND;
+        /* Nothing delivered yet: the partition starts at its committed
+         * offset, or, without one, at the oldest record
+         * (auto.offset.reset=earliest, the default). */
+        const uint64_t *next;
+        pthread_mutex_lock(&consumer->lock);
+        next = pp_hmap_find(&consumer->committed, (uint64_t)topic, (uint64_t)partition);
+        position = next != NULL && *next > 0 ? (int64_t)*next - 1 : low;
+        pthread_mutex_unlock(&consumer->lock);
+        if (position < 0)
+            return PP_ERR_NOTFOUND;
     }
     *lag = high > position ? high - position : 0;
     return PP_OK;
+}
+
+enum pp_err pp_kafka_consumer_learn_committed(struct pp_kafka_consumer *consumer, int timeout_ms)
+{
+    rd_kafka_topic_partition_list_t *list = NULL;
+    rd_kafka_resp_err_t rerr;
+    enum pp_err err = PP_OK;
+
+    pthread_mutex_lock(&consumer->lock);
+    if (consumer->assignment != NULL)
+        list = rd_kafka_topic_partition_list_copy(consumer->assignment);
+    pthread_mutex_unlock(&consumer->lock);
+    if (list == NULL)
+        return PP_OK;
+    rerr = rd_kafka_committed(consumer->rk, list, timeout_ms);
+    pthread_mutex_lock(&consumer->lock);
+    pp_hmap_clear(&consumer->committed);
+    for (int i = 0; rerr == RD_KAFKA_RESP_ERR_NO_ERROR && i < list->cnt; i++) {
+        int t = kafka_consumer_topic(consumer, list->elems[i].topic);
+        uint64_t *next;
+        if (t < 0 || list->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR || list->elems[i].offset < 0)
+            continue;
+        next = pp_hmap_upsert(&consumer->committed, (uint64_t)t, (uint64_t)list->elems[i].partition,
+                              NULL);
+        if (next == NULL) {
+            err = PP_ERR_NOMEM;
+            break;
+        }
+        *next = (uint64_t)list->elems[i].offset + 1;
+    }
+    pthread_mutex_unlock(&consumer->lock);
+    if (rerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        pp_log_debug("kafka: committed offsets: %s", rd_kafka_err2str(rerr));
+        err = PP_ERR_IO;
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    return err;
 }
 
 size_t pp_kafka_consumer_assigned(struct pp_kafka_consumer *consumer)
@@ -780,6 +827,7 @@ void pp_kafka_consumer_destroy(struct pp_kafka_consumer *consumer)
     if (consumer->assignment != NULL)
         rd_kafka_topic_partition_list_destroy(consumer->assignment);
     pp_hmap_cleanup(&consumer->fresh);
+    pp_hmap_cleanup(&consumer->committed);
     for (int t = 0; t < PP_TOPIC_COUNT; t++)
         free(consumer->topics[t]);
     pthread_mutex_destroy(&consumer->lock);

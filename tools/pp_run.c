@@ -61,6 +61,10 @@
 #define RUN_POLL_TIMEOUT_MS 20
 /* The checkpoint object's key, with the group id %-encoded. */
 #define RUN_CHECKPOINT_KEY_MAX 512
+/* Topic-partitions the lag is shown for, at most. */
+#define RUN_ASSIGNED_MAX 3072
+/* How long a new assignment waits for its committed offsets (the lag). */
+#define RUN_COMMITTED_WAIT_MS 5000
 /* Reads of a partition's checkpoints before a store failure stops the run. */
 #define RUN_LOAD_ATTEMPTS 5
 /* How long a start with a checkpoint waits for the cluster's id. */
@@ -340,17 +344,32 @@ static uint64_t run_rejected(const struct pp_stream_counts *c)
     return n;
 }
 
-/* Consumer lag summed over the partitions this member has read; -1 when
- * none is known yet. */
+/* The topic-partitions assigned now, at most cap (the consumer's
+ * partition numbers times the topics assigned of each). */
+static size_t run_assigned(const struct pp_run *r, struct pp_kafka_offset *out, size_t cap)
+{
+    int32_t parts[1024];
+    size_t n = pp_kafka_consumer_partitions(r->consumer, parts, sizeof parts / sizeof parts[0]);
+    size_t count = 0;
+
+    for (size_t i = 0; i < n && i < sizeof parts / sizeof parts[0]; i++)
+        for (int t = 0; t < PP_TOPIC_COUNT && count < cap; t++)
+            if (pp_kafka_consumer_is_assigned(r->consumer, (enum pp_topic)t, parts[i]))
+                out[count++] = (struct pp_kafka_offset){(enum pp_topic)t, parts[i], -1};
+    return count;
+}
+
+/* Consumer lag summed over the partitions assigned, those nothing was read
+ * from yet included; -1 when none is known yet. */
 static int64_t run_total_lag(const struct pp_run *r)
 {
+    struct pp_kafka_offset parts[RUN_ASSIGNED_MAX];
+    size_t n = run_assigned(r, parts, RUN_ASSIGNED_MAX);
     int64_t total = -1;
 
-    for (size_t i = 0; i < r->offsets.cap; i++) {
-        const struct pp_hmap_slot *slot = &r->offsets.slots[i];
+    for (size_t i = 0; i < n; i++) {
         int64_t lag;
-        if (slot->is_used && pp_kafka_consumer_lag(r->consumer, (enum pp_topic)slot->k1,
-                                                   (int32_t)slot->k2, &lag) == PP_OK)
+        if (pp_kafka_consumer_lag(r->consumer, parts[i].topic, parts[i].partition, &lag) == PP_OK)
             total = (total < 0 ? 0 : total) + lag;
     }
     return total;
@@ -416,6 +435,8 @@ static enum pp_err run_render_status(const struct pp_run *r, struct pp_buf *out)
 static enum pp_err run_render_metrics(const struct pp_run *r, struct pp_buf *out)
 {
     const struct pp_stream_counts *c = &r->view.counts;
+    struct pp_kafka_offset parts[RUN_ASSIGNED_MAX];
+    size_t n_parts;
     struct pp_sink_stats sink;
     uint64_t cumulative = 0;
     uint64_t pauses;
@@ -465,14 +486,14 @@ static enum pp_err run_render_metrics(const struct pp_run *r, struct pp_buf *out
     if (!err)
         err = pp_buf_printf(out, "pinpipe_posts_joined_total %llu\n", (unsigned long long)c->posts);
     RUN_METRIC("pinpipe_consumer_lag", "gauge", "Records behind the partition's end.");
-    for (i = 0; i < r->offsets.cap && !err; i++) {
-        const struct pp_hmap_slot *slot = &r->offsets.slots[i];
+    n_parts = run_assigned(r, parts, RUN_ASSIGNED_MAX);
+    for (i = 0; i < n_parts && !err; i++) {
         int64_t lag;
-        if (!slot->is_used || pp_kafka_consumer_lag(r->consumer, (enum pp_topic)slot->k1,
-                                                    (int32_t)slot->k2, &lag) != PP_OK)
+        if (pp_kafka_consumer_lag(r->consumer, parts[i].topic, parts[i].partition, &lag) != PP_OK)
             continue;
-        err = pp_buf_printf(out, "pinpipe_consumer_lag{topic=\"%s\",partition=\"%llu\"} %lld\n",
-                            r->topic_names[slot->k1], (unsigned long long)slot->k2, (long long)lag);
+        err =
+            pp_buf_printf(out, "pinpipe_consumer_lag{topic=\"%s\",partition=\"%ld\"} %lld\n",
+                          r->topic_names[parts[i].topic], (long)parts[i].partition, (long long)lag);
     }
     pp_kafka_consumer_backpressure(r->consumer, &is_paused, &pauses);
     RUN_METRIC("pinpipe_consumer_paused", "gauge",
@@ -1643,10 +1664,13 @@ enum pp_err pp_run_loop(struct pp_run *r)
     run_desk_set_open(&r->desk, true);
     while (pp_pipeline_next(r->pipeline, &batch) == PP_OK) {
         /* A new assignment's records come in batches filled after it. */
-        if (r->ckpt.interval_ms > 0 &&
-            pp_kafka_consumer_assignments(r->consumer) != r->assignments) {
+        if (pp_kafka_consumer_assignments(r->consumer) != r->assignments) {
             r->assignments = pp_kafka_consumer_assignments(r->consumer);
-            err = run_shards_load_assigned(r);
+            /* Where the new partitions start, for their lag before a
+             * first record (not answered: the lag uses the oldest record). */
+            (void)pp_kafka_consumer_learn_committed(r->consumer, RUN_COMMITTED_WAIT_MS);
+            if (r->ckpt.interval_ms > 0)
+                err = run_shards_load_assigned(r);
         }
         if (!err)
             err = run_apply(r, batch);

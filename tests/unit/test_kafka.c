@@ -333,6 +333,117 @@ START_TEST(test_read_all_commit_resume)
 }
 END_TEST
 
+/* The lag summed over the three topics' partitions; false when one's is
+ * not known yet. */
+static bool lag_sum(struct pp_kafka_consumer *consumer, int64_t *sum)
+{
+    *sum = 0;
+    for (int t = 0; t < PP_TOPIC_COUNT; t++)
+        for (int32_t p = 0; p < PARTITIONS; p++) {
+            int64_t lag;
+            if (pp_kafka_consumer_lag(consumer, (enum pp_topic)t, p, &lag) != PP_OK)
+                return false;
+            *sum += lag;
+        }
+    return true;
+}
+
+/* Waits up to seconds (the fetchers fill the watermarks in the
+ * background) for the lag over the assignment to be known and to be left:
+ * the records not delivered, or one less when fill holds one over for the
+ * next batch (librdkafka counts it read). */
+static void expect_lag(struct pp_kafka_consumer *consumer, int64_t left, double seconds)
+{
+    double deadline = now_s() + seconds;
+    int64_t sum = -1;
+    bool is_known = false;
+
+    while (now_s() < deadline) {
+        if ((is_known = lag_sum(consumer, &sum)) && (sum == left || sum == left - 1))
+            return;
+        usleep(50 * 1000);
+    }
+    ck_abort_msg("lag %s %lld, want %lld records left", is_known ? "summed to" : "not known, last",
+                 (long long)sum, (long long)left);
+}
+
+/* Produces "{"index": i}" keyed by i to l.pin for i in [from, to). */
+static void produce_indexes(struct pp_kafka_producer *producer, int from, int to)
+{
+    char key[32];
+    char value[64];
+
+    for (int i = from; i < to; i++) {
+        snprintf(key, sizeof key, "%d", i);
+        snprintf(value, sizeof value, "{\"index\": %d}", i);
+        produce_str(producer, "l.pin", key, value);
+    }
+    flush(producer);
+}
+
+/* A member of group g-lag that has delivered its first record or two. */
+static struct pp_kafka_consumer *start_lag_member(struct pp_kafka_broker *broker,
+                                                  struct pp_batch *tiny)
+{
+    struct pp_kafka_consumer *consumer = start_consumer(broker, "l", "g-lag");
+
+    n_got = 0;
+    for (double deadline = now_s() + 30; n_got == 0 && now_s() < deadline;)
+        fill_once(consumer, tiny);
+    ck_assert_uint_gt(n_got, 0);
+    return consumer;
+}
+
+/* The lag of partitions nothing was delivered from yet counts from where
+ * they start: the oldest record in a new group, the committed offset in a
+ * group that committed (pp_kafka_consumer_learn_committed()). Before, it
+ * was unknown until a first record, and /v1/status left them out. */
+START_TEST(test_lag_before_delivery)
+{
+    struct pp_kafka_broker *broker = pp_check_broker_start(PARTITIONS);
+    struct pp_kafka_producer *producer = start_producer(broker);
+    struct pp_batch *tiny = pp_batch_new(64); /* a record or two per fill */
+    struct pp_batch *batch = pp_batch_new(1 << 20);
+    struct pp_kafka_offset offsets[PP_TOPIC_COUNT * PARTITIONS];
+    struct pp_kafka_consumer *consumer;
+    size_t n_offsets = 0;
+
+    ck_assert_ptr_nonnull(tiny);
+    ck_assert_ptr_nonnull(batch);
+    produce_indexes(producer, 0, 40);
+    consumer = start_lag_member(broker, tiny);
+    ck_assert_uint_lt(n_got, 40);
+    expect_lag(consumer, 40 - (int64_t)n_got, 10);
+    ck_assert_int_eq(pp_kafka_consumer_learn_committed(consumer, 5000), PP_OK); /* none */
+    expect_lag(consumer, 40 - (int64_t)n_got, 5);
+
+    drain(consumer, batch, 40, 30);
+    ck_assert_uint_eq(n_got, 40);
+    for (int32_t p = 0; p < PARTITIONS; p++) {
+        int64_t next = -1;
+        for (size_t i = 0; i < n_got; i++)
+            if (got[i].partition == p && got[i].offset + 1 > next)
+                next = got[i].offset + 1;
+        if (next >= 0)
+            offsets[n_offsets++] = (struct pp_kafka_offset){PP_TOPIC_PIN, p, next};
+    }
+    ck_assert_int_eq(pp_kafka_consumer_commit(consumer, offsets, n_offsets), PP_OK);
+    pp_kafka_consumer_destroy(consumer);
+
+    /* A member that starts from the commits: 10 records left, not 50. */
+    produce_indexes(producer, 100, 110);
+    consumer = start_lag_member(broker, tiny);
+    ck_assert_int_eq(pp_kafka_consumer_learn_committed(consumer, 5000), PP_OK);
+    expect_lag(consumer, 10 - (int64_t)n_got, 10);
+
+    pp_kafka_consumer_destroy(consumer);
+    pp_batch_destroy(tiny);
+    pp_batch_destroy(batch);
+    pp_kafka_producer_destroy(producer);
+    pp_kafka_broker_destroy(broker);
+}
+END_TEST
+
 START_TEST(test_pause_resume_oversized)
 {
     struct pp_kafka_broker *broker = pp_check_broker_start(PARTITIONS);
@@ -956,6 +1067,7 @@ static Suite *kafka_suite(void)
     Suite *s = suite_create("kafka");
 
     PP_CHECK_TCASE(s, test_read_all_commit_resume);
+    PP_CHECK_TCASE(s, test_lag_before_delivery);
     PP_CHECK_TCASE(s, test_pause_resume_oversized);
     PP_CHECK_TCASE(s, test_idle_and_stop);
     PP_CHECK_TCASE(s, test_options_rejected);
