@@ -345,8 +345,11 @@ void pp_store_close(struct pp_store *store)
     free(store);
 }
 
-enum pp_err pp_store_download(const struct pp_store_options *options, char **dir,
-                              uint64_t *n_objects, uint64_t *n_bytes, char *msg, size_t msg_len)
+/* pp_store_download(), or with is_flat only the objects directly under the
+ * URL's prefix (pp_store_get(): a folder's objects, not those of its
+ * subfolders, such as every partition's checkpoints under a group's). */
+static enum pp_err store_download(const struct pp_store_options *options, bool is_flat, char **dir,
+                                  uint64_t *n_objects, uint64_t *n_bytes, char *msg, size_t msg_len)
 {
     struct pp_store *store = NULL;
     const char *tmpdir = getenv("TMPDIR");
@@ -379,7 +382,7 @@ enum pp_err pp_store_download(const struct pp_store_options *options, char **dir
     }
     store->max_in_flight =
         options->max_in_flight ? options->max_in_flight : PP_STORE_DEFAULT_IN_FLIGHT;
-    err = pp_store_s3_download(store, options, path, &objects, &bytes, msg, msg_len);
+    err = pp_store_s3_download(store, options, path, is_flat, &objects, &bytes, msg, msg_len);
 out:
     if (err != PP_OK) {
         pp_store_download_remove(path);
@@ -394,6 +397,12 @@ out:
     if (n_bytes != NULL)
         *n_bytes = bytes;
     return err;
+}
+
+enum pp_err pp_store_download(const struct pp_store_options *options, char **dir,
+                              uint64_t *n_objects, uint64_t *n_bytes, char *msg, size_t msg_len)
+{
+    return store_download(options, false, dir, n_objects, n_bytes, msg, msg_len);
 }
 
 static int pp_store_remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
@@ -489,15 +498,15 @@ enum pp_err pp_store_get(const struct pp_store_options *options, const char *fol
             return PP_ERR_NOMEM;
         sprintf(local, "%s/%s", root, folder);
     } else {
-        /* S3: the folder's objects in one listing and its GETs (the
-         * download path), then the files. */
+        /* S3: the folder's own objects in one listing and their GETs
+         * (the download path), then the files. */
         dir_options = *options;
         if ((url = malloc(strlen(options->url) + strlen(folder) + 2)) == NULL)
             return PP_ERR_NOMEM;
         sprintf(url, "%s%s%s", options->url,
                 options->url[strlen(options->url) - 1] == '/' ? "" : "/", folder);
         dir_options.url = url;
-        if ((err = pp_store_download(&dir_options, &dir, NULL, NULL, msg, msg_len)) != PP_OK)
+        if ((err = store_download(&dir_options, true, &dir, NULL, NULL, msg, msg_len)) != PP_OK)
             goto out;
     }
     for (i = 0; i < n && err == PP_OK; i++) {

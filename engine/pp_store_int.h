@@ -95,9 +95,11 @@ enum pp_err pp_store_s3_open(struct pp_store *store, const struct pp_store_optio
                              char *msg, size_t msg_len);
 
 /* pp_store_download for s3:// URLs, with a store struct of its own (url and
- * max_in_flight set) whose backend state it creates and destroys. */
+ * max_in_flight set) whose backend state it creates and destroys. is_flat:
+ * only the objects directly under the prefix, not those of its "folders"
+ * (pp_store_get()). */
 enum pp_err pp_store_s3_download(struct pp_store *store, const struct pp_store_options *options,
-                                 const char *dir, uint64_t *n_objects, uint64_t *n_bytes, char *msg,
-                                 size_t msg_len);
+                                 const char *dir, bool is_flat, uint64_t *n_objects,
+                                 uint64_t *n_bytes, char *msg, size_t msg_len);
 
 #endif

@@ -30,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1040,6 +1039,7 @@ struct s3_download {
     uint64_t bytes;
     enum pp_err err; /* the first failure */
     char msg[1200];
+    bool is_flat; /* only the keys directly under the prefix */
 };
 
 /* Collects the keys of a ListObjectsV2 page (Contents/Key). */
@@ -1263,21 +1263,23 @@ static void s3_download_done(struct s3_put *sp, enum pp_err err, const char *msg
     s3_put_free(sp);
 }
 
-/* A listed key worth fetching: under the prefix, not the preflight's,
- * not a "directory" marker, no segment that would leave the directory. */
-static bool s3_download_wants(const struct pp_store_s3 *s3, const char *key)
+/* A listed key worth fetching: under the prefix (directly when is_flat),
+ * not the preflight's, not a "directory" marker, no segment that would
+ * leave the directory. */
+static bool s3_download_wants(const struct pp_store_s3 *s3, const char *key, bool is_flat)
 {
     size_t prefix_len = strlen(s3->prefix);
 
     if (strncmp(key, s3->prefix, prefix_len) != 0)
         return false;
     return strncmp(key + prefix_len, "_pinpipe/", 9) != 0 &&
-           pp_store_key_is_valid(key + prefix_len);
+           pp_store_key_is_valid(key + prefix_len) &&
+           !(is_flat && strchr(key + prefix_len, '/') != NULL);
 }
 
 enum pp_err pp_store_s3_download(struct pp_store *store, const struct pp_store_options *options,
-                                 const char *dir, uint64_t *n_objects, uint64_t *n_bytes, char *msg,
-                                 size_t msg_len)
+                                 const char *dir, bool is_flat, uint64_t *n_objects,
+                                 uint64_t *n_bytes, char *msg, size_t msg_len)
 {
     struct s3_download dl;
     struct pp_store_s3 *s3;
@@ -1287,6 +1289,7 @@ enum pp_err pp_store_s3_download(struct pp_store *store, const struct pp_store_o
     memset(&dl, 0, sizeof dl);
     dl.store = store;
     dl.dir = dir;
+    dl.is_flat = is_flat;
     if ((err = s3_setup(store, options, msg, msg_len)) != PP_OK)
         goto out;
     s3 = store->state;
@@ -1307,7 +1310,7 @@ enum pp_err pp_store_s3_download(struct pp_store *store, const struct pp_store_o
         while (dl.err == PP_OK && dl.running < store->max_in_flight && dl.next < dl.n_keys) {
             const char *key = dl.keys[dl.next++];
 
-            if (!s3_download_wants(s3, key))
+            if (!s3_download_wants(s3, key, dl.is_flat))
                 continue;
             if ((sp = s3_download_req(&dl, key, S3_GET)) == NULL) {
                 s3_download_fail(&dl, PP_ERR_NOMEM, key, "out of memory");
