@@ -933,8 +933,22 @@ static void run_clock_take(struct pp_run *r, const struct run_shard *shard)
         r->post_clock_ms = post;
 }
 
+/* Appends a window set to the view's shards. PP_OK or PP_ERR_NOMEM. */
+static enum pp_err run_view_push(struct run_view *v, const struct pp_window_set *set,
+                                 const struct pp_intern *strings)
+{
+    struct pp_window_shard *grown =
+        pp_array_reserve(v->shards, &v->cap_shards, v->n_shards, sizeof *grown, 64);
+
+    if (grown == NULL)
+        return PP_ERR_NOMEM;
+    v->shards = grown;
+    v->shards[v->n_shards++] = (struct pp_window_shard){.set = set, .strings = strings};
+    return PP_OK;
+}
+
 /* Advances every shard to the member's clock and sums what the documents
- * show over them. */
+ * show over them (a member without shards shows the blank set's). */
 static enum pp_err run_view_update(struct pp_run *r)
 {
     struct run_view *v = &r->view;
@@ -948,31 +962,15 @@ static enum pp_err run_view_update(struct pp_run *r)
         struct run_shard *shard = r->shards[p];
         if (shard == NULL)
             continue;
-        if ((err = run_shard_advance(r, shard)) != PP_OK)
+        if ((err = run_shard_advance(r, shard)) != PP_OK ||
+            (err = run_view_push(v, shard->windows, &shard->strings)) != PP_OK)
             return err;
-        if (v->n_shards == v->cap_shards) {
-            struct pp_window_shard *grown =
-                pp_array_reserve(v->shards, &v->cap_shards, v->n_shards, sizeof *grown, 64);
-            if (grown == NULL)
-                return PP_ERR_NOMEM;
-            v->shards = grown;
-        }
-        v->shards[v->n_shards++] =
-            (struct pp_window_shard){.set = shard->windows, .strings = &shard->strings};
         pp_stream_counts_add(&v->counts, pp_stream_counts(shard->stream));
         v->late_posts += pp_window_set_late_posts(shard->windows);
         if (pp_window_set_watermark(shard->windows) > v->watermark)
             v->watermark = pp_window_set_watermark(shard->windows);
     }
-    if (v->n_shards == 0) {
-        static const struct pp_window_shard none;
-        if (v->cap_shards == 0 &&
-            (v->shards = pp_array_reserve(NULL, &v->cap_shards, 0, sizeof none, 64)) == NULL)
-            return PP_ERR_NOMEM;
-        v->shards[v->n_shards++] =
-            (struct pp_window_shard){.set = v->blank, .strings = &v->blank_strings};
-    }
-    return PP_OK;
+    return v->n_shards > 0 ? PP_OK : run_view_push(v, v->blank, &v->blank_strings);
 }
 
 /* ---- checkpoints ------------------------------------------------------------ */
@@ -1064,20 +1062,17 @@ static enum pp_err run_checkpoint_check_cluster(struct pp_run *r, struct run_sha
         r->ckpt.n_unchecked--;
         return PP_OK;
     }
-    {
-        run_set_error(
-            r,
-            "the checkpoint of partition %ld loaded at the assignment was taken on Kafka "
-            "cluster %s; this run reads cluster %s (a development broker started again, or "
-            "another Kafka): stopping without writing on it",
-            (long)shard->partition, shard->unchecked_cluster, r->ckpt.cluster_id);
-        return PP_ERR_INVALID;
-    }
-    return PP_OK;
+    run_set_error(r,
+                  "the checkpoint of partition %ld loaded at the assignment was taken on Kafka "
+                  "cluster %s; this run reads cluster %s (a development broker started again, or "
+                  "another Kafka): stopping without writing on it",
+                  (long)shard->partition, shard->unchecked_cluster, r->ckpt.cluster_id);
+    return PP_ERR_INVALID;
 }
 
 /* Whether a shard needs a checkpoint: it has applied records its durable
- * checkpoint (if any) does not hold, and its partition is still this
+ * checkpoint (if any) does not hold, its cluster is checked
+ * (run_checkpoint_check_cluster()), and its partition is still this
  * member's (a partition given up is the next owner's to write). */
 static bool run_shard_is_dirty(struct pp_run *r, const struct run_shard *shard)
 {
@@ -1110,8 +1105,6 @@ static enum pp_err run_checkpoint_shard(struct pp_run *r, struct run_shard *shar
     *is_started = false;
     if (shard->is_writing || !run_shard_is_dirty(r, shard))
         return PP_OK;
-    if (shard->unchecked_cluster[0] != '\0')
-        return PP_OK; /* run_checkpoint_check_cluster() first */
     if ((err = run_shard_advance(r, shard)) != PP_OK)
         return err;
     pp_buf_init(&data);
@@ -1161,7 +1154,6 @@ static enum pp_err run_checkpoint(struct pp_run *r, bool *is_done)
         }
         is_flushed = true;
         if ((err = run_checkpoint_shard(r, shard, &is_started)) == PP_OK && !is_started &&
-            !shard->is_writing && shard->unchecked_cluster[0] == '\0' &&
             pp_store_in_flight(r->store) > 0) {
             *is_done = false; /* the store is full: the rest next time */
             break;
@@ -1200,6 +1192,50 @@ static enum pp_err run_checkpoint_all(struct pp_run *r, double since)
 }
 
 /*
+ * Reads both generations of a partition's checkpoints (partition -1: the
+ * group's one object of format 2) into data[g] (initialised by the
+ * caller), with found[g] PP_OK or PP_ERR_NOTFOUND and key[g] their keys.
+ * A store failure is tried again up to attempts times in all (0.2, 0.4,
+ * ... s apart, not once a stop is asked); then msg says why.
+ */
+static enum pp_err run_checkpoint_read(const struct pp_run *r, int32_t partition, int attempts,
+                                       char key[2][RUN_CHECKPOINT_KEY_MAX], struct pp_buf data[2],
+                                       enum pp_err found[2], char *msg, size_t msg_len)
+{
+    struct pp_store_options sopt;
+    char folder[RUN_CHECKPOINT_KEY_MAX];
+    const char *names[2];
+    char why[512];
+    enum pp_err err;
+
+    pp_store_options_from_config(&sopt, r->cfg);
+    for (int g = 0; g < 2; g++) {
+        pp_checkpoint_key(r->group_id, partition, (unsigned)g, key[g], RUN_CHECKPOINT_KEY_MAX);
+        /* Both generations live in one folder: "<folder>/<name>". */
+        names[g] = strrchr(key[g], '/') + 1;
+    }
+    snprintf(folder, sizeof folder, "%.*s", (int)(names[0] - 1 - key[0]), key[0]);
+    for (int attempt = 1;; attempt++) {
+        why[0] = '\0';
+        if ((err = pp_store_get(&sopt, folder, names, 2, data, found, why, sizeof why)) == PP_OK ||
+            err == PP_ERR_INVALID || attempt >= attempts || run_is_stopping(r))
+            break;
+        for (int g = 0; g < 2; g++)
+            data[g].len = 0;
+        struct timespec pause = {0, (long)(200 * 1000 * 1000) << (attempt - 1)};
+        if (pause.tv_nsec >= 1000 * 1000 * 1000) {
+            pause.tv_sec = pause.tv_nsec / (1000 * 1000 * 1000);
+            pause.tv_nsec %= 1000 * 1000 * 1000;
+        }
+        nanosleep(&pause, NULL);
+    }
+    if (err != PP_OK)
+        snprintf(msg, msg_len, "checkpoint %s/%s: %s", sopt.url, folder,
+                 why[0] ? why : pp_err_str(err));
+    return err;
+}
+
+/*
  * Loads the newest whole checkpoint of a shard just made, when there is
  * one. Of the two generations, one may be cut short (a store that keeps
  * part of an upload whose writer was killed): it was never reported
@@ -1209,47 +1245,24 @@ static enum pp_err run_checkpoint_all(struct pp_run *r, double since)
 static enum pp_err run_shard_load(struct pp_run *r, struct run_shard *shard)
 {
     struct pp_checkpoint_state state = run_checkpoint_state(r, shard);
-    struct pp_store_options sopt;
     struct pp_buf data[2];
     enum pp_err found[2];
     uint64_t seq[2] = {0, 0};
     char key[2][RUN_CHECKPOINT_KEY_MAX];
-    char folder[RUN_CHECKPOINT_KEY_MAX];
-    const char *names[2];
+    const char *url = pp_config_str(r->cfg, "lake.url");
     char why[512];
     int g, best = -1;
     bool is_unchecked = false;
     enum pp_err err = PP_OK;
 
-    pp_store_options_from_config(&sopt, r->cfg);
-    why[0] = '\0';
-    for (g = 0; g < 2; g++) {
+    for (g = 0; g < 2; g++)
         pp_buf_init(&data[g]);
-        pp_checkpoint_key(r->group_id, shard->partition, (unsigned)g, key[g], sizeof key[g]);
-        /* Both generations live in one folder: "<folder>/<name>". */
-        names[g] = strrchr(key[g], '/') + 1;
-    }
-    snprintf(folder, sizeof folder, "%.*s", (int)(names[0] - 1 - key[0]), key[0]);
     /* An assignment comes at any time: a store's passing failure is
-     * retried (0.2, 0.4, ... 3.2 s) before it stops the run. */
-    for (int attempt = 0;; attempt++) {
-        why[0] = '\0';
-        if ((err = pp_store_get(&sopt, folder, names, 2, data, found, why, sizeof why)) == PP_OK ||
-            err == PP_ERR_INVALID || attempt == RUN_LOAD_ATTEMPTS - 1 || run_is_stopping(r))
-            break;
-        for (g = 0; g < 2; g++)
-            data[g].len = 0;
-        struct timespec pause = {0, (long)(200 * 1000 * 1000) << attempt};
-        if (pause.tv_nsec >= 1000 * 1000 * 1000) {
-            pause.tv_sec = pause.tv_nsec / (1000 * 1000 * 1000);
-            pause.tv_nsec %= 1000 * 1000 * 1000;
-        }
-        nanosleep(&pause, NULL);
-    }
-    if (err != PP_OK) {
-        run_set_error(r, "checkpoint %s/%s: %s", sopt.url, folder, why[0] ? why : pp_err_str(err));
+     * retried before it stops the run. */
+    if ((err = run_checkpoint_read(r, shard->partition, RUN_LOAD_ATTEMPTS, key, data, found,
+                                   r->error, sizeof r->error)) != PP_OK)
         goto out;
-    }
+    why[0] = '\0';
     for (g = 0; g < 2; g++) {
         if (found[g] == PP_ERR_NOTFOUND)
             continue;
@@ -1257,8 +1270,8 @@ static enum pp_err run_shard_load(struct pp_run *r, struct run_shard *shard)
         if (found[g] == PP_OK && (best < 0 || seq[g] > seq[best]))
             best = g;
         else if (found[g] == PP_ERR_CORRUPT)
-            pp_log_warn("run: checkpoint %s/%s is incomplete (an upload cut short); not used",
-                        sopt.url, key[g]);
+            pp_log_warn("run: checkpoint %s/%s is incomplete (an upload cut short); not used", url,
+                        key[g]);
     }
     if (best < 0) {
         for (g = 0; g < 2; g++) {
@@ -1267,7 +1280,7 @@ static enum pp_err run_shard_load(struct pp_run *r, struct run_shard *shard)
                 run_set_error(r,
                               "checkpoint %s/%s: %s (state.checkpoint.interval=0 runs without "
                               "checkpoints; another kafka.group.id starts afresh)",
-                              sopt.url, key[g],
+                              url, key[g],
                               err == PP_ERR_INVALID ? "written by another version of pinpipe"
                                                     : "incomplete, and no other generation");
                 goto out;
@@ -1302,7 +1315,7 @@ static enum pp_err run_shard_load(struct pp_run *r, struct run_shard *shard)
         run_set_error(r,
                       "checkpoint %s/%s: %s (state.checkpoint.interval=0 runs without checkpoints; "
                       "another kafka.group.id starts afresh)",
-                      sopt.url, key[best], why[0] ? why : pp_err_str(err));
+                      url, key[best], why[0] ? why : pp_err_str(err));
         goto out;
     }
     for (size_t i = 0; i < r->ckpt.scratch.cap; i++) {
@@ -1968,34 +1981,21 @@ static enum pp_err run_sink_new(struct pp_run *r, char *msg, size_t msg_len)
  */
 static enum pp_err run_checkpoint_refuse_old(struct pp_run *r, char *msg, size_t msg_len)
 {
-    struct pp_store_options sopt;
     struct pp_buf data[2];
     enum pp_err found[2] = {PP_ERR_NOTFOUND, PP_ERR_NOTFOUND};
     char key[2][RUN_CHECKPOINT_KEY_MAX];
-    char folder[RUN_CHECKPOINT_KEY_MAX];
-    const char *names[2];
-    char why[512];
     enum pp_err err;
 
-    pp_store_options_from_config(&sopt, r->cfg);
-    why[0] = '\0';
-    for (int g = 0; g < 2; g++) {
+    for (int g = 0; g < 2; g++)
         pp_buf_init(&data[g]);
-        pp_checkpoint_key(r->group_id, -1, (unsigned)g, key[g], sizeof key[g]);
-        names[g] = strrchr(key[g], '/') + 1;
-    }
-    snprintf(folder, sizeof folder, "%.*s", (int)(names[0] - 1 - key[0]), key[0]);
-    err = pp_store_get(&sopt, folder, names, 2, data, found, why, sizeof why);
-    if (err != PP_OK)
-        snprintf(msg, msg_len, "checkpoint %s/%s: %s", sopt.url, folder,
-                 why[0] ? why : pp_err_str(err));
+    err = run_checkpoint_read(r, -1, 1, key, data, found, msg, msg_len);
     for (int g = 0; g < 2 && !err; g++) {
         if (found[g] != PP_ERR_NOTFOUND) {
             snprintf(msg, msg_len,
                      "checkpoint %s/%s: written by another version of pinpipe (one state for the "
                      "group; this one keeps one per partition) (state.checkpoint.interval=0 runs "
                      "without checkpoints; another kafka.group.id starts afresh)",
-                     sopt.url, key[g]);
+                     pp_config_str(r->cfg, "lake.url"), key[g]);
             err = PP_ERR_INVALID;
         }
     }
