@@ -172,8 +172,8 @@ enum pp_err pp_store_download(const struct pp_store_options *options, char **dir
  * Reads whole objects of one folder of the store at options->url: the n
  * objects folder/names[i] (folder as pp_store_put() takes a key, names
  * without '/'), each appended to out[i], with found[i] PP_OK or
- * PP_ERR_NOTFOUND. Local: the files; S3: one pp_store_download() of the
- * folder, listed once. Returns PP_OK, PP_ERR_INVALID (a bad folder or
+ * PP_ERR_NOTFOUND. Local: the files; S3: one listing of the folder and the
+ * GETs of its own objects (not those of its subfolders). Returns PP_OK, PP_ERR_INVALID (a bad folder or
  * name), or an error reading the store (as pp_store_download()), with msg.
  * Blocks; any thread. For small objects (state checkpoints).
  */
