@@ -1,17 +1,19 @@
 /*
- * Clean items for the tests of the stream operators (pp_stream,
- * pp_checkpoint): what the clean stage hands the loop thread, built by hand.
- * Text is borrowed from string literals.
+ * Clean items for the tests of the operators that take them (pp_post,
+ * pp_stream, pp_checkpoint): what the clean stage hands the loop thread,
+ * built by hand. Text is borrowed from string literals.
  */
 #ifndef PP_CHECK_ITEMS_H
 #define PP_CHECK_ITEMS_H
 
+#include <check.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "pp_clean.h"
 #include "pp_post.h"
+#include "pp_time.h"
 
 static inline struct pp_str text(const char *s)
 {
@@ -21,6 +23,16 @@ static inline struct pp_str text(const char *s)
 static inline uint64_t text_hash(const char *s)
 {
     return s ? pp_str_hash(text(s)) : 0;
+}
+
+/* The seconds of a time written as the feeds write it, read by the clean
+ * stage's parser (pp_time_parse); the test fails when it does not parse. */
+static inline int64_t text_time(const char *s)
+{
+    int64_t seconds = 0;
+
+    ck_assert_msg(pp_time_parse(s, strlen(s), &seconds), "not a time: \"%s\"", s);
+    return seconds;
 }
 
 static inline struct pp_clean_item item_base(enum pp_topic topic, int64_t ind, int64_t ts)

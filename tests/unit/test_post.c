@@ -10,85 +10,11 @@
 
 #include "pp_batch.h"
 #include "pp_check.h"
+#include "pp_check_items.h"
 #include "pp_clean.h"
 #include "pp_post.h"
-#include "pp_time.h"
 
-/* ---- items ---------------------------------------------------------------------- */
-
-static struct pp_str text(const char *s)
-{
-    return s ? pp_str_make(s, strlen(s)) : PP_STR_NULL;
-}
-
-static uint64_t text_hash(const char *s)
-{
-    return s ? pp_str_hash(text(s)) : 0;
-}
-
-static struct pp_clean_item item_base(enum pp_topic topic, int64_t ind)
-{
-    struct pp_clean_item it;
-
-    memset(&it, 0, sizeof it);
-    it.topic = topic;
-    it.reject = PP_REJECT_NONE;
-    it.rec.topic = topic;
-    it.rec.ind = ind;
-    return it;
-}
-
-static struct pp_clean_item pin_item(int64_t ind, const char *category, const char *poster,
-                                     bool has_fc, int64_t fc)
-{
-    struct pp_clean_item it = item_base(PP_TOPIC_PIN, ind);
-
-    it.rec.u.pin.category = text(category);
-    it.rec.u.pin.poster_name = text(poster);
-    it.rec.u.pin.has_follower_count = has_fc;
-    it.rec.u.pin.follower_count = fc;
-    it.text_hash[0] = text_hash(category);
-    it.text_hash[1] = text_hash(poster);
-    return it;
-}
-
-static struct pp_clean_item geo_item(int64_t ind, const char *country, const char *timestamp)
-{
-    struct pp_clean_item it = item_base(PP_TOPIC_GEO, ind);
-
-    it.rec.u.geo.country = text(country);
-    if (timestamp != NULL) {
-        ck_assert(pp_time_parse(timestamp, strlen(timestamp), &it.rec.u.geo.timestamp));
-        it.rec.u.geo.has_timestamp = true;
-    }
-    it.text_hash[0] = text_hash(country);
-    return it;
-}
-
-static struct pp_clean_item user_item(int64_t ind, const char *user_name, bool has_age, int64_t age,
-                                      const char *joined)
-{
-    struct pp_clean_item it = item_base(PP_TOPIC_USER, ind);
-
-    it.rec.u.user.user_name = text(user_name);
-    it.rec.u.user.has_age = has_age;
-    it.rec.u.user.age = age;
-    if (joined != NULL) {
-        ck_assert(pp_time_parse(joined, strlen(joined), &it.rec.u.user.date_joined));
-        it.rec.u.user.has_date_joined = true;
-    }
-    it.text_hash[0] = text_hash(user_name);
-    return it;
-}
-
-static struct pp_clean_item reject_item(enum pp_topic topic, enum pp_reject reason)
-{
-    struct pp_clean_item it = item_base(topic, 0);
-
-    it.reject = reason;
-    it.raw = text("garbage");
-    return it;
-}
+/* ---- helpers -------------------------------------------------------------------- */
 
 static void add(struct pp_post_table *t, struct pp_clean_item it)
 {
@@ -126,13 +52,13 @@ START_TEST(test_first_record_wins)
     const struct pp_post *p;
 
     pp_post_table_init(&t);
-    add(&t, pin_item(1, "art", "P1", true, 10));
-    add(&t, pin_item(1, "travel", "P2", true, 20));
-    add(&t, pin_item(1, NULL, NULL, false, 0));
-    add(&t, geo_item(1, "Chad", "2019-05-06 07:08:09"));
-    add(&t, geo_item(1, "Peru", "2020-05-06 07:08:09"));
-    add(&t, user_item(1, "Ann Lee", true, 30, "2016-01-02 03:04:05"));
-    add(&t, user_item(1, "Bob Roe", true, 60, "2017-01-02 03:04:05"));
+    add(&t, pin_item(1, 0, "art", "P1", true, 10));
+    add(&t, pin_item(1, 0, "travel", "P2", true, 20));
+    add(&t, pin_item(1, 0, NULL, NULL, false, 0));
+    add(&t, geo_item(1, 0, "Chad", true, text_time("2019-05-06 07:08:09")));
+    add(&t, geo_item(1, 0, "Peru", true, text_time("2020-05-06 07:08:09")));
+    add(&t, user_item(1, 0, "Ann Lee", true, 30, true, text_time("2016-01-02 03:04:05")));
+    add(&t, user_item(1, 0, "Bob Roe", true, 60, true, text_time("2017-01-02 03:04:05")));
     p = find_post(&t, 1);
     ck_assert_ptr_nonnull(p);
     ck_assert_uint_eq(p->parts, PP_POST_ALL_PARTS);
@@ -155,15 +81,15 @@ START_TEST(test_duplicates_counted_per_topic)
     struct pp_post_table t;
 
     pp_post_table_init(&t);
-    add(&t, pin_item(1, "a", "p", true, 1));
-    add(&t, pin_item(1, "a", "p", true, 1));
-    add(&t, pin_item(1, "b", "p", true, 1));
-    add(&t, geo_item(1, "X", NULL));
-    add(&t, user_item(2, "U", false, 0, NULL));
-    add(&t, user_item(2, "V", false, 0, NULL));
+    add(&t, pin_item(1, 0, "a", "p", true, 1));
+    add(&t, pin_item(1, 0, "a", "p", true, 1));
+    add(&t, pin_item(1, 0, "b", "p", true, 1));
+    add(&t, geo_item(1, 0, "X", false, 0));
+    add(&t, user_item(2, 0, "U", false, 0, false, 0));
+    add(&t, user_item(2, 0, "V", false, 0, false, 0));
     /* The same key in another topic is not a duplicate. */
-    add(&t, geo_item(2, "Y", NULL));
-    add(&t, pin_item(2, "c", "q", false, 0));
+    add(&t, geo_item(2, 0, "Y", false, 0));
+    add(&t, pin_item(2, 0, "c", "q", false, 0));
     ck_assert_uint_eq(t.counts.duplicates[PP_TOPIC_PIN], 2);
     ck_assert_uint_eq(t.counts.duplicates[PP_TOPIC_GEO], 0);
     ck_assert_uint_eq(t.counts.duplicates[PP_TOPIC_USER], 1);
@@ -182,15 +108,15 @@ START_TEST(test_rejects_counted)
     int reason;
 
     pp_post_table_init(&t);
-    add(&t, reject_item(PP_TOPIC_PIN, PP_REJECT_INVALID_JSON));
-    add(&t, reject_item(PP_TOPIC_PIN, PP_REJECT_INVALID_JSON));
-    add(&t, reject_item(PP_TOPIC_PIN, PP_REJECT_TOO_LARGE));
-    add(&t, reject_item(PP_TOPIC_GEO, PP_REJECT_NOT_OBJECT));
-    add(&t, reject_item(PP_TOPIC_USER, PP_REJECT_MISSING_KEY));
-    add(&t, reject_item(PP_TOPIC_USER, PP_REJECT_MISSING_KEY));
-    add(&t, reject_item(PP_TOPIC_USER, PP_REJECT_MISSING_KEY));
-    add(&t, reject_item(PP_TOPIC_USER, PP_REJECT_BAD_KEY));
-    add(&t, reject_item(PP_TOPIC_GEO, PP_REJECT_INVALID_UTF8));
+    add(&t, reject_item(PP_TOPIC_PIN, 0, PP_REJECT_INVALID_JSON));
+    add(&t, reject_item(PP_TOPIC_PIN, 0, PP_REJECT_INVALID_JSON));
+    add(&t, reject_item(PP_TOPIC_PIN, 0, PP_REJECT_TOO_LARGE));
+    add(&t, reject_item(PP_TOPIC_GEO, 0, PP_REJECT_NOT_OBJECT));
+    add(&t, reject_item(PP_TOPIC_USER, 0, PP_REJECT_MISSING_KEY));
+    add(&t, reject_item(PP_TOPIC_USER, 0, PP_REJECT_MISSING_KEY));
+    add(&t, reject_item(PP_TOPIC_USER, 0, PP_REJECT_MISSING_KEY));
+    add(&t, reject_item(PP_TOPIC_USER, 0, PP_REJECT_BAD_KEY));
+    add(&t, reject_item(PP_TOPIC_GEO, 0, PP_REJECT_INVALID_UTF8));
     for (topic = 0; topic < PP_TOPIC_COUNT; topic++) {
         for (reason = 0; reason < PP_REJECT_COUNT; reason++) {
             uint64_t want = 0;
@@ -223,7 +149,7 @@ END_TEST
 START_TEST(test_reject_does_not_claim_key)
 {
     struct pp_post_table t;
-    struct pp_clean_item bad = reject_item(PP_TOPIC_PIN, PP_REJECT_BAD_KEY);
+    struct pp_clean_item bad = reject_item(PP_TOPIC_PIN, 0, PP_REJECT_BAD_KEY);
     const struct pp_post *p;
 
     pp_post_table_init(&t);
@@ -231,7 +157,7 @@ START_TEST(test_reject_does_not_claim_key)
      * record is still not stored. */
     bad.rec.ind = 5;
     add(&t, bad);
-    add(&t, pin_item(5, "good", "p", true, 3));
+    add(&t, pin_item(5, 0, "good", "p", true, 3));
     p = find_post(&t, 5);
     ck_assert_ptr_nonnull(p);
     expect_interned(&t, p->category, "good");
@@ -255,20 +181,20 @@ START_TEST(test_join_counts_and_orphans)
 
     /* 1: all three; 2: pin + geo; 3: user only; 4: all three, user
      * first; 5: geo only. */
-    add(&t, pin_item(1, "a", "p", true, 1));
-    add(&t, geo_item(1, "X", NULL));
-    add(&t, user_item(1, "U", false, 0, NULL));
-    add(&t, pin_item(2, "a", "p", true, 1));
-    add(&t, geo_item(2, "X", NULL));
-    add(&t, user_item(3, "U", false, 0, NULL));
-    add(&t, user_item(4, "U", false, 0, NULL));
-    add(&t, geo_item(4, "X", NULL));
-    add(&t, pin_item(4, "a", "p", true, 1));
-    add(&t, geo_item(5, "X", NULL));
+    add(&t, pin_item(1, 0, "a", "p", true, 1));
+    add(&t, geo_item(1, 0, "X", false, 0));
+    add(&t, user_item(1, 0, "U", false, 0, false, 0));
+    add(&t, pin_item(2, 0, "a", "p", true, 1));
+    add(&t, geo_item(2, 0, "X", false, 0));
+    add(&t, user_item(3, 0, "U", false, 0, false, 0));
+    add(&t, user_item(4, 0, "U", false, 0, false, 0));
+    add(&t, geo_item(4, 0, "X", false, 0));
+    add(&t, pin_item(4, 0, "a", "p", true, 1));
+    add(&t, geo_item(5, 0, "X", false, 0));
     /* Duplicates and rejects change nothing. */
-    add(&t, pin_item(2, "b", "q", true, 2));
-    add(&t, geo_item(5, "Y", NULL));
-    add(&t, reject_item(PP_TOPIC_USER, PP_REJECT_INVALID_JSON));
+    add(&t, pin_item(2, 0, "b", "q", true, 2));
+    add(&t, geo_item(5, 0, "Y", false, 0));
+    add(&t, reject_item(PP_TOPIC_USER, 0, PP_REJECT_INVALID_JSON));
     pp_post_table_join_counts(&t, &posts, orphans);
     ck_assert_uint_eq(posts, 2);
     ck_assert_uint_eq(orphans[PP_TOPIC_PIN], 1);
@@ -290,12 +216,12 @@ START_TEST(test_stored_fields)
     const struct pp_post *q;
 
     pp_post_table_init(&t);
-    add(&t, pin_item(7, "art", NULL, false, 0));
-    add(&t, geo_item(7, NULL, "2019-01-01 00:30:00+01:00"));
-    add(&t, user_item(7, NULL, false, 0, "2015-01-01 00:00:00-00:30"));
-    add(&t, pin_item(8, "art", "Poster", true, -4));
-    add(&t, geo_item(8, "art", NULL));
-    add(&t, user_item(8, "Ann", true, 17, NULL));
+    add(&t, pin_item(7, 0, "art", NULL, false, 0));
+    add(&t, geo_item(7, 0, NULL, true, text_time("2019-01-01 00:30:00+01:00")));
+    add(&t, user_item(7, 0, NULL, false, 0, true, text_time("2015-01-01 00:00:00-00:30")));
+    add(&t, pin_item(8, 0, "art", "Poster", true, -4));
+    add(&t, geo_item(8, 0, "art", false, 0));
+    add(&t, user_item(8, 0, "Ann", true, 17, false, 0));
     p = find_post(&t, 7);
     q = find_post(&t, 8);
     ck_assert_ptr_nonnull(p);
@@ -341,9 +267,9 @@ START_TEST(test_many_keys)
         int64_t ind = i == 1 ? INT64_MIN : i == 2 ? INT64_MAX : (i % 2 ? -i : i) * 1000003;
         char cat[32];
         snprintf(cat, sizeof cat, "cat%d", (int)(i % 13));
-        add(&t, user_item(ind, "u", true, i, NULL));
-        add(&t, pin_item(ind, cat, "p", true, i));
-        add(&t, geo_item(ind, "c", NULL));
+        add(&t, user_item(ind, 0, "u", true, i, false, 0));
+        add(&t, pin_item(ind, 0, cat, "p", true, i));
+        add(&t, geo_item(ind, 0, "c", false, 0));
     }
     pp_post_table_join_counts(&t, &posts, orphans);
     ck_assert_uint_eq(posts, (uint64_t)n);
