@@ -121,36 +121,53 @@ static enum pp_err checkpoint_header(struct pp_snap_reader *rd, uint64_t *seq, c
     return rd->err;
 }
 
-enum pp_err pp_checkpoint_check(const void *data, size_t len, uint64_t *seq)
+enum pp_err pp_checkpoint_check(const void *data, size_t len, uint64_t *seq, struct pp_buf *raw)
 {
     struct pp_snap_reader rd;
-    struct pp_buf raw;
+    struct pp_buf own;
     uint64_t end = 0;
     char why[128];
     enum pp_err err;
 
-    pp_buf_init(&raw);
-    if ((err = checkpoint_inflate(data, len, &raw)) != PP_OK)
+    pp_buf_init(&own);
+    if (raw == NULL)
+        raw = &own;
+    raw->len = 0;
+    if ((err = checkpoint_inflate(data, len, raw)) != PP_OK)
         goto out;
-    pp_snap_reader_init(&rd, raw.data, raw.len);
+    pp_snap_reader_init(&rd, raw->data, raw->len);
     if ((err = checkpoint_header(&rd, seq, why, sizeof why)) != PP_OK)
         goto out;
-    if (raw.len < rd.pos + sizeof end) {
+    if (raw->len < rd.pos + sizeof end) {
         err = PP_ERR_CORRUPT;
         goto out;
     }
-    memcpy(&end, raw.data + raw.len - sizeof end, sizeof end);
+    memcpy(&end, raw->data + raw->len - sizeof end, sizeof end);
     err = end == CHECKPOINT_END ? PP_OK : PP_ERR_CORRUPT;
 out:
-    pp_buf_cleanup(&raw);
+    pp_buf_cleanup(&own);
     return err;
 }
 
 enum pp_err pp_checkpoint_decode(const struct pp_checkpoint_state *state, const void *data,
                                  size_t len, char *msg, size_t msg_len)
 {
-    struct pp_snap_reader rd;
     struct pp_buf raw;
+    enum pp_err err;
+
+    pp_buf_init(&raw);
+    if ((err = checkpoint_inflate(data, len, &raw)) != PP_OK)
+        snprintf(msg, msg_len, "not a complete zstd frame (%s)", pp_err_str(err));
+    else
+        err = pp_checkpoint_decode_raw(state, raw.data, raw.len, msg, msg_len);
+    pp_buf_cleanup(&raw);
+    return err;
+}
+
+enum pp_err pp_checkpoint_decode_raw(const struct pp_checkpoint_state *state, const void *raw,
+                                     size_t raw_len, char *msg, size_t msg_len)
+{
+    struct pp_snap_reader rd;
     const char *config;
     const char *cluster;
     size_t config_len;
@@ -158,22 +175,16 @@ enum pp_err pp_checkpoint_decode(const struct pp_checkpoint_state *state, const 
     uint64_t seq;
     enum pp_err err;
 
-    pp_buf_init(&raw);
-    if ((err = checkpoint_inflate(data, len, &raw)) != PP_OK) {
-        snprintf(msg, msg_len, "not a complete zstd frame (%s)", pp_err_str(err));
-        goto out;
-    }
-    pp_snap_reader_init(&rd, raw.data, raw.len);
+    pp_snap_reader_init(&rd, raw, raw_len);
     if ((err = checkpoint_header(&rd, &seq, msg, msg_len)) != PP_OK)
-        goto out;
+        return err;
     config = pp_snap_get_bytes(&rd, &config_len);
     if (rd.err == PP_OK &&
         (config_len != strlen(state->config) || memcmp(config, state->config, config_len) != 0)) {
         /* One line: the keys are separated by spaces in the text. */
         snprintf(msg, msg_len, "taken with %.*s; this run has %s", (int)config_len, config,
                  state->config);
-        err = PP_ERR_INVALID;
-        goto out;
+        return PP_ERR_INVALID;
     }
     cluster = pp_snap_get_bytes(&rd, &cluster_len);
     if (rd.err == PP_OK && state->taken_on != NULL && state->taken_on_cap > 0)
@@ -185,8 +196,7 @@ enum pp_err pp_checkpoint_decode(const struct pp_checkpoint_state *state, const 
                  "taken on Kafka cluster %.*s; this run reads cluster %s (a development broker "
                  "started again, or another Kafka: its offsets are not the same records)",
                  (int)cluster_len, cluster, state->cluster_id);
-        err = PP_ERR_INVALID;
-        goto out;
+        return PP_ERR_INVALID;
     }
     pp_hmap_load(state->offsets, &rd);
     pp_hmap_load(state->resume, &rd);
@@ -197,8 +207,6 @@ enum pp_err pp_checkpoint_decode(const struct pp_checkpoint_state *state, const 
         pp_snap_fail(&rd, PP_ERR_CORRUPT);
     if ((err = rd.err) != PP_OK)
         snprintf(msg, msg_len, "%s", err == PP_ERR_NOMEM ? "out of memory" : "inconsistent state");
-out:
-    pp_buf_cleanup(&raw);
     return err;
 }
 

@@ -63,9 +63,11 @@ enum pp_err pp_checkpoint_encode(const struct pp_checkpoint_state *state, uint64
  * frame, the header and the end marker. *seq gets its number. PP_OK,
  * PP_ERR_CORRUPT (e.g. an object cut short: some S3-compatible stores keep
  * what arrived of an upload whose client died), PP_ERR_INVALID (another
- * format or layout), PP_ERR_NOMEM. Decompresses the whole frame.
+ * format or layout), PP_ERR_NOMEM. Decompresses the whole frame: into raw
+ * when it is not NULL (its content replaced; the caller frees it), so that
+ * pp_checkpoint_decode_raw() loads it without decompressing it again.
  */
-enum pp_err pp_checkpoint_check(const void *data, size_t len, uint64_t *seq);
+enum pp_err pp_checkpoint_check(const void *data, size_t len, uint64_t *seq, struct pp_buf *raw);
 
 /*
  * Loads a checkpoint (data, len bytes: an object pp_checkpoint_encode()
@@ -78,6 +80,11 @@ enum pp_err pp_checkpoint_check(const void *data, size_t len, uint64_t *seq);
  */
 enum pp_err pp_checkpoint_decode(const struct pp_checkpoint_state *state, const void *data,
                                  size_t len, char *msg, size_t msg_len);
+
+/* pp_checkpoint_decode() of the raw_len bytes that pp_checkpoint_check()
+ * decompressed into raw (borrowed): the same loading and errors. */
+enum pp_err pp_checkpoint_decode_raw(const struct pp_checkpoint_state *state, const void *raw,
+                                     size_t raw_len, char *msg, size_t msg_len);
 
 /*
  * The object key of the checkpoints of one partition's state in a consumer

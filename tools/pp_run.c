@@ -1246,6 +1246,7 @@ static enum pp_err run_shard_load(struct pp_run *r, struct run_shard *shard)
 {
     struct pp_checkpoint_state state = run_checkpoint_state(r, shard);
     struct pp_buf data[2];
+    struct pp_buf raw[2]; /* data[g] as its check decompressed it, for the decode */
     enum pp_err found[2];
     uint64_t seq[2] = {0, 0};
     char key[2][RUN_CHECKPOINT_KEY_MAX];
@@ -1255,8 +1256,10 @@ static enum pp_err run_shard_load(struct pp_run *r, struct run_shard *shard)
     bool is_unchecked = false;
     enum pp_err err = PP_OK;
 
-    for (g = 0; g < 2; g++)
+    for (g = 0; g < 2; g++) {
         pp_buf_init(&data[g]);
+        pp_buf_init(&raw[g]);
+    }
     /* An assignment comes at any time: a store's passing failure is
      * retried before it stops the run. */
     if ((err = run_checkpoint_read(r, shard->partition, RUN_LOAD_ATTEMPTS, key, data, found,
@@ -1266,7 +1269,7 @@ static enum pp_err run_shard_load(struct pp_run *r, struct run_shard *shard)
     for (g = 0; g < 2; g++) {
         if (found[g] == PP_ERR_NOTFOUND)
             continue;
-        found[g] = pp_checkpoint_check(data[g].data, data[g].len, &seq[g]);
+        found[g] = pp_checkpoint_check(data[g].data, data[g].len, &seq[g], &raw[g]);
         if (found[g] == PP_OK && (best < 0 || seq[g] > seq[best]))
             best = g;
         else if (found[g] == PP_ERR_CORRUPT)
@@ -1288,6 +1291,7 @@ static enum pp_err run_shard_load(struct pp_run *r, struct run_shard *shard)
         }
         goto out; /* a partition new to the group: its analytics start empty */
     }
+    pp_buf_cleanup(&raw[1 - best]); /* only the chosen generation is decoded */
     /* The checkpoint's offsets are of one Kafka cluster: a development
      * broker started again is another one (its offsets are other records),
      * which the decode refuses. A cluster that does not answer in time is
@@ -1311,7 +1315,7 @@ static enum pp_err run_shard_load(struct pp_run *r, struct run_shard *shard)
     /* The decode fills maps just initialised. */
     pp_hmap_cleanup(&r->ckpt.scratch);
     pp_hmap_init(&r->ckpt.scratch);
-    if ((err = pp_checkpoint_decode(&state, data[best].data, data[best].len, why, sizeof why))) {
+    if ((err = pp_checkpoint_decode_raw(&state, raw[best].data, raw[best].len, why, sizeof why))) {
         run_set_error(r,
                       "checkpoint %s/%s: %s (state.checkpoint.interval=0 runs without checkpoints; "
                       "another kafka.group.id starts afresh)",
@@ -1345,8 +1349,10 @@ static enum pp_err run_shard_load(struct pp_run *r, struct run_shard *shard)
                  (long)shard->partition, (unsigned long long)pp_stream_counts(shard->stream)->posts,
                  key[best], data[best].len);
 out:
-    for (g = 0; g < 2; g++)
+    for (g = 0; g < 2; g++) {
         pp_buf_cleanup(&data[g]);
+        pp_buf_cleanup(&raw[g]);
+    }
     return err;
 }
 
