@@ -2,7 +2,6 @@
 """Checks that a consumer group committed only records that are in the lake.
 
   committed_check.py <bootstrap> <prefix> <group> <lake dir>
-  committed_check.py --ends <bootstrap> <prefix>
 
 For every partition of <prefix>.pin, .geo and .user, the group's committed
 offset c must be covered by the raw objects of the lake directory: every
@@ -10,8 +9,7 @@ offset in [0, c) is a line of some object <topic>+<p>+<start>.json.zst
 (the records start..start+lines-1). That is SPEC 7's commit rule seen from
 outside: a stop that abandoned objects must not have committed their
 records. Prints a summary (partitions, records committed) and exits 0, or
-one line per failure and exits 1. With --ends, prints the sum of the three
-topics' high watermarks (the records in Kafka).
+one line per failure and exits 1.
 """
 import os
 import re
@@ -20,17 +18,9 @@ import sys
 
 from confluent_kafka import Consumer, TopicPartition
 
+import kafka_log
+
 NAME = re.compile(r"^(?P<topic>[^/+]+)\+(?P<p>\d+)\+(?P<off>\d+)\.json\.zst$")
-
-
-def partitions(c, prefix):
-    """[(topic, partition)] of the three topics."""
-    out = []
-    for short in ("pin", "geo", "user"):
-        topic = f"{prefix}.{short}"
-        md = c.list_topics(topic, timeout=10)
-        out += [(topic, p) for p in sorted(md.topics[topic].partitions)]
-    return out
 
 
 def covered(lake, topic, p):
@@ -49,16 +39,11 @@ def covered(lake, topic, p):
 
 
 def main():
-    if sys.argv[1] == "--ends":
-        c = Consumer({"bootstrap.servers": sys.argv[2], "group.id": "committed-check"})
-        print(sum(c.get_watermark_offsets(TopicPartition(t, p), timeout=10)[1]
-                  for t, p in partitions(c, sys.argv[3])))
-        c.close()
-        return
     bootstrap, prefix, group, lake = sys.argv[1:5]
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
                   "enable.auto.commit": False})
-    tps = c.committed([TopicPartition(t, p) for t, p in partitions(c, prefix)], timeout=10)
+    tps = c.committed([TopicPartition(t, p) for t, p in kafka_log.topic_partitions(c, prefix)],
+                      timeout=10)
     c.close()
     errors = []
     committed = 0

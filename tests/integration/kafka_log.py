@@ -18,6 +18,9 @@ confluent_kafka (no consumer group: partitions assigned, nothing committed).
         again, docs/broker.md) are counted in the summary.
 
 Options: --prefix P (default pinterest). Exit 2 on a usage error.
+
+Also a module: committed_check.py and sink_check.py list the topics'
+partitions and read them back with its functions.
 """
 import collections
 import glob
@@ -38,6 +41,11 @@ def partitions(consumer, topic):
     return sorted(t.partitions)
 
 
+def topic_partitions(consumer, prefix):
+    """[(topic, partition)] of the three topics."""
+    return [(f"{prefix}.{t}", p) for t in TOPICS for p in partitions(consumer, f"{prefix}.{t}")]
+
+
 def consumer_for(bootstrap):
     return Consumer({"bootstrap.servers": bootstrap, "group.id": "kafka-log",
                      "enable.auto.commit": False, "enable.partition.eof": True,
@@ -47,20 +55,21 @@ def consumer_for(bootstrap):
 def end(bootstrap, prefix):
     c = consumer_for(bootstrap)
     total = 0
-    for t in TOPICS:
-        topic = f"{prefix}.{t}"
-        for p in partitions(c, topic):
-            lo, hi = c.get_watermark_offsets(TopicPartition(topic, p), timeout=TIMEOUT)
-            total += hi - lo
+    for topic, p in topic_partitions(c, prefix):
+        lo, hi = c.get_watermark_offsets(TopicPartition(topic, p), timeout=TIMEOUT)
+        total += hi - lo
     c.close()
     print(total)
 
 
 def read_partition(c, topic, p):
+    """[(offset, timestamp ms, value bytes)] of the partition's records, from
+    its low watermark to its high one (when called), in offset order; exits
+    on a read error or when nothing comes for TIMEOUT s."""
     lo, hi = c.get_watermark_offsets(TopicPartition(topic, p), timeout=TIMEOUT)
-    values = []
+    records = []
     if hi == lo:
-        return values
+        return records
     c.assign([TopicPartition(topic, p, lo)])
     while True:
         m = c.poll(TIMEOUT)
@@ -68,15 +77,15 @@ def read_partition(c, topic, p):
             sys.exit(f"kafka_log: {topic} [{p}]: nothing read for {TIMEOUT} s")
         if m.error():
             if m.error().code() == -191:  # _PARTITION_EOF
-                if values and m.offset() >= hi:
+                if records and m.offset() >= hi:
                     break
                 continue
             sys.exit(f"kafka_log: {topic} [{p}]: {m.error()}")
-        values.append(m.value() or b"")
+        records.append((m.offset(), m.timestamp()[1], m.value() or b""))
         if m.offset() + 1 >= hi:
             break
     c.unassign()
-    return values
+    return records
 
 
 def dump(bootstrap, prefix, lake, expected):
@@ -88,7 +97,7 @@ def dump(bootstrap, prefix, lake, expected):
         topic = f"{prefix}.{t}"
         counts[t] = 0
         for p in partitions(c, topic):
-            values = read_partition(c, topic, p)
+            values = [v for _, _, v in read_partition(c, topic, p)]
             counts[t] += len(values)
             d = os.path.join(lake, "topics", topic, f"partition={p}")
             os.makedirs(d, exist_ok=True)

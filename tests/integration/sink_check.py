@@ -25,7 +25,7 @@ import re
 import subprocess
 import sys
 
-from confluent_kafka import Consumer, TopicPartition
+import kafka_log
 
 COLUMNS = {
     "pin": ["ind", "unique_id", "title", "description", "follower_count", "poster_name",
@@ -37,35 +37,9 @@ COLUMNS = {
 
 def read_topic(bootstrap, topic):
     """{partition: [(offset, timestamp_ms, value bytes)]} of the whole topic."""
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "sink-check",
-                  "enable.auto.commit": False, "auto.offset.reset": "earliest"})
-    md = c.list_topics(topic, timeout=10)
-    parts = sorted(md.topics[topic].partitions)
-    ends = {}
-    for p in parts:
-        _, hi = c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-        ends[p] = hi
-    c.assign([TopicPartition(topic, p, 0) for p in parts])
-    out = {p: [] for p in parts}
-    left = sum(1 for p in parts if ends[p] > 0)
-    idle = 0
-    while left > 0 and idle < 50:
-        m = c.poll(0.2)
-        if m is None:
-            idle += 1
-            continue
-        if m.error():
-            continue
-        idle = 0
-        p = m.partition()
-        out[p].append((m.offset(), m.timestamp()[1], m.value() or b""))
-        if m.offset() + 1 >= ends[p]:
-            left -= 1
+    c = kafka_log.consumer_for(bootstrap)
+    out = {p: kafka_log.read_partition(c, topic, p) for p in kafka_log.partitions(c, topic)}
     c.close()
-    for p in parts:
-        got = len(out[p])
-        if got != ends[p]:
-            sys.exit(f"sink_check: read {got} of {ends[p]} records of {topic}[{p}]")
     return out
 
 

@@ -87,8 +87,8 @@ metric() {
     echo "${v:-0}"
 }
 status() { json_get "$api/v1/status" "$1"; }
-# in_kafka: the records in the three topics (their high watermarks).
-in_kafka() { "$PYTHON" "$src/tests/integration/committed_check.py" --ends "127.0.0.1:$kport" pinterest; }
+# in_kafka: the records in the three topics.
+in_kafka() { "$PYTHON" "$src/tests/integration/kafka_log.py" end "127.0.0.1:$kport"; }
 # term_and_wait <pid>: SIGTERM, then waits for the exit (SIGKILL after
 # 30 s); sets rc (its exit status) and took_ms.
 term_and_wait() {
