@@ -826,6 +826,29 @@ START_TEST(test_msk_connect_config)
 }
 END_TEST
 
+/* The example shipped in tools/ for the streaming deployment loads and
+ * validates as it is: MSK over TLS, an S3 lake, the time-based layout. */
+START_TEST(test_shipped_example)
+{
+    const char *root = getenv("PP_SOURCE_ROOT");
+    char path[4096];
+    struct pp_config *cfg = pp_config_new();
+    size_t n;
+
+    ck_assert_msg(root != NULL, "PP_SOURCE_ROOT is not set (meson test sets it)");
+    ck_assert_int_lt(snprintf(path, sizeof path, "%s/tools/pinpipe.properties", root),
+                     (int)sizeof path);
+    ck_assert_msg(pp_config_load_file(cfg, path, msg, sizeof msg) == PP_OK, "%s", msg);
+    ck_assert_msg(validate(cfg) == PP_OK, "%s", msg);
+    ck_assert_uint_eq(pp_config_notice_count(cfg), 0);
+    ck_assert_str_eq(pp_config_str(cfg, "lake.url"), "s3://example-pinterest-lake/pinpipe");
+    ck_assert_int_eq(pp_config_ms(cfg, "analytics.retention"), 6 * 3600 * 1000);
+    ck_assert_ptr_nonnull(pp_config_windows(cfg, &n));
+    ck_assert_uint_eq(n, 3);
+    pp_config_destroy(cfg);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -866,6 +889,7 @@ static Suite *config_suite(void)
     PP_CHECK_TCASE(s, test_dump_every_key);
     PP_CHECK_TCASE(s, test_missing_file);
     PP_CHECK_TCASE(s, test_msk_connect_config);
+    PP_CHECK_TCASE(s, test_shipped_example);
     return s;
 }
 
