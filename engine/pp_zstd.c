@@ -135,3 +135,19 @@ bool pp_zstd_is_frame(const void *buf, size_t len)
 
     return len >= 4 && memcmp(buf, magic, 4) == 0;
 }
+
+long pp_zstd_frame_count(const void *buf, size_t len)
+{
+    const char *p = buf;
+    long n = 0;
+
+    while (len > 0) {
+        size_t size = ZSTD_findFrameCompressedSize(p, len);
+        if (ZSTD_isError(size))
+            return -1;
+        p += size;
+        len -= size;
+        n++;
+    }
+    return n;
+}

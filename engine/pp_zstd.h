@@ -57,4 +57,8 @@ enum pp_err pp_zstd_compress(struct pp_zstd_enc *enc, const void *in, size_t len
 /* True when the bytes start with the zstd frame magic number. */
 bool pp_zstd_is_frame(const void *buf, size_t len);
 
+/* The number of whole zstd frames buf[0 .. len) holds, one after the
+ * other; -1 when it is not such a sequence (a cut or foreign byte). */
+long pp_zstd_frame_count(const void *buf, size_t len);
+
 #endif

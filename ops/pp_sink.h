@@ -7,9 +7,10 @@
  *  - the encode stage, a pipeline worker stage that cleans a batch (it is
  *    pp_clean_stage plus this) and encodes it into chunks: per partition
  *    and run, per kind (raw, cleaned, dlq) and per time partition, the
- *    batch's lines as one zstd frame (or plain bytes);
+ *    batch's lines as one zstd frame, or plain bytes when they are few;
  *  - the sink, on the pipeline's consumer thread, which appends the chunks
- *    of each batch, in order, to the open objects, closes the objects of a
+ *    of each batch, in order, to the open objects (gathering small plain
+ *    chunks into frames of their own), closes the objects of a
  *    partition when its run ends, hands them to a pp_store, and reports per
  *    partition the offset up to which everything is durable.
  *
@@ -203,6 +204,18 @@ size_t pp_sink_pending_objects(const struct pp_sink *sink);
 /* Objects closed and not yet durable (queued or in flight): waiting for
  * the store helps only while this is not 0. */
 size_t pp_sink_writing_objects(const struct pp_sink *sink);
+
+/*
+ * Whether the caller should stop taking batches and wait for the store
+ * (sink.max.buffered.bytes = budget). Only the objects waiting for the
+ * store (queued or in flight) shrink by waiting; the open ones shrink only
+ * by consuming on (closing runs), and are bounded by flush.size times the
+ * partitions. So the objects waiting get what the open ones leave of the
+ * budget, and at least a quarter of it: held bytes stay below the larger
+ * of the budget and the open objects plus a quarter of it, and open objects
+ * above the budget never stall the stream on every run that closes.
+ */
+bool pp_sink_is_over_budget(const struct pp_sink *sink, uint64_t budget);
 
 struct pp_sink_stats {
     uint64_t objects[PP_SINK_KIND_COUNT]; /* durable objects */

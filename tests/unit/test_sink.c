@@ -284,6 +284,122 @@ START_TEST(test_same_objects_any_batching)
 }
 END_TEST
 
+/* The number of zstd frames of an object file, -1 when it is missing. */
+static long object_frames(const struct fixture *f, const char *key)
+{
+    char path[512];
+    char *data;
+    long size, n;
+    FILE *fp;
+
+    snprintf(path, sizeof path, "%s/%s", f->dir, key);
+    if ((fp = fopen(path, "rb")) == NULL)
+        return -1;
+    fseek(fp, 0, SEEK_END);
+    size = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    data = malloc((size_t)size);
+    ck_assert_ptr_nonnull(data);
+    ck_assert_int_eq(fread(data, 1, (size_t)size, fp), (size_t)size);
+    fclose(fp);
+    n = pp_zstd_frame_count(data, (size_t)size);
+    free(data);
+    return n;
+}
+
+/*
+ * Chunks of a few records (a consumer keeping up with a steady stream) are
+ * gathered plain into frames of SINK_FRAME_TARGET (256 KiB) instead of one
+ * frame each; a chunk of SINK_FRAME_MIN (16 KiB) or more stays the frame
+ * the encode stage made. Records keep their order across the two.
+ */
+START_TEST(test_small_chunks_share_frames)
+{
+    enum { N_SMALL = 300, N_BIG = 20, N_END = 10, N = N_SMALL + N_BIG + N_END };
+    static const char key[] = "topics/t.pin/partition=0/t.pin+0+0000000000.json.zst";
+    char *values = malloc((size_t)N * 1100);
+    struct rec *recs = calloc(N, sizeof *recs);
+    struct pp_buf want;
+    struct fixture f;
+    char pad[1001];
+
+    ck_assert_ptr_nonnull(values);
+    ck_assert_ptr_nonnull(recs);
+    pp_buf_init(&want);
+    fixture_layout(&f.layout, 1000000, true);
+    fixture_open(&f);
+    for (int i = 0; i < N; i++) {
+        char *v = values + (size_t)i * 1100;
+        /* about 1 KiB each, and not all alike, so that frames compress
+         * to a few KiB */
+        for (int k = 0; k < 1000; k++)
+            pad[k] = (char)('a' + (i * 7 + k * (i % 5 + 1)) % 26);
+        pad[1000] = '\0';
+        snprintf(v, 1100, "{\"index\": %d, \"category\": \"art\", \"description\": \"%s\"}", i,
+                 pad);
+        recs[i] = (struct rec){PP_TOPIC_PIN, 0, i, 1000 + i, v};
+        ck_assert_int_eq(pp_buf_append(&want, v, strlen(v)), PP_OK);
+        ck_assert_int_eq(pp_buf_append(&want, "\n", 1), PP_OK);
+    }
+    for (int i = 0; i < N_SMALL; i++)
+        feed(&f, &recs[i], 1);
+    feed(&f, &recs[N_SMALL], N_BIG);
+    for (int i = N_SMALL + N_BIG; i < N; i++)
+        feed(&f, &recs[i], 1);
+    fixture_drain(&f);
+    expect_object(&f, key, want.data);
+    /* 256 of the first 300 records fill a frame; the other 44 are one
+     * frame before the big chunk's own; the last 10 one more at the close */
+    ck_assert_int_eq(object_frames(&f, key), 4);
+    fixture_close(&f);
+    pp_buf_cleanup(&want);
+    free(recs);
+    free(values);
+}
+END_TEST
+
+/*
+ * Backpressure waits for the store only for what waits for the store: open
+ * objects above sink.max.buffered.bytes do not stop the stream (they shrink
+ * only by consuming on), closed ones above what the open ones leave of it
+ * do, until they are written.
+ */
+START_TEST(test_budget_counts_objects_waiting_for_the_store)
+{
+    struct fixture f;
+    struct rec *recs = calloc(1001, sizeof *recs);
+    uint64_t open_others, budget;
+
+    ck_assert_ptr_nonnull(recs);
+    fixture_layout(&f.layout, 1000, false);
+    fixture_open(&f);
+    /* partitions 1..8: 999 records each, open */
+    for (int32_t p = 1; p <= 8; p++) {
+        for (int64_t o = 0; o < 999; o++)
+            recs[o] = (struct rec){PP_TOPIC_PIN, p, o, 1000 + o, o % 2 ? PIN_B : PIN_A};
+        feed(&f, recs, 999);
+    }
+    open_others = pp_sink_buffered_bytes(f.sink);
+    budget = open_others; /* the open objects alone come to the budget */
+    ck_assert(!pp_sink_is_over_budget(f.sink, budget / 2)); /* nothing to wait for */
+    /* partition 0: a run of 1000 records closes at offset 1000, and its
+     * objects (an eighth of the open ones) wait for the store */
+    for (int64_t o = 0; o <= 1000; o++)
+        recs[o] = (struct rec){PP_TOPIC_PIN, 0, o, 1000 + o, o % 2 ? PIN_B : PIN_A};
+    feed(&f, recs, 1001);
+    ck_assert_uint_gt(pp_sink_writing_objects(f.sink), 0);
+    ck_assert_uint_gt(pp_sink_buffered_bytes(f.sink), budget);
+    ck_assert(!pp_sink_is_over_budget(f.sink, budget)); /* a quarter is theirs */
+    ck_assert_int_eq(pp_sink_flush(f.sink), PP_OK);     /* all handed over, not polled */
+    ck_assert(pp_sink_is_over_budget(f.sink, budget));
+    ck_assert(!pp_sink_is_over_budget(f.sink, 4 * budget));
+    fixture_drain(&f);
+    ck_assert(!pp_sink_is_over_budget(f.sink, budget));
+    fixture_close(&f);
+    free(recs);
+}
+END_TEST
+
 /* A partition read again from an earlier offset (a rebalance): the open
  * objects are rebuilt, the closed ones stay, nothing is doubled. */
 START_TEST(test_reread_rebuilds_open_objects)
@@ -746,6 +862,8 @@ static Suite *sink_suite(void)
 
     tcase_add_test(tc, test_runs_by_flush_size);
     tcase_add_test(tc, test_same_objects_any_batching);
+    tcase_add_test(tc, test_small_chunks_share_frames);
+    tcase_add_test(tc, test_budget_counts_objects_waiting_for_the_store);
     tcase_add_test(tc, test_reread_rebuilds_open_objects);
     tcase_add_test(tc, test_resumed_across_batches);
     tcase_add_test(tc, test_flush_skips_partitions_not_owned);
