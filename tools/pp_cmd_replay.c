@@ -387,8 +387,7 @@ static enum pp_err replay_lake_loop(struct pp_pipeline *pipeline, struct pp_sink
         pp_pipeline_release(pipeline, batch);
         if (!err)
             err = pp_sink_poll(sink, 0);
-        while (!err && !*is_stopped && pp_sink_buffered_bytes(sink) > max_buffered &&
-               pp_sink_writing_objects(sink) > 0) {
+        while (!err && !*is_stopped && pp_sink_is_over_budget(sink, max_buffered)) {
             err = pp_sink_poll(sink, 20);
             *is_stopped = pp_cli_is_stopped(is_masked);
         }

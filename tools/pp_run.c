@@ -1704,8 +1704,7 @@ enum pp_err pp_run_loop(struct pp_run *r)
         /* Backpressure from the lake (SPEC 9): past sink.max.buffered.bytes
          * no batch is taken until the store has written enough; the
          * pipeline fills up and the source pauses its partitions. */
-        while (!err && pp_sink_buffered_bytes(r->sink) > r->max_buffered &&
-               pp_sink_writing_objects(r->sink) > 0) {
+        while (!err && pp_sink_is_over_budget(r->sink, r->max_buffered)) {
             r->sink_waits++;
             err = pp_sink_poll(r->sink, RUN_POLL_TIMEOUT_MS);
             run_desk_serve(r);
