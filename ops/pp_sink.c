@@ -780,7 +780,9 @@ struct pp_sink {
     uint64_t open_bytes;
     uint64_t queued_bytes;
     size_t open_objects;
-    size_t in_store; /* puts handed over, not yet reported */
+    size_t in_store;       /* puts handed over, not yet reported */
+    uint64_t store_bytes;  /* their bytes (the store also holds checkpoints) */
+    struct pp_buf scratch; /* a tail's frame before it joins its object */
     int64_t next_schedule_ms;
     pp_sink_owned_fn is_owned;
     void *owned_arg;
@@ -926,6 +928,7 @@ static void sink_put_done(void *arg, enum pp_err err)
     struct pp_sink *sink = put->run->sink;
 
     sink->in_store--;
+    sink->store_bytes -= put->bytes;
     sink_put_finish(sink, put, err);
 }
 
@@ -947,6 +950,7 @@ static enum pp_err sink_pump(struct pp_sink *sink)
             continue;
         }
         sink->in_store++;
+        sink->store_bytes += put->bytes;
     }
     if (sink->queue_head == sink->n_queue)
         sink->queue_head = sink->n_queue = 0;
@@ -974,14 +978,18 @@ static enum pp_err sink_enqueue(struct pp_sink *sink, struct sink_put *put)
 /* The object's plain tail becomes one frame at the end of its data. */
 static enum pp_err sink_tail_flush(struct pp_sink *sink, struct sink_object *obj)
 {
-    size_t before = obj->data.len;
     enum pp_err err;
 
     if (obj->tail.len == 0)
         return PP_OK;
-    if ((err = pp_zstd_compress(sink->zstd, obj->tail.data, obj->tail.len, &obj->data)))
+    /* Through the scratch buffer: pp_zstd_compress() reserves the worst
+     * case, which would double the object's buffer beyond what it holds
+     * and what the budget counts. */
+    sink->scratch.len = 0;
+    if ((err = pp_zstd_compress(sink->zstd, obj->tail.data, obj->tail.len, &sink->scratch)) ||
+        (err = pp_buf_append(&obj->data, sink->scratch.data, sink->scratch.len)))
         return err;
-    sink->open_bytes += obj->data.len - before;
+    sink->open_bytes += sink->scratch.len;
     sink->open_bytes -= obj->tail.len;
     pp_buf_cleanup(&obj->tail); /* its memory too: most objects fill slowly */
     return PP_OK;
@@ -1253,7 +1261,7 @@ uint64_t pp_sink_buffered_bytes(const struct pp_sink *sink)
 
 bool pp_sink_is_over_budget(const struct pp_sink *sink, uint64_t budget)
 {
-    uint64_t waiting = sink->queued_bytes + pp_store_buffered_bytes(sink->store);
+    uint64_t waiting = sink->queued_bytes + sink->store_bytes;
     uint64_t room = budget > sink->open_bytes ? budget - sink->open_bytes : 0;
 
     if (room < budget / 4)
@@ -1335,5 +1343,6 @@ void pp_sink_destroy(struct pp_sink *sink)
     free(sink->queue);
     pp_hmap_cleanup(&sink->part_of);
     pp_zstd_enc_destroy(sink->zstd);
+    pp_buf_cleanup(&sink->scratch);
     free(sink);
 }
