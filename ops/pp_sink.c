@@ -995,6 +995,16 @@ static enum pp_err sink_tail_flush(struct pp_sink *sink, struct sink_object *obj
     return PP_OK;
 }
 
+/* An open object given up (an error, a re-read): its bytes go. The caller
+ * takes it out of its part's list. */
+static void sink_object_drop(struct pp_sink *sink, struct sink_object *obj)
+{
+    sink->open_bytes -= obj->data.len + obj->tail.len;
+    pp_buf_cleanup(&obj->data);
+    pp_buf_cleanup(&obj->tail);
+    sink->open_objects--;
+}
+
 /* Ends the partition's run: its objects go to the store. */
 static enum pp_err sink_close_run(struct pp_sink *sink, struct sink_part *part)
 {
@@ -1053,13 +1063,8 @@ static enum pp_err sink_close_run(struct pp_sink *sink, struct sink_part *part)
         }
     }
     /* After an error, the objects not handed over go, with their bytes. */
-    for (; i < part->n_open; i++) {
-        struct sink_object *obj = &part->open[i];
-        sink->open_bytes -= obj->data.len + obj->tail.len;
-        pp_buf_cleanup(&obj->data);
-        pp_buf_cleanup(&obj->tail);
-        sink->open_objects--;
-    }
+    for (; i < part->n_open; i++)
+        sink_object_drop(sink, &part->open[i]);
     part->n_open = 0;
     pp_buf_cleanup(&key);
     if (run->puts_left == 0) {
@@ -1073,12 +1078,8 @@ static enum pp_err sink_close_run(struct pp_sink *sink, struct sink_part *part)
 
 static void sink_drop_open(struct pp_sink *sink, struct sink_part *part)
 {
-    for (size_t i = 0; i < part->n_open; i++) {
-        sink->open_bytes -= part->open[i].data.len + part->open[i].tail.len;
-        pp_buf_cleanup(&part->open[i].data);
-        pp_buf_cleanup(&part->open[i].tail);
-    }
-    sink->open_objects -= part->n_open;
+    for (size_t i = 0; i < part->n_open; i++)
+        sink_object_drop(sink, &part->open[i]);
     part->n_open = 0;
     part->has_run = false;
 }
