@@ -61,6 +61,10 @@
 #define RUN_POLL_TIMEOUT_MS 20
 /* The checkpoint object's key, with the group id %-encoded. */
 #define RUN_CHECKPOINT_KEY_MAX 512
+/* The share of the loop thread's time a round of checkpoints may take: a
+ * shard is encoded on the loop thread, so a round is paced shard by shard
+ * (run_checkpoint) rather than stalling every partition's records. */
+#define RUN_CHECKPOINT_SHARE 0.1
 /* Topic-partitions the lag is shown for, at most. */
 #define RUN_ASSIGNED_MAX 3072
 /* How long a new assignment waits for its committed offsets (the lag). */
@@ -126,6 +130,8 @@ struct run_checkpoint {
     enum pp_err err;     /* a checkpoint that failed for good stops the run */
     double last;         /* when the last round was due */
     bool is_due;         /* a round is due: the shards changed since their last are written */
+    size_t cursor;       /* the shard the round in progress goes on from */
+    double next_at;      /* a paced round encodes its next shard from then */
     size_t n_writing;    /* shards whose checkpoint is being written */
     size_t n_given_up;   /* of those, shards of partitions given up: freed when written */
     size_t n_unchecked;  /* shards loaded before the cluster's id was known */
@@ -1129,23 +1135,33 @@ out:
 }
 
 /*
- * A round of checkpoints: every shard changed since its last and not being
- * written. Rejects already produced to the dead-letter topic are delivered
- * first: the checkpoints' records are not read again. *is_done tells
- * whether every such shard has it started (the store may take only part
- * of them now; the loop calls again).
+ * A round of checkpoints, or the next part of it: every shard changed
+ * since its last and not being written, in partition order from
+ * r->ckpt.cursor. Rejects already produced to the dead-letter topic are
+ * delivered first: the checkpoints' records are not read again. Paced (the
+ * loop's rounds), it encodes at most one shard, and none before
+ * r->ckpt.next_at, which it sets so that encoding takes at most
+ * RUN_CHECKPOINT_SHARE of the time: a state too large for the interval
+ * lengthens the round instead of stalling the records of every partition
+ * for the whole encoding (the cause of a run falling behind at 5,000
+ * posts/s, docs/checkpoints.md). Not paced (a stop, a hand-over), it
+ * starts every shard it can. *is_done tells whether the round is over;
+ * the store may also take only part of it now (the loop calls again).
  */
-static enum pp_err run_checkpoint(struct pp_run *r, bool *is_done)
+static enum pp_err run_checkpoint(struct pp_run *r, bool is_paced, bool *is_done)
 {
     bool is_flushed = false;
     enum pp_err err = PP_OK;
 
-    *is_done = true;
-    for (size_t p = 0; p < r->cap_shards && !err; p++) {
-        struct run_shard *shard = r->shards[p];
+    *is_done = false;
+    for (; r->ckpt.cursor < r->cap_shards; r->ckpt.cursor++) {
+        struct run_shard *shard = r->shards[r->ckpt.cursor];
         bool is_started;
+        double start;
         if (shard == NULL || shard->is_writing || !run_shard_is_dirty(r, shard))
             continue;
+        if (is_paced && (is_flushed || pp_cli_now() < r->ckpt.next_at))
+            return PP_OK;
         if (!is_flushed && r->dlq != NULL &&
             (err = pp_kafka_producer_flush(r->dlq, RUN_DLQ_FLUSH_MS, NULL, 0)) != PP_OK) {
             run_set_error(r, "%s: rejects not delivered within %d ms before a checkpoint: %s",
@@ -1153,13 +1169,17 @@ static enum pp_err run_checkpoint(struct pp_run *r, bool *is_done)
             return err;
         }
         is_flushed = true;
-        if ((err = run_checkpoint_shard(r, shard, &is_started)) == PP_OK && !is_started &&
-            pp_store_in_flight(r->store) > 0) {
-            *is_done = false; /* the store is full: the rest next time */
-            break;
-        }
+        start = pp_cli_now();
+        if ((err = run_checkpoint_shard(r, shard, &is_started)) != PP_OK)
+            return err;
+        if (!is_started && pp_store_in_flight(r->store) > 0)
+            return PP_OK; /* the store is full: this shard and the rest next time */
+        r->ckpt.next_at = pp_cli_now() + (pp_cli_now() - start) * (1 - RUN_CHECKPOINT_SHARE) /
+                                             RUN_CHECKPOINT_SHARE;
     }
-    return err;
+    r->ckpt.cursor = 0;
+    *is_done = true;
+    return PP_OK;
 }
 
 /*
@@ -1181,7 +1201,7 @@ static enum pp_err run_checkpoint_all(struct pp_run *r, double since)
             return PP_OK;
         if (run_left_ms(r, since) <= 0)
             return PP_AGAIN;
-        if ((err = run_checkpoint(r, &is_done)) != PP_OK)
+        if ((err = run_checkpoint(r, false, &is_done)) != PP_OK)
             return err;
         if (pp_store_in_flight(r->store) == 0 && r->ckpt.n_writing == 0)
             return is_done ? PP_OK : PP_AGAIN; /* nothing to wait for */
@@ -1732,7 +1752,7 @@ enum pp_err pp_run_loop(struct pp_run *r)
         }
         if (r->ckpt.is_due && r->ckpt.err == PP_OK) {
             bool is_done;
-            if ((err = run_checkpoint(r, &is_done)) != PP_OK) {
+            if ((err = run_checkpoint(r, true, &is_done)) != PP_OK) {
                 if (r->error[0] == '\0')
                     pp_log_error("run: checkpoint: %s", pp_err_str(err));
                 break;
