@@ -356,6 +356,9 @@ struct pp_kafka_consumer_options {
     const struct pp_kafka_property *properties; /* applied after the defaults; may be NULL */
     size_t n_properties;
     int poll_timeout_ms; /* fill's wait for a first message; 0 = 100 */
+    /* How long the pipeline may stay blocked before the partitions are
+     * paused (pp_kafka_consumer_blocked); 0 = 1000. */
+    int pause_after_ms;
     /* Hold revocations until pp_kafka_consumer_unassign(): for an owner
      * that hands partitions' state over first (docs/checkpoints.md). */
     bool is_revoke_held;
@@ -405,10 +408,10 @@ enum pp_err pp_kafka_consumer_fill(void *consumer, struct pp_batch *batch);
 /*
  * The pipeline's blocked callback (pp_source_blocked_fn, consumer is the
  * struct pp_kafka_consumer): pauses every assigned partition when the
- * downstream stages are behind and keeps serving the group while they are;
- * resumes them with is_blocked false. Nothing is lost: a paused partition is
- * read again from the position after the last message fill delivered.
- * Source thread.
+ * downstream stages have been behind for pause_after_ms and keeps serving
+ * the group while they are; resumes them with is_blocked false. Nothing is
+ * lost: a paused partition is read again from the position after the last
+ * message fill delivered. Source thread.
  */
 enum pp_err pp_kafka_consumer_blocked(void *consumer, bool is_blocked);
 

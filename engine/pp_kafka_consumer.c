@@ -31,6 +31,11 @@
 /* Most spans one fill writes (tombstones take no bytes). */
 #define KAFKA_FILL_MAX_SPANS 65536
 #define KAFKA_POLL_TIMEOUT_DEFAULT_MS 100
+/* How long the pipeline may be blocked before the partitions are paused,
+ * by default (pp_kafka_consumer_blocked): a hash table doubling or a
+ * checkpoint stalls the loop for a few hundred ms, and a pause then made
+ * the whole prefetch be fetched again from a broker already busy. */
+#define KAFKA_PAUSE_AFTER_DEFAULT_MS 1000
 
 struct pp_kafka_consumer {
     rd_kafka_t *rk;
@@ -46,6 +51,8 @@ struct pp_kafka_consumer {
     atomic_uint_fast64_t assignments; /* assignments made so far */
     rd_kafka_message_t *pending;      /* did not fit in the last batch */
     bool is_paused;                   /* by backpressure (source thread) */
+    int64_t blocked_since;            /* pp_clock_ms() of a stall not yet paused; 0: none */
+    int pause_after_ms;               /* options.pause_after_ms */
     atomic_bool is_paused_seen;       /* the same, for other threads */
     atomic_uint_fast64_t pauses;      /* backpressure pauses so far */
     pthread_mutex_t lock;             /* guards assignment and committed */
@@ -231,6 +238,8 @@ enum pp_err pp_kafka_consumer_new(const struct pp_kafka_consumer_options *opt,
     atomic_init(&consumer->pauses, 0);
     consumer->poll_timeout_ms =
         opt->poll_timeout_ms > 0 ? opt->poll_timeout_ms : KAFKA_POLL_TIMEOUT_DEFAULT_MS;
+    consumer->pause_after_ms =
+        opt->pause_after_ms > 0 ? opt->pause_after_ms : KAFKA_PAUSE_AFTER_DEFAULT_MS;
     conf = rd_kafka_conf_new();
     subscription = rd_kafka_topic_partition_list_new(PP_TOPIC_COUNT);
     if (conf == NULL || subscription == NULL) {
@@ -460,6 +469,9 @@ static void kafka_consumer_pause_all(struct pp_kafka_consumer *consumer, bool is
  * position after the last message fill delivered when resumed, so nothing
  * is lost and its queue stays empty. Polling here serves rebalances and
  * keeps the member within max.poll.interval.ms however long the stall.
+ * A stall shorter than pause_after_ms pauses nothing: the
+ * prefetch queue (bounded by queued.max.messages.kbytes) holds what comes
+ * meanwhile, where a pause would throw it away and fetch it all again.
  */
 enum pp_err pp_kafka_consumer_blocked(void *vconsumer, bool is_blocked)
 {
@@ -470,6 +482,7 @@ enum pp_err pp_kafka_consumer_blocked(void *vconsumer, bool is_blocked)
     if (atomic_load(&consumer->is_failed))
         return PP_ERR_INTERNAL;
     if (!is_blocked) {
+        consumer->blocked_since = 0;
         if (consumer->is_paused) {
             kafka_consumer_pause_all(consumer, false);
             consumer->is_paused = false;
@@ -479,6 +492,11 @@ enum pp_err pp_kafka_consumer_blocked(void *vconsumer, bool is_blocked)
         return PP_OK;
     }
     if (!consumer->is_paused) {
+        int64_t now = pp_clock_ms();
+        if (consumer->blocked_since == 0)
+            consumer->blocked_since = now;
+        if (now - consumer->blocked_since < consumer->pause_after_ms)
+            return PP_OK;
         kafka_consumer_pause_all(consumer, true);
         consumer->is_paused = true;
         atomic_store(&consumer->is_paused_seen, true);

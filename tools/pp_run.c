@@ -1861,6 +1861,10 @@ static enum pp_err run_consumer_new(struct pp_run *r, char *msg, size_t msg_len)
     kopt.properties = props;
     kopt.n_properties = n_props;
     kopt.poll_timeout_ms = RUN_POLL_TIMEOUT_MS;
+    /* 0 pauses at the pipeline's first signal (PP_PIPELINE_BLOCKED_MS). */
+    kopt.pause_after_ms = (int)pp_config_ms(r->cfg, "backpressure.pause.after");
+    if (kopt.pause_after_ms == 0)
+        kopt.pause_after_ms = 1;
     /* With checkpoints a revoked partition's state is handed over first. */
     kopt.is_revoke_held = r->ckpt.interval_ms > 0;
     for (int t = 0; t < PP_TOPIC_COUNT; t++)

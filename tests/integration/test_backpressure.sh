@@ -2,7 +2,9 @@
 # Backpressure (SPEC 9, issues 3 and 4): a backlog consumed by a run whose
 # lake is the bottleneck (objects of 20 records, each fsynced, and at most
 # 1 MiB buffered: the loop waits for the store), so the pipeline's batch
-# pool runs dry and the Kafka source pauses its partitions. (Before windows
+# pool runs dry and the Kafka source pauses its partitions (at once:
+# backpressure.pause.after=0s; the stalls here are shorter than the
+# default 1s, which test_kafka's test_blocked_pauses_after covers). (Before windows
 # were kept by panes, hundreds of hopping windows per post made the loop
 # the bottleneck by themselves.) Expected: pauses happen and end, nothing is lost
 # (every record consumed once, the all-time answers equal `pinpipe query`
@@ -31,7 +33,7 @@ want=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(d[
 
 "$pinpipe" run --set "lake.url=$tmp/sink-lake" --set "kafka.bootstrap.servers=127.0.0.1:$kport" --set "http.listen=127.0.0.1:$hport" \
     --set analytics.windows=all,hopping:1h/1m,hopping:2h/1m,hopping:4h/1m \
-    --set flush.size=20 --set sink.max.buffered.bytes=1MiB \
+    --set flush.size=20 --set sink.max.buffered.bytes=1MiB --set backpressure.pause.after=0s \
     --set kafka.group.id=test-backpressure 2>"$tmp/run.log" &
 run_pid=$!
 pids+=("$run_pid")

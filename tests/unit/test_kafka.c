@@ -558,6 +558,47 @@ START_TEST(test_idle_and_stop)
 }
 END_TEST
 
+/* The pipeline's blocked callback pauses only a stall of pause_after_ms:
+ * a shorter one keeps librdkafka's prefetch (a pause throws it away). */
+START_TEST(test_blocked_pauses_after)
+{
+    struct pp_kafka_consumer_options opt = {
+        .bootstrap = "127.0.0.1:1",
+        .group_id = "g",
+        .topics = {"x.pin", "x.geo", "x.user"},
+        .pause_after_ms = 1500,
+    };
+    struct pp_kafka_consumer *consumer;
+    char msg[256];
+    uint64_t pauses;
+    bool is_paused;
+
+    ck_assert_int_eq(pp_kafka_consumer_new(&opt, &consumer, msg, sizeof msg), PP_OK);
+    ck_assert_int_eq(pp_kafka_consumer_blocked(consumer, true), PP_OK);
+    ck_assert_int_eq(pp_kafka_consumer_blocked(consumer, true), PP_OK);
+    pp_kafka_consumer_backpressure(consumer, &is_paused, &pauses);
+    ck_assert(!is_paused);
+    ck_assert_uint_eq(pauses, 0);
+
+    usleep(1600 * 1000);
+    ck_assert_int_eq(pp_kafka_consumer_blocked(consumer, true), PP_OK);
+    pp_kafka_consumer_backpressure(consumer, &is_paused, &pauses);
+    ck_assert(is_paused);
+    ck_assert_uint_eq(pauses, 1);
+
+    /* Caught up: resumed, and the next stall is timed from its start. */
+    ck_assert_int_eq(pp_kafka_consumer_blocked(consumer, false), PP_OK);
+    pp_kafka_consumer_backpressure(consumer, &is_paused, &pauses);
+    ck_assert(!is_paused);
+    ck_assert_int_eq(pp_kafka_consumer_blocked(consumer, true), PP_OK);
+    pp_kafka_consumer_backpressure(consumer, &is_paused, &pauses);
+    ck_assert(!is_paused);
+    ck_assert_uint_eq(pauses, 1);
+    pp_kafka_consumer_stop(consumer);
+    pp_kafka_consumer_destroy(consumer);
+}
+END_TEST
+
 START_TEST(test_options_rejected)
 {
     static const struct pp_kafka_property auto_commit[] = {{"enable.auto.commit", "true"}};
@@ -1070,6 +1111,7 @@ static Suite *kafka_suite(void)
     PP_CHECK_TCASE(s, test_lag_before_delivery);
     PP_CHECK_TCASE(s, test_pause_resume_oversized);
     PP_CHECK_TCASE(s, test_idle_and_stop);
+    PP_CHECK_TCASE(s, test_blocked_pauses_after);
     PP_CHECK_TCASE(s, test_options_rejected);
     PP_CHECK_TCASE(s, test_pipeline_clean);
     PP_CHECK_TCASE(s, test_revoke_held);
