@@ -27,6 +27,7 @@
 #include "pp_hmap.h"
 #include "pp_kafka_int.h"
 #include "pp_log.h"
+#include "pp_pipeline.h"
 
 /* Most spans one fill writes (tombstones take no bytes). */
 #define KAFKA_FILL_MAX_SPANS 65536
@@ -468,7 +469,9 @@ static void kafka_consumer_pause_all(struct pp_kafka_consumer *consumer, bool is
  * partitions (a pause bumps their op version) and fetches again from the
  * position after the last message fill delivered when resumed, so nothing
  * is lost and its queue stays empty. Polling here serves rebalances and
- * keeps the member within max.poll.interval.ms however long the stall.
+ * keeps the member within max.poll.interval.ms however long the stall
+ * lasts once paused (before, nothing is polled: pause_after_ms is kept
+ * well below max.poll.interval.ms).
  * A stall shorter than pause_after_ms pauses nothing: the
  * prefetch queue (bounded by queued.max.messages.kbytes) holds what comes
  * meanwhile, where a pause would throw it away and fetch it all again.
@@ -493,8 +496,9 @@ enum pp_err pp_kafka_consumer_blocked(void *vconsumer, bool is_blocked)
     }
     if (!consumer->is_paused) {
         int64_t now = pp_clock_ms();
+        /* The pipeline calls after PP_PIPELINE_BLOCKED_MS of stall. */
         if (consumer->blocked_since == 0)
-            consumer->blocked_since = now;
+            consumer->blocked_since = now - PP_PIPELINE_BLOCKED_MS;
         if (now - consumer->blocked_since < consumer->pause_after_ms)
             return PP_OK;
         kafka_consumer_pause_all(consumer, true);

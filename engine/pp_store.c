@@ -273,6 +273,11 @@ size_t pp_store_in_flight(const struct pp_store *store)
     return store->in_flight;
 }
 
+bool pp_store_is_full(const struct pp_store *store)
+{
+    return store->in_flight >= store->max_in_flight;
+}
+
 uint64_t pp_store_buffered_bytes(const struct pp_store *store)
 {
     return store->buffered_bytes;

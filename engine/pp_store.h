@@ -115,6 +115,10 @@ enum pp_err pp_store_poll(struct pp_store *store, int timeout_ms, size_t *comple
 /* Puts started and not yet reported. */
 size_t pp_store_in_flight(const struct pp_store *store);
 
+/* Whether a put now would get PP_AGAIN: for a caller whose data is costly
+ * to make, to ask before making it. */
+bool pp_store_is_full(const struct pp_store *store);
+
 /* Bytes handed to puts not yet reported. */
 uint64_t pp_store_buffered_bytes(const struct pp_store *store);
 
@@ -173,9 +177,9 @@ enum pp_err pp_store_download(const struct pp_store_options *options, char **dir
  * objects folder/names[i] (folder as pp_store_put() takes a key, names
  * without '/'), each appended to out[i], with found[i] PP_OK or
  * PP_ERR_NOTFOUND. Local: the files; S3: one listing of the folder and the
- * GETs of its own objects (not those of its subfolders). Returns PP_OK, PP_ERR_INVALID (a bad folder or
- * name), or an error reading the store (as pp_store_download()), with msg.
- * Blocks; any thread. For small objects (state checkpoints).
+ * GETs of its own objects (not those of its subfolders). Returns PP_OK, PP_ERR_INVALID (a bad
+ * folder or name), or an error reading the store (as pp_store_download()), with msg. Blocks; any
+ * thread. For small objects (state checkpoints).
  */
 enum pp_err pp_store_get(const struct pp_store_options *options, const char *folder,
                          const char *const *names, size_t n, struct pp_buf *out, enum pp_err *found,

@@ -1109,7 +1109,8 @@ static enum pp_err run_checkpoint_shard(struct pp_run *r, struct run_shard *shar
     enum pp_err err;
 
     *is_started = false;
-    if (shard->is_writing || !run_shard_is_dirty(r, shard))
+    /* A full store would refuse the put: not encoded for nothing. */
+    if (shard->is_writing || !run_shard_is_dirty(r, shard) || pp_store_is_full(r->store))
         return PP_OK;
     if ((err = run_shard_advance(r, shard)) != PP_OK)
         return err;
@@ -1162,6 +1163,7 @@ static enum pp_err run_checkpoint(struct pp_run *r, bool is_paced, bool *is_done
             continue;
         if (is_paced && (is_flushed || pp_cli_now() < r->ckpt.next_at))
             return PP_OK;
+        start = pp_cli_now(); /* the flush is part of the cost */
         if (!is_flushed && r->dlq != NULL &&
             (err = pp_kafka_producer_flush(r->dlq, RUN_DLQ_FLUSH_MS, NULL, 0)) != PP_OK) {
             run_set_error(r, "%s: rejects not delivered within %d ms before a checkpoint: %s",
@@ -1169,7 +1171,6 @@ static enum pp_err run_checkpoint(struct pp_run *r, bool is_paced, bool *is_done
             return err;
         }
         is_flushed = true;
-        start = pp_cli_now();
         if ((err = run_checkpoint_shard(r, shard, &is_started)) != PP_OK)
             return err;
         if (!is_started && pp_store_in_flight(r->store) > 0)
@@ -1745,7 +1746,8 @@ enum pp_err pp_run_loop(struct pp_run *r)
                 err = run_checkpoint_check_cluster(r, r->shards[p]);
         if (err)
             break;
-        if (r->ckpt.interval_ms > 0 &&
+        /* A round longer than the interval: the next starts when it ends. */
+        if (r->ckpt.interval_ms > 0 && !r->ckpt.is_due &&
             (pp_cli_now() - r->ckpt.last) * 1000.0 >= (double)r->ckpt.interval_ms) {
             r->ckpt.is_due = true;
             r->ckpt.last = pp_cli_now();
@@ -1861,7 +1863,9 @@ static enum pp_err run_consumer_new(struct pp_run *r, char *msg, size_t msg_len)
     kopt.properties = props;
     kopt.n_properties = n_props;
     kopt.poll_timeout_ms = RUN_POLL_TIMEOUT_MS;
-    /* 0 pauses at the pipeline's first signal (PP_PIPELINE_BLOCKED_MS). */
+    /* 0 pauses at the pipeline's first signal (PP_PIPELINE_BLOCKED_MS);
+     * at most 1 min, so the member stays within max.poll.interval.ms
+     * (librdkafka's default 5 min) while it polls nothing. */
     kopt.pause_after_ms = (int)pp_config_ms(r->cfg, "backpressure.pause.after");
     if (kopt.pause_after_ms == 0)
         kopt.pause_after_ms = 1;
