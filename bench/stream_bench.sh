@@ -36,7 +36,8 @@
 #   --set k=v        passed to every `pinpipe run` (repeatable), e.g. --set dedup.ttl=1m
 #
 # Needs: meson + ninja (to build pinpipe), kcat, curl, python3, cc and librdkafka-dev (for the bare
-# consumer; skipped without them), GNU time (/usr/bin/time), taskset (optional), perf (for --perf).
+# consumer; skipped without them), GNU time (/usr/bin/time), taskset (optional), perf (for --perf),
+# zstd (the lake's compression ratio after the latency run; skipped without it).
 # Results: bench/out/stream-<time>.txt, every run in bench/out/stream-runs-<time>.tsv.
 set -euo pipefail
 
@@ -68,7 +69,7 @@ die() {
 }
 say() { echo "stream_bench: $*" >&2; }
 usage() {
-    sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,41p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 need_uint() {
@@ -663,6 +664,16 @@ throughput() {
 
 # ---- latency and memory --------------------------------------------------------------------------
 
+# lake_ratio DIR: the .zst objects under DIR, their JSON bytes and stored bytes, and the ratio.
+lake_ratio() {
+    local n stored json
+    n=$(find "$1" -name '*.zst' 2>/dev/null | wc -l)
+    [ "$n" -gt 0 ] || { echo "no objects"; return 0; }
+    stored=$(find "$1" -name '*.zst' -print0 | du -cb --files0-from=- | tail -1 | cut -f1)
+    json=$(find "$1" -name '*.zst' -print0 | xargs -0 zstd -dcq | wc -c)
+    awk -v n="$n" -v j="$json" -v s="$stored" 'BEGIN { printf "%d objects, %d -> %d bytes: %.2fx\n", n, j, s, j / s }'
+}
+
 # baseline: the broker's own latency at the same rate, seen by the bare consumer (no pinpipe run).
 baseline() {
     local emu_pid out emu_line bwarm
@@ -707,6 +718,7 @@ latency() {
     perf_out="$OUT/stream-perf-$stamp.data"
     if [ "$baseline_s" -gt 0 ] && [ "$have_rdcount" = 1 ]; then baseline; fi
     bench_broker "$tmp/broker-lat.log"
+    rm -rf "$tmp/sink-lake" # the lake of this run only, for its compression ratio
     say "latency: broker $bootstrap; pinpipe run with analytics.windows=$windows"
     # Not quiet: the assignment line tells when the run is ready to consume (the topics are created by
     # its own Metadata requests, with the broker's --partitions).
@@ -735,6 +747,11 @@ latency() {
         "$PYTHON" "$tmp/helpers.py" report "$tmp/samples.jsonl" "$emu_line" "$rate" "$duration" "$warmup" \
             "$windows" "$records" "$fetch_wait"
         echo "  CPU of pinpipe run: $cpu s over the whole run; machine: $host_facts"
+        if command -v zstd >/dev/null; then
+            echo "  the run's lake, JSON bytes / stored bytes (zstd level of the run; small chunks share frames):"
+            echo "    raw:     $(lake_ratio "$tmp/sink-lake/topics")"
+            echo "    cleaned: $(lake_ratio "$tmp/sink-lake/cleaned")"
+        fi
         echo "  percentiles: linear interpolation within the histogram bucket holding the rank (as Prometheus'"
         echo "  histogram_quantile); the bucket bounds are the resolution."
     } | tee -a "$RESULT"
