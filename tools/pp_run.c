@@ -132,6 +132,7 @@ struct run_checkpoint {
     bool is_due;         /* a round is due: the shards changed since their last are written */
     size_t cursor;       /* the shard the round in progress goes on from */
     double next_at;      /* a paced round encodes its next shard from then */
+    double round_s;      /* how long the last paced round took, start to last shard started */
     size_t n_writing;    /* shards whose checkpoint is being written */
     size_t n_given_up;   /* of those, shards of partitions given up: freed when written */
     size_t n_unchecked;  /* shards loaded before the cluster's id was known */
@@ -558,6 +559,10 @@ static enum pp_err run_render_metrics(const struct pp_run *r, struct pp_buf *out
                "Time the loop spent encoding the last partition state checkpoint.");
     if (!err)
         err = pp_buf_printf(out, "pinpipe_checkpoint_encode_seconds %.6f\n", r->ckpt.last_encode_s);
+    RUN_METRIC("pinpipe_checkpoint_round_seconds", "gauge",
+               "How long the last round of checkpoints took, paced to a tenth of the loop's time.");
+    if (!err)
+        err = pp_buf_printf(out, "pinpipe_checkpoint_round_seconds %.3f\n", r->ckpt.round_s);
     RUN_METRIC("pinpipe_ring_occupancy", "gauge", "Batches waiting in the pipeline's rings.");
     if (!err)
         err = pp_buf_printf(out, "pinpipe_ring_occupancy{ring=\"pipeline\"} %zu\n",
@@ -1760,6 +1765,8 @@ enum pp_err pp_run_loop(struct pp_run *r)
                 break;
             }
             r->ckpt.is_due = !is_done;
+            if (is_done)
+                r->ckpt.round_s = pp_cli_now() - r->ckpt.last;
         }
         if (r->ckpt.err != PP_OK) {
             err = r->ckpt.err;

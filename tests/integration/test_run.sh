@@ -93,8 +93,9 @@ if grep -qx 'pinpipe_records_total{topic="pinterest.pin"} 2000' "$tmp/metrics.tx
     grep -qx "pinpipe_posts_joined_total $posts" "$tmp/metrics.txt" &&
     grep -qx "pinpipe_post_visible_seconds_count $posts" "$tmp/metrics.txt" &&
     grep -q '^pinpipe_consumer_lag{topic="pinterest.geo",partition="0"} 0$' "$tmp/metrics.txt" &&
-    grep -q '^# TYPE pinpipe_post_visible_seconds histogram$' "$tmp/metrics.txt"; then
-    ok "metrics: records, posts, lag and the visibility histogram"
+    grep -q '^# TYPE pinpipe_post_visible_seconds histogram$' "$tmp/metrics.txt" &&
+    grep -q '^pinpipe_checkpoint_round_seconds [0-9]*\.[0-9]*$' "$tmp/metrics.txt"; then
+    ok "metrics: records, posts, lag, the visibility histogram, the checkpoint round"
 else
     fail "metrics"
     head -40 "$tmp/metrics.txt"
