@@ -34,9 +34,61 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_TOKEN "fuzz-token-3c1d9a"
 #define FUZZ_PASSWORD "fuzz-password-77e0b4"
 
+static int fuzz_hex(uint8_t c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (uint8_t)(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/*
+ * Whether the input wrote s itself: as is, or through the escapes of a
+ * properties file (`passwor\d`, `\u0064`, a line continued with a
+ * backslash), which a message naming a key the input spelled may then
+ * quote. Escapes are decoded as Properties.load does, so that this only
+ * admits what the parser itself produces.
+ */
 static bool fuzz_input_has(const uint8_t *data, size_t size, const char *s)
 {
-    return memmem(data, size, s, strlen(s)) != NULL;
+    uint8_t *plain;
+    size_t n = 0;
+    bool has;
+
+    if (memmem(data, size, s, strlen(s)) != NULL)
+        return true;
+    if ((plain = malloc(size + 1)) == NULL)
+        abort();
+    for (size_t i = 0; i < size; i++) {
+        uint8_t c = data[i];
+        if (c != '\\' || i + 1 == size) {
+            plain[n++] = c;
+            continue;
+        }
+        c = data[++i];
+        if (c == '\n' || c == '\r') {
+            if (c == '\r' && i + 1 < size && data[i + 1] == '\n')
+                i++;
+            while (i + 1 < size &&
+                   (data[i + 1] == ' ' || data[i + 1] == '\t' || data[i + 1] == '\f'))
+                i++;
+            continue;
+        }
+        if (c == 'u' && i + 4 < size) {
+            int v = 0;
+            for (int k = 1; k <= 4 && v >= 0; k++)
+                v = fuzz_hex(data[i + k]) < 0 ? -1 : v * 16 + fuzz_hex(data[i + k]);
+            if (v >= 0) {
+                plain[n++] = v < 0x80 ? (uint8_t)v : 0x80; /* not ASCII: in no secret */
+                i += 4;
+                continue;
+            }
+        }
+        plain[n++] = c == 't' ? '\t' : c == 'n' ? '\n' : c == 'r' ? '\r' : c == 'f' ? '\f' : c;
+    }
+    has = memmem(plain, n, s, strlen(s)) != NULL;
+    free(plain);
+    return has;
 }
 
 /* A message: one non-empty line, without the secrets the input did not
