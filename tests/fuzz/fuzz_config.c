@@ -27,20 +27,13 @@
 #include "pp_config.h"
 #include "pp_sink.h"
 #include "pp_store.h"
+#include "pp_str.h"
 #include "pp_topic.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_TOKEN "fuzz-token-3c1d9a"
 #define FUZZ_PASSWORD "fuzz-password-77e0b4"
-
-static int fuzz_hex(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (uint8_t)(c | 0x20);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
 
 /*
  * Whether the input wrote s itself: as is, or through the escapes of a
@@ -76,8 +69,10 @@ static bool fuzz_input_has(const uint8_t *data, size_t size, const char *s)
         }
         if (c == 'u' && i + 4 < size) {
             int v = 0;
-            for (int k = 1; k <= 4 && v >= 0; k++)
-                v = fuzz_hex(data[i + k]) < 0 ? -1 : v * 16 + fuzz_hex(data[i + k]);
+            for (int k = 1; k <= 4 && v >= 0; k++) {
+                int d = pp_hex_digit((char)data[i + k]);
+                v = d < 0 ? -1 : v * 16 + d;
+            }
             if (v >= 0) {
                 plain[n++] = v < 0x80 ? (uint8_t)v : 0x80; /* not ASCII: in no secret */
                 i += 4;
