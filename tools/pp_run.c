@@ -1114,8 +1114,7 @@ static enum pp_err run_checkpoint_shard(struct pp_run *r, struct run_shard *shar
     enum pp_err err;
 
     *is_started = false;
-    /* A full store would refuse the put: not encoded for nothing. */
-    if (shard->is_writing || !run_shard_is_dirty(r, shard) || pp_store_is_full(r->store))
+    if (shard->is_writing || !run_shard_is_dirty(r, shard))
         return PP_OK;
     if ((err = run_shard_advance(r, shard)) != PP_OK)
         return err;
@@ -1163,10 +1162,14 @@ static enum pp_err run_checkpoint(struct pp_run *r, bool is_paced, bool *is_done
     for (; r->ckpt.cursor < r->cap_shards; r->ckpt.cursor++) {
         struct run_shard *shard = r->shards[r->ckpt.cursor];
         bool is_started;
-        double start;
+        double start, now;
         if (shard == NULL || shard->is_writing || !run_shard_is_dirty(r, shard))
             continue;
         if (is_paced && (is_flushed || pp_cli_now() < r->ckpt.next_at))
+            return PP_OK;
+        /* A full store would refuse the put: nothing flushed or encoded
+         * for nothing; this shard and the rest next time. */
+        if (pp_store_is_full(r->store))
             return PP_OK;
         start = pp_cli_now(); /* the flush is part of the cost */
         if (!is_flushed && r->dlq != NULL &&
@@ -1180,8 +1183,8 @@ static enum pp_err run_checkpoint(struct pp_run *r, bool is_paced, bool *is_done
             return err;
         if (!is_started && pp_store_in_flight(r->store) > 0)
             return PP_OK; /* the store is full: this shard and the rest next time */
-        r->ckpt.next_at = pp_cli_now() + (pp_cli_now() - start) * (1 - RUN_CHECKPOINT_SHARE) /
-                                             RUN_CHECKPOINT_SHARE;
+        now = pp_cli_now();
+        r->ckpt.next_at = now + (now - start) * (1 - RUN_CHECKPOINT_SHARE) / RUN_CHECKPOINT_SHARE;
     }
     r->ckpt.cursor = 0;
     *is_done = true;
