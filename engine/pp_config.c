@@ -216,6 +216,11 @@ static const struct config_key config_keys[] = {
      .min = MIB,
      .max = INT64_MAX,
      .help = "memory of open objects before backpressure"},
+    {.name = "sink.spool.dir",
+     .type = T_STRING,
+     .help =
+         "where open objects wait on disk: a directory, or none to keep them in memory (default: "
+         "the lake's directory, or $TMPDIR or /tmp for S3)"},
     {.name = "sink.shutdown.timeout.ms",
      .type = T_INT,
      .def = "20000",

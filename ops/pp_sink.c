@@ -15,6 +15,7 @@
 #include "pp_hmap.h"
 #include "pp_lake.h"
 #include "pp_log.h"
+#include "pp_spool.h"
 #include "pp_time.h"
 #include "pp_zstd.h"
 
@@ -723,13 +724,23 @@ const struct pp_stage_ops pp_sink_stage = {
 
 /* ---- the sink (the consumer thread) -------------------------------------- */
 
+/* An open object's first bytes, spooled (pp_sink_set_spool): whole
+ * blocks, in order; they move to its put when it closes. */
+struct sink_blocks {
+    uint32_t *ids;
+    size_t n;
+    size_t cap;
+};
+
 struct sink_object {
     enum pp_sink_kind kind;
     int64_t bucket_ms;
     int64_t start; /* offset of its first record: the key */
     uint64_t records;
-    struct pp_buf data;
-    struct pp_buf tail; /* plain chunks not yet compressed (SINK_FRAME_TARGET) */
+    struct sink_blocks spooled;      /* the first bytes */
+    struct pp_buf data;              /* the frames after the spooled ones */
+    struct sink_blocks tail_spooled; /* the tail's first bytes */
+    struct pp_buf tail;              /* plain chunks not yet compressed (SINK_FRAME_TARGET) */
 };
 
 struct sink_part;
@@ -760,8 +771,9 @@ struct sink_put {
     struct sink_run *run;
     enum pp_sink_kind kind;
     uint64_t records;
-    uint64_t bytes;
-    struct pp_buf data; /* moved to the store by pp_store_put() */
+    uint64_t bytes;             /* the object's: spooled and in memory */
+    struct sink_blocks spooled; /* read back in front of data just before the put */
+    struct pp_buf data;         /* moved to the store by pp_store_put() */
     char *key;
 };
 
@@ -780,9 +792,11 @@ struct pp_sink {
     uint64_t open_bytes;
     uint64_t queued_bytes;
     size_t open_objects;
-    size_t in_store;       /* puts handed over, not yet reported */
-    uint64_t store_bytes;  /* their bytes (the store also holds checkpoints) */
-    struct pp_buf scratch; /* a tail's frame before it joins its object */
+    size_t in_store;        /* puts handed over, not yet reported */
+    uint64_t store_bytes;   /* their bytes (the store also holds checkpoints) */
+    struct pp_buf scratch;  /* a tail's frame before it joins its object */
+    struct pp_spool *spool; /* borrowed; NULL: open objects stay in memory */
+    bool is_spool_failed;   /* a write failed: no more spooling */
     int64_t next_schedule_ms;
     pp_sink_owned_fn is_owned;
     void *owned_arg;
@@ -889,6 +903,43 @@ static struct sink_part *sink_part_of_run(struct pp_sink *sink, const struct sin
     return NULL;
 }
 
+/* Gives the blocks back to the spool, bytes and all. */
+static void sink_blocks_release(struct pp_sink *sink, struct sink_blocks *blocks)
+{
+    for (size_t i = 0; i < blocks->n; i++)
+        pp_spool_release(sink->spool, blocks->ids[i]);
+    sink->stats.spooled_bytes -= (uint64_t)blocks->n * PP_SPOOL_BLOCK;
+    free(blocks->ids);
+    memset(blocks, 0, sizeof *blocks);
+}
+
+/* Reads the blocks back in front of data, then releases them. PP_ERR_IO
+ * (the spool cannot be read), PP_ERR_NOMEM: nothing changed. */
+static enum pp_err sink_blocks_unspool(struct pp_sink *sink, struct sink_blocks *blocks,
+                                       struct pp_buf *data)
+{
+    struct pp_buf all;
+    enum pp_err err;
+    size_t i;
+
+    if (blocks->n == 0)
+        return PP_OK;
+    pp_buf_init(&all);
+    err = pp_buf_reserve(&all, blocks->n * PP_SPOOL_BLOCK + data->len);
+    for (i = 0; i < blocks->n && !err; i++)
+        err = pp_spool_read(sink->spool, blocks->ids[i], &all);
+    if (!err && data->len > 0)
+        err = pp_buf_append(&all, data->data, data->len);
+    if (err) {
+        pp_buf_cleanup(&all);
+        return err;
+    }
+    sink_blocks_release(sink, blocks);
+    pp_buf_cleanup(data);
+    *data = all;
+    return PP_OK;
+}
+
 static void sink_put_free(struct sink_put *put)
 {
     if (put == NULL)
@@ -904,6 +955,7 @@ static void sink_put_finish(struct pp_sink *sink, struct sink_put *put, enum pp_
 {
     struct sink_run *run = put->run;
 
+    sink_blocks_release(sink, &put->spooled);
     if (err) {
         char what[512];
         snprintf(what, sizeof what, "%s", pp_store_error(sink->store));
@@ -938,8 +990,23 @@ static enum pp_err sink_pump(struct pp_sink *sink)
     while (sink->queue_head < sink->n_queue) {
         struct sink_put *put = sink->queue[sink->queue_head];
         uint64_t len = put->data.len;
-        enum pp_err err = pp_store_put(sink->store, put->key, &put->data, sink_put_done, put);
+        enum pp_err err = PP_OK;
 
+        /* A spooled object comes back into memory only when the store
+         * takes it, so that closing many objects at once (a shutdown's
+         * flush) does not bring them all back together. */
+        if (put->spooled.n > 0) {
+            if (pp_store_is_full(sink->store))
+                break;
+            if ((err = sink_blocks_unspool(sink, &put->spooled, &put->data)) == PP_OK) {
+                sink->queued_bytes += put->data.len - len;
+                len = put->data.len;
+            } else if (err == PP_ERR_IO) {
+                sink_fail(sink, err, "reading the spool (sink.spool.dir) failed");
+            }
+        }
+        if (!err)
+            err = pp_store_put(sink->store, put->key, &put->data, sink_put_done, put);
         if (err == PP_AGAIN)
             break;
         sink->queue_head++;
@@ -975,13 +1042,70 @@ static enum pp_err sink_enqueue(struct pp_sink *sink, struct sink_put *put)
     return PP_OK;
 }
 
+/* Moves buf's bytes but its last partial block to the end of blocks, in
+ * the spool. A spool that cannot be written is given up (logged once): the
+ * bytes stay in memory, as without a spool. */
+static enum pp_err sink_spill(struct pp_sink *sink, struct sink_blocks *blocks, struct pp_buf *buf)
+{
+    size_t done = 0;
+
+    if (sink->spool == NULL || sink->is_spool_failed || buf->len < PP_SPOOL_BLOCK)
+        return PP_OK;
+    while (buf->len - done >= PP_SPOOL_BLOCK) {
+        uint32_t *ids =
+            pp_array_reserve(blocks->ids, &blocks->cap, blocks->n, sizeof *blocks->ids, 16);
+        enum pp_err err;
+
+        if (ids == NULL)
+            return PP_ERR_NOMEM;
+        blocks->ids = ids;
+        if ((err = pp_spool_write(sink->spool, buf->data + done, &ids[blocks->n]))) {
+            if (err == PP_ERR_NOMEM)
+                return err;
+            pp_log_warn("sink: writing the spool in %s failed: open objects stay in memory from "
+                        "now on",
+                        pp_spool_dir(sink->spool));
+            sink->is_spool_failed = true;
+            break;
+        }
+        blocks->n++;
+        done += PP_SPOOL_BLOCK;
+    }
+    if (done == 0)
+        return PP_OK;
+    memmove(buf->data, buf->data + done, buf->len - done);
+    buf->len -= done;
+    sink->open_bytes -= done;
+    sink->stats.spooled_bytes += done;
+    /* A large chunk grew the buffer: give back what the next block does
+     * not need, since most objects fill slowly. */
+    if (buf->cap > 2 * PP_SPOOL_BLOCK) {
+        struct pp_buf rest;
+
+        pp_buf_init(&rest);
+        if (buf->len > 0 && pp_buf_append(&rest, buf->data, buf->len) != PP_OK)
+            return PP_OK; /* keeps the larger buffer */
+        pp_buf_cleanup(buf);
+        *buf = rest;
+    }
+    return PP_OK;
+}
+
 /* The object's plain tail becomes one frame at the end of its data. */
 static enum pp_err sink_tail_flush(struct pp_sink *sink, struct sink_object *obj)
 {
     enum pp_err err;
 
-    if (obj->tail.len == 0)
+    if (obj->tail.len == 0 && obj->tail_spooled.n == 0)
         return PP_OK;
+    /* The whole tail in memory for its frame, for a moment. */
+    if (obj->tail_spooled.n > 0) {
+        size_t len = obj->tail.len;
+
+        if ((err = sink_blocks_unspool(sink, &obj->tail_spooled, &obj->tail)))
+            return err;
+        sink->open_bytes += obj->tail.len - len;
+    }
     /* Through the scratch buffer: pp_zstd_compress() reserves the worst
      * case, which would double the object's buffer beyond what it holds
      * and what the budget counts. */
@@ -992,7 +1116,7 @@ static enum pp_err sink_tail_flush(struct pp_sink *sink, struct sink_object *obj
     sink->open_bytes += sink->scratch.len;
     sink->open_bytes -= obj->tail.len;
     pp_buf_cleanup(&obj->tail); /* its memory too: most objects fill slowly */
-    return PP_OK;
+    return sink_spill(sink, &obj->spooled, &obj->data);
 }
 
 /* An open object given up (an error, a re-read): its bytes go. The caller
@@ -1002,6 +1126,8 @@ static void sink_object_drop(struct pp_sink *sink, struct sink_object *obj)
     sink->open_bytes -= obj->data.len + obj->tail.len;
     pp_buf_cleanup(&obj->data);
     pp_buf_cleanup(&obj->tail);
+    sink_blocks_release(sink, &obj->spooled);
+    sink_blocks_release(sink, &obj->tail_spooled);
     sink->open_objects--;
 }
 
@@ -1046,17 +1172,21 @@ static enum pp_err sink_close_run(struct pp_sink *sink, struct sink_part *part)
         put->run = run;
         put->kind = obj->kind;
         put->records = obj->records;
-        put->bytes = obj->data.len;
-        put->data = obj->data; /* moved */
+        put->bytes = obj->spooled.n * PP_SPOOL_BLOCK + obj->data.len;
+        put->spooled = obj->spooled; /* moved */
+        put->data = obj->data;       /* moved */
+        memset(&obj->spooled, 0, sizeof obj->spooled);
         pp_buf_init(&obj->data);
-        sink->open_bytes -= put->bytes;
+        sink->open_bytes -= put->data.len;
         sink->open_objects--;
         run->puts_left++;
         if ((err = sink_enqueue(sink, put))) {
-            sink->open_bytes += put->bytes; /* freed below with the object */
+            sink->open_bytes += put->data.len; /* freed below with the object */
             sink->open_objects++;
+            obj->spooled = put->spooled;
             obj->data = put->data;
             run->puts_left--;
+            memset(&put->spooled, 0, sizeof put->spooled);
             put->data.data = NULL;
             sink_put_free(put);
             break;
@@ -1106,6 +1236,8 @@ static struct sink_object *sink_object_get(struct pp_sink *sink, struct sink_par
     obj->records = 0;
     pp_buf_init(&obj->data);
     pp_buf_init(&obj->tail);
+    memset(&obj->spooled, 0, sizeof obj->spooled);
+    memset(&obj->tail_spooled, 0, sizeof obj->tail_spooled);
     sink->open_objects++;
     return obj;
 }
@@ -1122,12 +1254,14 @@ static enum pp_err sink_object_append(struct pp_sink *sink, struct sink_object *
         if ((err = pp_buf_append(&obj->tail, bytes, chunk->len)))
             return err;
         sink->open_bytes += chunk->len;
-        return obj->tail.len >= SINK_FRAME_TARGET ? sink_tail_flush(sink, obj) : PP_OK;
+        if (obj->tail_spooled.n * PP_SPOOL_BLOCK + obj->tail.len >= SINK_FRAME_TARGET)
+            return sink_tail_flush(sink, obj);
+        return sink_spill(sink, &obj->tail_spooled, &obj->tail);
     }
     if ((err = sink_tail_flush(sink, obj)) || (err = pp_buf_append(&obj->data, bytes, chunk->len)))
         return err;
     sink->open_bytes += chunk->len;
-    return PP_OK;
+    return sink_spill(sink, &obj->spooled, &obj->data);
 }
 
 enum pp_err pp_sink_add(struct pp_sink *sink, const struct pp_batch *batch)
@@ -1174,6 +1308,12 @@ enum pp_err pp_sink_add(struct pp_sink *sink, const struct pp_batch *batch)
             part->next = chunk->last_offset + 1;
     }
     return sink_pump(sink);
+}
+
+void pp_sink_set_spool(struct pp_sink *sink, struct pp_spool *spool)
+{
+    assert(sink->open_objects == 0);
+    sink->spool = spool;
 }
 
 void pp_sink_set_owner(struct pp_sink *sink, pp_sink_owned_fn is_owned, void *arg)

@@ -137,6 +137,19 @@ typedef bool (*pp_sink_owned_fn)(void *arg, enum pp_topic topic, int32_t partiti
 void pp_sink_set_owner(struct pp_sink *sink, pp_sink_owned_fn is_owned, void *arg);
 
 /*
+ * Lets the open objects wait in spool (borrowed: it must outlive the sink)
+ * instead of memory: an open object keeps less than PP_SPOOL_BLOCK bytes of
+ * frames in memory (plus its plain tail, below SINK_FRAME_TARGET) and the
+ * rest in spool blocks, read back when it closes. Without it (replay,
+ * emulate, tests) open objects stay in memory, bounded by flush.size times
+ * the partitions. A spool write that fails (a full disk) is logged once and
+ * the sink goes on in memory; a read that fails at a close fails the sink
+ * (PP_ERR_IO: the records are not committed, a restart writes them again).
+ */
+struct pp_spool;
+void pp_sink_set_spool(struct pp_sink *sink, struct pp_spool *spool);
+
+/*
  * Frees the sink, abandoning what is not durable yet (pp_sink_abandon):
  * it never waits for the store. Write everything first with
  * pp_sink_drain(). Accepts NULL.
@@ -194,8 +207,9 @@ size_t pp_sink_abandon(struct pp_sink *sink);
 bool pp_sink_committable(const struct pp_sink *sink, enum pp_topic topic, int32_t partition,
                          int64_t *offset);
 
-/* Bytes held: open objects, queued objects and the store's in-flight ones.
- * Above sink.max.buffered.bytes the caller stops taking batches. */
+/* Bytes held in memory: open objects (not their spooled blocks), queued
+ * objects and the store's in-flight ones. Above sink.max.buffered.bytes
+ * the caller stops taking batches. */
 uint64_t pp_sink_buffered_bytes(const struct pp_sink *sink);
 
 /* Objects not yet durable (open, queued or in flight). */
@@ -223,6 +237,7 @@ struct pp_sink_stats {
     uint64_t records[PP_SINK_KIND_COUNT]; /* their records */
     uint64_t retries;                     /* the store's */
     uint64_t restarts;                    /* partitions that went back (re-read) */
+    uint64_t spooled_bytes;               /* open objects' bytes in the spool now */
 };
 void pp_sink_get_stats(const struct pp_sink *sink, struct pp_sink_stats *stats);
 

@@ -46,6 +46,7 @@
 #include "pp_render.h"
 #include "pp_rest.h"
 #include "pp_sink.h"
+#include "pp_spool.h"
 #include "pp_store.h"
 #include "pp_stream.h"
 #include "pp_window.h"
@@ -229,6 +230,7 @@ struct pp_run {
     struct pp_hmap offsets; /* (topic, partition) -> next offset to apply */
     struct pp_store *store;
     struct pp_sink *sink;
+    struct pp_spool *spool; /* the sink's open objects; NULL: in memory */
     struct pp_sink_layout layout;
     struct pp_sink_stage_arg sink_arg;
     uint64_t max_buffered;       /* sink.max.buffered.bytes */
@@ -415,15 +417,16 @@ static enum pp_err run_render_status(const struct pp_run *r, struct pp_buf *out)
                             pp_sink_kind_name((enum pp_sink_kind)i),
                             (unsigned long long)sink.objects[i]);
     if (!err)
-        err = pp_buf_printf(out,
-                            "},\"lake\":{\"url\":\"%s\",\"writer\":\"%s\",\"pending_objects\":%zu,"
-                            "\"buffered_bytes\":%llu},\"checkpoints\":{\"interval_ms\":%lld,"
-                            "\"written\":%llu,\"restored_posts\":%llu},\"offsets\":[",
-                            pp_config_str(r->cfg, "lake.url"), pp_store_backend(r->store),
-                            pp_sink_pending_objects(r->sink),
-                            (unsigned long long)pp_sink_buffered_bytes(r->sink),
-                            (long long)r->ckpt.interval_ms, (unsigned long long)r->ckpt.written,
-                            (unsigned long long)r->ckpt.restored_posts);
+        err = pp_buf_printf(
+            out,
+            "},\"lake\":{\"url\":\"%s\",\"writer\":\"%s\",\"pending_objects\":%zu,"
+            "\"buffered_bytes\":%llu,\"spooled_bytes\":%llu},\"checkpoints\":{"
+            "\"interval_ms\":%lld,\"written\":%llu,\"restored_posts\":%llu},"
+            "\"offsets\":[",
+            pp_config_str(r->cfg, "lake.url"), pp_store_backend(r->store),
+            pp_sink_pending_objects(r->sink), (unsigned long long)pp_sink_buffered_bytes(r->sink),
+            (unsigned long long)sink.spooled_bytes, (long long)r->ckpt.interval_ms,
+            (unsigned long long)r->ckpt.written, (unsigned long long)r->ckpt.restored_posts);
     for (i = 0; i < r->offsets.cap && !err; i++) {
         const struct pp_hmap_slot *slot = &r->offsets.slots[i];
         if (!slot->is_used)
@@ -530,10 +533,15 @@ static enum pp_err run_render_metrics(const struct pp_run *r, struct pp_buf *out
         err = pp_buf_printf(out, "pinpipe_sink_retries_total %llu\n",
                             (unsigned long long)sink.retries);
     RUN_METRIC("pinpipe_sink_buffered_bytes", "gauge",
-               "Bytes of lake objects not yet durable (open, queued, being written).");
+               "Bytes of lake objects not yet durable (open, queued, being written) in memory.");
     if (!err)
         err = pp_buf_printf(out, "pinpipe_sink_buffered_bytes %llu\n",
                             (unsigned long long)pp_sink_buffered_bytes(r->sink));
+    RUN_METRIC("pinpipe_sink_spooled_bytes", "gauge",
+               "Bytes of open lake objects waiting in the spool file (sink.spool.dir).");
+    if (!err)
+        err = pp_buf_printf(out, "pinpipe_sink_spooled_bytes %llu\n",
+                            (unsigned long long)sink.spooled_bytes);
     RUN_METRIC(
         "pinpipe_sink_waits_total", "counter",
         "Times the loop stopped taking batches because sink.max.buffered.bytes was reached.");
@@ -1986,6 +1994,37 @@ out:
     return err;
 }
 
+/*
+ * The spool of the open objects (docs/sink.md): sink.spool.dir, by default
+ * the local lake's own directory (the same disk, which the store has just
+ * shown writable) or, for S3, $TMPDIR or /tmp; "none": in memory. Called
+ * before the store opens, for a directory given (so that a bad one is the
+ * start's only line), and after it, for the default.
+ */
+static enum pp_err run_spool_open(struct pp_run *r, bool is_store_open, char *msg, size_t msg_len)
+{
+    const char *dir = pp_config_str(r->cfg, "sink.spool.dir");
+    enum pp_err err;
+
+    if (r->spool != NULL || (dir != NULL && strcmp(dir, "none") == 0))
+        return PP_OK;
+    if (dir == NULL || dir[0] == '\0') {
+        if (!is_store_open)
+            return PP_OK;
+        if (pp_store_local_path(pp_config_str(r->cfg, "lake.url"), &dir, msg, msg_len) != PP_OK ||
+            dir == NULL)
+            dir = getenv("TMPDIR");
+        if (dir == NULL || dir[0] == '\0')
+            dir = "/tmp";
+    }
+    if ((err = pp_spool_open(dir, &r->spool, msg, msg_len)) != PP_OK) {
+        if (err == PP_ERR_IO) /* names the directory and the cause */
+            snprintf(msg + strlen(msg), msg_len - strlen(msg), " (sink.spool.dir)");
+        return err;
+    }
+    return PP_OK;
+}
+
 /* The lake: the layout from the sink keys (SPEC 8), the store at lake.url,
  * opened (and probed) now so that a lake that cannot work stops the start. */
 static enum pp_err run_sink_new(struct pp_run *r, char *msg, size_t msg_len)
@@ -2004,12 +2043,17 @@ static enum pp_err run_sink_new(struct pp_run *r, char *msg, size_t msg_len)
     r->max_buffered = pp_config_bytes(cfg, "sink.max.buffered.bytes");
     r->shutdown_timeout_ms = pp_config_int(cfg, "sink.shutdown.timeout.ms");
 
+    if ((err = run_spool_open(r, false, msg, msg_len)))
+        return err;
     pp_store_options_from_config(&sopt, cfg);
-    if ((err = pp_store_open(&sopt, &r->store, msg, msg_len)))
+    if ((err = pp_store_open(&sopt, &r->store, msg, msg_len)) ||
+        (err = run_spool_open(r, true, msg, msg_len)))
         return err;
     if ((r->sink = pp_sink_new(&r->layout, r->store)) == NULL)
         return PP_ERR_NOMEM;
     pp_sink_set_owner(r->sink, run_is_owned, r);
+    if (r->spool != NULL)
+        pp_sink_set_spool(r->sink, r->spool);
     if ((r->dlq_topic = pp_config_str(cfg, "errors.deadletterqueue.topic.name")) != NULL)
         return run_dlq_new(r, msg, msg_len);
     return PP_OK;
@@ -2213,7 +2257,8 @@ void pp_run_destroy(struct pp_run *r)
     /* The store's puts end (abandoned on an error path) before the group
      * is left: no checkpoint of this member lands after the partitions'
      * next owner loaded theirs. */
-    pp_sink_destroy(r->sink); /* before its store */
+    pp_sink_destroy(r->sink); /* before its store and its spool */
+    pp_spool_close(r->spool);
     pp_store_close(r->store);
     pp_kafka_consumer_destroy(r->consumer);
     pp_kafka_producer_destroy(r->dlq);

@@ -12,7 +12,7 @@
 #     records in offset order; cleaned and dlq lines match; names, paths and
 #     flush.size hold; no temporary file is left;
 #   - DuckDB reads the zstd lake directly with the answers of `pinpipe query`;
-#   - TimeBasedPartitioner paths; an unwritable lake exits 1 with one line.
+#   - TimeBasedPartitioner paths; an unwritable lake or spool exits 1 with one line.
 #
 #   test_sink.sh <pinpipe binary> <source dir>
 set -uo pipefail
@@ -247,14 +247,15 @@ else
     cat "$tmp/gcheck.txt"
 fi
 
-# TimeBasedPartitioner: hour paths of each record's Kafka timestamp.
+# TimeBasedPartitioner: hour paths of each record's Kafka timestamp (open
+# objects in memory: sink.spool.dir=none).
 tlake=$tmp/time-lake
 "$pinpipe" run --set "lake.url=$tlake" --set "kafka.bootstrap.servers=127.0.0.1:$kport" \
     --set "http.listen=127.0.0.1:$hport" --set "flush.size=$flush" \
     --set kafka.group.id=test-sink-time --set kafka.session.timeout.ms=6000 \
     --set partitioner.class=io.confluent.connect.storage.partitioner.TimeBasedPartitioner \
     --set "path.format='year'=YYYY/'month'=MM/'day'=dd/'hour'=HH" \
-    --set partition.duration.ms=3600000 2>"$tmp/time.log" &
+    --set partition.duration.ms=3600000 --set sink.spool.dir=none 2>"$tmp/time.log" &
 run_pid=$!
 pids+=("$run_pid")
 wait_records 12006 60 || fail "time run consumed 12006 records"
@@ -267,11 +268,15 @@ else
     cat "$tmp/tcheck.txt"
 fi
 
-# A lake that cannot be written stops the start: exit 1, one line.
+# A lake (or a spool) that cannot be written stops the start: exit 1, one
+# line.
 echo "a file" >"$tmp/plain-file"
 expect_one_line "lake under a regular file" 1 "$tmp/plain-file/lake" 20 \
     run --set "lake.url=$tmp/plain-file/lake" --set "kafka.bootstrap.servers=127.0.0.1:$kport" \
     --set "http.listen=127.0.0.1:$hport"
+expect_one_line "spool in a missing directory" 1 "cannot make a file in $tmp/no-such-dir" 20 \
+    run --set "lake.url=$tmp/spool-lake" --set "sink.spool.dir=$tmp/no-such-dir" \
+    --set "kafka.bootstrap.servers=127.0.0.1:$kport" --set "http.listen=127.0.0.1:$hport"
 expect_one_line "bad path.format" 2 "path.format" 20 \
     run --set "lake.url=$lake" --set partitioner.class=time \
     --set "path.format=YYYY/ww" --set partition.duration.ms=3600000 \

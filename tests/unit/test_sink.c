@@ -15,6 +15,7 @@
 #include "pp_check.h"
 #include "pp_lake.h"
 #include "pp_sink.h"
+#include "pp_spool.h"
 #include "pp_store.h"
 #include "pp_zstd.h"
 
@@ -38,6 +39,7 @@ struct fixture {
     struct pp_sink *sink;
     void *enc;
     struct pp_sink_stage_arg arg;
+    struct pp_spool *spool; /* NULL: open objects in memory */
 };
 
 static void fixture_layout(struct pp_sink_layout *l, int64_t flush_size, bool is_zstd)
@@ -67,6 +69,7 @@ static void fixture_open(struct fixture *f)
     ck_assert_int_eq(pp_store_open(&opt, &f->store, msg, sizeof msg), PP_OK);
     f->sink = pp_sink_new(&f->layout, f->store);
     ck_assert_ptr_nonnull(f->sink);
+    f->spool = NULL;
     f->arg.clean.max_record_bytes = 1 << 20;
     f->arg.layout = &f->layout;
     f->enc = pp_sink_stage.create(&f->arg);
@@ -88,6 +91,7 @@ static void fixture_close(struct fixture *f)
 
     pp_sink_stage.destroy(f->enc);
     pp_sink_destroy(f->sink);
+    pp_spool_close(f->spool);
     pp_store_close(f->store);
     snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
     ck_assert_int_eq(system(cmd), 0);
@@ -351,6 +355,217 @@ START_TEST(test_small_chunks_share_frames)
     /* about 250 of the first 300 records fill a frame; the rest are one
      * frame before the big chunk's own; the last 10 one more at the close */
     ck_assert_int_eq(object_frames(&f, key), 4);
+    fixture_close(&f);
+    pp_buf_cleanup(&want);
+    free(recs);
+    free(values);
+}
+END_TEST
+
+/* Gives the sink a spool in the lake's directory, as `pinpipe run` does. */
+static void fixture_spool(struct fixture *f)
+{
+    char msg[256];
+
+    ck_assert_int_eq(pp_spool_open(f->dir, &f->spool, msg, sizeof msg), PP_OK);
+    pp_sink_set_spool(f->sink, f->spool);
+}
+
+/* n pin records of partition 0 from offset `from`, about 1 KiB each of
+ * random letters (so that even compressed objects fill blocks), in
+ * values (n * 1100 bytes); want (may be NULL) gets their lines. */
+static void big_pins(struct rec *recs, char *values, int64_t from, int n, struct pp_buf *want)
+{
+    char pad[1001];
+
+    for (int i = 0; i < n; i++) {
+        char *v = values + (size_t)i * 1100;
+        int64_t o = from + i;
+
+        uint64_t x = (uint64_t)o * 0x9E3779B97F4A7C15u + 1;
+
+        for (int k = 0; k < 1000; k++) {
+            x = x * 6364136223846793005u + 1442695040888963407u;
+            pad[k] = (char)('a' + (x >> 33) % 26);
+        }
+        pad[1000] = '\0';
+        snprintf(v, 1100, "{\"index\": %lld, \"category\": \"art\", \"description\": \"%s\"}",
+                 (long long)o, pad);
+        recs[i] = (struct rec){PP_TOPIC_PIN, 0, o, 1000 + o, v};
+        if (want != NULL) {
+            ck_assert_int_eq(pp_buf_append(want, v, strlen(v)), PP_OK);
+            ck_assert_int_eq(pp_buf_append(want, "\n", 1), PP_OK);
+        }
+    }
+}
+
+/* feed() in batches of 10 records (a batch holds 64 KiB, big_pins() are
+ * 1 KiB each); n a multiple of 10. */
+static void feed_tens(struct fixture *f, const struct rec *recs, size_t n)
+{
+    for (size_t i = 0; i < n; i += 10)
+        feed(f, recs + i, 10);
+}
+
+/*
+ * With a spool, an open object keeps less than a block of frames (and its
+ * plain tail) in memory and the rest in the spool; the objects written are
+ * the same as without it, frame for frame, and the spool is empty once
+ * they are closed.
+ */
+START_TEST(test_spool_holds_open_objects)
+{
+    enum { N = 2000 };
+    static const char raw_key[] = "topics/t.pin/partition=0/t.pin+0+0000000000.json";
+    static const char clean_key[] = "cleaned/pin/partition=0/t.pin+0+0000000000.json";
+    char *values = malloc((size_t)N * 1100);
+    struct rec *recs = calloc(N, sizeof *recs);
+    struct pp_buf want;
+
+    ck_assert_ptr_nonnull(values);
+    ck_assert_ptr_nonnull(recs);
+    pp_buf_init(&want);
+    big_pins(recs, values, 0, N, &want);
+    for (int is_zstd = 0; is_zstd < 2; is_zstd++) {
+        char key[2][128];
+        char *first[2] = {NULL, NULL};
+        long frames[2] = {0, 0};
+
+        snprintf(key[0], sizeof key[0], "%s%s", raw_key, is_zstd ? ".zst" : "");
+        snprintf(key[1], sizeof key[1], "%s%s", clean_key, is_zstd ? ".zst" : "");
+        for (int is_spooled = 0; is_spooled < 2; is_spooled++) {
+            struct pp_sink_stats st;
+            struct fixture f;
+
+            fixture_layout(&f.layout, 1000000, is_zstd);
+            fixture_open(&f);
+            if (is_spooled)
+                fixture_spool(&f);
+            feed_tens(&f, recs, N);
+            pp_sink_get_stats(f.sink, &st);
+            if (!is_spooled) {
+                ck_assert_uint_eq(st.spooled_bytes, 0);
+                if (!is_zstd) /* the raw object alone is 2 MB */
+                    ck_assert_uint_gt(pp_sink_buffered_bytes(f.sink), (uint64_t)N * 1000);
+            } else {
+                /* two objects (raw and cleaned): each less than a block of
+                 * frames and a block of its plain tail in memory */
+                ck_assert_uint_gt(st.spooled_bytes, 0);
+                ck_assert_uint_eq(st.spooled_bytes % PP_SPOOL_BLOCK, 0);
+                ck_assert_uint_eq(st.spooled_bytes, pp_spool_blocks(f.spool) * PP_SPOOL_BLOCK);
+                ck_assert_uint_lt(pp_sink_buffered_bytes(f.sink), 4 * PP_SPOOL_BLOCK);
+                if (!is_zstd)
+                    ck_assert_uint_gt(st.spooled_bytes, (uint64_t)N * 1000);
+            }
+            fixture_drain(&f);
+            pp_sink_get_stats(f.sink, &st);
+            ck_assert_uint_eq(st.spooled_bytes, 0);
+            if (is_spooled)
+                ck_assert_uint_eq(pp_spool_blocks(f.spool), 0);
+            expect_object(&f, key[0], want.data);
+            for (int k = 0; k < 2; k++) {
+                char *got = object(&f, key[k]);
+                long n = is_zstd ? object_frames(&f, key[k]) : 0;
+
+                ck_assert_msg(got != NULL, "no %s", key[k]);
+                if (!is_spooled) {
+                    first[k] = got;
+                    frames[k] = n;
+                } else {
+                    ck_assert_str_eq(got, first[k]);
+                    ck_assert_int_eq(n, frames[k]);
+                    free(got);
+                }
+            }
+            fixture_close(&f);
+        }
+        free(first[0]);
+        free(first[1]);
+    }
+    pp_buf_cleanup(&want);
+    free(recs);
+    free(values);
+}
+END_TEST
+
+/* Closing many spooled objects at once (a shutdown's flush) reads each
+ * back only when the store takes it: memory holds the store's objects in
+ * flight, not all of them. */
+START_TEST(test_spool_reads_back_at_the_put)
+{
+    enum { PARTS = 20, N = 1000 };
+    char *values = malloc((size_t)N * 1100);
+    struct rec *recs = calloc(N, sizeof *recs);
+    struct pp_sink_stats st;
+    struct fixture f;
+    uint64_t total;
+
+    ck_assert_ptr_nonnull(values);
+    ck_assert_ptr_nonnull(recs);
+    fixture_layout(&f.layout, 1000000, false);
+    fixture_open(&f);
+    fixture_spool(&f);
+    big_pins(recs, values, 0, N, NULL);
+    for (int p = 0; p < PARTS; p++) {
+        for (int i = 0; i < N; i++)
+            recs[i].partition = p;
+        feed_tens(&f, recs, N);
+    }
+    pp_sink_get_stats(f.sink, &st);
+    total = st.spooled_bytes + pp_sink_buffered_bytes(f.sink);
+    ck_assert_uint_gt(total, (uint64_t)PARTS * N * 2000); /* raw and cleaned, 2 KB a record */
+    ck_assert_int_eq(pp_sink_flush(f.sink), PP_OK);
+    ck_assert_uint_eq(pp_sink_writing_objects(f.sink), 2 * PARTS);
+    /* 16 objects in the store at most (its default), 1.1 MB each */
+    ck_assert_uint_lt(pp_sink_buffered_bytes(f.sink), (uint64_t)16 * 1200 * 1000);
+    pp_sink_get_stats(f.sink, &st);
+    ck_assert_uint_gt(st.spooled_bytes, total / 2);
+    fixture_drain(&f);
+    pp_sink_get_stats(f.sink, &st);
+    ck_assert_uint_eq(st.spooled_bytes, 0);
+    ck_assert_uint_eq(pp_spool_blocks(f.spool), 0);
+    ck_assert_uint_eq(st.objects[PP_SINK_RAW], PARTS);
+    ck_assert_uint_eq(st.records[PP_SINK_RAW], (uint64_t)PARTS * N);
+    fixture_close(&f);
+    free(recs);
+    free(values);
+}
+END_TEST
+
+/* A re-read (a rebalance) drops the open objects: their spooled blocks go
+ * back to the spool, and the objects are rebuilt from the records coming
+ * again. */
+START_TEST(test_spool_reread_releases_blocks)
+{
+    enum { N = 1000, AGAIN = 400 };
+    char *values = malloc((size_t)N * 1100);
+    struct rec *recs = calloc(N, sizeof *recs);
+    struct pp_sink_stats st;
+    struct pp_buf want;
+    struct fixture f;
+
+    ck_assert_ptr_nonnull(values);
+    ck_assert_ptr_nonnull(recs);
+    pp_buf_init(&want);
+    fixture_layout(&f.layout, 1000000, false);
+    fixture_open(&f);
+    fixture_spool(&f);
+    big_pins(recs, values, 0, N, NULL);
+    feed_tens(&f, recs, N);
+    pp_sink_get_stats(f.sink, &st);
+    ck_assert_uint_gt(st.spooled_bytes, (uint64_t)N * 1000); /* raw and cleaned */
+    /* back to offset N - AGAIN, which now starts the object */
+    big_pins(recs, values, N - AGAIN, AGAIN, &want);
+    recs[0].is_resumed = true;
+    feed_tens(&f, recs, AGAIN);
+    pp_sink_get_stats(f.sink, &st);
+    ck_assert_uint_eq(st.restarts, 1);
+    ck_assert_uint_lt(st.spooled_bytes, (uint64_t)AGAIN * 1100 * 2);
+    ck_assert_uint_eq(st.spooled_bytes, pp_spool_blocks(f.spool) * PP_SPOOL_BLOCK);
+    fixture_drain(&f);
+    ck_assert_uint_eq(pp_spool_blocks(f.spool), 0);
+    expect_object(&f, "topics/t.pin/partition=0/t.pin+0+0000000600.json", want.data);
+    expect_no_object(&f, "topics/t.pin/partition=0/t.pin+0+0000000000.json");
     fixture_close(&f);
     pp_buf_cleanup(&want);
     free(recs);
@@ -863,6 +1078,9 @@ static Suite *sink_suite(void)
     tcase_add_test(tc, test_runs_by_flush_size);
     tcase_add_test(tc, test_same_objects_any_batching);
     tcase_add_test(tc, test_small_chunks_share_frames);
+    tcase_add_test(tc, test_spool_holds_open_objects);
+    tcase_add_test(tc, test_spool_reads_back_at_the_put);
+    tcase_add_test(tc, test_spool_reread_releases_blocks);
     tcase_add_test(tc, test_budget_counts_objects_waiting_for_the_store);
     tcase_add_test(tc, test_reread_rebuilds_open_objects);
     tcase_add_test(tc, test_resumed_across_batches);
