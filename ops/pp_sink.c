@@ -790,7 +790,8 @@ struct pp_sink {
     size_t cap_queue;
     size_t queue_head;
     uint64_t open_bytes;
-    uint64_t queued_bytes;
+    uint64_t queued_bytes; /* in memory: the objects waiting for a store slot */
+    uint64_t queued_total; /* their whole size, spooled bytes included (the budget's) */
     size_t open_objects;
     size_t in_store;        /* puts handed over, not yet reported */
     uint64_t store_bytes;   /* their bytes (the store also holds checkpoints) */
@@ -1011,6 +1012,7 @@ static enum pp_err sink_pump(struct pp_sink *sink)
             break;
         sink->queue_head++;
         sink->queued_bytes -= len;
+        sink->queued_total -= put->bytes;
         if (err) {
             sink_fail(sink, err, put->key);
             sink_put_finish(sink, put, err);
@@ -1039,6 +1041,7 @@ static enum pp_err sink_enqueue(struct pp_sink *sink, struct sink_put *put)
     sink->queue = grown;
     sink->queue[sink->n_queue++] = put;
     sink->queued_bytes += put->data.len;
+    sink->queued_total += put->bytes;
     return PP_OK;
 }
 
@@ -1047,6 +1050,7 @@ static enum pp_err sink_enqueue(struct pp_sink *sink, struct sink_put *put)
  * bytes stay in memory, as without a spool. */
 static enum pp_err sink_spill(struct pp_sink *sink, struct sink_blocks *blocks, struct pp_buf *buf)
 {
+    enum pp_err err = PP_OK;
     size_t done = 0;
 
     if (sink->spool == NULL || sink->is_spool_failed || buf->len < PP_SPOOL_BLOCK)
@@ -1054,14 +1058,16 @@ static enum pp_err sink_spill(struct pp_sink *sink, struct sink_blocks *blocks, 
     while (buf->len - done >= PP_SPOOL_BLOCK) {
         uint32_t *ids =
             pp_array_reserve(blocks->ids, &blocks->cap, blocks->n, sizeof *blocks->ids, 16);
-        enum pp_err err;
 
-        if (ids == NULL)
-            return PP_ERR_NOMEM;
+        if (ids == NULL) {
+            err = PP_ERR_NOMEM; /* after the blocks written so far leave buf */
+            break;
+        }
         blocks->ids = ids;
         if ((err = pp_spool_write(sink->spool, buf->data + done, &ids[blocks->n]))) {
             if (err == PP_ERR_NOMEM)
-                return err;
+                break;
+            err = PP_OK;
             pp_log_warn("sink: writing the spool in %s failed: open objects stay in memory from "
                         "now on",
                         pp_spool_dir(sink->spool));
@@ -1072,7 +1078,7 @@ static enum pp_err sink_spill(struct pp_sink *sink, struct sink_blocks *blocks, 
         done += PP_SPOOL_BLOCK;
     }
     if (done == 0)
-        return PP_OK;
+        return err;
     memmove(buf->data, buf->data + done, buf->len - done);
     buf->len -= done;
     sink->open_bytes -= done;
@@ -1084,11 +1090,11 @@ static enum pp_err sink_spill(struct pp_sink *sink, struct sink_blocks *blocks, 
 
         pp_buf_init(&rest);
         if (buf->len > 0 && pp_buf_append(&rest, buf->data, buf->len) != PP_OK)
-            return PP_OK; /* keeps the larger buffer */
+            return err; /* keeps the larger buffer */
         pp_buf_cleanup(buf);
         *buf = rest;
     }
-    return PP_OK;
+    return err;
 }
 
 /* The object's plain tail becomes one frame at the end of its data. */
@@ -1102,8 +1108,11 @@ static enum pp_err sink_tail_flush(struct pp_sink *sink, struct sink_object *obj
     if (obj->tail_spooled.n > 0) {
         size_t len = obj->tail.len;
 
-        if ((err = sink_blocks_unspool(sink, &obj->tail_spooled, &obj->tail)))
+        if ((err = sink_blocks_unspool(sink, &obj->tail_spooled, &obj->tail))) {
+            if (err == PP_ERR_IO)
+                sink_fail(sink, err, "reading the spool (sink.spool.dir) failed");
             return err;
+        }
         sink->open_bytes += obj->tail.len - len;
     }
     /* Through the scratch buffer: pp_zstd_compress() reserves the worst
@@ -1202,7 +1211,7 @@ static enum pp_err sink_close_run(struct pp_sink *sink, struct sink_part *part)
         free(run);
     }
     if (err)
-        sink_fail(sink, err, "out of memory closing objects");
+        sink_fail(sink, err, "out of memory closing objects"); /* unless failed already */
     return err;
 }
 
@@ -1402,7 +1411,9 @@ uint64_t pp_sink_buffered_bytes(const struct pp_sink *sink)
 
 bool pp_sink_is_over_budget(const struct pp_sink *sink, uint64_t budget)
 {
-    uint64_t waiting = sink->queued_bytes + sink->store_bytes;
+    /* Whole objects, spooled or not: with the store slow or down, the
+     * objects waiting pile up in the spool, which the budget bounds too. */
+    uint64_t waiting = sink->queued_total + sink->store_bytes;
     uint64_t room = budget > sink->open_bytes ? budget - sink->open_bytes : 0;
 
     if (room < budget / 4)
@@ -1460,7 +1471,7 @@ size_t pp_sink_abandon(struct pp_sink *sink)
     for (i = sink->queue_head; i < sink->n_queue; i++)
         sink_put_finish(sink, sink->queue[i], PP_ERR_IO);
     sink->queue_head = sink->n_queue = 0;
-    sink->queued_bytes = 0;
+    sink->queued_bytes = sink->queued_total = 0;
     for (i = 0; i < sink->n_parts; i++)
         sink_drop_open(sink, &sink->parts[i]);
     return n;

@@ -139,12 +139,14 @@ void pp_sink_set_owner(struct pp_sink *sink, pp_sink_owned_fn is_owned, void *ar
 /*
  * Lets the open objects wait in spool (borrowed: it must outlive the sink)
  * instead of memory: an open object keeps less than PP_SPOOL_BLOCK bytes of
- * frames in memory (plus its plain tail, below SINK_FRAME_TARGET) and the
- * rest in spool blocks, read back when it closes. Without it (replay,
- * emulate, tests) open objects stay in memory, bounded by flush.size times
- * the partitions. A spool write that fails (a full disk) is logged once and
- * the sink goes on in memory; a read that fails at a close fails the sink
- * (PP_ERR_IO: the records are not committed, a restart writes them again).
+ * its frames and less than PP_SPOOL_BLOCK of its plain tail in memory, the
+ * rest in spool blocks. The tail comes back to be compressed, the frames
+ * when the store takes the closed object (closed objects waiting for a
+ * store slot stay spooled). Without it (replay, emulate, tests) open
+ * objects stay in memory, bounded by flush.size times the partitions. A
+ * spool write that fails (a full disk) is logged once and the sink goes on
+ * in memory; a read that fails fails the sink (PP_ERR_IO: the records are
+ * not committed, a restart writes them again).
  */
 struct pp_spool;
 void pp_sink_set_spool(struct pp_sink *sink, struct pp_spool *spool);
@@ -237,7 +239,7 @@ struct pp_sink_stats {
     uint64_t records[PP_SINK_KIND_COUNT]; /* their records */
     uint64_t retries;                     /* the store's */
     uint64_t restarts;                    /* partitions that went back (re-read) */
-    uint64_t spooled_bytes;               /* open objects' bytes in the spool now */
+    uint64_t spooled_bytes;               /* objects' bytes in the spool now (open, queued) */
 };
 void pp_sink_get_stats(const struct pp_sink *sink, struct pp_sink_stats *stats);
 

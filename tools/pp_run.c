@@ -538,7 +538,8 @@ static enum pp_err run_render_metrics(const struct pp_run *r, struct pp_buf *out
         err = pp_buf_printf(out, "pinpipe_sink_buffered_bytes %llu\n",
                             (unsigned long long)pp_sink_buffered_bytes(r->sink));
     RUN_METRIC("pinpipe_sink_spooled_bytes", "gauge",
-               "Bytes of open lake objects waiting in the spool file (sink.spool.dir).");
+               "Bytes of lake objects (open, or waiting for the store) in the spool file "
+               "(sink.spool.dir).");
     if (!err)
         err = pp_buf_printf(out, "pinpipe_sink_spooled_bytes %llu\n",
                             (unsigned long long)sink.spooled_bytes);

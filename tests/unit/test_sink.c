@@ -407,6 +407,25 @@ static void feed_tens(struct fixture *f, const struct rec *recs, size_t n)
         feed(f, recs + i, 10);
 }
 
+/* feed_tens() of the n recs on each partition of [from, to). */
+static void feed_partitions(struct fixture *f, struct rec *recs, size_t n, int32_t from, int32_t to)
+{
+    for (int32_t p = from; p < to; p++) {
+        for (size_t i = 0; i < n; i++)
+            recs[i].partition = p;
+        feed_tens(f, recs, n);
+    }
+}
+
+/* A plain (uncompressed) lake with objects of up to a million records
+ * and a spool. */
+static void fixture_open_spooled(struct fixture *f)
+{
+    fixture_layout(&f->layout, 1000000, false);
+    fixture_open(f);
+    fixture_spool(f);
+}
+
 /*
  * With a spool, an open object keeps less than a block of frames (and its
  * plain tail) in memory and the rest in the spool; the objects written are
@@ -441,7 +460,13 @@ START_TEST(test_spool_holds_open_objects)
             fixture_open(&f);
             if (is_spooled)
                 fixture_spool(&f);
-            feed_tens(&f, recs, N);
+            /* chunks of 11 KB, plain to the sink's tail, and of 44 KB,
+             * compressed by the encode stage (16 KiB or more) */
+            for (int i = 0, k = 0; i < N; k++) {
+                int n = k % 3 == 2 && N - i >= 40 ? 40 : 10;
+                feed(&f, recs + i, (size_t)n);
+                i += n;
+            }
             pp_sink_get_stats(f.sink, &st);
             if (!is_spooled) {
                 ck_assert_uint_eq(st.spooled_bytes, 0);
@@ -502,15 +527,9 @@ START_TEST(test_spool_reads_back_at_the_put)
 
     ck_assert_ptr_nonnull(values);
     ck_assert_ptr_nonnull(recs);
-    fixture_layout(&f.layout, 1000000, false);
-    fixture_open(&f);
-    fixture_spool(&f);
+    fixture_open_spooled(&f);
     big_pins(recs, values, 0, N, NULL);
-    for (int p = 0; p < PARTS; p++) {
-        for (int i = 0; i < N; i++)
-            recs[i].partition = p;
-        feed_tens(&f, recs, N);
-    }
+    feed_partitions(&f, recs, N, 0, PARTS);
     pp_sink_get_stats(f.sink, &st);
     total = st.spooled_bytes + pp_sink_buffered_bytes(f.sink);
     ck_assert_uint_gt(total, (uint64_t)PARTS * N * 2000); /* raw and cleaned, 2 KB a record */
@@ -518,6 +537,9 @@ START_TEST(test_spool_reads_back_at_the_put)
     ck_assert_uint_eq(pp_sink_writing_objects(f.sink), 2 * PARTS);
     /* 16 objects in the store at most (its default), 1.1 MB each */
     ck_assert_uint_lt(pp_sink_buffered_bytes(f.sink), (uint64_t)16 * 1200 * 1000);
+    /* but the budget counts the 24 waiting in the spool too: about 44 MB
+     * wait for the store, 18 MB of them in its hands */
+    ck_assert(pp_sink_is_over_budget(f.sink, (uint64_t)30 * 1000 * 1000));
     pp_sink_get_stats(f.sink, &st);
     ck_assert_uint_gt(st.spooled_bytes, total / 2);
     fixture_drain(&f);
@@ -526,6 +548,38 @@ START_TEST(test_spool_reads_back_at_the_put)
     ck_assert_uint_eq(pp_spool_blocks(f.spool), 0);
     ck_assert_uint_eq(st.objects[PP_SINK_RAW], PARTS);
     ck_assert_uint_eq(st.records[PP_SINK_RAW], (uint64_t)PARTS * N);
+    fixture_close(&f);
+    free(recs);
+    free(values);
+}
+END_TEST
+
+/* Abandoning (a stop past its deadline) gives back the blocks of the
+ * objects waiting for the store and of the open ones. */
+START_TEST(test_spool_abandon_releases_blocks)
+{
+    enum { PARTS = 20, N = 200 };
+    char *values = malloc((size_t)N * 1100);
+    struct rec *recs = calloc(N, sizeof *recs);
+    struct pp_sink_stats st;
+    struct fixture f;
+
+    ck_assert_ptr_nonnull(values);
+    ck_assert_ptr_nonnull(recs);
+    fixture_open_spooled(&f);
+    big_pins(recs, values, 0, N, NULL);
+    feed_partitions(&f, recs, N, 0, PARTS);
+    ck_assert_int_eq(pp_sink_flush(f.sink), PP_OK); /* 40 closed, 24 waiting for a slot */
+    feed_partitions(&f, recs, N, PARTS, PARTS + 1);
+    pp_sink_get_stats(f.sink, &st);
+    ck_assert_uint_eq(pp_sink_writing_objects(f.sink), 2 * PARTS);
+    ck_assert_uint_eq(pp_sink_pending_objects(f.sink), 2 * PARTS + 2);
+    /* 24 queued and 2 open objects of 220 KB */
+    ck_assert_uint_gt(st.spooled_bytes, (uint64_t)12 * N * 2000);
+    ck_assert_uint_eq(pp_sink_abandon(f.sink), 2 * PARTS + 2);
+    pp_sink_get_stats(f.sink, &st);
+    ck_assert_uint_eq(st.spooled_bytes, 0);
+    ck_assert_uint_eq(pp_spool_blocks(f.spool), 0);
     fixture_close(&f);
     free(recs);
     free(values);
@@ -547,9 +601,7 @@ START_TEST(test_spool_reread_releases_blocks)
     ck_assert_ptr_nonnull(values);
     ck_assert_ptr_nonnull(recs);
     pp_buf_init(&want);
-    fixture_layout(&f.layout, 1000000, false);
-    fixture_open(&f);
-    fixture_spool(&f);
+    fixture_open_spooled(&f);
     big_pins(recs, values, 0, N, NULL);
     feed_tens(&f, recs, N);
     pp_sink_get_stats(f.sink, &st);
@@ -1081,6 +1133,7 @@ static Suite *sink_suite(void)
     tcase_add_test(tc, test_spool_holds_open_objects);
     tcase_add_test(tc, test_spool_reads_back_at_the_put);
     tcase_add_test(tc, test_spool_reread_releases_blocks);
+    tcase_add_test(tc, test_spool_abandon_releases_blocks);
     tcase_add_test(tc, test_budget_counts_objects_waiting_for_the_store);
     tcase_add_test(tc, test_reread_rebuilds_open_objects);
     tcase_add_test(tc, test_resumed_across_batches);
