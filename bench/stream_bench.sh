@@ -671,7 +671,7 @@ lake_ratio() {
     [ "$n" -gt 0 ] || { echo "no objects"; return 0; }
     stored=$(find "$1" -name '*.zst' -print0 | du -cb --files0-from=- | tail -1 | cut -f1)
     json=$(find "$1" -name '*.zst' -print0 | xargs -0 zstd -dcq | wc -c)
-    awk -v n="$n" -v j="$json" -v s="$stored" 'BEGIN { printf "%d objects, %d -> %d bytes: %.2fx\n", n, j, s, j / s }'
+    awk -v n="$n" -v j="$json" -v s="$stored" 'BEGIN { printf "%d objects, %.0f -> %.0f bytes: %.2fx\n", n, j, s, j / s }'
 }
 
 # baseline: the broker's own latency at the same rate, seen by the bare consumer (no pinpipe run).

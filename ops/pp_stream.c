@@ -213,14 +213,36 @@ static void key_delete(struct pp_stream *stream, size_t i)
 }
 
 /*
+ * The dedup queue gets one event per pending post that ends (joined, or
+ * orphaned), at the largest stamp the key has won: when it pops, every
+ * topic the key won by then is past dedup.ttl and the key goes. A topic
+ * won is always part of a pending post until that post ends, so no topic
+ * is left without an event; one won later starts a new pending post,
+ * which queues its own. (One event per winning record made the queue as
+ * large as the key table: three per post.) An orphan's event comes
+ * join.timeout after its stamps, behind later ones: its key is reclaimed
+ * up to join.timeout late, never wrongly (lookups check the stamps).
+ */
+static enum pp_err key_queue_dedup(struct pp_stream *stream, const struct stream_key *key)
+{
+    int64_t stamp = NO_TIME;
+
+    for (int t = 0; t < PP_TOPIC_COUNT; t++)
+        if ((key->seen >> t) & 1u && key->won_ms[t] > stamp)
+            stamp = key->won_ms[t];
+    return queue_push(&stream->dedup, stamp, key->ind);
+}
+
+/*
  * Applies what expired to the key in slot i: its pending post past
- * join.timeout becomes orphans; topics past dedup.ttl (and not pending)
- * are forgotten; a key left with nothing is deleted. Returns whether it
- * was deleted.
+ * join.timeout becomes orphans (and the key's dedup event is queued);
+ * topics past dedup.ttl (and not pending) are forgotten; a key left with
+ * nothing is deleted. Returns whether it was deleted.
  */
 static bool key_refresh(struct pp_stream *stream, size_t i)
 {
     struct stream_key *key = &stream->keys[i];
+    bool is_orphaned = false;
     unsigned parts;
     int t;
 
@@ -230,6 +252,7 @@ static bool key_refresh(struct pp_stream *stream, size_t i)
         for (t = 0; t < PP_TOPIC_COUNT; t++)
             stream->counts.orphans[t] += (parts >> t) & 1u;
         pending_free(stream, key);
+        is_orphaned = true;
     }
     parts = key_pending_parts(stream, key);
     for (t = 0; t < PP_TOPIC_COUNT; t++) {
@@ -238,8 +261,12 @@ static bool key_refresh(struct pp_stream *stream, size_t i)
             is_past(stream, key->won_ms[t], stream->opt.dedup_ttl_ms))
             key->seen &= (uint8_t)~bit;
     }
-    if (key->seen)
+    if (key->seen) {
+        /* Out of memory here leaves the key until a lookup of it. */
+        if (is_orphaned)
+            (void)key_queue_dedup(stream, key);
         return false;
+    }
     key_delete(stream, i);
     return true;
 }
@@ -363,8 +390,6 @@ enum pp_err pp_stream_add(struct pp_stream *stream, const struct pp_clean_item *
     }
     key->seen |= (uint8_t)bit;
     key->won_ms[item->topic] = stamp;
-    if ((err = queue_push(&stream->dedup, stamp, key->ind)))
-        return err;
     if (key->pending == 0) {
         if ((err = pending_new(stream, key)))
             return err;
@@ -392,7 +417,8 @@ enum pp_err pp_stream_add(struct pp_stream *stream, const struct pp_clean_item *
     *is_joined = true;
     stream->counts.posts++;
     pending_free(stream, key);
-    key_refresh(stream, i);
+    if (!key_refresh(stream, i) && (err = key_queue_dedup(stream, key)))
+        return err;
     return PP_OK;
 }
 
