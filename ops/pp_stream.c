@@ -69,22 +69,33 @@ struct pp_stream {
 
 /* ---- queues -------------------------------------------------------------------------- */
 
+/* Room for n more events without growing. */
+static enum pp_err queue_reserve(struct stream_queue *q, size_t n)
+{
+    size_t cap = q->cap ? q->cap : 256;
+    struct stream_event *ev;
+
+    while (cap - q->len < n)
+        cap *= 2;
+    if (cap == q->cap)
+        return PP_OK;
+    if ((ev = malloc(cap * sizeof *ev)) == NULL)
+        return PP_ERR_NOMEM;
+    for (size_t i = 0; i < q->len; i++)
+        ev[i] = q->ev[(q->head + i) & (q->cap - 1)];
+    free(q->ev);
+    q->ev = ev;
+    q->cap = cap;
+    q->head = 0;
+    return PP_OK;
+}
+
 static enum pp_err queue_push(struct stream_queue *q, int64_t stamp, int64_t ind)
 {
-    if (q->len == q->cap) {
-        size_t cap = q->cap ? q->cap * 2 : 256;
-        struct stream_event *ev = malloc(cap * sizeof *ev);
-        size_t i;
+    enum pp_err err;
 
-        if (ev == NULL)
-            return PP_ERR_NOMEM;
-        for (i = 0; i < q->len; i++)
-            ev[i] = q->ev[(q->head + i) & (q->cap - 1)];
-        free(q->ev);
-        q->ev = ev;
-        q->cap = cap;
-        q->head = 0;
-    }
+    if (q->len == q->cap && (err = queue_reserve(q, 1)))
+        return err;
     q->ev[(q->head + q->len) & (q->cap - 1)].stamp = stamp;
     q->ev[(q->head + q->len) & (q->cap - 1)].ind = ind;
     q->len++;
@@ -93,10 +104,16 @@ static enum pp_err queue_push(struct stream_queue *q, int64_t stamp, int64_t ind
 
 /* ---- pending posts ----------------------------------------------------------------------- */
 
-/* A zeroed pending entry for key (the key refers to it); PP_ERR_NOMEM. */
+/* A zeroed pending entry for key (the key refers to it); PP_ERR_NOMEM.
+ * The dedup queue keeps room for an event per pending post, the one its
+ * end queues (key_queue_dedup()), so that push never fails. */
 static enum pp_err pending_new(struct pp_stream *stream, struct stream_key *key)
 {
     uint32_t idx = stream->free_pending;
+    enum pp_err err;
+
+    if ((err = queue_reserve(&stream->dedup, stream->n_pending + 1)))
+        return err;
 
     if (idx != 0) {
         stream->free_pending = stream->pending[idx - 1].next_free;
@@ -223,14 +240,20 @@ static void key_delete(struct pp_stream *stream, size_t i)
  * join.timeout after its stamps, behind later ones: its key is reclaimed
  * up to join.timeout late, never wrongly (lookups check the stamps).
  */
-static enum pp_err key_queue_dedup(struct pp_stream *stream, const struct stream_key *key)
+static void key_queue_dedup(struct pp_stream *stream, const struct stream_key *key)
 {
     int64_t stamp = NO_TIME;
 
-    for (int t = 0; t < PP_TOPIC_COUNT; t++)
-        if ((key->seen >> t) & 1u && key->won_ms[t] > stamp)
-            stamp = key->won_ms[t];
-    return queue_push(&stream->dedup, stamp, key->ind);
+    /* As is_past() reads them: NO_TIME is the first timestamp, which may
+     * be later than a stamp that came out of order. */
+    for (int t = 0; t < PP_TOPIC_COUNT; t++) {
+        int64_t won = key->won_ms[t] == NO_TIME ? stream->first_ms : key->won_ms[t];
+        if ((key->seen >> t) & 1u && won > stamp)
+            stamp = won;
+    }
+    /* Room kept by pending_new() and pp_stream_load(): cannot fail. */
+    assert(stream->dedup.cap - stream->dedup.len >= 1);
+    (void)queue_push(&stream->dedup, stamp, key->ind);
 }
 
 /*
@@ -262,9 +285,8 @@ static bool key_refresh(struct pp_stream *stream, size_t i)
             key->seen &= (uint8_t)~bit;
     }
     if (key->seen) {
-        /* Out of memory here leaves the key until a lookup of it. */
         if (is_orphaned)
-            (void)key_queue_dedup(stream, key);
+            key_queue_dedup(stream, key);
         return false;
     }
     key_delete(stream, i);
@@ -417,8 +439,8 @@ enum pp_err pp_stream_add(struct pp_stream *stream, const struct pp_clean_item *
     *is_joined = true;
     stream->counts.posts++;
     pending_free(stream, key);
-    if (!key_refresh(stream, i) && (err = key_queue_dedup(stream, key)))
-        return err;
+    if (!key_refresh(stream, i))
+        key_queue_dedup(stream, key);
     return PP_OK;
 }
 
@@ -552,6 +574,8 @@ enum pp_err pp_stream_load(struct pp_stream *stream, struct pp_snap_reader *rd)
         pp_snap_get(rd, stream->pending, n_pool * sizeof *stream->pending);
     queue_load(&stream->dedup, rd);
     queue_load(&stream->join, rd);
+    if (rd->err == PP_OK && queue_reserve(&stream->dedup, stream->n_pending) != PP_OK)
+        pp_snap_fail(rd, PP_ERR_NOMEM);
     pp_snap_get(rd, &stream->counts, sizeof stream->counts);
     /* A table of at least 64 slots, as pp_stream_new() makes it. */
     if (rd->err == PP_OK && (stream->cap < 64 || !stream_is_consistent(stream)))

@@ -470,7 +470,7 @@ START_TEST(test_eviction_order)
     ck_assert_uint_eq(pp_stream_key_count(f.stream), 5);
     pp_stream_advance(f.stream, 2401);
     ck_assert_uint_eq(pp_stream_key_count(f.stream), 1); /* key 0, its new pin pending */
-    pp_stream_advance(f.stream, 3002);                    /* an orphan: queued at stamp 2001 */
+    pp_stream_advance(f.stream, 3002);                   /* an orphan: queued at stamp 2001 */
     ck_assert_uint_eq(c->orphans[PP_TOPIC_PIN], 5);
     ck_assert_uint_eq(pp_stream_key_count(f.stream), 1);
     pp_stream_advance(f.stream, 4001);
@@ -540,6 +540,31 @@ START_TEST(test_no_timestamp)
     ck_assert_uint_eq(c->orphans[PP_TOPIC_PIN], 1); /* key 5, stamped 10000 */
     pp_stream_advance(f.stream, 11501);
     ck_assert_uint_eq(c->orphans[PP_TOPIC_PIN], 2);
+    /* Every key goes once the ttl has passed its stamps. */
+    pp_stream_advance(f.stream, 100000);
+    ck_assert_uint_eq(pp_stream_key_count(f.stream), 0);
+    fixture_cleanup(&f);
+}
+END_TEST
+
+/* A stamp that comes out of order before the first timestamp is earlier
+ * than the NO_TIME stamp of a part before it, which counts as the first
+ * timestamp: the key is reclaimed once the ttl has passed that one (a
+ * regression: the post's dedup event was queued at 9000 and, when it
+ * popped, left the key with its pin and no event, for good). */
+START_TEST(test_no_timestamp_reclaimed)
+{
+    struct fixture f;
+
+    fixture_init(&f, 2000, 1000, 0);
+    add(&f, part(PP_TOPIC_PIN, 1, PP_BATCH_NO_TIMESTAMP, "a"));
+    add(&f, part(PP_TOPIC_PIN, 5, 10000, "b"));
+    add(&f, part(PP_TOPIC_GEO, 1, 9000, "g"));
+    ck_assert(add(&f, part(PP_TOPIC_USER, 1, 9000, "u")));
+    pp_stream_advance(f.stream, 11001); /* geo and user past the ttl, the pin not */
+    ck_assert_uint_eq(pp_stream_key_count(f.stream), 2);
+    pp_stream_advance(f.stream, 12001);
+    ck_assert_uint_eq(pp_stream_key_count(f.stream), 0);
     fixture_cleanup(&f);
 }
 END_TEST
@@ -730,6 +755,7 @@ static Suite *stream_suite(void)
     PP_CHECK_TCASE(s, test_eviction_order);
     PP_CHECK_TCASE(s, test_out_of_order_stamps);
     PP_CHECK_TCASE(s, test_no_timestamp);
+    PP_CHECK_TCASE(s, test_no_timestamp_reclaimed);
     PP_CHECK_TCASE(s, test_no_time_at_all);
     PP_CHECK_TCASE(s, test_budget);
     PP_CHECK_TCASE(s, test_rejects_counted);
