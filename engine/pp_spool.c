@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,10 +59,27 @@ enum pp_err pp_spool_open(const char *dir, struct pp_spool **spool, char *msg, s
     return PP_OK;
 }
 
+/* Writes (is_write) or reads block b whole, from or into buf. */
+static enum pp_err spool_io(const struct pp_spool *spool, uint32_t b, char *buf, bool is_write)
+{
+    size_t done = 0;
+
+    while (done < PP_SPOOL_BLOCK) {
+        off_t at = (off_t)b * PP_SPOOL_BLOCK + (off_t)done;
+        ssize_t n = is_write ? pwrite(spool->fd, buf + done, PP_SPOOL_BLOCK - done, at)
+                             : pread(spool->fd, buf + done, PP_SPOOL_BLOCK - done, at);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return PP_ERR_IO;
+        done += (size_t)n;
+    }
+    return PP_OK;
+}
+
 enum pp_err pp_spool_write(struct pp_spool *spool, const void *data, uint32_t *block)
 {
-    const char *p = data;
-    size_t done = 0;
+    enum pp_err err;
     uint32_t b;
 
     if (spool->n_released > 0) {
@@ -78,15 +96,10 @@ enum pp_err pp_spool_write(struct pp_spool *spool, const void *data, uint32_t *b
         spool->released = list;
         b = spool->n_made;
     }
-    while (done < PP_SPOOL_BLOCK) {
-        ssize_t n = pwrite(spool->fd, p + done, PP_SPOOL_BLOCK - done,
-                           (off_t)b * PP_SPOOL_BLOCK + (off_t)done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return PP_ERR_IO;
-        done += (size_t)n;
-    }
+    /* pwrite only reads the bytes: the cast drops const for spool_io's
+     * one buffer type. */
+    if ((err = spool_io(spool, b, (char *)(uintptr_t)data, true)))
+        return err;
     if (spool->n_released > 0)
         spool->n_released--;
     else
@@ -97,21 +110,12 @@ enum pp_err pp_spool_write(struct pp_spool *spool, const void *data, uint32_t *b
 
 enum pp_err pp_spool_read(struct pp_spool *spool, uint32_t block, struct pp_buf *out)
 {
-    size_t done = 0;
     enum pp_err err;
 
     assert(block < spool->n_made);
-    if ((err = pp_buf_reserve(out, PP_SPOOL_BLOCK)))
+    if ((err = pp_buf_reserve(out, PP_SPOOL_BLOCK)) ||
+        (err = spool_io(spool, block, out->data + out->len, false)))
         return err;
-    while (done < PP_SPOOL_BLOCK) {
-        ssize_t n = pread(spool->fd, out->data + out->len + done, PP_SPOOL_BLOCK - done,
-                          (off_t)block * PP_SPOOL_BLOCK + (off_t)done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return PP_ERR_IO;
-        done += (size_t)n;
-    }
     out->len += PP_SPOOL_BLOCK;
     return PP_OK;
 }

@@ -915,7 +915,8 @@ static void sink_blocks_release(struct pp_sink *sink, struct sink_blocks *blocks
 }
 
 /* Reads the blocks back in front of data, then releases them. PP_ERR_IO
- * (the spool cannot be read), PP_ERR_NOMEM: nothing changed. */
+ * (the spool cannot be read: the sink fails), PP_ERR_NOMEM: nothing
+ * changed. */
 static enum pp_err sink_blocks_unspool(struct pp_sink *sink, struct sink_blocks *blocks,
                                        struct pp_buf *data)
 {
@@ -932,6 +933,8 @@ static enum pp_err sink_blocks_unspool(struct pp_sink *sink, struct sink_blocks 
     if (!err && data->len > 0)
         err = pp_buf_append(&all, data->data, data->len);
     if (err) {
+        if (err == PP_ERR_IO)
+            sink_fail(sink, err, "reading the spool (sink.spool.dir) failed");
         pp_buf_cleanup(&all);
         return err;
     }
@@ -1002,8 +1005,6 @@ static enum pp_err sink_pump(struct pp_sink *sink)
             if ((err = sink_blocks_unspool(sink, &put->spooled, &put->data)) == PP_OK) {
                 sink->queued_bytes += put->data.len - len;
                 len = put->data.len;
-            } else if (err == PP_ERR_IO) {
-                sink_fail(sink, err, "reading the spool (sink.spool.dir) failed");
             }
         }
         if (!err)
@@ -1108,11 +1109,8 @@ static enum pp_err sink_tail_flush(struct pp_sink *sink, struct sink_object *obj
     if (obj->tail_spooled.n > 0) {
         size_t len = obj->tail.len;
 
-        if ((err = sink_blocks_unspool(sink, &obj->tail_spooled, &obj->tail))) {
-            if (err == PP_ERR_IO)
-                sink_fail(sink, err, "reading the spool (sink.spool.dir) failed");
+        if ((err = sink_blocks_unspool(sink, &obj->tail_spooled, &obj->tail)))
             return err;
-        }
         sink->open_bytes += obj->tail.len - len;
     }
     /* Through the scratch buffer: pp_zstd_compress() reserves the worst
