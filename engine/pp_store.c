@@ -350,6 +350,13 @@ void pp_store_close(struct pp_store *store)
     free(store);
 }
 
+const char *pp_store_tmp_dir(void)
+{
+    const char *dir = getenv("TMPDIR");
+
+    return dir != NULL && dir[0] != '\0' ? dir : "/tmp";
+}
+
 /* pp_store_download(), or with is_flat only the objects directly under the
  * URL's prefix (pp_store_get(): a folder's objects, not those of its
  * subfolders, such as every partition's checkpoints under a group's). */
@@ -357,7 +364,7 @@ static enum pp_err store_download(const struct pp_store_options *options, bool i
                                   uint64_t *n_objects, uint64_t *n_bytes, char *msg, size_t msg_len)
 {
     struct pp_store *store = NULL;
-    const char *tmpdir = getenv("TMPDIR");
+    const char *tmpdir = pp_store_tmp_dir();
     uint64_t objects = 0;
     uint64_t bytes = 0;
     char *path = NULL;
@@ -369,8 +376,6 @@ static enum pp_err store_download(const struct pp_store_options *options, bool i
                  options->url != NULL ? options->url : "");
         return PP_ERR_USAGE;
     }
-    if (tmpdir == NULL || tmpdir[0] == '\0')
-        tmpdir = "/tmp";
     store = calloc(1, sizeof *store);
     path = malloc(strlen(tmpdir) + sizeof "/pinpipe-lake-XXXXXX");
     if (store == NULL || path == NULL || (store->url = strdup(options->url)) == NULL) {

@@ -185,6 +185,10 @@ enum pp_err pp_store_get(const struct pp_store_options *options, const char *fol
                          const char *const *names, size_t n, struct pp_buf *out, enum pp_err *found,
                          char *msg, size_t msg_len);
 
+/* Where temporary files go: $TMPDIR when set and not empty, else /tmp
+ * (pp_store_download's copies, the spool of an S3 lake's open objects). */
+const char *pp_store_tmp_dir(void);
+
 /* Removes the directory pp_store_download made, with everything in it,
  * and frees the string. Accepts NULL. */
 void pp_store_download_remove(char *dir);

@@ -1111,10 +1111,11 @@ static bool run_shard_is_dirty(struct pp_run *r, const struct run_shard *shard)
  * batches: exactly the effects of the records below its applied offsets),
  * unless one is being written, nothing was applied to it since its last,
  * or its partition is not this member's any more (the next owner loads the
- * newest durable one). *is_started tells. The store may refuse for now
- * (PP_AGAIN: puts in flight): PP_OK and not started; the caller retries.
+ * newest durable one). The caller has checked that the store takes a put
+ * (pp_store_is_full()); were it full, nothing would start and the shard
+ * would stay dirty for the next round.
  */
-static enum pp_err run_checkpoint_shard(struct pp_run *r, struct run_shard *shard, bool *is_started)
+static enum pp_err run_checkpoint_shard(struct pp_run *r, struct run_shard *shard)
 {
     struct pp_checkpoint_state state = run_checkpoint_state(r, shard);
     struct pp_buf data;
@@ -1122,7 +1123,6 @@ static enum pp_err run_checkpoint_shard(struct pp_run *r, struct run_shard *shar
     double start = pp_cli_now();
     enum pp_err err;
 
-    *is_started = false;
     if (shard->is_writing || !run_shard_is_dirty(r, shard))
         return PP_OK;
     if ((err = run_shard_advance(r, shard)) != PP_OK)
@@ -1139,7 +1139,6 @@ static enum pp_err run_checkpoint_shard(struct pp_run *r, struct run_shard *shar
         shard->is_writing = true;
         shard->records_at = shard->records;
         r->ckpt.n_writing++;
-        *is_started = true;
     } else if (err == PP_AGAIN) {
         err = PP_OK;
     }
@@ -1170,7 +1169,6 @@ static enum pp_err run_checkpoint(struct pp_run *r, bool is_paced, bool *is_done
     *is_done = false;
     for (; r->ckpt.cursor < r->cap_shards; r->ckpt.cursor++) {
         struct run_shard *shard = r->shards[r->ckpt.cursor];
-        bool is_started;
         double start, now;
         if (shard == NULL || shard->is_writing || !run_shard_is_dirty(r, shard))
             continue;
@@ -1188,10 +1186,8 @@ static enum pp_err run_checkpoint(struct pp_run *r, bool is_paced, bool *is_done
             return err;
         }
         is_flushed = true;
-        if ((err = run_checkpoint_shard(r, shard, &is_started)) != PP_OK)
+        if ((err = run_checkpoint_shard(r, shard)) != PP_OK)
             return err;
-        if (!is_started && pp_store_in_flight(r->store) > 0)
-            return PP_OK; /* the store is full: this shard and the rest next time */
         now = pp_cli_now();
         r->ckpt.next_at = now + (now - start) * (1 - RUN_CHECKPOINT_SHARE) / RUN_CHECKPOINT_SHARE;
     }
@@ -2014,9 +2010,7 @@ static enum pp_err run_spool_open(struct pp_run *r, bool is_store_open, char *ms
             return PP_OK;
         if (pp_store_local_path(pp_config_str(r->cfg, "lake.url"), &dir, msg, msg_len) != PP_OK ||
             dir == NULL)
-            dir = getenv("TMPDIR");
-        if (dir == NULL || dir[0] == '\0')
-            dir = "/tmp";
+            dir = pp_store_tmp_dir();
     }
     if ((err = pp_spool_open(dir, &r->spool, msg, msg_len)) != PP_OK) {
         if (err == PP_ERR_IO) /* names the directory and the cause */
