@@ -1,5 +1,6 @@
 #include "pp_zstd.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
@@ -127,6 +128,62 @@ enum pp_err pp_zstd_compress(struct pp_zstd_enc *enc, const void *in, size_t len
                                                                       : PP_ERR_INTERNAL;
     out->len += ret;
     return PP_OK;
+}
+
+/* One frame whose size its header gives (what pp_zstd_compress() writes),
+ * in one call, into room made for exactly that. */
+static enum pp_err zstd_decompress_sized(const void *data, size_t len, unsigned long long size,
+                                         struct pp_buf *out)
+{
+    enum pp_err err;
+    size_t ret;
+
+    if ((err = pp_buf_reserve(out, (size_t)size)) != PP_OK)
+        return err;
+    ret = ZSTD_decompress(out->data + out->len, (size_t)size, data, len);
+    if (ZSTD_isError(ret))
+        return ZSTD_getErrorCode(ret) == ZSTD_error_memory_allocation ? PP_ERR_NOMEM
+                                                                      : PP_ERR_CORRUPT;
+    if (ret != size)
+        return PP_ERR_CORRUPT;
+    out->len += ret;
+    return PP_OK;
+}
+
+enum pp_err pp_zstd_decompress(const void *data, size_t len, struct pp_buf *out)
+{
+    struct pp_zstd_dec *dec;
+    size_t in_pos = 0;
+    bool is_end = false;
+    enum pp_err err = PP_OK;
+    unsigned long long size;
+
+    if (!pp_zstd_is_frame(data, len))
+        return PP_ERR_CORRUPT;
+    /* A size beyond what the bytes could plausibly hold is left to the
+     * stream below, which makes room as the output comes. */
+    size = ZSTD_getFrameContentSize(data, len);
+    if (size != ZSTD_CONTENTSIZE_UNKNOWN && size != ZSTD_CONTENTSIZE_ERROR &&
+        size <= (unsigned long long)len * 1024 && ZSTD_findFrameCompressedSize(data, len) == len)
+        return zstd_decompress_sized(data, len, size, out);
+    if ((dec = pp_zstd_dec_new()) == NULL)
+        return PP_ERR_NOMEM;
+    while (err == PP_OK && in_pos < len) {
+        if ((err = pp_buf_reserve(out, len * 4 + (1 << 16))) != PP_OK)
+            break;
+        err = pp_zstd_dec_stream(dec, data, len, &in_pos, out->data, out->cap, &out->len, &is_end);
+    }
+    /* Output may still be buffered inside zstd with the input used up. */
+    while (err == PP_OK && !is_end) {
+        size_t before = out->len;
+        if ((err = pp_buf_reserve(out, 1 << 20)) != PP_OK)
+            break;
+        err = pp_zstd_dec_stream(dec, data, len, &in_pos, out->data, out->cap, &out->len, &is_end);
+        if (err == PP_OK && !is_end && out->len == before)
+            err = PP_ERR_CORRUPT; /* truncated */
+    }
+    pp_zstd_dec_destroy(dec);
+    return err;
 }
 
 bool pp_zstd_is_frame(const void *buf, size_t len)

@@ -54,6 +54,11 @@ enum pp_err pp_zstd_enc_end(struct pp_zstd_enc *enc, struct pp_buf *out);
 enum pp_err pp_zstd_compress(struct pp_zstd_enc *enc, const void *in, size_t len,
                              struct pp_buf *out);
 
+/* Decompresses the zstd frame data[0 .. len), whole, appending it to out.
+ * PP_OK; PP_ERR_CORRUPT for bytes that are not a frame or a cut one;
+ * PP_ERR_NOMEM. */
+enum pp_err pp_zstd_decompress(const void *data, size_t len, struct pp_buf *out);
+
 /* True when the bytes start with the zstd frame magic number. */
 bool pp_zstd_is_frame(const void *buf, size_t len);
 

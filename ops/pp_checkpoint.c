@@ -74,36 +74,6 @@ out:
     return err;
 }
 
-/* The whole frame, decompressed into raw. */
-static enum pp_err checkpoint_inflate(const void *data, size_t len, struct pp_buf *raw)
-{
-    struct pp_zstd_dec *dec = pp_zstd_dec_new();
-    size_t in_pos = 0;
-    bool is_end = false;
-    enum pp_err err = PP_OK;
-
-    if (dec == NULL)
-        return PP_ERR_NOMEM;
-    if (!pp_zstd_is_frame(data, len))
-        err = PP_ERR_CORRUPT;
-    while (err == PP_OK && in_pos < len) {
-        if ((err = pp_buf_reserve(raw, len * 4 + (1 << 16))) != PP_OK)
-            break;
-        err = pp_zstd_dec_stream(dec, data, len, &in_pos, raw->data, raw->cap, &raw->len, &is_end);
-    }
-    /* Output may still be buffered inside zstd with the input used up. */
-    while (err == PP_OK && !is_end) {
-        size_t before = raw->len;
-        if ((err = pp_buf_reserve(raw, 1 << 20)) != PP_OK)
-            break;
-        err = pp_zstd_dec_stream(dec, data, len, &in_pos, raw->data, raw->cap, &raw->len, &is_end);
-        if (err == PP_OK && !is_end && raw->len == before)
-            err = PP_ERR_CORRUPT; /* truncated */
-    }
-    pp_zstd_dec_destroy(dec);
-    return err;
-}
-
 /* Reads the header; msg gets why it is refused. */
 static enum pp_err checkpoint_header(struct pp_snap_reader *rd, uint64_t *seq, char *msg,
                                      size_t msg_len)
@@ -133,7 +103,7 @@ enum pp_err pp_checkpoint_check(const void *data, size_t len, uint64_t *seq, str
     if (raw == NULL)
         raw = &own;
     raw->len = 0;
-    if ((err = checkpoint_inflate(data, len, raw)) != PP_OK)
+    if ((err = pp_zstd_decompress(data, len, raw)) != PP_OK)
         goto out;
     pp_snap_reader_init(&rd, raw->data, raw->len);
     if ((err = checkpoint_header(&rd, seq, why, sizeof why)) != PP_OK)
@@ -156,7 +126,7 @@ enum pp_err pp_checkpoint_decode(const struct pp_checkpoint_state *state, const 
     enum pp_err err;
 
     pp_buf_init(&raw);
-    if ((err = checkpoint_inflate(data, len, &raw)) != PP_OK)
+    if ((err = pp_zstd_decompress(data, len, &raw)) != PP_OK)
         snprintf(msg, msg_len, "not a complete zstd frame (%s)", pp_err_str(err));
     else
         err = pp_checkpoint_decode_raw(state, raw.data, raw.len, msg, msg_len);
