@@ -39,11 +39,14 @@
  * freed; its answers are computed from that state when read. It keeps a
  * state rather than its nine answers so that the windows of shards (one
  * set per Kafka partition, pp_window_shards_result()) merge: answers do
- * not (medians, distinct users).
+ * not (medians, distinct users). The state is kept frozen: encoded and
+ * zstd-compressed when the window closes, about a tenth of its size in
+ * memory; a read decompresses a copy (a few ms a MB of state), so a
+ * reader that asks for a closed window often keeps the answer.
  *
  * Memory: per spec, the states of the open windows (tumbling) or of the
  * panes of the open windows (hopping: at most (lateness + size) / slide +
- * 1 panes), plus the state of each closed window within retention, at most
+ * 1 panes), plus the frozen state of each closed window within retention, at most
  * (lateness + retention + size) / slide + 1 windows in all. A state is
  * bounded by groups and distinct follower counts except for the distinct
  * users of users_joined_by_year: one 16-byte entry (in a set at most 3/4
@@ -133,6 +136,16 @@ int64_t pp_window_set_watermark(const struct pp_window_set *set);
 /* Posts counted as late (see above) so far. */
 uint64_t pp_window_set_late_posts(const struct pp_window_set *set);
 
+/* What a set's windows hold (/metrics, tests). */
+struct pp_window_stats {
+    uint64_t states;       /* windows and panes with a query state in memory */
+    uint64_t frozen;       /* closed windows kept frozen (see above) */
+    uint64_t frozen_bytes; /* their compressed states */
+};
+/* Adds set's counts to *stats (the caller zeroes it first: the counts of
+ * several shards add up). */
+void pp_window_set_stats(const struct pp_window_set *set, struct pp_window_stats *stats);
+
 /* The number of specs (1 + the distinct non-`all` specs given). */
 size_t pp_window_set_spec_count(const struct pp_window_set *set);
 /* Spec number spec (< pp_window_set_spec_count()); spec 0 is `all`. */
@@ -193,6 +206,22 @@ enum pp_err pp_window_shards_list(const struct pp_window_shard *shards, size_t n
 enum pp_err pp_window_shards_result(const struct pp_window_shard *shards, size_t n, size_t spec,
                                     int64_t start_ms, enum pp_query_id id,
                                     struct pp_intern *strings, struct pp_table *table);
+
+/*
+ * The whole state of the window of spec starting at start_ms across the
+ * shards, merged into merged (initialised by the caller, which cleans it
+ * up) over strings (as above): what answering all nine queries over one
+ * window needs, each shard's state read once (a frozen one thawed once)
+ * instead of once per query. Meant for closed windows: an open window of
+ * panes merges every pane, its distinct users included (one upsert per
+ * distinct user of each pane), which pp_window_shards_result() avoids for
+ * users_joined_by_year. PP_OK, PP_ERR_NOTFOUND (no shard has that
+ * window), PP_ERR_NOMEM, PP_ERR_CORRUPT (a frozen state that does not
+ * thaw); merged then holds part of the window.
+ */
+enum pp_err pp_window_shards_merge(const struct pp_window_shard *shards, size_t n, size_t spec,
+                                   int64_t start_ms, struct pp_intern *strings,
+                                   struct pp_query_state *merged);
 
 /*
  * Checkpoints (pp_snap, docs/checkpoints.md): the watermark, the late

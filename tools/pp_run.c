@@ -76,6 +76,10 @@
 #define RUN_CLUSTER_ID_WAIT_MS 10000
 /* A request not served in this time answers 503 (the loop is stuck). */
 #define RUN_REQUEST_TIMEOUT_S 5
+/* The answers of closed windows kept rendered (struct run_answers): the
+ * dashboard's 120 windows of each of a few specs, with room to spare. */
+#define RUN_ANSWERS_MAX 1024
+#define RUN_ANSWERS_MAX_BYTES (32u << 20)
 
 enum run_doc {
     RUN_DOC_QUERIES,
@@ -196,8 +200,38 @@ struct run_view {
     size_t n_shards;
     size_t cap_shards;
     struct pp_stream_counts counts;
+    struct pp_window_stats windows;
     uint64_t late_posts;
     int64_t watermark; /* INT64_MIN before the first post */
+};
+
+/*
+ * One closed window's JSON object in a /v1/queries document: all nine
+ * queries (query -1) or one.
+ */
+struct run_answer {
+    size_t spec;
+    int64_t start_ms;
+    int query;
+    char *text; /* malloc'd, len bytes */
+    size_t len;
+};
+
+/*
+ * The answers of closed windows, rendered once. A closed window is final,
+ * but answering it merges its state in every shard (thawing each frozen
+ * one), and the dashboard asks for the newest 120 windows of a spec every
+ * 2 s. Valid while the member keeps the same shards: a shard loaded again
+ * from its checkpoint, or one given up, changes the answers, and then
+ * shards_epoch moves and everything here goes. The oldest go first beyond
+ * RUN_ANSWERS_MAX answers or RUN_ANSWERS_MAX_BYTES. Loop thread.
+ */
+struct run_answers {
+    struct run_answer *items; /* oldest first */
+    size_t n;
+    size_t cap;
+    size_t bytes;
+    uint64_t epoch; /* the shards_epoch they were rendered at */
 };
 
 /* The live status line. */
@@ -227,6 +261,8 @@ struct pp_run {
     int64_t clock_ms;      /* the largest record timestamp applied: stream time */
     int64_t post_clock_ms; /* the largest post time applied: the windows' clock */
     struct run_view view;
+    uint64_t shards_epoch; /* moves whenever a shard is made or given up */
+    struct run_answers answers;
     struct pp_hmap offsets; /* (topic, partition) -> next offset to apply */
     struct pp_store *store;
     struct pp_sink *sink;
@@ -260,18 +296,96 @@ struct pp_run {
 
 /* ---- documents (loop thread) ------------------------------------------------ */
 
-static enum pp_err run_render_window(const struct pp_run *r, size_t spec,
+static void run_answers_clear(struct run_answers *a)
+{
+    for (size_t i = 0; i < a->n; i++)
+        free(a->items[i].text);
+    a->n = 0;
+    a->bytes = 0;
+}
+
+/* The answer kept for a closed window, or NULL. */
+static const struct run_answer *run_answers_find(struct pp_run *r, size_t spec, int64_t start_ms,
+                                                 int query)
+{
+    struct run_answers *a = &r->answers;
+
+    if (a->epoch != r->shards_epoch) {
+        run_answers_clear(a);
+        a->epoch = r->shards_epoch;
+    }
+    for (size_t i = a->n; i-- > 0;)
+        if (a->items[i].spec == spec && a->items[i].start_ms == start_ms &&
+            a->items[i].query == query)
+            return &a->items[i];
+    return NULL;
+}
+
+/* Keeps a copy of a closed window's answer; out of memory, it is simply
+ * not kept. */
+static void run_answers_keep(struct pp_run *r, size_t spec, int64_t start_ms, int query,
+                             const char *text, size_t len)
+{
+    struct run_answers *a = &r->answers;
+    struct run_answer *grown;
+    size_t k = 0;
+    char *copy;
+
+    if (len > RUN_ANSWERS_MAX_BYTES / 4)
+        return;
+    while (k < a->n && (a->n - k >= RUN_ANSWERS_MAX || a->bytes + len > RUN_ANSWERS_MAX_BYTES)) {
+        a->bytes -= a->items[k].len;
+        free(a->items[k++].text);
+    }
+    memmove(&a->items[0], &a->items[k], (a->n - k) * sizeof *a->items);
+    a->n -= k;
+    grown = pp_array_reserve(a->items, &a->cap, a->n, sizeof *a->items, 64);
+    if (grown == NULL || (copy = malloc(len)) == NULL)
+        return;
+    a->items = grown;
+    memcpy(copy, text, len);
+    a->items[a->n++] = (struct run_answer){spec, start_ms, query, copy, len};
+    a->bytes += len;
+}
+
+/* The tables of queries first .. last over a closed window: its whole
+ * state merged across the shards once (each frozen state thawed once),
+ * then every query answered from it. */
+static enum pp_err run_closed_tables(const struct pp_run *r, size_t spec, int64_t start_ms,
+                                     int first, int last, struct pp_intern *strings,
+                                     struct pp_table *tables, size_t *n_tables)
+{
+    struct pp_query_state merged;
+    enum pp_err err;
+
+    pp_query_init(&merged);
+    err =
+        pp_window_shards_merge(r->view.shards, r->view.n_shards, spec, start_ms, strings, &merged);
+    for (int q = first; q <= last && !err; q++) {
+        err = pp_query_result(&merged, strings, (enum pp_query_id)q, &tables[*n_tables]);
+        if (!err)
+            ++*n_tables;
+    }
+    pp_query_cleanup(&merged);
+    return err;
+}
+
+static enum pp_err run_render_window(struct pp_run *r, size_t spec,
                                      const struct pp_window_info *info, int query,
                                      struct pp_buf *out)
 {
+    const struct run_answer *kept = NULL;
     struct pp_table tables[PP_QUERY_COUNT];
     struct pp_intern strings; /* the merged answers' text */
     size_t n_tables = 0;
+    size_t at = out->len;
     enum pp_err err = PP_OK;
     int first = query < 0 ? 0 : query;
     int last = query < 0 ? PP_QUERY_COUNT - 1 : query;
     int q;
 
+    if (!info->is_open && (kept = run_answers_find(r, spec, info->start_ms, query)) != NULL)
+        return pp_buf_append(out, kept->text, kept->len);
     pp_intern_init(&strings);
     if (info->start_ms == INT64_MIN)
         err = pp_buf_printf(out, "{\"start_ms\":null,\"end_ms\":null,\"open\":true,");
@@ -281,7 +395,9 @@ static enum pp_err run_render_window(const struct pp_run *r, size_t spec,
                             info->is_open ? "true" : "false");
     if (!err)
         err = pp_buf_printf(out, "\"posts\":%llu,\"queries\":", (unsigned long long)info->posts);
-    for (q = first; q <= last && !err; q++) {
+    if (!err && !info->is_open)
+        err = run_closed_tables(r, spec, info->start_ms, first, last, &strings, tables, &n_tables);
+    for (q = first; q <= last && !err && info->is_open; q++) {
         err = pp_window_shards_result(r->view.shards, r->view.n_shards, spec, info->start_ms,
                                       (enum pp_query_id)q, &strings, &tables[n_tables]);
         if (!err)
@@ -291,6 +407,8 @@ static enum pp_err run_render_window(const struct pp_run *r, size_t spec,
         err = pp_render_queries_json(tables, n_tables, out);
     if (!err)
         err = pp_buf_append(out, "}", 1);
+    if (!err && !info->is_open)
+        run_answers_keep(r, spec, info->start_ms, query, out->data + at, out->len - at);
     for (size_t i = 0; i < n_tables; i++)
         pp_table_cleanup(&tables[i]);
     pp_intern_cleanup(&strings);
@@ -300,7 +418,7 @@ static enum pp_err run_render_window(const struct pp_run *r, size_t spec,
 /* {"window":..., "watermark_ms":..., "late_posts":..., "windows":[...],
  * "input":{...}}: the windows of one spec over the member's shards (the
  * newest `last`, or all when last is 0), all nine queries or one. */
-static enum pp_err run_render_queries(const struct pp_run *r, size_t spec, int query, size_t last,
+static enum pp_err run_render_queries(struct pp_run *r, size_t spec, int query, size_t last,
                                       struct pp_buf *out)
 {
     const struct pp_stream_counts *counts = &r->view.counts;
@@ -495,6 +613,21 @@ static enum pp_err run_render_metrics(const struct pp_run *r, struct pp_buf *out
     RUN_METRIC("pinpipe_posts_joined_total", "counter", "Posts joined.");
     if (!err)
         err = pp_buf_printf(out, "pinpipe_posts_joined_total %llu\n", (unsigned long long)c->posts);
+    RUN_METRIC("pinpipe_window_states", "gauge",
+               "Windows and panes whose query state is in memory, over the shards.");
+    if (!err)
+        err = pp_buf_printf(out, "pinpipe_window_states %llu\n",
+                            (unsigned long long)r->view.windows.states);
+    RUN_METRIC("pinpipe_window_frozen", "gauge",
+               "Closed windows kept within analytics.retention, frozen (compressed), over the "
+               "shards.");
+    if (!err)
+        err = pp_buf_printf(out, "pinpipe_window_frozen %llu\n",
+                            (unsigned long long)r->view.windows.frozen);
+    RUN_METRIC("pinpipe_window_frozen_bytes", "gauge", "Bytes of the frozen windows' states.");
+    if (!err)
+        err = pp_buf_printf(out, "pinpipe_window_frozen_bytes %llu\n",
+                            (unsigned long long)r->view.windows.frozen_bytes);
     RUN_METRIC("pinpipe_consumer_lag", "gauge", "Records behind the partition's end.");
     n_parts = run_assigned(r, parts, RUN_ASSIGNED_MAX);
     for (i = 0; i < n_parts && !err; i++) {
@@ -906,6 +1039,7 @@ static enum pp_err run_shard_new(struct pp_run *r, int32_t p, struct run_shard *
         return PP_ERR_NOMEM;
     }
     r->shards[p] = shard;
+    r->shards_epoch++;
     *out = shard;
     return PP_OK;
 }
@@ -975,6 +1109,7 @@ static enum pp_err run_view_update(struct pp_run *r)
     enum pp_err err;
 
     memset(&v->counts, 0, sizeof v->counts);
+    memset(&v->windows, 0, sizeof v->windows);
     v->late_posts = 0;
     v->watermark = INT64_MIN;
     v->n_shards = 0;
@@ -987,6 +1122,7 @@ static enum pp_err run_view_update(struct pp_run *r)
             return err;
         pp_stream_counts_add(&v->counts, pp_stream_counts(shard->stream));
         v->late_posts += pp_window_set_late_posts(shard->windows);
+        pp_window_set_stats(shard->windows, &v->windows);
         if (pp_window_set_watermark(shard->windows) > v->watermark)
             v->watermark = pp_window_set_watermark(shard->windows);
     }
@@ -1509,6 +1645,7 @@ static enum pp_err run_handover(struct pp_run *r)
         if (shard == NULL)
             continue;
         r->shards[p] = NULL;
+        r->shards_epoch++;
         /* What it applied after its newest durable checkpoint is the next
          * owner's to apply again: not this process's any more. */
         r->records -= shard->records - shard->records_durable;
@@ -2262,6 +2399,8 @@ void pp_run_destroy(struct pp_run *r)
         run_shard_destroy(r->shards[p]);
     free(r->shards);
     free(r->view.shards);
+    run_answers_clear(&r->answers);
+    free(r->answers.items);
     pp_window_set_destroy(r->view.blank);
     pp_intern_cleanup(&r->view.blank_strings);
     pp_hmap_cleanup(&r->offsets);

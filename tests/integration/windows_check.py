@@ -219,5 +219,12 @@ check("end: metrics",
       ["pinpipe_late_posts_total 1", 'pinpipe_orphans_total{topic="pinterest.pin"} 2',
        "pinpipe_posts_joined_total 12"])
 
+# The 7 closed windows above are frozen in every shard that holds one.
+frozen = {line.split()[0]: int(line.split()[1]) for line in metrics.splitlines()
+          if line.startswith("pinpipe_window_frozen")}
+check("end: closed windows frozen",
+      (frozen.get("pinpipe_window_frozen", 0) >= 7, frozen.get("pinpipe_window_frozen_bytes", 0) > 0),
+      (True, True))
+
 print(f"windows_check: {failed} failed")
 sys.exit(1 if failed else 0)

@@ -276,6 +276,85 @@ START_TEST(test_window_closes_and_stays_final)
 }
 END_TEST
 
+/* Saves strings and a set as a checkpoint does; the caller frees buf. */
+static void set_save(const struct pp_intern *strings, const struct pp_window_set *set,
+                     struct pp_buf *buf)
+{
+    struct pp_snap_writer w;
+
+    pp_buf_init(buf);
+    pp_snap_writer_init(&w, buf);
+    pp_intern_save(strings, &w);
+    pp_window_set_save(set, &w);
+    ck_assert_int_eq(pp_snap_writer_finish(&w), PP_OK);
+}
+
+/* Loads what set_save() wrote into fresh strings and a set made with the
+ * same specs; all of it is read when the load succeeds. */
+static enum pp_err set_load(struct pp_intern *strings, struct pp_window_set *set,
+                            const struct pp_buf *buf)
+{
+    struct pp_snap_reader rd;
+    enum pp_err err;
+
+    pp_snap_reader_init(&rd, buf->data, buf->len);
+    ck_assert_int_eq(pp_intern_load(strings, &rd), PP_OK);
+    err = pp_window_set_load(set, strings, &rd);
+    ck_assert(err != PP_OK || rd.pos == rd.len);
+    return err;
+}
+
+/* A closed window is frozen (its state compressed, no state left in
+ * memory), answers from the frozen state, goes into a checkpoint as it
+ * is, and frozen bytes that are not a state make the load fail. */
+START_TEST(test_closed_window_frozen)
+{
+    static const unsigned char magic[4] = {0x28, 0xB5, 0x2F, 0xFD}; /* a zstd frame */
+    struct wctx c, back;
+    struct pp_window_stats stats = {0};
+    struct pp_table t;
+    struct pp_buf buf;
+    char *at;
+
+    wctx_init(&c, &tumbling_10s, 1, 0, MIN);
+    add_at(&c, 1 * SEC);
+    add_at(&c, 2 * SEC);
+    add_at(&c, 15 * SEC); /* closes [0, 10s) */
+    pp_window_set_stats(c.set, &stats);
+    ck_assert_uint_eq(stats.frozen, 1);
+    ck_assert_uint_gt(stats.frozen_bytes, 0);
+    ck_assert_uint_eq(stats.states, 2); /* `all` and [10s, 20s) */
+    ck_assert_int_eq(
+        pp_window_set_result(c.set, 1, 0, &c.strings, PP_QUERY_CATEGORY_BY_COUNTRY, &t), PP_OK);
+    ck_assert_uint_eq(t.n_rows, 1);
+    ck_assert_int_eq(t.cells[2].i, 2);
+    pp_table_cleanup(&t);
+
+    set_save(&c.strings, c.set, &buf);
+    wctx_init(&back, &tumbling_10s, 1, 0, MIN);
+    ck_assert_int_eq(set_load(&back.strings, back.set, &buf), PP_OK);
+    memset(&stats, 0, sizeof stats);
+    pp_window_set_stats(back.set, &stats);
+    ck_assert_uint_eq(stats.frozen, 1);
+    ck_assert_int_eq(
+        pp_window_set_result(back.set, 1, 0, &back.strings, PP_QUERY_CATEGORY_BY_COUNTRY, &t),
+        PP_OK);
+    ck_assert_uint_eq(t.n_rows, 1);
+    ck_assert_int_eq(t.cells[2].i, 2);
+    pp_table_cleanup(&t);
+    wctx_cleanup(&back);
+
+    at = memmem(buf.data, buf.len, magic, sizeof magic);
+    ck_assert_ptr_nonnull(at);
+    at[0] = 0;
+    wctx_init(&back, &tumbling_10s, 1, 0, MIN);
+    ck_assert_int_eq(set_load(&back.strings, back.set, &buf), PP_ERR_CORRUPT);
+    wctx_cleanup(&back);
+    pp_buf_cleanup(&buf);
+    wctx_cleanup(&c);
+}
+END_TEST
+
 START_TEST(test_late_posts_count_in_all_only)
 {
     const struct pp_config_window specs[] = {tumbling_10s,
@@ -508,8 +587,9 @@ static void check_property(uint64_t seed, int64_t lateness_ms, int64_t retention
     };
     struct wctx c;
     struct gen_post *posts;
+    struct pp_window_stats stats = {0};
     int64_t max_t = INT64_MIN, wm;
-    uint64_t n_late = 0;
+    uint64_t n_late = 0, n_closed = 0;
     size_t i, s;
 
     wctx_init(&c, specs, 4, lateness_ms, retention_ms);
@@ -524,6 +604,15 @@ static void check_property(uint64_t seed, int64_t lateness_ms, int64_t retention
     ck_assert_int_eq(pp_window_set_watermark(c.set), wm);
     ck_assert_uint_eq(pp_window_set_late_posts(c.set), n_late);
     ck_assert_uint_gt(n_late, 0); /* the generator does produce late posts */
+
+    pp_window_set_stats(c.set, &stats);
+    for (s = 1; s < pp_window_set_spec_count(c.set); s++)
+        for (i = 0; i < pp_window_set_count(c.set, s); i++)
+            n_closed += !info_of(&c, s, i).is_open;
+    /* Every closed window is frozen, and answers below as before. */
+    ck_assert_uint_eq(stats.frozen, n_closed);
+    ck_assert(n_closed == 0 || stats.frozen_bytes > 0);
+    ck_assert(retention_ms == 0 || n_closed > 0);
 
     for (s = 1; s < pp_window_set_spec_count(c.set); s++) {
         const struct pp_config_window *w = pp_window_set_spec(c.set, s);
@@ -929,22 +1018,13 @@ static void shards_reload(struct shard *shards, size_t k, int64_t lateness_ms, i
 
     for (j = 0; j < k; j++) {
         struct pp_buf buf;
-        struct pp_snap_writer w;
-        struct pp_snap_reader rd;
 
-        pp_buf_init(&buf);
-        pp_snap_writer_init(&w, &buf);
-        pp_intern_save(&shards[j].strings, &w);
-        pp_window_set_save(shards[j].set, &w);
-        ck_assert_int_eq(pp_snap_writer_finish(&w), PP_OK);
+        set_save(&shards[j].strings, shards[j].set, &buf);
         shard_cleanup(&shards[j]);
         pp_intern_init(&shards[j].strings);
         shards[j].set = pp_window_set_new(shard_specs, N_SHARD_SPECS, lateness_ms, retention_ms);
         ck_assert_ptr_nonnull(shards[j].set);
-        pp_snap_reader_init(&rd, buf.data, buf.len);
-        ck_assert_int_eq(pp_intern_load(&shards[j].strings, &rd), PP_OK);
-        ck_assert_int_eq(pp_window_set_load(shards[j].set, &shards[j].strings, &rd), PP_OK);
-        ck_assert_uint_eq(rd.pos, rd.len);
+        ck_assert_int_eq(set_load(&shards[j].strings, shards[j].set, &buf), PP_OK);
         pp_buf_cleanup(&buf);
     }
 }
@@ -980,6 +1060,7 @@ static void expect_shards_equal(const struct wctx *c, struct shard *shards, size
                                 const char *when)
 {
     struct pp_window_shard view[SHARDS_MAX];
+    struct pp_query_state merged;
     struct pp_intern reader;
     uint64_t late = 0;
     size_t s, i, j;
@@ -1014,8 +1095,12 @@ static void expect_shards_equal(const struct wctx *c, struct shard *shards, size
                           ", %" PRId64 ") open %d posts %" PRIu64,
                           where, infos[i].start_ms, infos[i].end_ms, infos[i].is_open,
                           infos[i].posts, want.start_ms, want.end_ms, want.is_open, want.posts);
+            /* The whole window merged answers every query alike. */
+            pp_query_init(&merged);
+            ck_assert_int_eq(pp_window_shards_merge(view, k, s, want.start_ms, &reader, &merged),
+                             PP_OK);
             for (id = 0; id < PP_QUERY_COUNT; id++) {
-                struct pp_table got, table;
+                struct pp_table got, table, whole;
 
                 ck_assert_int_eq(pp_window_shards_result(view, k, s, want.start_ms,
                                                          (enum pp_query_id)id, &reader, &got),
@@ -1023,19 +1108,29 @@ static void expect_shards_equal(const struct wctx *c, struct shard *shards, size
                 ck_assert_int_eq(
                     pp_window_set_result(c->set, s, i, &c->strings, (enum pp_query_id)id, &table),
                     PP_OK);
+                ck_assert_int_eq(pp_query_result(&merged, &reader, (enum pp_query_id)id, &whole),
+                                 PP_OK);
                 pp_check_tables_equal(&got, &table, where);
+                pp_check_tables_equal(&whole, &table, where);
                 expect_text_in(&got, &reader, where);
+                expect_text_in(&whole, &reader, where);
                 pp_table_cleanup(&got);
                 pp_table_cleanup(&table);
+                pp_table_cleanup(&whole);
             }
+            pp_query_cleanup(&merged);
         }
         free(infos);
     }
     {
         struct pp_table t;
+        struct pp_query_state none;
         ck_assert_int_eq(
             pp_window_shards_result(view, k, 1, 3, PP_QUERY_CATEGORY_BY_COUNTRY, &reader, &t),
             PP_ERR_NOTFOUND);
+        pp_query_init(&none);
+        ck_assert_int_eq(pp_window_shards_merge(view, k, 1, 3, &reader, &none), PP_ERR_NOTFOUND);
+        pp_query_cleanup(&none);
     }
     pp_intern_cleanup(&reader);
 }
@@ -1246,6 +1341,7 @@ static Suite *window_suite(void)
     PP_CHECK_TCASE(s, test_watermark_and_lateness);
     PP_CHECK_TCASE(s, test_window_closes_and_stays_final);
     PP_CHECK_TCASE(s, test_late_posts_count_in_all_only);
+    PP_CHECK_TCASE(s, test_closed_window_frozen);
     PP_CHECK_TCASE(s, test_out_of_order_within_lateness);
     PP_CHECK_TCASE(s, test_retention_frees_closed_windows);
     PP_CHECK_TCASE(s, test_docs_example);
