@@ -988,10 +988,17 @@ static void window_load_frozen(struct pp_window *w, struct pp_snap_reader *rd)
 
     if ((bytes = pp_snap_get_bytes(rd, &len)) == NULL)
         return;
-    if (len == 0 || pp_buf_append(&w->frozen, bytes, len) != PP_OK) {
-        pp_snap_fail(rd, len == 0 ? PP_ERR_CORRUPT : PP_ERR_NOMEM);
+    if (len == 0) {
+        pp_snap_fail(rd, PP_ERR_CORRUPT);
         return;
     }
+    /* Exactly len, as window_freeze() leaves it. */
+    if ((w->frozen.data = malloc(len)) == NULL) {
+        pp_snap_fail(rd, PP_ERR_NOMEM);
+        return;
+    }
+    memcpy(w->frozen.data, bytes, len);
+    w->frozen.len = w->frozen.cap = len;
     err = window_thaw(&w->frozen, &q);
     pp_query_cleanup(&q);
     if (err != PP_OK)
@@ -1098,7 +1105,9 @@ enum pp_err pp_window_set_load(struct pp_window_set *set, struct pp_intern *stri
          * before freezing are frozen now. */
         for (i = 0; i < ws->windows.n && rd->err == PP_OK; i++) {
             struct pp_window *w = ws->windows.items[i];
+            /* Closed means watermark >= end: what is frozen must be. */
             if (w->is_merged != (ws->has_panes && i < ws->n_closed) ||
+                (i < ws->n_closed) != (s > 0 && set->watermark_ms >= w->end_ms) ||
                 (w->frozen.len > 0 && i >= ws->n_closed))
                 pp_snap_fail(rd, PP_ERR_CORRUPT);
             else if (i < ws->n_closed)

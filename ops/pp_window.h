@@ -41,7 +41,7 @@
  * set per Kafka partition, pp_window_shards_result()) merge: answers do
  * not (medians, distinct users). The state is kept frozen: encoded and
  * zstd-compressed when the window closes, about a tenth of its size in
- * memory; a read decompresses a copy (a few ms a MB of state), so a
+ * memory; a read decompresses a copy (about 1 ms a MB of state), so a
  * reader that asks for a closed window often keeps the answer.
  *
  * Memory: per spec, the states of the open windows (tumbling) or of the

@@ -337,12 +337,16 @@ static void run_answers_keep(struct pp_run *r, size_t spec, int64_t start_ms, in
         a->bytes -= a->items[k].len;
         free(a->items[k++].text);
     }
-    memmove(&a->items[0], &a->items[k], (a->n - k) * sizeof *a->items);
-    a->n -= k;
-    grown = pp_array_reserve(a->items, &a->cap, a->n, sizeof *a->items, 64);
-    if (grown == NULL || (copy = malloc(len)) == NULL)
+    if (k > 0) {
+        memmove(&a->items[0], &a->items[k], (a->n - k) * sizeof *a->items);
+        a->n -= k;
+    }
+    /* pp_array_reserve() may have moved the array: it is ours from here. */
+    if ((grown = pp_array_reserve(a->items, &a->cap, a->n, sizeof *a->items, 64)) == NULL)
         return;
     a->items = grown;
+    if ((copy = malloc(len)) == NULL)
+        return;
     memcpy(copy, text, len);
     a->items[a->n++] = (struct run_answer){spec, start_ms, query, copy, len};
     a->bytes += len;

@@ -350,6 +350,34 @@ START_TEST(test_closed_window_frozen)
     wctx_init(&back, &tumbling_10s, 1, 0, MIN);
     ck_assert_int_eq(set_load(&back.strings, back.set, &buf), PP_ERR_CORRUPT);
     wctx_cleanup(&back);
+    at[0] = magic[0];
+
+    /* `all` never closes: a checkpoint that says it did would freeze it. */
+    {
+        struct pp_buf strings_only;
+        struct pp_snap_writer w;
+        uint64_t one = 1;
+        size_t n_closed_at;
+
+        pp_buf_init(&strings_only);
+        pp_snap_writer_init(&w, &strings_only);
+        pp_intern_save(&c.strings, &w);
+        ck_assert_int_eq(pp_snap_writer_finish(&w), PP_OK);
+        /* n_specs, lateness, retention, max time, watermark, late posts,
+         * then spec 0 and its n_closed */
+        n_closed_at = strings_only.len + 6 * sizeof(uint64_t) + sizeof(struct pp_config_window);
+        pp_buf_cleanup(&strings_only);
+        ck_assert_uint_lt(n_closed_at + sizeof one, buf.len);
+        memcpy(buf.data + n_closed_at, &one, sizeof one);
+        wctx_init(&back, &tumbling_10s, 1, 0, MIN);
+        ck_assert_int_eq(set_load(&back.strings, back.set, &buf), PP_ERR_CORRUPT);
+        wctx_cleanup(&back);
+        one = 0;
+        memcpy(buf.data + n_closed_at, &one, sizeof one);
+        wctx_init(&back, &tumbling_10s, 1, 0, MIN);
+        ck_assert_int_eq(set_load(&back.strings, back.set, &buf), PP_OK);
+        wctx_cleanup(&back);
+    }
     pp_buf_cleanup(&buf);
     wctx_cleanup(&c);
 }
