@@ -800,6 +800,54 @@ void pp_query_save(const struct pp_query_state *q, struct pp_snap_writer *w)
     pp_snap_put(w, q->top, q->n_top * sizeof *q->top);
 }
 
+/* Whether the keys of map's entries are ids below n_ids where text says
+ * (QUERY_TEXT_K1, QUERY_TEXT_K2), and age groups the results can name
+ * where group says: k1 (group_shift 0) or its high half (32). */
+#define QUERY_NO_GROUP 64u
+static bool query_map_keys_valid(const struct pp_hmap *map, unsigned text, unsigned group_shift,
+                                 size_t n_ids)
+{
+    const uint64_t n_groups = sizeof query_age_groups / sizeof query_age_groups[0];
+
+    for (size_t i = 0; i < map->cap; i++) {
+        const struct pp_hmap_slot *slot = &map->slots[i];
+        if (!slot->is_used)
+            continue;
+        if (((text & QUERY_TEXT_K1) && slot->k1 >= n_ids) ||
+            ((text & QUERY_TEXT_K2) && slot->k2 >= n_ids))
+            return false;
+        if (group_shift != QUERY_NO_GROUP &&
+            ((slot->k1 >> group_shift) == 0 || (slot->k1 >> group_shift) >= n_groups))
+            return false;
+    }
+    return true;
+}
+
+enum pp_err pp_query_check(const struct pp_query_state *q, size_t n_ids)
+{
+    size_t i;
+
+    if (!query_map_keys_valid(&q->cat_country, QUERY_TEXT_K1 | QUERY_TEXT_K2, QUERY_NO_GROUP,
+                              n_ids) ||
+        !query_map_keys_valid(&q->cat_year, QUERY_TEXT_K2, QUERY_NO_GROUP, n_ids) ||
+        !query_map_keys_valid(&q->cat_age, QUERY_TEXT_K2, 0, n_ids) ||
+        !query_map_keys_valid(&q->top_user, QUERY_TEXT_K1, QUERY_NO_GROUP, n_ids) ||
+        !query_map_keys_valid(&q->hist_age, 0, 0, n_ids) ||
+        !query_map_keys_valid(&q->hist_age_join, 0, 32, n_ids))
+        return PP_ERR_CORRUPT;
+    for (i = 0; i < q->n_top; i++)
+        if (q->top[i].country >= n_ids || q->top[i].poster_name >= n_ids)
+            return PP_ERR_CORRUPT;
+    for (i = 0; i < q->users.cap; i++) {
+        uint64_t year_name = q->users.slots[i].year_name;
+        if (year_name != 0 &&
+            ((year_name & 0xffffffffu) >= n_ids || (year_name >> 32) < QUERY_JOIN_YEAR_MIN ||
+             (year_name >> 32) > QUERY_JOIN_YEAR_MAX))
+            return PP_ERR_CORRUPT;
+    }
+    return PP_OK;
+}
+
 enum pp_err pp_query_load(struct pp_query_state *q, struct pp_snap_reader *rd)
 {
     size_t used = 0, i;

@@ -977,9 +977,9 @@ void pp_window_set_save(const struct pp_window_set *set, struct pp_snap_writer *
 }
 
 /* Frozen bytes, checked by thawing them once: a checkpoint that does not
- * hold a state there is refused when it is loaded, not when the window is
- * read. */
-static void window_load_frozen(struct pp_window *w, struct pp_snap_reader *rd)
+ * hold a state there (with text ids below n_ids) is refused when it is
+ * loaded, not when the window is read. */
+static void window_load_frozen(struct pp_window *w, struct pp_snap_reader *rd, size_t n_ids)
 {
     struct pp_query_state q;
     const char *bytes;
@@ -1000,12 +1000,15 @@ static void window_load_frozen(struct pp_window *w, struct pp_snap_reader *rd)
     memcpy(w->frozen.data, bytes, len);
     w->frozen.len = w->frozen.cap = len;
     err = window_thaw(&w->frozen, &q);
+    if (err == PP_OK)
+        err = pp_query_check(&q, n_ids);
     pp_query_cleanup(&q);
     if (err != PP_OK)
         pp_snap_fail(rd, err);
 }
 
-static struct pp_window *window_load(const struct window_spec *ws, struct pp_snap_reader *rd)
+static struct pp_window *window_load(const struct window_spec *ws, struct pp_snap_reader *rd,
+                                     size_t n_ids)
 {
     int64_t start_ms = pp_snap_get_i64(rd);
     int64_t end_ms = pp_snap_get_i64(rd);
@@ -1030,9 +1033,9 @@ static struct pp_window *window_load(const struct window_spec *ws, struct pp_sna
     w->posts = posts;
     w->is_merged = (flags & WINDOW_SAVED_MERGED) != 0;
     if (flags & WINDOW_SAVED_FROZEN)
-        window_load_frozen(w, rd);
-    else
-        pp_query_load(&w->q, rd);
+        window_load_frozen(w, rd, n_ids);
+    else if (pp_query_load(&w->q, rd) == PP_OK && pp_query_check(&w->q, n_ids) != PP_OK)
+        pp_snap_fail(rd, PP_ERR_CORRUPT);
     if ((flags & WINDOW_SAVED_USER_DIST) && rd->err == PP_OK) {
         /* has_user_links: a hopping spec, slide > 0 */
         n_dist = (size_t)(PP_QUERY_JOIN_YEARS * (ws->spec.size_ms / ws->spec.slide_ms));
@@ -1050,7 +1053,7 @@ static struct pp_window *window_load(const struct window_spec *ws, struct pp_sna
 
 /* Windows in start order, as the list needs them (window_lower_bound). */
 static void window_list_load(const struct window_spec *ws, struct window_list *list,
-                             struct pp_snap_reader *rd)
+                             struct pp_snap_reader *rd, size_t n_ids)
 {
     size_t n = pp_snap_get_count(rd, 4 * sizeof(uint64_t));
     size_t i;
@@ -1063,7 +1066,7 @@ static void window_list_load(const struct window_spec *ws, struct window_list *l
     }
     list->cap = n;
     for (i = 0; i < n && rd->err == PP_OK; i++) {
-        struct pp_window *w = window_load(ws, rd);
+        struct pp_window *w = window_load(ws, rd, n_ids);
         if (w == NULL)
             break;
         list->items[list->n++] = w;
@@ -1096,8 +1099,8 @@ enum pp_err pp_window_set_load(struct pp_window_set *set, struct pp_intern *stri
         window_list_cleanup(&ws->panes);
         memset(&ws->windows, 0, sizeof ws->windows);
         memset(&ws->panes, 0, sizeof ws->panes);
-        window_list_load(ws, &ws->windows, rd);
-        window_list_load(ws, &ws->panes, rd);
+        window_list_load(ws, &ws->windows, rd, strings->count);
+        window_list_load(ws, &ws->panes, rd, strings->count);
         if (ws->n_closed > ws->windows.n || (s == 0 && ws->windows.n != 1))
             pp_snap_fail(rd, PP_ERR_CORRUPT);
         /* With panes, exactly the closed windows are merged; panes never.

@@ -230,7 +230,9 @@ enum pp_err pp_window_shards_merge(const struct pp_window_shard *shards, size_t 
  * same specs, lateness and retention as the saved one (the caller checks
  * the configuration first; a mismatch here is PP_ERR_CORRUPT); the states'
  * text ids refer to strings, whose saved ids must already be loaded (the
- * set remembers it, as pp_window_set_add() does). PP_OK or the reader's
+ * set remembers it, as pp_window_set_add() does): an id beyond them, a
+ * frozen state that does not thaw, or closed windows that are not exactly
+ * those behind the saved watermark are PP_ERR_CORRUPT. PP_OK or the reader's
  * error; on error the set is only good for pp_window_set_destroy().
  */
 void pp_window_set_save(const struct pp_window_set *set, struct pp_snap_writer *w);

@@ -383,6 +383,35 @@ START_TEST(test_closed_window_frozen)
 }
 END_TEST
 
+/* Text ids are read as indices into the strings: a load refuses states
+ * whose ids the strings loaded before them do not have. */
+START_TEST(test_load_checks_text_ids)
+{
+    struct wctx c, back;
+    struct pp_intern fewer;
+    struct pp_snap_writer w;
+    struct pp_buf buf;
+
+    wctx_init(&c, &tumbling_10s, 1, 0, MIN);
+    add_at(&c, 1 * SEC);
+    add_at(&c, 15 * SEC); /* [0, 10s) closed and frozen, [10s, 20s) open */
+    /* The set after strings that lack "art", which its posts use. */
+    pp_intern_init(&fewer);
+    intern(&fewer, "X");
+    pp_buf_init(&buf);
+    pp_snap_writer_init(&w, &buf);
+    pp_intern_save(&fewer, &w);
+    pp_window_set_save(c.set, &w);
+    ck_assert_int_eq(pp_snap_writer_finish(&w), PP_OK);
+    wctx_init(&back, &tumbling_10s, 1, 0, MIN);
+    ck_assert_int_eq(set_load(&back.strings, back.set, &buf), PP_ERR_CORRUPT);
+    wctx_cleanup(&back);
+    pp_buf_cleanup(&buf);
+    pp_intern_cleanup(&fewer);
+    wctx_cleanup(&c);
+}
+END_TEST
+
 START_TEST(test_late_posts_count_in_all_only)
 {
     const struct pp_config_window specs[] = {tumbling_10s,
@@ -1370,6 +1399,7 @@ static Suite *window_suite(void)
     PP_CHECK_TCASE(s, test_window_closes_and_stays_final);
     PP_CHECK_TCASE(s, test_late_posts_count_in_all_only);
     PP_CHECK_TCASE(s, test_closed_window_frozen);
+    PP_CHECK_TCASE(s, test_load_checks_text_ids);
     PP_CHECK_TCASE(s, test_out_of_order_within_lateness);
     PP_CHECK_TCASE(s, test_retention_frees_closed_windows);
     PP_CHECK_TCASE(s, test_docs_example);
