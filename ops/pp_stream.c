@@ -524,7 +524,20 @@ void pp_stream_save(const struct pp_stream *stream, struct pp_snap_writer *w)
     pp_snap_put(w, &stream->counts, sizeof stream->counts);
 }
 
-/* Every key's pending index and the free list stay inside the pool. */
+/* The text ids of a pending post are the stream's strings' or 0, null (a
+ * joined post takes them to the windows, which read them as indices). */
+static bool stream_post_ids_are_valid(const struct pp_stream *stream, const struct pp_post *post)
+{
+    const uint32_t ids[] = {post->category, post->poster_name, post->country, post->user_name};
+
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+        if (ids[i] != 0 && ids[i] >= stream->strings->count)
+            return false;
+    return true;
+}
+
+/* Every key's pending index and the free list stay inside the pool; the
+ * pending posts' text ids inside the strings. */
 static bool stream_is_consistent(const struct pp_stream *stream)
 {
     size_t i, used = 0, pending = 0, free_n = 0;
@@ -535,7 +548,9 @@ static bool stream_is_consistent(const struct pp_stream *stream)
         if (key->seen == 0)
             continue;
         used++;
-        if (key->pending > stream->n_pool)
+        if (key->pending > stream->n_pool ||
+            (key->pending != 0 &&
+             !stream_post_ids_are_valid(stream, &stream->pending[key->pending - 1].post)))
             return false;
         pending += key->pending != 0;
     }

@@ -375,6 +375,43 @@ START_TEST(test_refuses_cut_and_garbled)
 }
 END_TEST
 
+/* A pending post's text ids go to the windows when it joins, which read
+ * them as indices: a stream whose pending posts use ids its strings lack
+ * is refused. */
+START_TEST(test_refuses_pending_text_ids)
+{
+    struct pp_clean_item *items;
+    struct pp_snap_writer w;
+    struct pp_snap_reader rd;
+    struct state s, back;
+    struct pp_intern fewer;
+    struct pp_buf buf;
+    size_t n;
+
+    items = make_items(&n);
+    state_init(&s);
+    apply(&s, items, 0, 40);
+    ck_assert_uint_gt(pp_stream_pending_count(s.stream), 0);
+    for (int is_whole = 0; is_whole < 2; is_whole++) {
+        pp_intern_init(&fewer);
+        pp_buf_init(&buf);
+        pp_snap_writer_init(&w, &buf);
+        pp_intern_save(is_whole ? &s.strings : &fewer, &w);
+        pp_stream_save(s.stream, &w);
+        ck_assert_int_eq(pp_snap_writer_finish(&w), PP_OK);
+        state_init(&back);
+        pp_snap_reader_init(&rd, buf.data, buf.len);
+        ck_assert_int_eq(pp_intern_load(&back.strings, &rd), PP_OK);
+        ck_assert_int_eq(pp_stream_load(back.stream, &rd), is_whole ? PP_OK : PP_ERR_CORRUPT);
+        state_cleanup(&back);
+        pp_buf_cleanup(&buf);
+        pp_intern_cleanup(&fewer);
+    }
+    state_cleanup(&s);
+    free(items);
+}
+END_TEST
+
 START_TEST(test_key)
 {
     char key[128];
@@ -398,6 +435,7 @@ static Suite *checkpoint_suite(void)
     PP_CHECK_TCASE(s, test_refuses_other_config);
     PP_CHECK_TCASE(s, test_refuses_other_cluster);
     PP_CHECK_TCASE(s, test_refuses_cut_and_garbled);
+    PP_CHECK_TCASE(s, test_refuses_pending_text_ids);
     PP_CHECK_TCASE(s, test_key);
     return s;
 }
