@@ -94,6 +94,10 @@ struct run_request {
     size_t spec; /* RUN_DOC_QUERIES: the window spec's number */
     int query;   /* RUN_DOC_QUERIES: a pp_query_id, or -1 for all nine */
     size_t last; /* RUN_DOC_QUERIES: only the newest windows; 0: all */
+    /* RUN_DOC_QUERIES: answers for only the newest of those; the others
+     * are listed without their queries (the dashboard's trend needs only
+     * their posts). 0: all. */
+    size_t answers;
     struct pp_buf *out;
     enum pp_err err;
     bool is_done;
@@ -374,6 +378,18 @@ static enum pp_err run_closed_tables(const struct pp_run *r, size_t spec, int64_
     return err;
 }
 
+/* A window's object up to its posts, without the closing brace: what
+ * every listed window starts with. */
+static enum pp_err run_render_bounds(const struct pp_window_info *info, struct pp_buf *out)
+{
+    if (info->start_ms == INT64_MIN)
+        return pp_buf_printf(out, "{\"start_ms\":null,\"end_ms\":null,\"open\":true,\"posts\":%llu",
+                             (unsigned long long)info->posts);
+    return pp_buf_printf(out, "{\"start_ms\":%lld,\"end_ms\":%lld,\"open\":%s,\"posts\":%llu",
+                         (long long)info->start_ms, (long long)info->end_ms,
+                         info->is_open ? "true" : "false", (unsigned long long)info->posts);
+}
+
 static enum pp_err run_render_window(struct pp_run *r, size_t spec,
                                      const struct pp_window_info *info, int query,
                                      struct pp_buf *out)
@@ -391,14 +407,9 @@ static enum pp_err run_render_window(struct pp_run *r, size_t spec,
     if (!info->is_open && (kept = run_answers_find(r, spec, info->start_ms, query)) != NULL)
         return pp_buf_append(out, kept->text, kept->len);
     pp_intern_init(&strings);
-    if (info->start_ms == INT64_MIN)
-        err = pp_buf_printf(out, "{\"start_ms\":null,\"end_ms\":null,\"open\":true,");
-    else
-        err = pp_buf_printf(out, "{\"start_ms\":%lld,\"end_ms\":%lld,\"open\":%s,",
-                            (long long)info->start_ms, (long long)info->end_ms,
-                            info->is_open ? "true" : "false");
+    err = run_render_bounds(info, out);
     if (!err)
-        err = pp_buf_printf(out, "\"posts\":%llu,\"queries\":", (unsigned long long)info->posts);
+        err = pp_buf_append_str(out, ",\"queries\":");
     if (!err && !info->is_open)
         err = run_closed_tables(r, spec, info->start_ms, first, last, &strings, tables, &n_tables);
     for (q = first; q <= last && !err && info->is_open; q++) {
@@ -423,19 +434,20 @@ static enum pp_err run_render_window(struct pp_run *r, size_t spec,
  * "input":{...}}: the windows of one spec over the member's shards (the
  * newest `last`, or all when last is 0), all nine queries or one. */
 static enum pp_err run_render_queries(struct pp_run *r, size_t spec, int query, size_t last,
-                                      struct pp_buf *out)
+                                      size_t answers, struct pp_buf *out)
 {
     const struct pp_stream_counts *counts = &r->view.counts;
     int64_t watermark = r->view.watermark;
     struct pp_window_info *infos = NULL;
     struct pp_render_input input;
     size_t count = 0;
-    size_t first;
+    size_t first, answered;
     enum pp_err err;
     size_t w;
 
     err = pp_window_shards_list(r->view.shards, r->view.n_shards, spec, &infos, &count);
     first = last > 0 && count > last ? count - last : 0;
+    answered = answers > 0 && count - first > answers ? count - answers : first;
     if (!err)
         err = pp_buf_printf(out, "{\"window\":\"%s\",", r->desk.spec_text[spec]);
     if (!err)
@@ -449,7 +461,10 @@ static enum pp_err run_render_queries(struct pp_run *r, size_t spec, int query, 
         if (w > first)
             err = pp_buf_append(out, ",", 1);
         if (!err)
-            err = run_render_window(r, spec, &infos[w], query, out);
+            err = w < answered ? run_render_bounds(&infos[w], out)
+                               : run_render_window(r, spec, &infos[w], query, out);
+        if (!err && w < answered)
+            err = pp_buf_append(out, "}", 1);
     }
     free(infos);
     memset(&input, 0, sizeof input);
@@ -758,7 +773,8 @@ static void run_desk_serve(struct pp_run *r)
         }
         switch (req->doc) {
         case RUN_DOC_QUERIES:
-            req->err = run_render_queries(r, req->spec, req->query, req->last, req->out);
+            req->err =
+                run_render_queries(r, req->spec, req->query, req->last, req->answers, req->out);
             break;
         case RUN_DOC_STATUS: req->err = run_render_status(r, req->out); break;
         case RUN_DOC_METRICS: req->err = run_render_metrics(r, req->out); break;
@@ -837,6 +853,7 @@ static enum pp_err run_get_queries(void *arg, const struct pp_http_request *req,
     struct run_desk *desk = arg;
     const char *window = pp_http_query(req, "window");
     const char *last = pp_http_query(req, "last");
+    const char *answers = pp_http_query(req, "answers");
     struct run_request ask = {.doc = RUN_DOC_QUERIES, .query = -1};
     struct pp_config_window spec;
     char text[PP_CONFIG_WINDOW_TEXT_MAX];
@@ -855,6 +872,13 @@ static enum pp_err run_get_queries(void *arg, const struct pp_http_request *req,
             return pp_http_response_error(resp, 400, 40003,
                                           "last must be a number of windows >= 1, not '%s'", last);
         ask.last = (size_t)n;
+    }
+    if (answers != NULL) {
+        int64_t n;
+        if (!pp_cli_parse_int(answers, 1, INT32_MAX, &n))
+            return pp_http_response_error(
+                resp, 400, 40004, "answers must be a number of windows >= 1, not '%s'", answers);
+        ask.answers = (size_t)n;
     }
     if (window == NULL || window[0] == '\0')
         window = "all";

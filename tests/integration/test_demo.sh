@@ -100,6 +100,23 @@ else
 fi
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$api/v1/queries?last=0")
 if [ "$code" = 400 ]; then ok "last=0: 400"; else fail "last=0: $code"; fi
+# answers=1, as the dashboard asks: the same windows, the newest with its
+# queries, the others only listed (bounds and posts).
+doc=$(curl -s --max-time 5 "$api/v1/queries?window=hopping:10m/1m&last=3&answers=1")
+if python3 -c '
+import json, sys
+w = json.loads(sys.argv[1])["windows"]
+assert len(w) == 3, len(w)
+assert [sorted(x) for x in w[:2]] == [["end_ms", "open", "posts", "start_ms"]] * 2, w[:2]
+assert "category_by_country" in w[2]["queries"], w[2]
+assert all(w[i]["start_ms"] < w[i + 1]["start_ms"] for i in range(2))
+' "$doc"; then
+    ok "answers=1: three windows listed, the newest answered"
+else
+    fail "answers=1: ${doc:0:300}"
+fi
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$api/v1/queries?answers=x")
+if [ "$code" = 400 ]; then ok "answers=x: 400"; else fail "answers=x: $code"; fi
 
 code=$(curl -s -o "$tmp/page" -w '%{http_code}' --max-time 5 "$api/")
 if [ "$code" = 200 ] && grep -qi '<html' "$tmp/page"; then

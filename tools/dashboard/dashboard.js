@@ -318,7 +318,10 @@
   async function refresh() {
     const asked = spec;
     const [doc, status] = await Promise.all([
-      get('/v1/queries?window=' + encodeURIComponent(asked) + '&last=' + MAX_TREND_POINTS),
+      // The trend needs the posts of every window, the charts the answers
+      // of the newest only: answering the others would cost the engine a
+      // merge of every shard's state per window and query.
+      get('/v1/queries?window=' + encodeURIComponent(asked) + '&last=' + MAX_TREND_POINTS + '&answers=1'),
       get('/v1/status'),
     ]);
     if (asked !== spec) return; // the selector changed meanwhile
