@@ -800,7 +800,14 @@ void pp_query_save(const struct pp_query_state *q, struct pp_snap_writer *w)
     pp_snap_put(w, q->top, q->n_top * sizeof *q->top);
 }
 
-/* Whether the keys of map's entries are ids below n_ids where text says
+/* A text id a state can hold: never 0 (null texts are not counted), and
+ * one of the strings it was loaded against. */
+static bool query_id_is_valid(uint64_t id, size_t n_ids)
+{
+    return id != 0 && id < n_ids;
+}
+
+/* Whether the keys of map's entries are valid text ids where text says
  * (QUERY_TEXT_K1, QUERY_TEXT_K2), and age groups the results can name
  * where group says: k1 (group_shift 0) or its high half (32). */
 #define QUERY_NO_GROUP 64u
@@ -813,8 +820,8 @@ static bool query_map_keys_valid(const struct pp_hmap *map, unsigned text, unsig
         const struct pp_hmap_slot *slot = &map->slots[i];
         if (!slot->is_used)
             continue;
-        if (((text & QUERY_TEXT_K1) && slot->k1 >= n_ids) ||
-            ((text & QUERY_TEXT_K2) && slot->k2 >= n_ids))
+        if (((text & QUERY_TEXT_K1) && !query_id_is_valid(slot->k1, n_ids)) ||
+            ((text & QUERY_TEXT_K2) && !query_id_is_valid(slot->k2, n_ids)))
             return false;
         if (group_shift != QUERY_NO_GROUP &&
             ((slot->k1 >> group_shift) == 0 || (slot->k1 >> group_shift) >= n_groups))
@@ -836,13 +843,14 @@ enum pp_err pp_query_check(const struct pp_query_state *q, size_t n_ids)
         !query_map_keys_valid(&q->hist_age_join, 0, 32, n_ids))
         return PP_ERR_CORRUPT;
     for (i = 0; i < q->n_top; i++)
-        if (q->top[i].country >= n_ids || q->top[i].poster_name >= n_ids)
+        if (!query_id_is_valid(q->top[i].country, n_ids) ||
+            !query_id_is_valid(q->top[i].poster_name, n_ids))
             return PP_ERR_CORRUPT;
     for (i = 0; i < q->users.cap; i++) {
         uint64_t year_name = q->users.slots[i].year_name;
         if (year_name != 0 &&
-            ((year_name & 0xffffffffu) >= n_ids || (year_name >> 32) < QUERY_JOIN_YEAR_MIN ||
-             (year_name >> 32) > QUERY_JOIN_YEAR_MAX))
+            (!query_id_is_valid(year_name & 0xffffffffu, n_ids) ||
+             (year_name >> 32) < QUERY_JOIN_YEAR_MIN || (year_name >> 32) > QUERY_JOIN_YEAR_MAX))
             return PP_ERR_CORRUPT;
     }
     return PP_OK;

@@ -155,8 +155,8 @@ void pp_table_cleanup(struct pp_table *table);
 void pp_query_save(const struct pp_query_state *q, struct pp_snap_writer *w);
 enum pp_err pp_query_load(struct pp_query_state *q, struct pp_snap_reader *rd);
 /* PP_OK when what the results read as indices is in range: every text id
- * q holds (countries, categories, poster and user names) below n_ids, the
- * ids of the strings table it was loaded against, every age group and
+ * q holds (countries, categories, poster and user names) non-zero and below
+ * n_ids, the ids of the strings table it was loaded against, every age group and
  * join year one the queries name; else PP_ERR_CORRUPT. What a loader
  * checks before answering from a state it did not build. */
 enum pp_err pp_query_check(const struct pp_query_state *q, size_t n_ids);

@@ -1075,6 +1075,19 @@ static void window_list_load(const struct window_spec *ws, struct window_list *l
     }
 }
 
+/* What window_spec_add() makes: `all` unbounded; otherwise len long and
+ * starting at a multiple of the slide after -size (the earliest window of
+ * a post at time 0), so that the distances in slides between windows and
+ * panes do not overflow. */
+static bool window_bounds_are_valid(const struct window_spec *ws, const struct pp_window *w,
+                                    int64_t len)
+{
+    if (ws->spec.kind == PP_CONFIG_WINDOW_ALL)
+        return w->start_ms == INT64_MIN && w->end_ms == INT64_MAX;
+    return w->start_ms > -ws->spec.size_ms && w->start_ms % ws->spec.slide_ms == 0 &&
+           w->end_ms == window_sat_add(w->start_ms, len);
+}
+
 enum pp_err pp_window_set_load(struct pp_window_set *set, struct pp_intern *strings,
                                struct pp_snap_reader *rd)
 {
@@ -1109,16 +1122,23 @@ enum pp_err pp_window_set_load(struct pp_window_set *set, struct pp_intern *stri
         for (i = 0; i < ws->windows.n && rd->err == PP_OK; i++) {
             struct pp_window *w = ws->windows.items[i];
             /* Closed means watermark >= end: what is frozen must be. */
-            if (w->is_merged != (ws->has_panes && i < ws->n_closed) ||
+            if (!window_bounds_are_valid(ws, w, ws->spec.size_ms) ||
+                w->is_merged != (ws->has_panes && i < ws->n_closed) ||
                 (i < ws->n_closed) != (s > 0 && set->watermark_ms >= w->end_ms) ||
                 (w->frozen.len > 0 && i >= ws->n_closed))
                 pp_snap_fail(rd, PP_ERR_CORRUPT);
             else if (i < ws->n_closed)
                 window_freeze(w);
         }
-        for (i = 0; i < ws->panes.n && rd->err == PP_OK; i++)
-            if (ws->panes.items[i]->is_merged || ws->panes.items[i]->frozen.len > 0)
+        /* A pane holding users has their distances when the spec keeps
+         * them (window_users_link() writes them). */
+        for (i = 0; i < ws->panes.n && rd->err == PP_OK; i++) {
+            const struct pp_window *pane = ws->panes.items[i];
+            if (!window_bounds_are_valid(ws, pane, ws->spec.slide_ms) || pane->is_merged ||
+                pane->frozen.len > 0 ||
+                (ws->has_user_links && pane->q.users.count > 0 && pane->user_dist == NULL))
                 pp_snap_fail(rd, PP_ERR_CORRUPT);
+        }
     }
     return rd->err;
 }

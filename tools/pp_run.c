@@ -432,7 +432,9 @@ static enum pp_err run_render_window(struct pp_run *r, size_t spec,
 
 /* {"window":..., "watermark_ms":..., "late_posts":..., "windows":[...],
  * "input":{...}}: the windows of one spec over the member's shards (the
- * newest `last`, or all when last is 0), all nine queries or one. */
+ * newest `last`, or all when last is 0), all nine queries or one, for the
+ * newest `answers` of them (all when 0; the others with their bounds and
+ * posts only). */
 static enum pp_err run_render_queries(struct pp_run *r, size_t spec, int query, size_t last,
                                       size_t answers, struct pp_buf *out)
 {

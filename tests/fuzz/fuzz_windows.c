@@ -12,8 +12,9 @@
  *   at a time       and the byte to put there
  *
  * Whatever the load says, nothing may crash or leak; a state it accepts
- * must answer every query over every window, take another post and be
- * saved again.
+ * must answer every query over every window (as one set, and as a shard
+ * into a reader's own strings, as pp_run answers), take another post and
+ * be saved again.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -108,6 +109,8 @@ static void fuzz_make_reference(void)
 /* What a reader and the loop do with a loaded state. */
 static void fuzz_use(struct pp_window_set *set, struct pp_intern *strings)
 {
+    const struct pp_window_shard shard = {set, strings};
+    struct pp_intern reader; /* a reader's own table, empty: as pp_run answers */
     struct pp_snap_writer w;
     struct pp_buf again;
     struct pp_post p;
@@ -115,13 +118,30 @@ static void fuzz_use(struct pp_window_set *set, struct pp_intern *strings)
 
     for (size_t s = 0; s < pp_window_set_spec_count(set); s++) {
         for (size_t i = 0; i < pp_window_set_count(set, s); i++) {
+            struct pp_query_state merged;
             struct pp_window_info info;
             pp_window_set_info(set, s, i, &info);
             for (int id = 0; id < PP_QUERY_COUNT; id++) {
                 struct pp_table table;
                 if (pp_window_set_result(set, s, i, strings, (enum pp_query_id)id, &table) == PP_OK)
                     pp_table_cleanup(&table);
+                pp_intern_init(&reader);
+                if (pp_window_shards_result(&shard, 1, s, info.start_ms, (enum pp_query_id)id,
+                                            &reader, &table) == PP_OK)
+                    pp_table_cleanup(&table);
+                pp_intern_cleanup(&reader);
             }
+            pp_intern_init(&reader);
+            pp_query_init(&merged);
+            if (pp_window_shards_merge(&shard, 1, s, info.start_ms, &reader, &merged) == PP_OK) {
+                for (int id = 0; id < PP_QUERY_COUNT; id++) {
+                    struct pp_table table;
+                    if (pp_query_result(&merged, &reader, (enum pp_query_id)id, &table) == PP_OK)
+                        pp_table_cleanup(&table);
+                }
+            }
+            pp_query_cleanup(&merged);
+            pp_intern_cleanup(&reader);
         }
     }
     /* A loaded clock may be anywhere in int64. */
@@ -130,6 +150,10 @@ static void fuzz_use(struct pp_window_set *set, struct pp_intern *strings)
         int64_t now = t;
         fuzz_post(strings, FUZZ_POSTS, &p, &t);
         (void)pp_window_set_add(set, &p, strings, now + 1);
+        /* and the same user out of order, within the lateness: the panes
+         * after it move the user's distance (window_users_link()) */
+        if (now + 1 >= FUZZ_LATENESS / 2)
+            (void)pp_window_set_add(set, &p, strings, now + 1 - FUZZ_LATENESS / 2);
         (void)pp_window_set_advance(set, now + 30 * FUZZ_SEC);
     }
     pp_buf_init(&again);

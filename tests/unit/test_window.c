@@ -412,6 +412,38 @@ START_TEST(test_load_checks_text_ids)
 }
 END_TEST
 
+/* A window's bounds are what the windows make (aligned to the slide, of
+ * the spec's length): a checkpoint with others is refused, since the
+ * distances in slides between panes are computed from them. */
+START_TEST(test_load_checks_bounds)
+{
+    const int64_t bounds[2] = {10 * SEC, 20 * SEC};
+    const int64_t edits[][2] = {{10 * SEC + 1, 20 * SEC + 1}, {10 * SEC, 25 * SEC}};
+    struct wctx c, back;
+    struct pp_buf buf;
+    char *at;
+
+    wctx_init(&c, &tumbling_10s, 1, 0, MIN);
+    add_at(&c, 1 * SEC);
+    add_at(&c, 15 * SEC);
+    set_save(&c.strings, c.set, &buf);
+    at = memmem(buf.data, buf.len, bounds, sizeof bounds); /* [10s, 20s) */
+    ck_assert_ptr_nonnull(at);
+    for (size_t k = 0; k < sizeof edits / sizeof edits[0]; k++) {
+        memcpy(at, edits[k], sizeof edits[k]);
+        wctx_init(&back, &tumbling_10s, 1, 0, MIN);
+        ck_assert_int_eq(set_load(&back.strings, back.set, &buf), PP_ERR_CORRUPT);
+        wctx_cleanup(&back);
+    }
+    memcpy(at, bounds, sizeof bounds);
+    wctx_init(&back, &tumbling_10s, 1, 0, MIN);
+    ck_assert_int_eq(set_load(&back.strings, back.set, &buf), PP_OK);
+    wctx_cleanup(&back);
+    pp_buf_cleanup(&buf);
+    wctx_cleanup(&c);
+}
+END_TEST
+
 START_TEST(test_late_posts_count_in_all_only)
 {
     const struct pp_config_window specs[] = {tumbling_10s,
@@ -1400,6 +1432,7 @@ static Suite *window_suite(void)
     PP_CHECK_TCASE(s, test_late_posts_count_in_all_only);
     PP_CHECK_TCASE(s, test_closed_window_frozen);
     PP_CHECK_TCASE(s, test_load_checks_text_ids);
+    PP_CHECK_TCASE(s, test_load_checks_bounds);
     PP_CHECK_TCASE(s, test_out_of_order_within_lateness);
     PP_CHECK_TCASE(s, test_retention_frees_closed_windows);
     PP_CHECK_TCASE(s, test_docs_example);
