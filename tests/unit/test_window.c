@@ -304,6 +304,17 @@ static enum pp_err set_load(struct pp_intern *strings, struct pp_window_set *set
     return err;
 }
 
+/* Loads buf (set_save() of a tumbling_10s set, lateness 0, retention a
+ * minute) into a fresh set: want is what the load says. */
+static void expect_load(const struct pp_buf *buf, enum pp_err want)
+{
+    struct wctx back;
+
+    wctx_init(&back, &tumbling_10s, 1, 0, MIN);
+    ck_assert_int_eq(set_load(&back.strings, back.set, buf), want);
+    wctx_cleanup(&back);
+}
+
 /* A closed window is frozen (its state compressed, no state left in
  * memory), answers from the frozen state, goes into a checkpoint as it
  * is, and frozen bytes that are not a state make the load fail. */
@@ -347,9 +358,7 @@ START_TEST(test_closed_window_frozen)
     at = memmem(buf.data, buf.len, magic, sizeof magic);
     ck_assert_ptr_nonnull(at);
     at[0] = 0;
-    wctx_init(&back, &tumbling_10s, 1, 0, MIN);
-    ck_assert_int_eq(set_load(&back.strings, back.set, &buf), PP_ERR_CORRUPT);
-    wctx_cleanup(&back);
+    expect_load(&buf, PP_ERR_CORRUPT);
     at[0] = magic[0];
 
     /* `all` never closes: a checkpoint that says it did would freeze it. */
@@ -369,14 +378,10 @@ START_TEST(test_closed_window_frozen)
         pp_buf_cleanup(&strings_only);
         ck_assert_uint_lt(n_closed_at + sizeof one, buf.len);
         memcpy(buf.data + n_closed_at, &one, sizeof one);
-        wctx_init(&back, &tumbling_10s, 1, 0, MIN);
-        ck_assert_int_eq(set_load(&back.strings, back.set, &buf), PP_ERR_CORRUPT);
-        wctx_cleanup(&back);
+        expect_load(&buf, PP_ERR_CORRUPT);
         one = 0;
         memcpy(buf.data + n_closed_at, &one, sizeof one);
-        wctx_init(&back, &tumbling_10s, 1, 0, MIN);
-        ck_assert_int_eq(set_load(&back.strings, back.set, &buf), PP_OK);
-        wctx_cleanup(&back);
+        expect_load(&buf, PP_OK);
     }
     pp_buf_cleanup(&buf);
     wctx_cleanup(&c);
@@ -387,7 +392,7 @@ END_TEST
  * whose ids the strings loaded before them do not have. */
 START_TEST(test_load_checks_text_ids)
 {
-    struct wctx c, back;
+    struct wctx c;
     struct pp_intern fewer;
     struct pp_snap_writer w;
     struct pp_buf buf;
@@ -403,9 +408,7 @@ START_TEST(test_load_checks_text_ids)
     pp_intern_save(&fewer, &w);
     pp_window_set_save(c.set, &w);
     ck_assert_int_eq(pp_snap_writer_finish(&w), PP_OK);
-    wctx_init(&back, &tumbling_10s, 1, 0, MIN);
-    ck_assert_int_eq(set_load(&back.strings, back.set, &buf), PP_ERR_CORRUPT);
-    wctx_cleanup(&back);
+    expect_load(&buf, PP_ERR_CORRUPT);
     pp_buf_cleanup(&buf);
     pp_intern_cleanup(&fewer);
     wctx_cleanup(&c);
@@ -419,7 +422,7 @@ START_TEST(test_load_checks_bounds)
 {
     const int64_t bounds[2] = {10 * SEC, 20 * SEC};
     const int64_t edits[][2] = {{10 * SEC + 1, 20 * SEC + 1}, {10 * SEC, 25 * SEC}};
-    struct wctx c, back;
+    struct wctx c;
     struct pp_buf buf;
     char *at;
 
@@ -431,14 +434,10 @@ START_TEST(test_load_checks_bounds)
     ck_assert_ptr_nonnull(at);
     for (size_t k = 0; k < sizeof edits / sizeof edits[0]; k++) {
         memcpy(at, edits[k], sizeof edits[k]);
-        wctx_init(&back, &tumbling_10s, 1, 0, MIN);
-        ck_assert_int_eq(set_load(&back.strings, back.set, &buf), PP_ERR_CORRUPT);
-        wctx_cleanup(&back);
+        expect_load(&buf, PP_ERR_CORRUPT);
     }
     memcpy(at, bounds, sizeof bounds);
-    wctx_init(&back, &tumbling_10s, 1, 0, MIN);
-    ck_assert_int_eq(set_load(&back.strings, back.set, &buf), PP_OK);
-    wctx_cleanup(&back);
+    expect_load(&buf, PP_OK);
     pp_buf_cleanup(&buf);
     wctx_cleanup(&c);
 }
