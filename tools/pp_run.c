@@ -378,16 +378,19 @@ static enum pp_err run_closed_tables(const struct pp_run *r, size_t spec, int64_
     return err;
 }
 
-/* A window's object up to its posts, without the closing brace: what
- * every listed window starts with. */
-static enum pp_err run_render_bounds(const struct pp_window_info *info, struct pp_buf *out)
+/* A window's object up to its posts, what every listed window starts
+ * with, then then: "}" for a window listed without its answers, or what
+ * leads into them. */
+static enum pp_err run_render_bounds(const struct pp_window_info *info, const char *then,
+                                     struct pp_buf *out)
 {
     if (info->start_ms == INT64_MIN)
-        return pp_buf_printf(out, "{\"start_ms\":null,\"end_ms\":null,\"open\":true,\"posts\":%llu",
-                             (unsigned long long)info->posts);
-    return pp_buf_printf(out, "{\"start_ms\":%lld,\"end_ms\":%lld,\"open\":%s,\"posts\":%llu",
+        return pp_buf_printf(out,
+                             "{\"start_ms\":null,\"end_ms\":null,\"open\":true,\"posts\":%llu%s",
+                             (unsigned long long)info->posts, then);
+    return pp_buf_printf(out, "{\"start_ms\":%lld,\"end_ms\":%lld,\"open\":%s,\"posts\":%llu%s",
                          (long long)info->start_ms, (long long)info->end_ms,
-                         info->is_open ? "true" : "false", (unsigned long long)info->posts);
+                         info->is_open ? "true" : "false", (unsigned long long)info->posts, then);
 }
 
 static enum pp_err run_render_window(struct pp_run *r, size_t spec,
@@ -407,16 +410,16 @@ static enum pp_err run_render_window(struct pp_run *r, size_t spec,
     if (!info->is_open && (kept = run_answers_find(r, spec, info->start_ms, query)) != NULL)
         return pp_buf_append(out, kept->text, kept->len);
     pp_intern_init(&strings);
-    err = run_render_bounds(info, out);
-    if (!err)
-        err = pp_buf_append_str(out, ",\"queries\":");
-    if (!err && !info->is_open)
+    err = run_render_bounds(info, ",\"queries\":", out);
+    if (!err && !info->is_open) {
         err = run_closed_tables(r, spec, info->start_ms, first, last, &strings, tables, &n_tables);
-    for (q = first; q <= last && !err && info->is_open; q++) {
-        err = pp_window_shards_result(r->view.shards, r->view.n_shards, spec, info->start_ms,
-                                      (enum pp_query_id)q, &strings, &tables[n_tables]);
-        if (!err)
-            n_tables++;
+    } else {
+        for (q = first; q <= last && !err; q++) {
+            err = pp_window_shards_result(r->view.shards, r->view.n_shards, spec, info->start_ms,
+                                          (enum pp_query_id)q, &strings, &tables[n_tables]);
+            if (!err)
+                n_tables++;
+        }
     }
     if (!err)
         err = pp_render_queries_json(tables, n_tables, out);
@@ -463,10 +466,8 @@ static enum pp_err run_render_queries(struct pp_run *r, size_t spec, int query, 
         if (w > first)
             err = pp_buf_append(out, ",", 1);
         if (!err)
-            err = w < answered ? run_render_bounds(&infos[w], out)
+            err = w < answered ? run_render_bounds(&infos[w], "}", out)
                                : run_render_window(r, spec, &infos[w], query, out);
-        if (!err && w < answered)
-            err = pp_buf_append(out, "}", 1);
     }
     free(infos);
     memset(&input, 0, sizeof input);
