@@ -8,8 +8,9 @@
 
 #define CHECKPOINT_MAGIC 0x3130544b43505050ULL /* "PPPCKT01" */
 /* Bumped whenever what a codec writes changes. */
-/* 2: the Kafka cluster id after the configuration; 3: one per partition */
-#define CHECKPOINT_FORMAT 3
+/* 2: the Kafka cluster id after the configuration; 3: one per partition;
+ * 4: closed windows frozen, one follower-count histogram per state */
+#define CHECKPOINT_FORMAT 4
 #define CHECKPOINT_END 0x444e45ULL /* "END" */
 /* The level of the frame: checkpoints are written often and read once. */
 #define CHECKPOINT_ZSTD_LEVEL 1

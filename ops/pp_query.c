@@ -9,10 +9,18 @@ struct pp_query_top {
     int64_t follower_count;
 };
 
-struct pp_query_user {
-    uint64_t year_name; /* join year << 32 | user_name; 0: a free slot */
-    int64_t date_joined;
+/* A slot of users or hist (pp_query.h); tag 0: a free slot. */
+struct pp_query_pair {
+    uint64_t tag;
+    int64_t value;
 };
+
+/* hist's tag: the cell in the high byte, the posts below it. */
+#define QUERY_CELL_SHIFT 56
+#define QUERY_CELL_KEY (~(uint64_t)0 << QUERY_CELL_SHIFT)
+/* A cell: age group * QUERY_CELL_GROUP + join year index (1 for 2015, ...;
+ * 0: none). */
+#define QUERY_CELL_GROUP 8u
 
 /* Year ranges of SPEC 5. */
 #define QUERY_POST_YEAR_MIN 2018
@@ -97,10 +105,8 @@ void pp_query_cleanup(struct pp_query_state *q)
     pp_hmap_cleanup(&q->cat_year);
     pp_hmap_cleanup(&q->cat_age);
     pp_hmap_cleanup(&q->top_user);
-    pp_hmap_cleanup(&q->hist_age);
     free(q->users.slots);
-    pp_hmap_cleanup(&q->hist_join);
-    pp_hmap_cleanup(&q->hist_age_join);
+    free(q->hist.slots);
     free(q->top);
     memset(q, 0, sizeof *q);
 }
@@ -115,27 +121,31 @@ static enum pp_err query_inc(struct pp_hmap *map, uint64_t k1, uint64_t k2)
     return PP_OK;
 }
 
-/* ---- the distinct users ----------------------------------------------------- */
+/* ---- users and hist: pairs -------------------------------------------------------- */
 
-static size_t query_user_home(uint64_t year_name, int64_t date_joined, size_t cap)
+/*
+ * A pair's key is (tag & mask, value): the whole tag for users, the cell
+ * for hist (whose tag holds the posts below it).
+ */
+static size_t query_pair_home(uint64_t tag_key, int64_t value, size_t cap)
 {
-    return (size_t)pp_hash_u64(year_name ^ pp_hash_u64((uint64_t)date_joined)) & (cap - 1);
+    return (size_t)pp_hash_u64(tag_key ^ pp_hash_u64((uint64_t)value)) & (cap - 1);
 }
 
 /* Doubles the table (64 slots at first); at most 3/4 full, as pp_hmap. */
-static enum pp_err query_users_grow(struct pp_query_users *set)
+static enum pp_err query_pairs_grow(struct pp_query_pairs *set, uint64_t mask)
 {
     size_t cap = set->cap ? set->cap * 2 : 64;
-    struct pp_query_user *slots = pp_table_alloc(cap * sizeof *slots);
+    struct pp_query_pair *slots = pp_table_alloc(cap * sizeof *slots);
     size_t i, j;
 
     if (slots == NULL)
         return PP_ERR_NOMEM;
     for (i = 0; i < set->cap; i++) {
-        const struct pp_query_user *u = &set->slots[i];
-        if (u->year_name == 0)
+        const struct pp_query_pair *u = &set->slots[i];
+        if (u->tag == 0)
             continue;
-        for (j = query_user_home(u->year_name, u->date_joined, cap); slots[j].year_name;
+        for (j = query_pair_home(u->tag & mask, u->value, cap); slots[j].tag;
              j = (j + 1) & (cap - 1))
             ;
         slots[j] = *u;
@@ -146,26 +156,59 @@ static enum pp_err query_users_grow(struct pp_query_users *set)
     return PP_OK;
 }
 
-/* Adds the user when absent. year_name != 0. */
-static enum pp_err query_users_add(struct pp_query_users *set, uint64_t year_name,
-                                   int64_t date_joined)
+/* The slot of key (tag_key, value), or the free slot that ends its probe
+ * sequence. set->cap > 0. */
+static struct pp_query_pair *query_pairs_slot(const struct pp_query_pairs *set, uint64_t mask,
+                                              uint64_t tag_key, int64_t value)
 {
     size_t i;
-    enum pp_err err;
 
-    if ((set->count + 1) * 4 > set->cap * 3 && (err = query_users_grow(set)))
-        return err;
-    for (i = query_user_home(year_name, date_joined, set->cap);; i = (i + 1) & (set->cap - 1)) {
-        struct pp_query_user *u = &set->slots[i];
-        if (u->year_name == 0) {
-            u->year_name = year_name;
-            u->date_joined = date_joined;
-            set->count++;
-            return PP_OK;
-        }
-        if (u->year_name == year_name && u->date_joined == date_joined)
-            return PP_OK;
+    for (i = query_pair_home(tag_key, value, set->cap);; i = (i + 1) & (set->cap - 1)) {
+        struct pp_query_pair *u = &set->slots[i];
+        if (u->tag == 0 || ((u->tag & mask) == tag_key && u->value == value))
+            return u;
     }
+}
+
+/* The slot of the key, made when absent (tag 0 then: the caller sets it). */
+static struct pp_query_pair *query_pairs_upsert(struct pp_query_pairs *set, uint64_t mask,
+                                                uint64_t tag_key, int64_t value)
+{
+    struct pp_query_pair *u;
+
+    if ((set->count + 1) * 4 > set->cap * 3 && query_pairs_grow(set, mask))
+        return NULL;
+    u = query_pairs_slot(set, mask, tag_key, value);
+    if (u->tag == 0) {
+        u->value = value;
+        set->count++;
+    }
+    return u;
+}
+
+/* Adds the user when absent. year_name != 0. */
+static enum pp_err query_users_add(struct pp_query_pairs *set, uint64_t year_name,
+                                   int64_t date_joined)
+{
+    struct pp_query_pair *u = query_pairs_upsert(set, ~(uint64_t)0, year_name, date_joined);
+
+    if (u == NULL)
+        return PP_ERR_NOMEM;
+    u->tag = year_name;
+    return PP_OK;
+}
+
+/* Adds posts posts of follower count value to cell (not 0). */
+static enum pp_err query_hist_add(struct pp_query_pairs *hist, uint64_t cell, int64_t value,
+                                  uint64_t posts)
+{
+    uint64_t key = cell << QUERY_CELL_SHIFT;
+    struct pp_query_pair *u = query_pairs_upsert(hist, QUERY_CELL_KEY, key, value);
+
+    if (u == NULL)
+        return PP_ERR_NOMEM;
+    u->tag = (u->tag == 0 ? key : u->tag) + posts;
+    return PP_OK;
 }
 
 /*
@@ -221,31 +264,21 @@ int pp_query_user_year(const struct pp_post *post)
 
 bool pp_query_has_user(const struct pp_query_state *q, const struct pp_post *post)
 {
-    const struct pp_query_users *set = &q->users;
-    uint64_t year_name;
-    size_t i;
-
-    if (set->cap == 0 || pp_query_user_year(post) < 0)
+    if (q->users.cap == 0 || pp_query_user_year(post) < 0)
         return false;
-    year_name = (uint64_t)post->join_year << 32 | post->user_name;
-    for (i = query_user_home(year_name, post->date_joined, set->cap);;
-         i = (i + 1) & (set->cap - 1)) {
-        const struct pp_query_user *u = &set->slots[i];
-        if (u->year_name == 0)
-            return false;
-        if (u->year_name == year_name && u->date_joined == post->date_joined)
-            return true;
-    }
+    return query_pairs_slot(&q->users, ~(uint64_t)0,
+                            (uint64_t)post->join_year << 32 | post->user_name, post->date_joined)
+               ->tag != 0;
 }
 
 enum pp_err pp_query_add(struct pp_query_state *q, const struct pp_post *post,
                          const struct pp_intern *strings)
 {
     unsigned group = query_age_group_id(post->has_age, post->age);
-    uint64_t fc = (uint64_t)post->follower_count;
     int32_t jy = post->join_year >= QUERY_JOIN_YEAR_MIN && post->join_year <= QUERY_JOIN_YEAR_MAX
                      ? post->join_year
                      : 0;
+    uint64_t cell = group * QUERY_CELL_GROUP + (jy ? (uint64_t)(jy - QUERY_JOIN_YEAR_MIN + 1) : 0);
     enum pp_err err = PP_OK;
 
     if (post->category && post->country)
@@ -257,14 +290,10 @@ enum pp_err pp_query_add(struct pp_query_state *q, const struct pp_post *post,
         err = query_inc(&q->cat_age, group, post->category);
     if (!err && post->country && post->poster_name && post->has_follower_count)
         err = query_top_user(q, post, strings);
-    if (!err && group && post->has_follower_count)
-        err = query_inc(&q->hist_age, group, fc);
     if (!err && jy && post->user_name && post->has_date_joined)
         err = query_users_add(&q->users, (uint64_t)jy << 32 | post->user_name, post->date_joined);
-    if (!err && jy && post->has_follower_count)
-        err = query_inc(&q->hist_join, (uint64_t)jy, fc);
-    if (!err && jy && group && post->has_follower_count)
-        err = query_inc(&q->hist_age_join, (uint64_t)group << 32 | (uint64_t)jy, fc);
+    if (!err && cell && post->has_follower_count)
+        err = query_hist_add(&q->hist, cell, post->follower_count, 1);
     return err;
 }
 
@@ -321,22 +350,60 @@ static enum pp_err query_merge_map(struct pp_hmap *dst, const struct pp_hmap *sr
     return PP_OK;
 }
 
-/* The user name is the low half of year_name, the join year the high. */
-static enum pp_err query_merge_users(struct pp_query_users *dst, const struct pp_query_users *src,
+/* The user name is the low half of the tag, the join year the high. */
+static enum pp_err query_merge_users(struct pp_query_pairs *dst, const struct pp_query_pairs *src,
                                      const struct query_xlat *x)
 {
     enum pp_err err = PP_OK;
     size_t i;
 
     for (i = 0; i < src->cap && !err; i++) {
-        const struct pp_query_user *u = &src->slots[i];
-        uint64_t name = u->year_name & 0xffffffffu;
+        const struct pp_query_pair *u = &src->slots[i];
+        uint64_t name = u->tag & 0xffffffffu;
 
-        if (u->year_name == 0)
+        if (u->tag == 0)
             continue;
         if (!(err = query_xlat_id(x, &name)))
-            err = query_users_add(dst, (u->year_name & ~(uint64_t)0xffffffffu) | name,
-                                  u->date_joined);
+            err = query_users_add(dst, (u->tag & ~(uint64_t)0xffffffffu) | name, u->value);
+    }
+    return err;
+}
+
+/* Whether query id is one of the three medians, which read hist. */
+static bool query_reads_hist(int id)
+{
+    return id == PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP ||
+           id == PP_QUERY_MEDIAN_FOLLOWERS_BY_JOIN_YEAR ||
+           id == PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP_AND_JOIN_YEAR;
+}
+
+/* Whether the median query id reads the cell (every cell for any other
+ * id: a whole merge). */
+static bool query_cell_is_read(uint64_t cell, int id)
+{
+    uint64_t group = cell / QUERY_CELL_GROUP, year = cell % QUERY_CELL_GROUP;
+
+    switch (id) {
+    case PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP: return group != 0;
+    case PP_QUERY_MEDIAN_FOLLOWERS_BY_JOIN_YEAR: return year != 0;
+    case PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP_AND_JOIN_YEAR: return group != 0 && year != 0;
+    default: return true;
+    }
+}
+
+/* Adds the cells of src that query id reads to dst. */
+static enum pp_err query_merge_hist(struct pp_query_pairs *dst, const struct pp_query_pairs *src,
+                                    int id)
+{
+    enum pp_err err = PP_OK;
+    size_t i;
+
+    for (i = 0; i < src->cap && !err; i++) {
+        const struct pp_query_pair *u = &src->slots[i];
+        uint64_t cell = u->tag >> QUERY_CELL_SHIFT;
+
+        if (u->tag != 0 && query_cell_is_read(cell, id))
+            err = query_hist_add(dst, cell, u->value, u->tag & ~QUERY_CELL_KEY);
     }
     return err;
 }
@@ -376,13 +443,11 @@ static enum pp_err query_merge_one(struct pp_query_state *dst, const struct pp_q
     case PP_QUERY_TOP_COUNTRY_BY_FOLLOWERS: return query_merge_top(dst, src, strings, x);
     case PP_QUERY_CATEGORY_BY_AGE_GROUP:
         return query_merge_map(&dst->cat_age, &src->cat_age, x, QUERY_TEXT_K2);
-    case PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP:
-        return query_merge_map(&dst->hist_age, &src->hist_age, x, 0);
     case PP_QUERY_USERS_JOINED_BY_YEAR: return query_merge_users(&dst->users, &src->users, x);
+    case PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP:
     case PP_QUERY_MEDIAN_FOLLOWERS_BY_JOIN_YEAR:
-        return query_merge_map(&dst->hist_join, &src->hist_join, x, 0);
     case PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP_AND_JOIN_YEAR:
-        return query_merge_map(&dst->hist_age_join, &src->hist_age_join, x, 0);
+        return query_merge_hist(&dst->hist, &src->hist, id);
     }
     return PP_ERR_INVALID;
 }
@@ -397,11 +462,12 @@ static enum pp_err query_merge_ids(struct pp_query_state *dst, const struct pp_q
 
     if (id >= 0)
         return query_merge_one(dst, src, strings, x, (enum pp_query_id)id);
-    /* top_country_by_followers reads what top_user_by_country does. */
+    /* top_country_by_followers reads what top_user_by_country does; the
+     * medians read one histogram, merged whole once. */
     for (q = 0; q < PP_QUERY_COUNT && !err; q++)
-        if (q != PP_QUERY_TOP_COUNTRY_BY_FOLLOWERS)
+        if (q != PP_QUERY_TOP_COUNTRY_BY_FOLLOWERS && !query_reads_hist(q))
             err = query_merge_one(dst, src, strings, x, (enum pp_query_id)q);
-    return err;
+    return err ? err : query_merge_hist(&dst->hist, &src->hist, -1);
 }
 
 enum pp_err pp_query_merge_for(struct pp_query_state *dst, const struct pp_query_state *src,
@@ -623,10 +689,44 @@ static struct pp_cell query_median(const struct query_entry *e, size_t n)
     return c;
 }
 
-/* Medians per k1 of a histogram keyed (k1, value); add_keys writes the key
- * columns of a row. */
-static enum pp_err query_medians(const struct pp_hmap *map, struct pp_table *t, enum pp_query_id id,
-                                 const char *const *columns, size_t n_cols,
+/*
+ * The histogram of median query id as entries (k1, follower_count, posts),
+ * sorted (caller frees): k1 the age group, the join year, or the age group
+ * << 32 | the join year. A value's posts may come in several entries (one
+ * per cell of the other dimension), next to each other, which the median's
+ * walk over ranks takes as they come.
+ */
+static enum pp_err query_hist_entries(const struct pp_query_pairs *hist, enum pp_query_id id,
+                                      struct query_entry **out, size_t *n)
+{
+    struct query_entry *e = malloc((hist->count ? hist->count : 1) * sizeof *e);
+    size_t i, k = 0;
+
+    if (e == NULL)
+        return PP_ERR_NOMEM;
+    for (i = 0; i < hist->cap; i++) {
+        const struct pp_query_pair *u = &hist->slots[i];
+        uint64_t cell = u->tag >> QUERY_CELL_SHIFT, k1;
+        uint64_t group = cell / QUERY_CELL_GROUP;
+        uint64_t year = cell % QUERY_CELL_GROUP + QUERY_JOIN_YEAR_MIN - 1;
+
+        if (u->tag == 0 || !query_cell_is_read(cell, id))
+            continue;
+        k1 = id == PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP   ? group
+             : id == PP_QUERY_MEDIAN_FOLLOWERS_BY_JOIN_YEAR ? year
+                                                            : group << 32 | year;
+        e[k++] = (struct query_entry){k1, (uint64_t)u->value, u->tag & ~QUERY_CELL_KEY};
+    }
+    qsort(e, k, sizeof *e, query_entry_cmp);
+    *out = e;
+    *n = k;
+    return PP_OK;
+}
+
+/* Medians per k1 of query id's histogram; add_keys writes the key columns
+ * of a row. */
+static enum pp_err query_medians(const struct pp_query_pairs *hist, struct pp_table *t,
+                                 enum pp_query_id id, const char *const *columns, size_t n_cols,
                                  void (*add_keys)(struct pp_cell *row, uint64_t k1))
 {
     struct query_entry *e;
@@ -635,7 +735,7 @@ static enum pp_err query_medians(const struct pp_hmap *map, struct pp_table *t, 
     size_t j;
     enum pp_err err;
 
-    if ((err = query_entries(map, &e, &n)))
+    if ((err = query_hist_entries(hist, id, &e, &n)))
         return err;
     if ((err = query_table_alloc(t, id, columns, n_cols, n)))
         goto out;
@@ -741,8 +841,8 @@ static enum pp_err query_users_joined(const struct pp_query_state *q, struct pp_
     /* One pass over the distinct (year, user) set: counting needs no sort.
      * pp_query_add keeps only join years in range. */
     for (i = 0; i < q->users.cap; i++)
-        if (q->users.slots[i].year_name != 0)
-            per_year[(q->users.slots[i].year_name >> 32) - QUERY_JOIN_YEAR_MIN]++;
+        if (q->users.slots[i].tag != 0)
+            per_year[(q->users.slots[i].tag >> 32) - QUERY_JOIN_YEAR_MIN]++;
     return pp_query_users_table(per_year, t);
 }
 
@@ -763,13 +863,12 @@ enum pp_err pp_query_result(const struct pp_query_state *q, const struct pp_inte
         return query_most_popular(&q->cat_age, strings, table, id, cols_category_by_age,
                                   query_key_group);
     case PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP:
-        return query_medians(&q->hist_age, table, id, cols_median_age, 2, query_keys_group);
+        return query_medians(&q->hist, table, id, cols_median_age, 2, query_keys_group);
     case PP_QUERY_USERS_JOINED_BY_YEAR: return query_users_joined(q, table);
     case PP_QUERY_MEDIAN_FOLLOWERS_BY_JOIN_YEAR:
-        return query_medians(&q->hist_join, table, id, cols_median_join, 2, query_keys_year);
+        return query_medians(&q->hist, table, id, cols_median_join, 2, query_keys_year);
     case PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP_AND_JOIN_YEAR:
-        return query_medians(&q->hist_age_join, table, id, cols_median_age_join, 3,
-                             query_keys_group_year);
+        return query_medians(&q->hist, table, id, cols_median_age_join, 3, query_keys_group_year);
     }
     return PP_ERR_INVALID;
 }
@@ -785,17 +884,34 @@ void pp_table_cleanup(struct pp_table *table)
 
 /* ---- checkpoints -------------------------------------------------------------- */
 
+static void query_pairs_save(const struct pp_query_pairs *set, struct pp_snap_writer *w)
+{
+    pp_snap_put_u64(w, set->count);
+    pp_snap_put_slots(w, set->slots, set->cap, sizeof *set->slots);
+}
+
+/* A table's slots, the count of those in use checked: a probe must end at
+ * a free slot. */
+static void query_pairs_load(struct pp_query_pairs *set, struct pp_snap_reader *rd)
+{
+    size_t used = 0, i;
+
+    set->count = (size_t)pp_snap_get_u64(rd);
+    set->slots = pp_snap_get_slots(rd, &set->cap, sizeof *set->slots);
+    for (i = 0; i < set->cap; i++)
+        used += set->slots[i].tag != 0;
+    if (used != set->count || (set->cap > 0 && used >= set->cap))
+        pp_snap_fail(rd, PP_ERR_CORRUPT);
+}
+
 void pp_query_save(const struct pp_query_state *q, struct pp_snap_writer *w)
 {
     pp_hmap_save(&q->cat_country, w);
     pp_hmap_save(&q->cat_year, w);
     pp_hmap_save(&q->cat_age, w);
     pp_hmap_save(&q->top_user, w);
-    pp_hmap_save(&q->hist_age, w);
-    pp_hmap_save(&q->hist_join, w);
-    pp_hmap_save(&q->hist_age_join, w);
-    pp_snap_put_u64(w, q->users.count);
-    pp_snap_put_slots(w, q->users.slots, q->users.cap, sizeof *q->users.slots);
+    query_pairs_save(&q->users, w);
+    query_pairs_save(&q->hist, w);
     pp_snap_put_u64(w, q->n_top);
     pp_snap_put(w, q->top, q->n_top * sizeof *q->top);
 }
@@ -807,24 +923,22 @@ static bool query_id_is_valid(uint64_t id, size_t n_ids)
     return id != 0 && id < n_ids;
 }
 
-/* Whether the keys of map's entries are valid text ids where text says
- * (QUERY_TEXT_K1, QUERY_TEXT_K2), and age groups the results can name
- * where group says: k1 (group_shift 0) or its high half (32). */
-#define QUERY_NO_GROUP 64u
-static bool query_map_keys_valid(const struct pp_hmap *map, unsigned text, unsigned group_shift,
-                                 size_t n_ids)
-{
-    const uint64_t n_groups = sizeof query_age_groups / sizeof query_age_groups[0];
+/* k1 is an age group (0: none) of the results, with QUERY_TEXT_K1 and
+ * QUERY_TEXT_K2 what a map's key holds. */
+#define QUERY_GROUP_K1 4u
+#define QUERY_N_GROUPS (sizeof query_age_groups / sizeof query_age_groups[0])
 
+/* Whether the keys of map's entries are what kinds says: valid text ids,
+ * age groups the results can name. */
+static bool query_map_keys_valid(const struct pp_hmap *map, unsigned kinds, size_t n_ids)
+{
     for (size_t i = 0; i < map->cap; i++) {
         const struct pp_hmap_slot *slot = &map->slots[i];
         if (!slot->is_used)
             continue;
-        if (((text & QUERY_TEXT_K1) && !query_id_is_valid(slot->k1, n_ids)) ||
-            ((text & QUERY_TEXT_K2) && !query_id_is_valid(slot->k2, n_ids)))
-            return false;
-        if (group_shift != QUERY_NO_GROUP &&
-            ((slot->k1 >> group_shift) == 0 || (slot->k1 >> group_shift) >= n_groups))
+        if (((kinds & QUERY_TEXT_K1) && !query_id_is_valid(slot->k1, n_ids)) ||
+            ((kinds & QUERY_TEXT_K2) && !query_id_is_valid(slot->k2, n_ids)) ||
+            ((kinds & QUERY_GROUP_K1) && (slot->k1 == 0 || slot->k1 >= QUERY_N_GROUPS)))
             return false;
     }
     return true;
@@ -834,23 +948,29 @@ enum pp_err pp_query_check(const struct pp_query_state *q, size_t n_ids)
 {
     size_t i;
 
-    if (!query_map_keys_valid(&q->cat_country, QUERY_TEXT_K1 | QUERY_TEXT_K2, QUERY_NO_GROUP,
-                              n_ids) ||
-        !query_map_keys_valid(&q->cat_year, QUERY_TEXT_K2, QUERY_NO_GROUP, n_ids) ||
-        !query_map_keys_valid(&q->cat_age, QUERY_TEXT_K2, 0, n_ids) ||
-        !query_map_keys_valid(&q->top_user, QUERY_TEXT_K1, QUERY_NO_GROUP, n_ids) ||
-        !query_map_keys_valid(&q->hist_age, 0, 0, n_ids) ||
-        !query_map_keys_valid(&q->hist_age_join, 0, 32, n_ids))
+    if (!query_map_keys_valid(&q->cat_country, QUERY_TEXT_K1 | QUERY_TEXT_K2, n_ids) ||
+        !query_map_keys_valid(&q->cat_year, QUERY_TEXT_K2, n_ids) ||
+        !query_map_keys_valid(&q->cat_age, QUERY_GROUP_K1 | QUERY_TEXT_K2, n_ids) ||
+        !query_map_keys_valid(&q->top_user, QUERY_TEXT_K1, n_ids))
         return PP_ERR_CORRUPT;
     for (i = 0; i < q->n_top; i++)
         if (!query_id_is_valid(q->top[i].country, n_ids) ||
             !query_id_is_valid(q->top[i].poster_name, n_ids))
             return PP_ERR_CORRUPT;
     for (i = 0; i < q->users.cap; i++) {
-        uint64_t year_name = q->users.slots[i].year_name;
+        uint64_t year_name = q->users.slots[i].tag;
         if (year_name != 0 &&
             (!query_id_is_valid(year_name & 0xffffffffu, n_ids) ||
              (year_name >> 32) < QUERY_JOIN_YEAR_MIN || (year_name >> 32) > QUERY_JOIN_YEAR_MAX))
+            return PP_ERR_CORRUPT;
+    }
+    /* A cell of an age group and a join year the queries name, not both
+     * none, and at least one post. */
+    for (i = 0; i < q->hist.cap; i++) {
+        uint64_t tag = q->hist.slots[i].tag, cell = tag >> QUERY_CELL_SHIFT;
+        if (tag != 0 &&
+            (cell == 0 || cell / QUERY_CELL_GROUP >= QUERY_N_GROUPS ||
+             cell % QUERY_CELL_GROUP > PP_QUERY_JOIN_YEARS || (tag & ~QUERY_CELL_KEY) == 0))
             return PP_ERR_CORRUPT;
     }
     return PP_OK;
@@ -858,21 +978,14 @@ enum pp_err pp_query_check(const struct pp_query_state *q, size_t n_ids)
 
 enum pp_err pp_query_load(struct pp_query_state *q, struct pp_snap_reader *rd)
 {
-    size_t used = 0, i;
+    size_t i;
 
     pp_hmap_load(&q->cat_country, rd);
     pp_hmap_load(&q->cat_year, rd);
     pp_hmap_load(&q->cat_age, rd);
     pp_hmap_load(&q->top_user, rd);
-    pp_hmap_load(&q->hist_age, rd);
-    pp_hmap_load(&q->hist_join, rd);
-    pp_hmap_load(&q->hist_age_join, rd);
-    q->users.count = (size_t)pp_snap_get_u64(rd);
-    q->users.slots = pp_snap_get_slots(rd, &q->users.cap, sizeof *q->users.slots);
-    for (i = 0; i < q->users.cap; i++)
-        used += q->users.slots[i].year_name != 0;
-    if (used != q->users.count || (q->users.cap > 0 && used >= q->users.cap))
-        pp_snap_fail(rd, PP_ERR_CORRUPT);
+    query_pairs_load(&q->users, rd);
+    query_pairs_load(&q->hist, rd);
     q->n_top = pp_snap_get_count(rd, sizeof *q->top);
     if (rd->err == PP_OK && q->n_top > 0) {
         q->top = malloc(q->n_top * sizeof *q->top);

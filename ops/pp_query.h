@@ -58,28 +58,34 @@ struct pp_table {
 };
 
 /*
- * The distinct users of users_joined_by_year: a set of (join year << 32 |
- * user_name, date_joined), open addressing, 16 bytes a slot (a free slot
- * has key 0: user_name is never 0 there). It has its own type because it is
- * the one part of a state that grows with the posts (a user per post, for
- * posters who post once), and a pp_hmap slot is 32 bytes.
+ * The two parts of a state that grow with the posts have their own table
+ * type, 16 bytes a slot (a pp_hmap slot is 32), open addressing: a slot is
+ * free when its tag is 0.
+ *
+ * - users, the distinct users of users_joined_by_year: tag = join year << 32
+ *   | user_name, value = date_joined (a user per post, for posters who post
+ *   once).
+ * - hist, the follower counts of the three medians in one histogram: tag =
+ *   cell << 56 | posts, value = follower_count, where the cell is the post's
+ *   age group (0: none) and join year (0: none or out of 2015..2020). The
+ *   medians per age group add the join years' cells up, those per join year
+ *   the age groups'; a post in neither is not kept. One histogram instead of
+ *   one per median: the two marginals cost no entries of their own.
  */
-struct pp_query_user;
-struct pp_query_users {
-    struct pp_query_user *slots;
+struct pp_query_pair;
+struct pp_query_pairs {
+    struct pp_query_pair *slots;
     size_t cap; /* a power of two, or 0 */
     size_t count;
 };
 
 struct pp_query_state {
-    struct pp_hmap cat_country;   /* (country, category) -> count */
-    struct pp_hmap cat_year;      /* (post year, category) -> count */
-    struct pp_hmap cat_age;       /* (age group, category) -> count */
-    struct pp_hmap top_user;      /* (country, 0) -> index into top[] */
-    struct pp_hmap hist_age;      /* (age group, follower_count) -> posts */
-    struct pp_query_users users;  /* (join year << 32 | user_name, date_joined) */
-    struct pp_hmap hist_join;     /* (join year, follower_count) -> posts */
-    struct pp_hmap hist_age_join; /* (age group << 32 | join year, follower_count) */
+    struct pp_hmap cat_country;  /* (country, category) -> count */
+    struct pp_hmap cat_year;     /* (post year, category) -> count */
+    struct pp_hmap cat_age;      /* (age group, category) -> count */
+    struct pp_hmap top_user;     /* (country, 0) -> index into top[] */
+    struct pp_query_pairs users; /* (join year << 32 | user_name, date_joined) */
+    struct pp_query_pairs hist;  /* (cell << 56 | posts, follower_count) */
     struct pp_query_top *top;
     size_t n_top;
     size_t top_cap;

@@ -1117,8 +1117,8 @@ enum pp_err pp_window_set_load(struct pp_window_set *set, struct pp_intern *stri
         if (ws->n_closed > ws->windows.n || (s == 0 && ws->windows.n != 1))
             pp_snap_fail(rd, PP_ERR_CORRUPT);
         /* With panes, exactly the closed windows are merged; panes never.
-         * Only closed windows are frozen; those of a checkpoint from
-         * before freezing are frozen now. */
+         * Only closed windows are frozen; one whose freezing failed (out
+         * of memory: it was saved as a state) is frozen now. */
         for (i = 0; i < ws->windows.n && rd->err == PP_OK; i++) {
             struct pp_window *w = ws->windows.items[i];
             /* Closed means watermark >= end: what is frozen must be. */

@@ -16,6 +16,7 @@
 #include "pp_json.h"
 #include "pp_post.h"
 #include "pp_query.h"
+#include "pp_snap.h"
 
 /* ---- building posts ----------------------------------------------------------------- */
 
@@ -333,6 +334,79 @@ START_TEST(test_medians_by_age_group_and_join_year)
     ADD(&c, .has_age = true, .age = 40, .join_year = 2018);
     EXPECT(&c, PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP_AND_JOIN_YEAR, "TIM", 4, "+50", "2020",
            "-0.5", "18-24", "2015", "9", "18-24", "2016", "2.5", "36-50", "2018", "8");
+    qctx_cleanup(&c);
+}
+END_TEST
+
+/* The three medians read one histogram of (age group, join year) cells: a
+ * median per age group adds up the join years, those without one or out
+ * of range too, and a median per join year the age groups, none included. */
+static void expect_shared_medians(struct qctx *c)
+{
+    EXPECT(c, PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP, "TM", 2, "18-24", "2", "25-35", "1");
+    EXPECT(c, PP_QUERY_MEDIAN_FOLLOWERS_BY_JOIN_YEAR, "IM", 2, "2015", "3", "2016", "1");
+    EXPECT(c, PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP_AND_JOIN_YEAR, "TIM", 3, "18-24", "2015", "1",
+           "18-24", "2016", "1", "25-35", "2015", "1");
+}
+
+/* Loads buf (pp_query_save()'s) into c's state, then checks it as a
+ * checkpoint's loader does. */
+static enum pp_err qload(struct qctx *c, const struct pp_buf *buf)
+{
+    struct pp_snap_reader rd;
+    enum pp_err err;
+
+    pp_query_cleanup(&c->q);
+    pp_query_init(&c->q);
+    pp_snap_reader_init(&rd, buf->data, buf->len);
+    if ((err = pp_query_load(&c->q, &rd)) == PP_OK)
+        err = pp_query_check(&c->q, c->table.strings.count);
+    return err;
+}
+
+START_TEST(test_medians_share_one_histogram)
+{
+    /* The slot of 18-24, 2015, follower count 1: one post. */
+    const uint64_t slot[2] = {(uint64_t)(1 * 8 + 1) << 56 | 1, 1};
+    const uint64_t bad_tags[] = {
+        1,                               /* no age group nor join year */
+        (uint64_t)(5 * 8 + 1) << 56 | 1, /* an age group the queries do not name */
+        (uint64_t)(1 * 8 + 7) << 56 | 1, /* a join year out of 2015..2020 */
+        (uint64_t)(1 * 8 + 1) << 56,     /* no post */
+    };
+    struct pp_snap_writer w;
+    struct pp_buf buf;
+    struct qctx c;
+    char *at;
+
+    qctx_init(&c);
+    ADD(&c, .has_age = true, .age = 20, .join_year = 2015, .has_fc = true, .fc = 1);
+    ADD(&c, .has_age = true, .age = 20, .join_year = 2016, .has_fc = true, .fc = 1);
+    ADD(&c, .has_age = true, .age = 20, .has_fc = true, .fc = 3);
+    ADD(&c, .has_age = true, .age = 20, .join_year = 2021, .has_fc = true, .fc = 10);
+    ADD(&c, .has_age = true, .age = 17, .join_year = 2015, .has_fc = true, .fc = 5);
+    ADD(&c, .join_year = 2015, .has_fc = true, .fc = 7);
+    ADD(&c, .has_age = true, .age = 30, .join_year = 2015, .has_fc = true, .fc = 1);
+    ADD(&c, .has_age = true, .age = 30, .join_year = 2015); /* no count */
+    expect_shared_medians(&c);
+
+    pp_buf_init(&buf);
+    pp_snap_writer_init(&w, &buf);
+    pp_query_save(&c.q, &w);
+    ck_assert_int_eq(pp_snap_writer_finish(&w), PP_OK);
+    ck_assert_int_eq(qload(&c, &buf), PP_OK);
+    expect_shared_medians(&c);
+
+    at = memmem(buf.data, buf.len, slot, sizeof slot);
+    ck_assert_ptr_nonnull(at);
+    for (size_t k = 0; k < sizeof bad_tags / sizeof bad_tags[0]; k++) {
+        memcpy(at, &bad_tags[k], sizeof bad_tags[k]);
+        ck_assert_msg(qload(&c, &buf) == PP_ERR_CORRUPT, "tag %zu loaded", k);
+    }
+    memcpy(at, slot, sizeof slot[0]);
+    ck_assert_int_eq(qload(&c, &buf), PP_OK);
+    expect_shared_medians(&c);
+    pp_buf_cleanup(&buf);
     qctx_cleanup(&c);
 }
 END_TEST
@@ -941,6 +1015,7 @@ static Suite *query_suite(void)
     PP_CHECK_TCASE(s, test_medians);
     PP_CHECK_TCASE(s, test_medians_by_join_year);
     PP_CHECK_TCASE(s, test_medians_by_age_group_and_join_year);
+    PP_CHECK_TCASE(s, test_medians_share_one_histogram);
     PP_CHECK_TCASE(s, test_age_group_boundaries);
     PP_CHECK_TCASE(s, test_post_year_filter);
     PP_CHECK_TCASE(s, test_join_year_filter);
