@@ -391,9 +391,9 @@ enum pp_err pp_stream_add(struct pp_stream *stream, const struct pp_clean_item *
     if (stream->keys[i].seen == 0) {
         if (stream->opt.max_keys && stream->n_keys >= stream->opt.max_keys)
             return PP_AGAIN;
-        /* Load factor at most 1/2: deletions shift entries back, which
-         * stays cheap only while probe runs are short. */
-        if ((stream->n_keys + 1) * 2 > stream->cap) {
+        /* Load factor at most 3/4, as pp_hmap: deletions shift entries
+         * back, which stays cheap while probe runs are short. */
+        if ((stream->n_keys + 1) * 4 > stream->cap * 3) {
             if ((err = key_grow(stream)))
                 return err;
             i = key_slot(stream, item->rec.ind);
