@@ -1,6 +1,5 @@
 #include "pp_hmap.h"
 
-#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -262,26 +261,6 @@ void pp_intern_save(const struct pp_intern *in, struct pp_snap_writer *w)
     pp_snap_put_u64(w, in->count > 0 ? in->count - 1 : 0);
     for (id = 1; id < in->count; id++)
         pp_snap_put_bytes(w, in->strs[id].ptr, in->strs[id].len);
-}
-
-enum pp_err pp_intern_extend(struct pp_intern *in, const struct pp_intern *more)
-{
-    size_t both = in->count < more->count ? in->count : more->count;
-    size_t i;
-    uint32_t id;
-    enum pp_err err;
-
-    for (i = 1; i < both; i++)
-        if (!pp_str_eq(in->strs[i], more->strs[i]))
-            return PP_ERR_NOTFOUND;
-    /* more's texts are distinct, and those below both are in's: each of
-     * the rest gets the next id. */
-    for (i = both ? both : 1; i < more->count; i++) {
-        if ((err = pp_intern_id(in, more->strs[i], &id)) != PP_OK)
-            return err;
-        assert(id == i);
-    }
-    return PP_OK;
 }
 
 enum pp_err pp_intern_load(struct pp_intern *in, struct pp_snap_reader *rd)

@@ -115,15 +115,6 @@ enum pp_err pp_intern_id_hashed(struct pp_intern *in, struct pp_str s, uint64_t 
  * reader's error. */
 void pp_intern_save(const struct pp_intern *in, struct pp_snap_writer *w);
 enum pp_err pp_intern_load(struct pp_intern *in, struct pp_snap_reader *rd);
-/*
- * Makes more's ids mean in in what they mean in more, when the two tables
- * agree on the ids both have (the same text for each): two snapshots of one
- * table that only grew, such as the strings of two checkpoints of one
- * process. Then interns the rest of more's texts into in, in id order, and
- * returns PP_OK; PP_ERR_NOTFOUND when they disagree (in unchanged);
- * PP_ERR_NOMEM (in then holds part of the rest).
- */
-enum pp_err pp_intern_extend(struct pp_intern *in, const struct pp_intern *more);
 /* Hints the CPU to load the map slot of a key that is about to be used. */
 void pp_hmap_prefetch(const struct pp_hmap *map, uint64_t k1, uint64_t k2);
 /* The bytes of an id; valid until pp_intern_cleanup(). */

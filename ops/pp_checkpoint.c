@@ -144,7 +144,6 @@ enum pp_err pp_checkpoint_decode_raw(const struct pp_checkpoint_state *state, co
     size_t config_len;
     size_t cluster_len;
     uint64_t seq;
-    struct pp_intern own, *saved;
     enum pp_err err;
 
     pp_snap_reader_init(&rd, raw, raw_len);
@@ -172,28 +171,11 @@ enum pp_err pp_checkpoint_decode_raw(const struct pp_checkpoint_state *state, co
     }
     pp_hmap_load(state->offsets, &rd);
     pp_hmap_load(state->resume, &rd);
-    /* The strings may hold text already (shared by a member's shards).
-     * When they agree with the checkpoint's on the ids both have (empty
-     * strings, or checkpoints of one process, whose table only grew), the
-     * saved ids are theirs; otherwise the state is loaded against the
-     * checkpoint's own and its ids moved over. */
-    pp_intern_init(&own);
-    saved = &own;
-    if (pp_intern_load(&own, &rd) == PP_OK) {
-        err = pp_intern_extend(state->strings, &own);
-        if (err == PP_OK)
-            saved = state->strings;
-        else if (err != PP_ERR_NOTFOUND)
-            pp_snap_fail(&rd, err);
-    }
-    pp_stream_load(state->stream, &rd, saved);
-    pp_window_set_load(state->windows, saved, &rd);
+    pp_intern_load(state->strings, &rd);
+    pp_stream_load(state->stream, &rd);
+    pp_window_set_load(state->windows, state->strings, &rd);
     if (pp_snap_get_u64(&rd) != CHECKPOINT_END || rd.pos != rd.len)
         pp_snap_fail(&rd, PP_ERR_CORRUPT);
-    if (rd.err == PP_OK && saved != state->strings &&
-        (err = pp_window_set_rebase(state->windows, saved, state->strings)) != PP_OK)
-        pp_snap_fail(&rd, err);
-    pp_intern_cleanup(&own);
     if ((err = rd.err) != PP_OK)
         snprintf(msg, msg_len, "%s", err == PP_ERR_NOMEM ? "out of memory" : "inconsistent state");
     return err;

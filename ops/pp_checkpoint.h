@@ -30,8 +30,6 @@
 
 /* Where the state lives and what it depends on (all borrowed). */
 struct pp_checkpoint_state {
-    /* The text of the stream and windows' ids (pp_stream_new()'s); it may
-     * hold more (see pp_checkpoint_decode()), and all of it is saved. */
     struct pp_intern *strings;
     struct pp_stream *stream;
     struct pp_window_set *windows;
@@ -73,14 +71,8 @@ enum pp_err pp_checkpoint_check(const void *data, size_t len, uint64_t *seq, str
 
 /*
  * Loads a checkpoint (data, len bytes: an object pp_checkpoint_encode()
- * made) into a state just created (a new stream and window set from the
- * same configuration, empty offsets and resume maps). The strings may
- * already hold text, of the other states that share them (the shards of
- * a member). When they agree with the checkpoint's on the ids both have
- * (pp_intern_extend(): checkpoints of one process), the saved ids are
- * used as they are; otherwise the state is loaded against the checkpoint's
- * own strings and its text ids moved to state->strings
- * (pp_window_set_rebase(): a merge of every window state). Errors, with one
+ * made) into a state just created (empty strings, a new stream and window
+ * set from the same configuration, empty offsets and resume maps). Errors, with one
  * line in msg: PP_ERR_CORRUPT (not a checkpoint, truncated, inconsistent),
  * PP_ERR_INVALID (another format version or build layout, another
  * configuration or Kafka cluster: msg names both), PP_ERR_NOMEM. On error the state is

@@ -491,22 +491,6 @@ enum pp_err pp_query_merge_mapped(struct pp_query_state *dst, struct pp_intern *
     return query_merge_ids(dst, src, dst_strings, dst_strings == src_strings ? NULL : &x, id);
 }
 
-enum pp_err pp_query_rebase(struct pp_query_state *q, const struct pp_intern *from,
-                            struct pp_intern *to)
-{
-    struct pp_query_state moved;
-    enum pp_err err;
-
-    pp_query_init(&moved);
-    if ((err = pp_query_merge_mapped(&moved, to, q, from, -1)) != PP_OK) {
-        pp_query_cleanup(&moved);
-        return err;
-    }
-    pp_query_cleanup(q);
-    *q = moved;
-    return PP_OK;
-}
-
 /* ---- results -------------------------------------------------------------- */
 
 struct query_entry {

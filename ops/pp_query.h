@@ -132,15 +132,6 @@ enum pp_err pp_query_merge_mapped(struct pp_query_state *dst, struct pp_intern *
                                   const struct pp_intern *src_strings, int id);
 
 /*
- * Moves q's text ids from strings from (which they refer to) to strings
- * to, interning each text there: what a state loaded with a checkpoint's
- * own strings needs to join a member whose shards share one table. PP_OK,
- * or PP_ERR_NOMEM (q then unchanged).
- */
-enum pp_err pp_query_rebase(struct pp_query_state *q, const struct pp_intern *from,
-                            struct pp_intern *to);
-
-/*
  * The distinct users of users_joined_by_year, for a caller that counts
  * them over several states without merging (pp_window's panes): a post
  * counts there under join year index pp_query_user_year() (0 for 2015 ..

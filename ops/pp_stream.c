@@ -524,22 +524,21 @@ void pp_stream_save(const struct pp_stream *stream, struct pp_snap_writer *w)
     pp_snap_put(w, &stream->counts, sizeof stream->counts);
 }
 
-/* The text ids of a pending post are ids of the saved strings (below
- * n_ids) or 0, null (a joined post takes them to the windows, which read
- * them as indices). */
-static bool stream_post_ids_are_valid(const struct pp_post *post, size_t n_ids)
+/* The text ids of a pending post are the stream's strings' or 0, null (a
+ * joined post takes them to the windows, which read them as indices). */
+static bool stream_post_ids_are_valid(const struct pp_stream *stream, const struct pp_post *post)
 {
     const uint32_t ids[] = {post->category, post->poster_name, post->country, post->user_name};
 
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
-        if (ids[i] != 0 && ids[i] >= n_ids)
+        if (ids[i] != 0 && ids[i] >= stream->strings->count)
             return false;
     return true;
 }
 
 /* Every key's pending index and the free list stay inside the pool; the
- * pending posts' text ids inside the saved strings (n_ids). */
-static bool stream_is_consistent(const struct pp_stream *stream, size_t n_ids)
+ * pending posts' text ids inside the strings. */
+static bool stream_is_consistent(const struct pp_stream *stream)
 {
     size_t i, used = 0, pending = 0, free_n = 0;
     uint32_t f;
@@ -551,7 +550,7 @@ static bool stream_is_consistent(const struct pp_stream *stream, size_t n_ids)
         used++;
         if (key->pending > stream->n_pool ||
             (key->pending != 0 &&
-             !stream_post_ids_are_valid(&stream->pending[key->pending - 1].post, n_ids)))
+             !stream_post_ids_are_valid(stream, &stream->pending[key->pending - 1].post)))
             return false;
         pending += key->pending != 0;
     }
@@ -565,29 +564,9 @@ static bool stream_is_consistent(const struct pp_stream *stream, size_t n_ids)
            pending + free_n == stream->n_pool;
 }
 
-/* The pending posts' text ids, from saved's to the stream's strings. */
-static enum pp_err stream_rebase(struct pp_stream *stream, const struct pp_intern *saved)
-{
-    enum pp_err err = PP_OK;
-
-    for (size_t i = 0; i < stream->cap && !err; i++) {
-        struct pp_post *post;
-        if (stream->keys[i].seen == 0 || stream->keys[i].pending == 0)
-            continue;
-        post = &pending_of(stream, &stream->keys[i])->post;
-        uint32_t *ids[] = {&post->category, &post->poster_name, &post->country, &post->user_name};
-        for (size_t k = 0; k < sizeof ids / sizeof ids[0] && !err; k++)
-            if (*ids[k] != 0)
-                err = pp_intern_id(stream->strings, pp_intern_str(saved, *ids[k]), ids[k]);
-    }
-    return err;
-}
-
-enum pp_err pp_stream_load(struct pp_stream *stream, struct pp_snap_reader *rd,
-                           const struct pp_intern *saved)
+enum pp_err pp_stream_load(struct pp_stream *stream, struct pp_snap_reader *rd)
 {
     size_t n_pool;
-    enum pp_err err;
 
     if (pp_snap_get_i64(rd) != stream->opt.dedup_ttl_ms ||
         pp_snap_get_i64(rd) != stream->opt.join_timeout_ms)
@@ -614,10 +593,8 @@ enum pp_err pp_stream_load(struct pp_stream *stream, struct pp_snap_reader *rd,
         pp_snap_fail(rd, PP_ERR_NOMEM);
     pp_snap_get(rd, &stream->counts, sizeof stream->counts);
     /* A table of at least 64 slots, as pp_stream_new() makes it. */
-    if (rd->err == PP_OK && (stream->cap < 64 || !stream_is_consistent(stream, saved->count)))
+    if (rd->err == PP_OK && (stream->cap < 64 || !stream_is_consistent(stream)))
         pp_snap_fail(rd, PP_ERR_CORRUPT);
-    if (rd->err == PP_OK && saved != stream->strings && (err = stream_rebase(stream, saved)))
-        pp_snap_fail(rd, err);
     if (rd->err != PP_OK && stream->keys == NULL) {
         /* Leave a usable table for pp_stream_destroy() and nothing else. */
         stream->cap = 0;

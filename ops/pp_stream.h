@@ -114,15 +114,11 @@ void pp_stream_counts_add(struct pp_stream_counts *dst, const struct pp_stream_c
  * its dedup stamps, the pending posts, the expiry queues and the counts.
  * Load into a stream just made by pp_stream_new() with the same options
  * (a saved dedup_ttl_ms or join_timeout_ms that differs is PP_ERR_CORRUPT:
- * the caller checks the configuration first). The saved text ids refer to
- * saved, the strings saved with the stream and loaded first: the stream's
- * own strings, or another table, from which the pending posts' texts are
- * then interned into the stream's (pp_window_set_rebase() does the same
- * for windows). PP_OK or the reader's error; on error the stream is only
- * good for pp_stream_destroy().
+ * the caller checks the configuration first) and whose strings already
+ * hold the saved ids. PP_OK or the reader's error; on error the stream is
+ * only good for pp_stream_destroy().
  */
 void pp_stream_save(const struct pp_stream *stream, struct pp_snap_writer *w);
-enum pp_err pp_stream_load(struct pp_stream *stream, struct pp_snap_reader *rd,
-                           const struct pp_intern *saved);
+enum pp_err pp_stream_load(struct pp_stream *stream, struct pp_snap_reader *rd);
 
 #endif

@@ -1143,43 +1143,4 @@ enum pp_err pp_window_set_load(struct pp_window_set *set, struct pp_intern *stri
     return rd->err;
 }
 
-/* Rebases one window's state (pp_window_set_rebase()): a frozen one is
- * thawed, rebased and frozen again. On error w is as it was. */
-static enum pp_err window_rebase(struct pp_window *w, const struct pp_intern *from,
-                                 struct pp_intern *to)
-{
-    struct pp_buf frozen = w->frozen;
-    enum pp_err err;
-
-    if (frozen.len == 0)
-        return pp_query_rebase(&w->q, from, to);
-    /* q is empty while the state is frozen. */
-    if ((err = window_thaw(&frozen, &w->q)) == PP_OK &&
-        (err = pp_query_rebase(&w->q, from, to)) == PP_OK) {
-        pp_buf_init(&w->frozen);
-        window_freeze(w); /* when it fails (memory), q keeps the state, as window_close() may */
-        pp_buf_cleanup(&frozen);
-        return PP_OK;
-    }
-    pp_query_cleanup(&w->q);
-    pp_query_init(&w->q);
-    return err;
-}
-
-enum pp_err pp_window_set_rebase(struct pp_window_set *set, const struct pp_intern *from,
-                                 struct pp_intern *to)
-{
-    enum pp_err err = PP_OK;
-
-    for (size_t s = 0; s < set->n_specs && !err; s++) {
-        struct window_spec *ws = &set->specs[s];
-        for (size_t i = 0; i < ws->windows.n && !err; i++)
-            err = window_rebase(ws->windows.items[i], from, to);
-        for (size_t i = 0; i < ws->panes.n && !err; i++)
-            err = window_rebase(ws->panes.items[i], from, to);
-    }
-    set->strings = to;
-    return err;
-}
-
 /* ---- spec text ------------------------------------------------------------ */

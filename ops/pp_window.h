@@ -239,19 +239,6 @@ void pp_window_set_save(const struct pp_window_set *set, struct pp_snap_writer *
 enum pp_err pp_window_set_load(struct pp_window_set *set, struct pp_intern *strings,
                                struct pp_snap_reader *rd);
 
-/*
- * Moves the text ids of every state of the set (windows, panes, frozen
- * closed windows) from strings from, which they refer to (e.g. a
- * checkpoint's own, just loaded), to to, interning each text there; the
- * set then works with to. What lets a member's shards share one strings
- * table (pp_run): each text once, not once per partition. Costs a merge
- * of every state and a thaw and freeze of every frozen one. PP_OK, or
- * PP_ERR_NOMEM, PP_ERR_CORRUPT (a frozen state that does not thaw): the
- * set is then only good for pp_window_set_destroy().
- */
-enum pp_err pp_window_set_rebase(struct pp_window_set *set, const struct pp_intern *from,
-                                 struct pp_intern *to);
-
 /* A spec's text (the HTTP API's `window=` parameter) is parsed and written
  * by pp_config_window_parse() and pp_config_window_format() (pp_config.h). */
 

@@ -158,16 +158,15 @@ struct run_checkpoint {
 /*
  * The analytics of one partition number (docs/checkpoints.md): the topics
  * are co-partitioned by ind, so partition p of pin, geo and user carries
- * whole posts, and its state (dedup keys, pending joins, windows) can be
- * saved, loaded and moved to another member alone. Its text ids are the
- * member's strings' (pp_run's), which every checkpoint saves whole and a
- * load moves its ids into (pp_checkpoint_decode()). The member keeps
+ * whole posts, and its state (strings, dedup keys, pending joins, windows)
+ * can be saved, loaded and moved to another member alone. The member keeps
  * one clock (pp_run's clock_ms and post_clock_ms): a shard is advanced to it
  * before it takes a record, so lateness, expiry and window closing are
  * decided as by one state fed every record. Loop thread.
  */
 struct run_shard {
     int32_t partition;
+    struct pp_intern strings;
     struct pp_stream *stream;
     struct pp_window_set *windows;
     /* Loaded for a new assignment: a topic's records are taken from its
@@ -200,6 +199,7 @@ struct run_view {
     /* An empty window set: the answers of a member without shards (its
      * `all` window, with no posts). */
     struct pp_window_set *blank;
+    struct pp_intern blank_strings;
     struct pp_window_shard *shards;
     size_t n_shards;
     size_t cap_shards;
@@ -248,10 +248,6 @@ struct run_status_line {
 struct pp_run {
     const struct pp_config *cfg;
     struct pp_run_options options;
-    /* The text of every shard's ids: each name once, not once for every
-     * partition it appears in (with 64 partitions, most of the memory of
-     * the names). Never shrinks, as a shard's own strings did not. */
-    struct pp_intern strings;
     struct pp_kafka_consumer *consumer;
     struct pp_pipeline *pipeline;
     struct pp_http *http;
@@ -362,19 +358,19 @@ static void run_answers_keep(struct pp_run *r, size_t spec, int64_t start_ms, in
 
 /* The tables of queries first .. last over a closed window: its whole
  * state merged across the shards once (each frozen state thawed once),
- * then every query answered from it. The shards share the member's
- * strings, so the merge interns nothing. */
-static enum pp_err run_closed_tables(struct pp_run *r, size_t spec, int64_t start_ms, int first,
-                                     int last, struct pp_table *tables, size_t *n_tables)
+ * then every query answered from it. */
+static enum pp_err run_closed_tables(const struct pp_run *r, size_t spec, int64_t start_ms,
+                                     int first, int last, struct pp_intern *strings,
+                                     struct pp_table *tables, size_t *n_tables)
 {
     struct pp_query_state merged;
     enum pp_err err;
 
     pp_query_init(&merged);
-    err = pp_window_shards_merge(r->view.shards, r->view.n_shards, spec, start_ms, &r->strings,
-                                 &merged);
+    err =
+        pp_window_shards_merge(r->view.shards, r->view.n_shards, spec, start_ms, strings, &merged);
     for (int q = first; q <= last && !err; q++) {
-        err = pp_query_result(&merged, &r->strings, (enum pp_query_id)q, &tables[*n_tables]);
+        err = pp_query_result(&merged, strings, (enum pp_query_id)q, &tables[*n_tables]);
         if (!err)
             ++*n_tables;
     }
@@ -403,6 +399,7 @@ static enum pp_err run_render_window(struct pp_run *r, size_t spec,
 {
     const struct run_answer *kept = NULL;
     struct pp_table tables[PP_QUERY_COUNT];
+    struct pp_intern strings; /* the merged answers' text */
     size_t n_tables = 0;
     size_t at = out->len;
     enum pp_err err = PP_OK;
@@ -412,13 +409,14 @@ static enum pp_err run_render_window(struct pp_run *r, size_t spec,
 
     if (!info->is_open && (kept = run_answers_find(r, spec, info->start_ms, query)) != NULL)
         return pp_buf_append(out, kept->text, kept->len);
+    pp_intern_init(&strings);
     err = run_render_bounds(info, ",\"queries\":", out);
     if (!err && !info->is_open) {
-        err = run_closed_tables(r, spec, info->start_ms, first, last, tables, &n_tables);
+        err = run_closed_tables(r, spec, info->start_ms, first, last, &strings, tables, &n_tables);
     } else {
         for (q = first; q <= last && !err; q++) {
             err = pp_window_shards_result(r->view.shards, r->view.n_shards, spec, info->start_ms,
-                                          (enum pp_query_id)q, &r->strings, &tables[n_tables]);
+                                          (enum pp_query_id)q, &strings, &tables[n_tables]);
             if (!err)
                 n_tables++;
         }
@@ -431,6 +429,7 @@ static enum pp_err run_render_window(struct pp_run *r, size_t spec,
         run_answers_keep(r, spec, info->start_ms, query, out->data + at, out->len - at);
     for (size_t i = 0; i < n_tables; i++)
         pp_table_cleanup(&tables[i]);
+    pp_intern_cleanup(&strings);
     return err;
 }
 
@@ -1035,6 +1034,7 @@ static void run_shard_destroy(struct run_shard *shard)
         return;
     pp_window_set_destroy(shard->windows);
     pp_stream_destroy(shard->stream);
+    pp_intern_cleanup(&shard->strings);
     pp_hmap_cleanup(&shard->durable);
     pp_hmap_cleanup(&shard->writing);
     free(shard);
@@ -1060,9 +1060,10 @@ static enum pp_err run_shard_new(struct pp_run *r, int32_t p, struct run_shard *
         return PP_ERR_NOMEM;
     shard->partition = p;
     shard->run = r;
+    pp_intern_init(&shard->strings);
     pp_hmap_init(&shard->durable);
     pp_hmap_init(&shard->writing);
-    shard->stream = pp_stream_new(&r->stream_opt, &r->strings);
+    shard->stream = pp_stream_new(&r->stream_opt, &shard->strings);
     shard->windows = pp_window_set_new(r->specs, r->n_specs, r->lateness_ms, r->retention_ms);
     if (shard->stream == NULL || shard->windows == NULL) {
         run_shard_destroy(shard);
@@ -1148,7 +1149,7 @@ static enum pp_err run_view_update(struct pp_run *r)
         if (shard == NULL)
             continue;
         if ((err = run_shard_advance(r, shard)) != PP_OK ||
-            (err = run_view_push(v, shard->windows, &r->strings)) != PP_OK)
+            (err = run_view_push(v, shard->windows, &shard->strings)) != PP_OK)
             return err;
         pp_stream_counts_add(&v->counts, pp_stream_counts(shard->stream));
         v->late_posts += pp_window_set_late_posts(shard->windows);
@@ -1156,7 +1157,7 @@ static enum pp_err run_view_update(struct pp_run *r)
         if (pp_window_set_watermark(shard->windows) > v->watermark)
             v->watermark = pp_window_set_watermark(shard->windows);
     }
-    return v->n_shards > 0 ? PP_OK : run_view_push(v, v->blank, &r->strings);
+    return v->n_shards > 0 ? PP_OK : run_view_push(v, v->blank, &v->blank_strings);
 }
 
 /* ---- checkpoints ------------------------------------------------------------ */
@@ -1194,7 +1195,7 @@ static void run_checkpoint_done(void *arg, enum pp_err err)
  * copied into (encoding) or read from (loading) r->ckpt.scratch. */
 static struct pp_checkpoint_state run_checkpoint_state(struct pp_run *r, struct run_shard *shard)
 {
-    return (struct pp_checkpoint_state){.strings = &r->strings,
+    return (struct pp_checkpoint_state){.strings = &shard->strings,
                                         .stream = shard->stream,
                                         .windows = shard->windows,
                                         .offsets = &r->ckpt.scratch,
@@ -1795,7 +1796,7 @@ static enum pp_err run_apply(struct pp_run *r, const struct pp_batch *batch)
             r->clock_ms = pp_stream_time(shard->stream);
         if (!is_joined)
             continue;
-        if ((err = pp_window_set_add(shard->windows, &post.post, &r->strings, post.time_ms)))
+        if ((err = pp_window_set_add(shard->windows, &post.post, &shard->strings, post.time_ms)))
             return err;
         if (pp_window_set_max_time(shard->windows) > r->post_clock_ms)
             r->post_clock_ms = pp_window_set_max_time(shard->windows);
@@ -2318,7 +2319,7 @@ enum pp_err pp_run_new(const struct pp_config *cfg, const struct pp_run_options 
     atomic_init(&r->desk.has_work, false);
     pp_hmap_init(&r->offsets);
     pp_hmap_init(&r->ckpt.scratch);
-    pp_intern_init(&r->strings);
+    pp_intern_init(&r->view.blank_strings);
     r->clock_ms = INT64_MIN;
     r->post_clock_ms = INT64_MIN;
 
@@ -2432,7 +2433,7 @@ void pp_run_destroy(struct pp_run *r)
     run_answers_clear(&r->answers);
     free(r->answers.items);
     pp_window_set_destroy(r->view.blank);
-    pp_intern_cleanup(&r->strings);
+    pp_intern_cleanup(&r->view.blank_strings);
     pp_hmap_cleanup(&r->offsets);
     pp_hmap_cleanup(&r->ckpt.scratch);
     free(r->visible.pending);

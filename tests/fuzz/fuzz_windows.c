@@ -13,10 +13,8 @@
  *
  * Whatever the load says, nothing may crash or leak; a state it accepts
  * must answer every query over every window (as one set, and as a shard
- * into a reader's own strings), take another post and be saved again; for
- * inputs of odd size, after its ids are moved to a member's strings that
- * hold other texts (pp_window_set_rebase(), as pp_run loads a partition
- * from another member).
+ * into a reader's own strings, as pp_run answers), take another post and
+ * be saved again.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -169,7 +167,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct pp_snap_reader rd;
     struct pp_window_set *set;
-    struct pp_intern strings, member;
+    struct pp_intern strings;
     char *copy;
     size_t len;
 
@@ -189,25 +187,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         copy[pos % len] = (char)data[k + 4];
     }
     pp_intern_init(&strings);
-    pp_intern_init(&member);
-    (void)fuzz_intern(&member, "not in the reference");
-    (void)fuzz_intern(&member, "Peru");
     set = pp_window_set_new(fuzz_specs, FUZZ_N_SPECS, FUZZ_LATENESS, FUZZ_RETENTION);
     if (set != NULL) {
         pp_snap_reader_init(&rd, copy, len);
         if (pp_intern_load(&strings, &rd) == PP_OK &&
-            pp_window_set_load(set, &strings, &rd) == PP_OK) {
-            /* Inputs of odd size: moved to a member's strings, as a
-             * checkpoint of another member is (pp_checkpoint_decode()). */
-            if (size % 2 == 0)
-                fuzz_use(set, &strings);
-            else if (pp_window_set_rebase(set, &strings, &member) == PP_OK)
-                fuzz_use(set, &member);
-        }
+            pp_window_set_load(set, &strings, &rd) == PP_OK)
+            fuzz_use(set, &strings);
     }
     pp_window_set_destroy(set);
     pp_intern_cleanup(&strings);
-    pp_intern_cleanup(&member);
     free(copy);
     return 0;
 }

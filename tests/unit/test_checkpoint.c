@@ -207,112 +207,6 @@ START_TEST(test_round_trip_any_point)
 }
 END_TEST
 
-/* Decodes a's checkpoint into b, whose strings may hold text already. */
-static void reload(struct state *a, struct state *b)
-{
-    struct pp_checkpoint_state va = view(a, CONFIG), vb = view(b, CONFIG);
-    struct pp_buf data;
-    char msg[256] = "";
-
-    pp_buf_init(&data);
-    ck_assert_int_eq(pp_checkpoint_encode(&va, 1, &data), PP_OK);
-    ck_assert_msg(pp_checkpoint_decode(&vb, data.data, data.len, msg, sizeof msg) == PP_OK, "%s",
-                  msg);
-    pp_buf_cleanup(&data);
-}
-
-static uint32_t intern_cstr(struct pp_intern *strings, const char *s)
-{
-    uint32_t id = 0;
-
-    ck_assert_int_eq(pp_intern_id(strings, pp_str_make(s, strlen(s)), &id), PP_OK);
-    return id;
-}
-
-/*
- * A member's shards share one strings table, which already holds text when
- * a checkpoint is loaded: texts the checkpoint has under other ids (its
- * states' ids are moved over: pending posts, open and frozen windows,
- * panes), or the same texts under the same ids (a checkpoint of the same
- * process: its ids are used as they are, nothing added).
- */
-START_TEST(test_load_into_shared_strings)
-{
-    size_t n, cuts[2];
-    struct pp_clean_item *items = make_items(&n);
-
-    cuts[0] = n / 3, cuts[1] = n / 2;
-    for (size_t c = 0; c < 2; c++) {
-        struct state a, b, same;
-        size_t n_strings;
-        char where[64];
-
-        state_init(&a);
-        state_init(&b);
-        state_init(&same);
-        apply(&a, items, 0, cuts[c]);
-        /* Other ids for the same texts, and a text a does not have. */
-        ck_assert_uint_eq(intern_cstr(&b.strings, "not in a"), 1);
-        ck_assert_uint_eq(intern_cstr(&b.strings, "Peru"), 2);
-        ck_assert_uint_eq(intern_cstr(&b.strings, "gus"), 3);
-        ck_assert_uint_ne(intern_cstr(&a.strings, "Peru"), 2);
-        reload(&a, &b);
-        ck_assert_uint_eq(intern_cstr(&b.strings, "not in a"), 1);
-        ck_assert_uint_eq(b.strings.count, a.strings.count + 1);
-        snprintf(where, sizeof where, "moved at item %zu", cuts[c]);
-        check_same(&b, &a, where);
-
-        /* a's strings and one more: the same ids. */
-        ck_assert_int_eq(pp_intern_extend(&same.strings, &a.strings), PP_OK);
-        intern_cstr(&same.strings, "after a's");
-        n_strings = same.strings.count;
-        reload(&a, &same);
-        ck_assert_uint_eq(same.strings.count, n_strings);
-        snprintf(where, sizeof where, "same ids at item %zu", cuts[c]);
-        check_same(&same, &a, where);
-
-        apply(&a, items, cuts[c], n);
-        apply(&b, items, cuts[c], n);
-        apply(&same, items, cuts[c], n);
-        snprintf(where, sizeof where, "moved at item %zu, then all", cuts[c]);
-        check_same(&b, &a, where);
-        snprintf(where, sizeof where, "same ids at item %zu, then all", cuts[c]);
-        check_same(&same, &a, where);
-        state_cleanup(&a);
-        state_cleanup(&b);
-        state_cleanup(&same);
-    }
-    free(items);
-}
-END_TEST
-
-/* pp_intern_extend(): tables that agree on the ids both have, either one
- * the longer, end up with the longer one's ids; tables that disagree are
- * left alone. */
-START_TEST(test_intern_extend)
-{
-    struct pp_intern a, b;
-
-    pp_intern_init(&a);
-    pp_intern_init(&b);
-    ck_assert_int_eq(pp_intern_extend(&a, &b), PP_OK); /* both empty */
-    intern_cstr(&b, "x");
-    intern_cstr(&b, "y");
-    ck_assert_int_eq(pp_intern_extend(&a, &b), PP_OK);
-    ck_assert_uint_eq(a.count, 3);
-    ck_assert(pp_str_eq_cstr(pp_intern_str(&a, 2), "y"));
-    intern_cstr(&a, "z");
-    ck_assert_int_eq(pp_intern_extend(&a, &b), PP_OK); /* b is a's first ids */
-    ck_assert_uint_eq(a.count, 4);
-    intern_cstr(&b, "w");
-    ck_assert_int_eq(pp_intern_extend(&a, &b), PP_ERR_NOTFOUND); /* id 3: z, w */
-    ck_assert_uint_eq(a.count, 4);
-    ck_assert_uint_eq(intern_cstr(&a, "w"), 4);
-    pp_intern_cleanup(&a);
-    pp_intern_cleanup(&b);
-}
-END_TEST
-
 /* The posts are really there: the uninterrupted state has closed,
  * frozen and open windows, pending posts and late ones. */
 START_TEST(test_fixture_covers_the_state)
@@ -508,8 +402,7 @@ START_TEST(test_refuses_pending_text_ids)
         state_init(&back);
         pp_snap_reader_init(&rd, buf.data, buf.len);
         ck_assert_int_eq(pp_intern_load(&back.strings, &rd), PP_OK);
-        ck_assert_int_eq(pp_stream_load(back.stream, &rd, &back.strings),
-                         is_whole ? PP_OK : PP_ERR_CORRUPT);
+        ck_assert_int_eq(pp_stream_load(back.stream, &rd), is_whole ? PP_OK : PP_ERR_CORRUPT);
         state_cleanup(&back);
         pp_buf_cleanup(&buf);
         pp_intern_cleanup(&fewer);
@@ -539,8 +432,6 @@ static Suite *checkpoint_suite(void)
 
     PP_CHECK_TCASE(s, test_round_trip_any_point);
     PP_CHECK_TCASE(s, test_fixture_covers_the_state);
-    PP_CHECK_TCASE(s, test_load_into_shared_strings);
-    PP_CHECK_TCASE(s, test_intern_extend);
     PP_CHECK_TCASE(s, test_refuses_other_config);
     PP_CHECK_TCASE(s, test_refuses_other_cluster);
     PP_CHECK_TCASE(s, test_refuses_cut_and_garbled);
