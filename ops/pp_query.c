@@ -198,16 +198,22 @@ static enum pp_err query_users_add(struct pp_query_pairs *set, uint64_t year_nam
     return PP_OK;
 }
 
-/* Adds posts posts of follower count value to cell (not 0). */
+/* Adds posts posts of follower count value to cell (not 0). The posts
+ * saturate below the cell (2^56 - 1, centuries at any rate; a forged
+ * checkpoint's counts must not carry into the cell, which results read as
+ * an index). */
 static enum pp_err query_hist_add(struct pp_query_pairs *hist, uint64_t cell, int64_t value,
                                   uint64_t posts)
 {
+    const uint64_t max = ~QUERY_CELL_KEY;
     uint64_t key = cell << QUERY_CELL_SHIFT;
     struct pp_query_pair *u = query_pairs_upsert(hist, QUERY_CELL_KEY, key, value);
+    uint64_t have;
 
     if (u == NULL)
         return PP_ERR_NOMEM;
-    u->tag = (u->tag == 0 ? key : u->tag) + posts;
+    have = u->tag & max;
+    u->tag = key | (posts > max - have ? max : have + posts);
     return PP_OK;
 }
 

@@ -113,7 +113,10 @@ enum pp_err pp_query_merge(struct pp_query_state *dst, const struct pp_query_sta
                            const struct pp_intern *strings);
 /* The same for only the part of the state that query id reads (the top
  * users serve two queries): what answering one query over merged states
- * needs. PP_ERR_INVALID for an unknown id. */
+ * needs. dst then answers that id only: the three medians share one
+ * histogram, of which each merges the cells it reads, so merging two of
+ * them into one dst would count the cells they share twice.
+ * PP_ERR_INVALID for an unknown id. */
 enum pp_err pp_query_merge_for(struct pp_query_state *dst, const struct pp_query_state *src,
                                const struct pp_intern *strings, enum pp_query_id id);
 /*

@@ -536,37 +536,54 @@ static bool stream_post_ids_are_valid(const struct pp_stream *stream, const stru
     return true;
 }
 
-/* Every key's pending index and the free list stay inside the pool; the
- * pending posts' text ids inside the strings. */
-static bool stream_is_consistent(const struct pp_stream *stream)
+/* Marks pool entry idx (an index + 1) in bits; false when it was marked
+ * already or is outside the pool. */
+static bool stream_mark_entry(const struct pp_stream *stream, uint64_t *bits, uint32_t idx)
 {
+    if (idx == 0 || idx > stream->n_pool || (bits[(idx - 1) / 64] >> ((idx - 1) % 64)) & 1u)
+        return false;
+    bits[(idx - 1) / 64] |= UINT64_C(1) << ((idx - 1) % 64);
+    return true;
+}
+
+/* Every pool entry is one key's pending post or on the free list, once
+ * (two keys sharing a post would free it twice); the pending posts' text
+ * ids inside the strings. PP_OK, PP_ERR_CORRUPT, PP_ERR_NOMEM. */
+static enum pp_err stream_check(const struct pp_stream *stream)
+{
+    uint64_t *bits = calloc(stream->n_pool / 64 + 1, sizeof *bits);
     size_t i, used = 0, pending = 0, free_n = 0;
+    bool is_consistent = true;
     uint32_t f;
 
-    for (i = 0; i < stream->cap; i++) {
+    if (bits == NULL)
+        return PP_ERR_NOMEM;
+    for (i = 0; i < stream->cap && is_consistent; i++) {
         const struct stream_key *key = &stream->keys[i];
         if (key->seen == 0)
             continue;
         used++;
-        if (key->pending > stream->n_pool ||
-            (key->pending != 0 &&
-             !stream_post_ids_are_valid(stream, &stream->pending[key->pending - 1].post)))
-            return false;
-        pending += key->pending != 0;
+        if (key->pending == 0)
+            continue;
+        pending++;
+        is_consistent = stream_mark_entry(stream, bits, key->pending) &&
+                        stream_post_ids_are_valid(stream, &pending_of(stream, key)->post);
     }
-    for (f = stream->free_pending; f != 0 && free_n <= stream->n_pool;
-         f = stream->pending[f - 1].next_free) {
-        if (f > stream->n_pool)
-            return false;
+    for (f = stream->free_pending; f != 0 && is_consistent; f = stream->pending[f - 1].next_free) {
+        is_consistent = stream_mark_entry(stream, bits, f);
         free_n++;
     }
-    return used == stream->n_keys && used < stream->cap && pending == stream->n_pending &&
-           pending + free_n == stream->n_pool;
+    free(bits);
+    return is_consistent && used == stream->n_keys && used < stream->cap &&
+                   pending == stream->n_pending && pending + free_n == stream->n_pool
+               ? PP_OK
+               : PP_ERR_CORRUPT;
 }
 
 enum pp_err pp_stream_load(struct pp_stream *stream, struct pp_snap_reader *rd)
 {
     size_t n_pool;
+    enum pp_err err;
 
     if (pp_snap_get_i64(rd) != stream->opt.dedup_ttl_ms ||
         pp_snap_get_i64(rd) != stream->opt.join_timeout_ms)
@@ -589,12 +606,15 @@ enum pp_err pp_stream_load(struct pp_stream *stream, struct pp_snap_reader *rd)
         pp_snap_get(rd, stream->pending, n_pool * sizeof *stream->pending);
     queue_load(&stream->dedup, rd);
     queue_load(&stream->join, rd);
-    if (rd->err == PP_OK && queue_reserve(&stream->dedup, stream->n_pending) != PP_OK)
-        pp_snap_fail(rd, PP_ERR_NOMEM);
     pp_snap_get(rd, &stream->counts, sizeof stream->counts);
     /* A table of at least 64 slots, as pp_stream_new() makes it. */
-    if (rd->err == PP_OK && (stream->cap < 64 || !stream_is_consistent(stream)))
+    if (rd->err == PP_OK && stream->cap < 64)
         pp_snap_fail(rd, PP_ERR_CORRUPT);
+    if (rd->err == PP_OK && (err = stream_check(stream)))
+        pp_snap_fail(rd, err);
+    /* n_pending is checked now: the room pending_new() keeps. */
+    if (rd->err == PP_OK && queue_reserve(&stream->dedup, stream->n_pending) != PP_OK)
+        pp_snap_fail(rd, PP_ERR_NOMEM);
     if (rd->err != PP_OK && stream->keys == NULL) {
         /* Leave a usable table for pp_stream_destroy() and nothing else. */
         stream->cap = 0;

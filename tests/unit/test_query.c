@@ -406,6 +406,24 @@ START_TEST(test_medians_share_one_histogram)
     memcpy(at, slot, sizeof slot[0]);
     ck_assert_int_eq(qload(&c, &buf), PP_OK);
     expect_shared_medians(&c);
+
+    /* Posts saturate below the cell: merged twice, the most a slot holds
+     * stays in 18-24, 2015 instead of carrying into another cell. */
+    {
+        const uint64_t most = (uint64_t)(1 * 8 + 1) << 56 | ((UINT64_C(1) << 56) - 1);
+        struct pp_query_state twice;
+
+        memcpy(at, &most, sizeof most);
+        ck_assert_int_eq(qload(&c, &buf), PP_OK);
+        pp_query_init(&twice);
+        ck_assert_int_eq(pp_query_merge(&twice, &c.q, &c.table.strings), PP_OK);
+        ck_assert_int_eq(pp_query_merge(&twice, &c.q, &c.table.strings), PP_OK);
+        ck_assert_int_eq(pp_query_check(&twice, c.table.strings.count), PP_OK);
+        pp_query_cleanup(&c.q);
+        c.q = twice;
+        EXPECT(&c, PP_QUERY_MEDIAN_FOLLOWERS_BY_AGE_GROUP_AND_JOIN_YEAR, "TIM", 3, "18-24", "2015",
+               "1", "18-24", "2016", "1", "25-35", "2015", "1");
+    }
     pp_buf_cleanup(&buf);
     qctx_cleanup(&c);
 }
