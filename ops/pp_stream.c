@@ -569,9 +569,10 @@ static enum pp_err stream_check(const struct pp_stream *stream)
         is_consistent = stream_mark_entry(stream, bits, key->pending) &&
                         stream_post_ids_are_valid(stream, &pending_of(stream, key)->post);
     }
-    for (f = stream->free_pending; f != 0 && is_consistent; f = stream->pending[f - 1].next_free) {
-        is_consistent = stream_mark_entry(stream, bits, f);
-        free_n++;
+    /* The next link is read only from an entry checked to be in the pool. */
+    for (f = stream->free_pending; f != 0 && is_consistent; free_n++) {
+        if ((is_consistent = stream_mark_entry(stream, bits, f)))
+            f = stream->pending[f - 1].next_free;
     }
     free(bits);
     return is_consistent && used == stream->n_keys && used < stream->cap &&

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_edit.h"
 #include "pp_log.h"
 #include "pp_snap.h"
 #include "pp_window.h"
@@ -175,17 +176,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         pp_log_set_level(PP_LOG_ERROR);
         fuzz_make_reference();
     }
-    len = fuzz_ref.len;
-    if (size > 0 && data[0] < 32)
-        len = len * data[0] / 32;
-    if ((copy = malloc(fuzz_ref.len)) == NULL)
+    if ((copy = fuzz_edit(&fuzz_ref, data, size, &len)) == NULL)
         return 0;
-    memcpy(copy, fuzz_ref.data, fuzz_ref.len);
-    for (size_t k = 1; len > 0 && k + 5 <= size; k += 5) {
-        uint32_t pos = (uint32_t)data[k] | (uint32_t)data[k + 1] << 8 |
-                       (uint32_t)data[k + 2] << 16 | (uint32_t)data[k + 3] << 24;
-        copy[pos % len] = (char)data[k + 4];
-    }
     pp_intern_init(&strings);
     set = pp_window_set_new(fuzz_specs, FUZZ_N_SPECS, FUZZ_LATENESS, FUZZ_RETENTION);
     if (set != NULL) {

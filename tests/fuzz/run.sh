@@ -4,7 +4,7 @@
 #
 #   tests/fuzz/run.sh [--time SECONDS] [--builddir DIR] [--replay] [TARGET...]
 #
-# TARGET: record, rest, config, lake, sigv4, windows (default: all). --time: seconds
+# TARGET: record, rest, config, lake, sigv4, windows, stream (default: all). --time: seconds
 # per target (default $PP_FUZZ_TIME or 10). --replay: run each target once
 # over its seed corpus only (the regression inputs), no fuzzing.
 #
@@ -32,7 +32,7 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-[ "${#targets[@]}" -gt 0 ] || targets=(record rest config lake sigv4 windows)
+[ "${#targets[@]}" -gt 0 ] || targets=(record rest config lake sigv4 windows stream)
 for t in "${targets[@]}"; do
     if [ ! -f "$here/tests/fuzz/fuzz_$t.c" ]; then
         echo "run.sh: no target '$t' (tests/fuzz/fuzz_$t.c)" >&2
